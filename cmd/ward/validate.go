@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/wardnet/ward/policy"
+)
+
+func runValidate(c *cli, args []string) int {
+	fs := c.newFlagSet("validate", "[-policy DIR] [-json]")
+	dir := fs.String("policy", "./policy", "directory holding the policy's *.hcl and *.rego files")
+	asJSON := fs.Bool("json", false, "print diagnostics as a JSON array on stdout")
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(c.stderr, "ward validate: unexpected argument %q; name the policy directory with -policy %s\n", pos[0], pos[0])
+		return 2
+	}
+
+	cfg, diags := c.loadPolicy(*dir)
+	files := map[string]*hcl.File{}
+	if cfg != nil {
+		files = cfg.Files
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(policy.JSONDiagnostics(files, diags)); err != nil {
+			fmt.Fprintf(c.stderr, "ward validate: %v\n", err)
+			return 1
+		}
+	} else if len(diags) > 0 {
+		if err := policy.WriteDiagnostics(c.stderr, files, diags, c.width, c.color); err != nil {
+			fmt.Fprintf(c.stderr, "ward validate: %v\n", err)
+			return 1
+		}
+	}
+	if diags.HasErrors() {
+		if !*asJSON {
+			fmt.Fprintf(c.stderr, "%s found in %s.\n", countSeverities(diags), *dir)
+		}
+		return 1
+	}
+	if !*asJSON {
+		fmt.Fprintf(c.stdout, "Success! The policy in %s is valid: %s, %s, %s, %s, %s.\n", *dir,
+			plural(len(cfg.Zones), "zone"), plural(len(cfg.Services), "service"), plural(len(cfg.Networks), "network"),
+			plural(len(cfg.Flows), "flow"), plural(len(cfg.Targets), "target"))
+		if w := len(diags); w > 0 {
+			fmt.Fprintf(c.stdout, "%s: see above.\n", plural(w, "warning"))
+		}
+	}
+	return 0
+}
+
+// loadPolicy parses and validates the policy in dir against this binary's
+// driver registry.
+func (c *cli) loadPolicy(dir string) (*policy.Config, hcl.Diagnostics) {
+	p := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName()))
+	return p.LoadDir(dir)
+}
+
+func countSeverities(diags hcl.Diagnostics) string {
+	var errs, warns int
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	parts := []string{plural(errs, "error")}
+	if warns > 0 {
+		parts = append(parts, plural(warns, "warning"))
+	}
+	return strings.Join(parts, " and ")
+}

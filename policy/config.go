@@ -1,0 +1,210 @@
+package policy
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is a whole policy: every block from every file of one directory.
+type Config struct {
+	Settings   *Settings
+	Zones      map[string]*Zone
+	Services   map[string]*Service
+	Networks   map[string]*Network
+	Flows      map[string]*Flow
+	Quarantine *Quarantine
+	Targets    map[string]*Target
+
+	// Modules are the Rego files found beside the HCL (guardrails, custom
+	// placement); TestModules are the *_test.rego files among them.
+	Modules     []*RegoModule
+	TestModules []*RegoModule
+
+	// Files holds every parsed HCL file by name, for diagnostic snippets.
+	Files map[string]*hcl.File
+}
+
+func newConfig() *Config {
+	return &Config{
+		Zones:    map[string]*Zone{},
+		Services: map[string]*Service{},
+		Networks: map[string]*Network{},
+		Flows:    map[string]*Flow{},
+		Targets:  map[string]*Target{},
+		Files:    map[string]*hcl.File{},
+	}
+}
+
+// Settings is the optional settings block.
+type Settings struct {
+	DefaultZone      string
+	DefaultZoneRange hcl.Range
+	DefaultAction    string // "deny" (the default) or "allow"
+	DeclRange        hcl.Range
+}
+
+// Criticalities lists how critical a device or zone is to patient care, most
+// critical first.
+var criticalities = []string{"life_critical", "high", "medium", "low"}
+
+// Criticalities returns the valid criticality values, most critical first.
+func Criticalities() []string { return slices.Clone(criticalities) }
+
+// Zone is a device class whose members share a VLAN and the same flows.
+type Zone struct {
+	Name        string
+	Description string
+	Criticality string
+	VLAN        int // 0 when the zone has no VLAN of its own
+	VLANRange   hcl.Range
+	// Subnets are also used as the zone's address set; SubnetRanges[i] is
+	// where Subnets[i] was written.
+	Subnets      []netip.Prefix
+	SubnetRanges []hcl.Range
+	Enforcement  string // "enforce" or "monitor"
+	Priority     int
+	Match        *Match // nil when devices reach the zone only by default or Rego placement
+	DeclRange    hcl.Range
+}
+
+// Match selects inventory devices: every key must match (AND), and a key
+// matches when any of its patterns does (OR). Patterns are globs (path.Match).
+type Match struct {
+	// Fields maps an inventory field (class, vendor, model, ...) to patterns.
+	Fields map[string][]string
+	// IP holds prefixes a device address must fall in.
+	IP []netip.Prefix
+	// Labels maps a label key (an extra inventory column) to patterns.
+	Labels    map[string][]string
+	DeclRange hcl.Range
+}
+
+// MatchFields are the inventory fields a match block may test with globs.
+var matchFields = []string{"name", "class", "vendor", "model", "firmware", "criticality", "site", "location", "switch", "port", "mac"}
+
+// Service is a set of ports and ICMP types.
+type Service struct {
+	Name        string
+	Description string
+	TCP         []PortRange
+	UDP         []PortRange
+	ICMP        []string
+	ICMPv6      []string
+	DeclRange   hcl.Range
+}
+
+// PortRange is an inclusive range of ports; a single port has From == To.
+type PortRange struct {
+	From, To int
+}
+
+// Network is a named set of addresses outside the inventory.
+type Network struct {
+	Name        string
+	Description string
+	CIDRs       []netip.Prefix
+	CIDRRanges  []hcl.Range
+	DeclRange   hcl.Range
+}
+
+// RefKind is the kind of block a reference points at.
+type RefKind string
+
+const (
+	RefZone    RefKind = "zone"
+	RefNetwork RefKind = "network"
+	RefService RefKind = "service"
+)
+
+// Ref is a static reference such as zone.infusion_pumps.
+type Ref struct {
+	Kind  RefKind
+	Name  string
+	Range hcl.Range
+}
+
+func (r Ref) String() string { return string(r.Kind) + "." + r.Name }
+
+// Flow allows traffic from one set of zones or networks to another.
+type Flow struct {
+	Name        string
+	Description string
+	From        []Ref
+	To          []Ref
+	Services    []Ref
+	Essential   bool
+	Reason      string
+	Ticket      string
+	// Expires is the last day the flow is in force (UTC); zero when it does
+	// not expire.
+	Expires      time.Time
+	ExpiresRange hcl.Range
+	DeclRange    hcl.Range
+}
+
+// ExpiredAt reports whether the flow is no longer in force at t: a flow is in
+// force through the whole of its expiry day.
+func (f *Flow) ExpiredAt(t time.Time) bool {
+	return !f.Expires.IsZero() && !t.Before(f.Expires.AddDate(0, 0, 1))
+}
+
+// Quarantine is how Ward contains a device an alert is about.
+type Quarantine struct {
+	VLAN           int
+	VLANRange      hcl.Range
+	Remediation    []Ref
+	DefaultTTL     time.Duration
+	MaxAutoPerHour int
+	// Action maps a criticality to isolate, restrict or notify. Criticalities
+	// not listed get notify: a person decides.
+	Action           map[string]string
+	ApprovalRequired []string
+	DeclRange        hcl.Range
+}
+
+// Quarantine actions.
+const (
+	ActionIsolate  = "isolate"
+	ActionRestrict = "restrict"
+	ActionNotify   = "notify"
+)
+
+// Target is a switch or firewall that Ward configures.
+type Target struct {
+	Name        string
+	Description string
+	Driver      string
+	Address     string
+	Port        int
+	Username    string
+	Credential  string
+	KnownHosts  string
+	Role        string // "firewall" or "access_switch"
+	DeclRange   hcl.Range
+}
+
+// RegoModule is a Rego file from the policy directory.
+type RegoModule struct {
+	Filename string
+	Source   []byte
+}
+
+// sortedKeys returns a map's keys in order, for deterministic output.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ZoneNames returns the zone names in order.
+func (c *Config) ZoneNames() []string { return sortedKeys(c.Zones) }
+
+// FlowNames returns the flow names in order.
+func (c *Config) FlowNames() []string { return sortedKeys(c.Flows) }

@@ -1,0 +1,115 @@
+package policy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var quarantineSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "vlan"},
+		{Name: "remediation"},
+		{Name: "default_ttl"},
+		{Name: "max_auto_per_hour"},
+		{Name: "action"},
+		{Name: "approval_required"},
+	},
+}
+
+var quarantineActions = []string{ActionIsolate, ActionRestrict, ActionNotify}
+
+func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
+	q := &Quarantine{DefaultTTL: 24 * time.Hour, MaxAutoPerHour: 20, Action: map[string]string{}, DeclRange: block.DefRange}
+	content, diags := block.Body.Content(quarantineSchema)
+	var d hcl.Diagnostics
+	if attr, ok := content.Attributes["vlan"]; ok {
+		q.VLANRange = attr.Expr.Range()
+		q.VLAN, d = attrVLAN(attr)
+		diags = append(diags, d...)
+	}
+	if attr, ok := content.Attributes["remediation"]; ok {
+		q.Remediation, d = decodeRefs(attr, RefNetwork, RefZone)
+		diags = append(diags, d...)
+	}
+	if attr, ok := content.Attributes["default_ttl"]; ok {
+		s, d := attrString(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			ttl, err := parseTTL(s)
+			if err != nil || ttl <= 0 {
+				diags = append(diags, errDiag(attr.Expr.Range(), "Invalid default_ttl",
+					fmt.Sprintf("%q is not a positive duration. Write it like \"30m\", \"4h\", \"24h\" or \"7d\".", s)))
+			} else {
+				q.DefaultTTL = ttl
+			}
+		}
+	}
+	if attr, ok := content.Attributes["max_auto_per_hour"]; ok {
+		n, d := attrInt(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() && n < 0 {
+			diags = append(diags, errDiag(attr.Expr.Range(), "Invalid max_auto_per_hour",
+				"max_auto_per_hour must be 0 or more; 0 means every alert waits for a person."))
+		} else {
+			q.MaxAutoPerHour = n
+		}
+	}
+	if attr, ok := content.Attributes["action"]; ok {
+		diags = append(diags, decodeQuarantineAction(attr, q)...)
+	}
+	if attr, ok := content.Attributes["approval_required"]; ok {
+		elems, d := attrStrings(attr, false)
+		diags = append(diags, d...)
+		for _, e := range elems {
+			if ok, detail := oneOf(e.S, criticalities); !ok {
+				diags = append(diags, errDiag(e.Range, "Unknown criticality in approval_required", detail))
+				continue
+			}
+			q.ApprovalRequired = append(q.ApprovalRequired, e.S)
+		}
+	}
+	return q, diags
+}
+
+func decodeQuarantineAction(attr *hcl.Attribute, q *Quarantine) hcl.Diagnostics {
+	pairs, diags := hcl.ExprMap(attr.Expr)
+	if diags.HasErrors() {
+		return hcl.Diagnostics{errDiag(attr.Expr.Range(), "Invalid value for action",
+			"action maps a criticality to what an alert does, such as { low = \"isolate\", life_critical = \"restrict\" }.")}
+	}
+	for _, kv := range pairs {
+		key := hcl.ExprAsKeyword(kv.Key)
+		if ok, detail := oneOf(key, criticalities); !ok {
+			diags = append(diags, errDiag(kv.Key.Range(), "Unknown criticality in action", detail))
+			continue
+		}
+		v, d := attrString(&hcl.Attribute{Name: "action." + key, Expr: kv.Value, Range: kv.Value.Range()})
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		if ok, detail := oneOf(v, quarantineActions); !ok {
+			diags = append(diags, errDiag(kv.Value.Range(), "Invalid quarantine action",
+				detail+" isolate moves the device to the quarantine VLAN; restrict keeps only its essential flows; notify waits for a person."))
+			continue
+		}
+		q.Action[key] = v
+	}
+	return diags
+}
+
+// parseTTL parses a Go duration, also accepting whole days such as "7d".
+func parseTTL(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n > 3650 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}

@@ -1,0 +1,116 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var targetSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "description"},
+		{Name: "driver", Required: true},
+		{Name: "address", Required: true},
+		{Name: "port"},
+		{Name: "username"},
+		{Name: "credential"},
+		{Name: "known_hosts"},
+		{Name: "role", Required: true},
+	},
+}
+
+var targetRoles = []string{"firewall", "access_switch"}
+
+// secretAttributes are names people reach for when they try to put a
+// credential in a policy file; policy lives in git, credentials never do.
+var secretAttributes = []string{"password", "secret", "private_key", "key", "token", "passphrase", "enable_password", "enable_secret", "community"}
+
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
+func decodeTargetBlock(block *hcl.Block, drivers map[string][]string) (*Target, hcl.Diagnostics) {
+	t := &Target{Name: block.Labels[0], Port: 22, DeclRange: block.DefRange}
+	diags := checkName(block)
+	content, remain, d := block.Body.PartialContent(targetSchema)
+	diags = append(diags, d...)
+	extra, d := remain.JustAttributes()
+	diags = append(diags, d...)
+	for _, name := range sortedKeys(extra) {
+		attr := extra[name]
+		if slices.Contains(secretAttributes, name) {
+			diags = append(diags, errDiag(attr.NameRange, "Credentials do not belong in policy files",
+				fmt.Sprintf("Policy files are kept in git, so target %q must not carry a %s. Store it in Ward's credential store and name it here with credential = %q.", t.Name, name, t.Name)))
+			continue
+		}
+		detail := fmt.Sprintf("An argument named %q is not expected in a target block.", name)
+		if s := suggest(name, attrNames(targetSchema)); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		diags = append(diags, errDiag(attr.NameRange, "Unsupported argument", detail))
+	}
+
+	strs := map[string]*string{
+		"description": &t.Description, "driver": &t.Driver, "address": &t.Address,
+		"username": &t.Username, "credential": &t.Credential, "known_hosts": &t.KnownHosts, "role": &t.Role,
+	}
+	for _, name := range sortedKeys(strs) {
+		if attr, ok := content.Attributes[name]; ok {
+			*strs[name], d = attrString(attr)
+			diags = append(diags, d...)
+		}
+	}
+	if attr, ok := content.Attributes["port"]; ok {
+		t.Port, d = attrInt(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() && (t.Port < 1 || t.Port > 65535) {
+			diags = append(diags, errDiag(attr.Expr.Range(), "Invalid port",
+				fmt.Sprintf("SSH port %d is outside 1-65535.", t.Port)))
+		}
+	}
+	if attr, ok := content.Attributes["address"]; ok && t.Address != "" {
+		if _, err := netip.ParseAddr(t.Address); err != nil && !hostnameRE.MatchString(t.Address) {
+			diags = append(diags, errDiag(attr.Expr.Range(), "Invalid target address",
+				fmt.Sprintf("%q is neither an IP address nor a host name. Give the management address Ward connects to over SSH.", t.Address)))
+		}
+	}
+	roleOK := true
+	if attr, ok := content.Attributes["role"]; ok && t.Role != "" {
+		if ok, detail := oneOf(t.Role, targetRoles); !ok {
+			roleOK = false
+			diags = append(diags, errDiag(attr.Expr.Range(), "Invalid target role",
+				detail+" A firewall enforces flows between zones; an access switch puts device ports in their zone's VLAN."))
+		}
+	}
+	if attr, ok := content.Attributes["driver"]; ok && t.Driver != "" {
+		roles, known := drivers[t.Driver]
+		switch {
+		case !known:
+			names := sortedKeys(drivers)
+			detail := fmt.Sprintf("No driver named %q is registered.", t.Driver)
+			if len(names) == 0 {
+				detail += " This build of Ward has no drivers registered."
+			} else {
+				detail += " Available drivers: " + strings.Join(names, ", ") + "."
+				if s := suggest(t.Driver, names); s != "" {
+					detail += fmt.Sprintf(" Did you mean %q?", s)
+				}
+			}
+			diags = append(diags, errDiag(attr.Expr.Range(), "Unknown driver", detail))
+		case roleOK && t.Role != "" && !slices.Contains(roles, t.Role):
+			diags = append(diags, errDiag(attr.Expr.Range(), "Driver cannot fill this role",
+				fmt.Sprintf("Driver %q configures %s targets, not %s. Change the role or the driver.", t.Driver, strings.Join(roles, " and "), t.Role)))
+		}
+	}
+	return t, diags
+}
+
+func attrNames(s *hcl.BodySchema) []string {
+	out := make([]string, len(s.Attributes))
+	for i, a := range s.Attributes {
+		out[i] = a.Name
+	}
+	return out
+}

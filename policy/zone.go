@@ -1,0 +1,190 @@
+package policy
+
+import (
+	"fmt"
+	"path"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var zoneSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "description"},
+		{Name: "criticality", Required: true},
+		{Name: "vlan"},
+		{Name: "subnets"},
+		{Name: "enforcement"},
+		{Name: "priority"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "match"}},
+}
+
+// checkName reports a block label that could not be referenced as KIND.NAME.
+func checkName(block *hcl.Block) hcl.Diagnostics {
+	name := block.Labels[0]
+	if hclsyntax.ValidIdentifier(name) {
+		return nil
+	}
+	return hcl.Diagnostics{errDiag(block.LabelRanges[0], fmt.Sprintf("Invalid %s name", block.Type),
+		fmt.Sprintf("%q cannot be referenced as %s.%s. A name starts with a letter and holds only letters, digits, underscores and dashes.", name, block.Type, name))}
+}
+
+func decodeZoneBlock(block *hcl.Block) (*Zone, hcl.Diagnostics) {
+	z := &Zone{Name: block.Labels[0], Enforcement: "enforce", DeclRange: block.DefRange}
+	diags := checkName(block)
+	content, d := block.Body.Content(zoneSchema)
+	diags = append(diags, d...)
+
+	if attr, ok := content.Attributes["description"]; ok {
+		z.Description, d = attrString(attr)
+		diags = append(diags, d...)
+	}
+	if attr, ok := content.Attributes["criticality"]; ok {
+		z.Criticality, d = attrString(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if ok, detail := oneOf(z.Criticality, criticalities); !ok {
+				diags = append(diags, errDiag(attr.Expr.Range(), "Invalid criticality", detail))
+			}
+		}
+	}
+	if attr, ok := content.Attributes["vlan"]; ok {
+		z.VLANRange = attr.Expr.Range()
+		z.VLAN, d = attrVLAN(attr)
+		diags = append(diags, d...)
+	}
+	if attr, ok := content.Attributes["subnets"]; ok {
+		elems, d := attrStrings(attr, false)
+		diags = append(diags, d...)
+		for _, e := range elems {
+			p, pd := parsePrefix(e.S, e.Range, "subnets")
+			if pd != nil {
+				diags = append(diags, pd)
+				continue
+			}
+			z.Subnets = append(z.Subnets, p)
+			z.SubnetRanges = append(z.SubnetRanges, e.Range)
+		}
+	}
+	if attr, ok := content.Attributes["enforcement"]; ok {
+		z.Enforcement, d = attrString(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if ok, detail := oneOf(z.Enforcement, []string{"enforce", "monitor"}); !ok {
+				diags = append(diags, errDiag(attr.Expr.Range(), "Invalid enforcement",
+					detail+" A zone in monitor mode logs what would be dropped and drops nothing."))
+			}
+		}
+	}
+	if attr, ok := content.Attributes["priority"]; ok {
+		z.Priority, d = attrInt(attr)
+		diags = append(diags, d...)
+	}
+	for _, b := range content.Blocks {
+		if z.Match != nil {
+			diags = append(diags, duplicateSingleton("match", b, z.Match.DeclRange))
+			continue
+		}
+		m, d := decodeMatchBlock(b)
+		diags = append(diags, d...)
+		z.Match = m
+	}
+	return z, diags
+}
+
+// attrVLAN decodes a VLAN ID, which must be usable on an access port.
+func attrVLAN(attr *hcl.Attribute) (int, hcl.Diagnostics) {
+	v, diags := attrInt(attr)
+	if diags.HasErrors() {
+		return 0, diags
+	}
+	if v < 1 || v > 4094 {
+		return 0, hcl.Diagnostics{errDiag(attr.Expr.Range(), "Invalid VLAN",
+			fmt.Sprintf("VLAN %d is outside 1-4094 (0 and 4095 are reserved by 802.1Q). Pick a VLAN ID from your switching plan.", v))}
+	}
+	return v, nil
+}
+
+func decodeMatchBlock(block *hcl.Block) (*Match, hcl.Diagnostics) {
+	m := &Match{Fields: map[string][]string{}, Labels: map[string][]string{}, DeclRange: block.DefRange}
+	schema := &hcl.BodySchema{}
+	for _, f := range matchFields {
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: f})
+	}
+	schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: "ip"}, hcl.AttributeSchema{Name: "labels"})
+
+	content, diags := block.Body.Content(schema)
+	for _, name := range sortedKeys(content.Attributes) {
+		attr := content.Attributes[name]
+		switch name {
+		case "ip":
+			elems, d := attrStrings(attr, true)
+			diags = append(diags, d...)
+			for _, e := range elems {
+				p, pd := parsePrefix(e.S, e.Range, "match.ip")
+				if pd != nil {
+					diags = append(diags, pd)
+					continue
+				}
+				m.IP = append(m.IP, p)
+			}
+		case "labels":
+			d := decodeMatchLabels(attr, m)
+			diags = append(diags, d...)
+		default:
+			pats, d := attrGlobs(attr)
+			diags = append(diags, d...)
+			m.Fields[name] = pats
+		}
+	}
+	if len(content.Attributes) == 0 {
+		diags = append(diags, errDiag(block.DefRange, "Empty match block",
+			"A match block with no keys would match every device. Add keys such as class = [\"infusion_pump\"], or remove the block."))
+	}
+	return m, diags
+}
+
+// attrGlobs decodes a string or list of glob patterns.
+func attrGlobs(attr *hcl.Attribute) ([]string, hcl.Diagnostics) {
+	elems, diags := attrStrings(attr, true)
+	var pats []string
+	for _, e := range elems {
+		if _, err := path.Match(e.S, ""); err != nil {
+			diags = append(diags, errDiag(e.Range, "Invalid pattern",
+				fmt.Sprintf("%q is not a valid glob: %s. Use * for any text, ? for one character, [abc] for a set.", e.S, err)))
+			continue
+		}
+		pats = append(pats, e.S)
+	}
+	if len(elems) == 0 && !diags.HasErrors() {
+		diags = append(diags, errDiag(attr.Expr.Range(), "Empty match list",
+			fmt.Sprintf("match.%s = [] matches no device. List at least one pattern, or remove the key.", attr.Name)))
+	}
+	return pats, diags
+}
+
+// decodeMatchLabels decodes labels = { key = "glob" | ["glob", ...] }.
+func decodeMatchLabels(attr *hcl.Attribute, m *Match) hcl.Diagnostics {
+	pairs, diags := hcl.ExprMap(attr.Expr)
+	if diags.HasErrors() {
+		return hcl.Diagnostics{errDiag(attr.Expr.Range(), "Invalid value for labels",
+			"labels must be a map from label name to patterns, such as { ward = \"3 West\" }.")}
+	}
+	for _, kv := range pairs {
+		key := hcl.ExprAsKeyword(kv.Key)
+		if key == "" {
+			k, d := literal(kv.Key)
+			if d.HasErrors() || k.Type() != cty.String {
+				diags = append(diags, errDiag(kv.Key.Range(), "Invalid label name", "A label name must be a word or a quoted string."))
+				continue
+			}
+			key = k.AsString()
+		}
+		pats, d := attrGlobs(&hcl.Attribute{Name: "labels." + key, Expr: kv.Value, Range: kv.Value.Range()})
+		diags = append(diags, d...)
+		m.Labels[key] = pats
+	}
+	return diags
+}
