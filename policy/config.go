@@ -72,7 +72,9 @@ type Zone struct {
 }
 
 // Match selects inventory devices: every key must match (AND), and a key
-// matches when any of its patterns does (OR). Patterns are globs (path.Match).
+// matches when any of its patterns does (OR). Patterns are globs with the
+// semantics of Rego's glob.match without delimiters: * matches any text,
+// slashes included, so port = ["Gi1/0/*"] matches Gi1/0/5.
 type Match struct {
 	// Fields maps an inventory field (class, vendor, model, ...) to patterns.
 	Fields map[string][]string
@@ -99,7 +101,8 @@ type Service struct {
 
 // PortRange is an inclusive range of ports; a single port has From == To.
 type PortRange struct {
-	From, To int
+	From int `json:"from"`
+	To   int `json:"to"`
 }
 
 // Network is a named set of addresses outside the inventory.

@@ -42,13 +42,20 @@ func decodeFlowBlock(block *hcl.Block) (*Flow, hcl.Diagnostics) {
 			f.Ticket = s
 		}
 	}
-	if attr, ok := content.Attributes["from"]; ok {
-		f.From, d = decodeRefs(attr, RefZone, RefNetwork)
+	for _, end := range []struct {
+		name string
+		refs *[]Ref
+	}{{"from", &f.From}, {"to", &f.To}} {
+		attr, ok := content.Attributes[end.name]
+		if !ok {
+			continue
+		}
+		*end.refs, d = decodeRefs(attr, RefZone, RefNetwork)
 		diags = append(diags, d...)
-	}
-	if attr, ok := content.Attributes["to"]; ok {
-		f.To, d = decodeRefs(attr, RefZone, RefNetwork)
-		diags = append(diags, d...)
+		if len(*end.refs) == 0 && !d.HasErrors() {
+			diags = append(diags, errDiag(attr.Expr.Range(), "Flow has an empty "+end.name,
+				fmt.Sprintf("Flow %q would allow nothing. Name at least one zone.NAME or network.NAME in %s.", f.Name, end.name)))
+		}
 	}
 	attr, ok := content.Attributes["services"]
 	var svcDiags hcl.Diagnostics

@@ -128,7 +128,11 @@ func (p *Parser) Load(srcs ...Source) (*Config, hcl.Diagnostics) {
 	for _, f := range bodies {
 		diags = append(diags, cfg.decodeFile(f, p)...)
 	}
-	diags = append(diags, p.validate(cfg)...)
+	// A file that failed to parse contributed nothing, so cross-file checks
+	// would report its blocks as missing: fix the syntax first.
+	if !diags.HasErrors() || len(bodies) == len(cfg.Files) {
+		diags = append(diags, p.validate(cfg)...)
+	}
 	diags = append(diags, cfg.checkRego()...)
 	SortDiagnostics(diags)
 	return cfg, diags
@@ -155,7 +159,7 @@ func (cfg *Config) decodeFile(f *hcl.File, p *Parser) hcl.Diagnostics {
 			s, d := decodeSettingsBlock(block)
 			diags = append(diags, d...)
 			if cfg.Settings != nil {
-				diags = append(diags, duplicateSingleton("settings", block, cfg.Settings.DeclRange))
+				diags = append(diags, duplicateSingleton("policy", block, cfg.Settings.DeclRange))
 			} else if s != nil {
 				cfg.Settings = s
 			}
@@ -163,7 +167,7 @@ func (cfg *Config) decodeFile(f *hcl.File, p *Parser) hcl.Diagnostics {
 			q, d := decodeQuarantineBlock(block)
 			diags = append(diags, d...)
 			if cfg.Quarantine != nil {
-				diags = append(diags, duplicateSingleton("quarantine", block, cfg.Quarantine.DeclRange))
+				diags = append(diags, duplicateSingleton("policy", block, cfg.Quarantine.DeclRange))
 			} else if q != nil {
 				cfg.Quarantine = q
 			}
@@ -213,11 +217,11 @@ func addNamed[T any](m map[string]*T, v *T, block *hcl.Block, declRange func(*T)
 	return nil
 }
 
-func duplicateSingleton(kind string, block *hcl.Block, prev hcl.Range) *hcl.Diagnostic {
+func duplicateSingleton(parent string, block *hcl.Block, prev hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("Duplicate %s block", kind),
-		Detail:   fmt.Sprintf("A policy has at most one %s block, and one was already declared at %s. Merge the two.", kind, where(prev)),
+		Summary:  fmt.Sprintf("Duplicate %s block", block.Type),
+		Detail:   fmt.Sprintf("A %s has at most one %s block, and one was already declared at %s. Merge the two.", parent, block.Type, where(prev)),
 		Subject:  block.DefRange.Ptr(),
 	}
 }

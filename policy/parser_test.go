@@ -24,6 +24,8 @@ var testDrivers = map[string][]string{
 	"linux_nftables": {"firewall"},
 	"openvswitch":    {"access_switch"},
 	"cisco_iosxe":    {"access_switch", "firewall"},
+	"arista_eos":     {"access_switch", "firewall"},
+	"juniper_junos":  {"access_switch", "firewall"},
 }
 
 func newTestParser() *Parser {

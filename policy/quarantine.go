@@ -51,10 +51,12 @@ func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
 	if attr, ok := content.Attributes["max_auto_per_hour"]; ok {
 		n, d := attrInt(attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() && n < 0 {
+		switch {
+		case d.HasErrors():
+		case n < 0:
 			diags = append(diags, errDiag(attr.Expr.Range(), "Invalid max_auto_per_hour",
 				"max_auto_per_hour must be 0 or more; 0 means every alert waits for a person."))
-		} else {
+		default:
 			q.MaxAutoPerHour = n
 		}
 	}
@@ -76,15 +78,11 @@ func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
 }
 
 func decodeQuarantineAction(attr *hcl.Attribute, q *Quarantine) hcl.Diagnostics {
-	pairs, diags := hcl.ExprMap(attr.Expr)
-	if diags.HasErrors() {
-		return hcl.Diagnostics{errDiag(attr.Expr.Range(), "Invalid value for action",
-			"action maps a criticality to what an alert does, such as { low = \"isolate\", life_critical = \"restrict\" }.")}
-	}
+	pairs, diags := mapPairs(attr, "action maps a criticality to what an alert does, such as { low = \"isolate\", life_critical = \"restrict\" }.")
 	for _, kv := range pairs {
-		key := hcl.ExprAsKeyword(kv.Key)
+		key := kv.Key
 		if ok, detail := oneOf(key, criticalities); !ok {
-			diags = append(diags, errDiag(kv.Key.Range(), "Unknown criticality in action", detail))
+			diags = append(diags, errDiag(kv.KeyRange, "Unknown criticality in action", detail))
 			continue
 		}
 		v, d := attrString(&hcl.Attribute{Name: "action." + key, Expr: kv.Value, Range: kv.Value.Range()})

@@ -65,7 +65,11 @@ func decodeRef(e hcl.Expression, attrName string, allowed []RefKind) (Ref, hcl.D
 		}
 		return Ref{}, hcl.Diagnostics{errDiag(trav[0].SourceRange(), "Invalid reference", detail)}
 	}
-	if len(trav) != 2 {
+	if len(trav) == 1 {
+		return Ref{}, hcl.Diagnostics{errDiag(trav.SourceRange(), "Invalid reference",
+			fmt.Sprintf("%s needs a name: write %s.NAME.", root, root))}
+	}
+	if len(trav) > 2 {
 		return Ref{}, hcl.Diagnostics{errDiag(trav.SourceRange(), "Invalid reference",
 			fmt.Sprintf("A reference names one block, such as %s.NAME, with nothing after the name.", root))}
 	}

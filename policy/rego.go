@@ -27,10 +27,13 @@ func (cfg *Config) checkRego() hcl.Diagnostics {
 			diags = append(diags, regoDiagnostics(m, err)...)
 			continue
 		}
-		parsed[m.Filename] = mod
 		if strings.HasSuffix(m.Filename, "_test.rego") {
+			// Tests are parsed here and compiled by ward test, which is
+			// where they run; compiling them on every validate costs more
+			// than the rest of the policy together.
 			continue
 		}
+		parsed[m.Filename] = mod
 		pkg := strings.TrimPrefix(mod.Package.Path.String(), "data.")
 		if !slices.Contains(regoPackages, pkg) {
 			diags = append(diags, &hcl.Diagnostic{
@@ -65,8 +68,13 @@ func (cfg *Config) checkRego() hcl.Diagnostics {
 
 func regoDiagnostics(m *RegoModule, err error) hcl.Diagnostics {
 	var errs ast.Errors
-	if !errors.As(err, &errs) {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid Rego", Detail: fmt.Sprintf("%s: %s", m.Filename, err)}}
+	var one *ast.Error
+	switch {
+	case errors.As(err, &errs):
+	case errors.As(err, &one):
+		errs = ast.Errors{one}
+	default:
+		return hcl.Diagnostics{errDiag(regoRange(m, nil), "Invalid Rego", err.Error())}
 	}
 	var diags hcl.Diagnostics
 	for _, e := range errs {
@@ -79,9 +87,14 @@ func regoErrorDiagnostic(m *RegoModule, e *ast.Error) *hcl.Diagnostic {
 	d := &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid Rego: " + e.Code,
-		Detail:   e.Message + ". Rego files beside the policy are Rego v1 (if, contains, in need no import).",
+		Detail:   e.Message + ".",
 	}
-	if m != nil && e.Location != nil {
+	if e.Code == ast.ParseErr {
+		d.Detail += " Rego files beside the policy are Rego v1: if, contains and in need no import."
+	}
+	if m != nil {
+		// An error without a location (such as an empty module) is
+		// reported at the top of its file.
 		d.Subject = regoRange(m, e.Location).Ptr()
 	}
 	return d
@@ -89,7 +102,7 @@ func regoErrorDiagnostic(m *RegoModule, e *ast.Error) *hcl.Diagnostic {
 
 // regoRange converts an OPA location into an HCL range in module m.
 func regoRange(m *RegoModule, loc *ast.Location) hcl.Range {
-	if loc == nil {
+	if loc == nil || loc.Row < 1 {
 		return hcl.Range{Filename: m.Filename, Start: hcl.InitialPos, End: hcl.InitialPos}
 	}
 	start := hcl.Pos{Line: loc.Row, Column: loc.Col, Byte: loc.Offset}

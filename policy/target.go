@@ -60,6 +60,10 @@ func decodeTargetBlock(block *hcl.Block, drivers map[string][]string) (*Target, 
 		if attr, ok := content.Attributes[name]; ok {
 			*strs[name], d = attrString(attr)
 			diags = append(diags, d...)
+			if !d.HasErrors() && *strs[name] == "" && name != "description" {
+				diags = append(diags, errDiag(attr.Expr.Range(), "Empty "+name,
+					fmt.Sprintf("Target %q has an empty %s. Give a value, or remove the argument if it is optional.", t.Name, name)))
+			}
 		}
 	}
 	if attr, ok := content.Attributes["port"]; ok {
@@ -71,7 +75,7 @@ func decodeTargetBlock(block *hcl.Block, drivers map[string][]string) (*Target, 
 		}
 	}
 	if attr, ok := content.Attributes["address"]; ok && t.Address != "" {
-		if _, err := netip.ParseAddr(t.Address); err != nil && !hostnameRE.MatchString(t.Address) {
+		if _, err := netip.ParseAddr(t.Address); err != nil && !validHostname(t.Address) {
 			diags = append(diags, errDiag(attr.Expr.Range(), "Invalid target address",
 				fmt.Sprintf("%q is neither an IP address nor a host name. Give the management address Ward connects to over SSH.", t.Address)))
 		}
@@ -113,4 +117,14 @@ func attrNames(s *hcl.BodySchema) []string {
 		out[i] = a.Name
 	}
 	return out
+}
+
+// validHostname reports whether s is a DNS name. A name whose last label is
+// all digits is not (RFC 3696), which keeps "10.0.0.256" from passing as one.
+func validHostname(s string) bool {
+	if !hostnameRE.MatchString(s) {
+		return false
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	return strings.TrimLeft(last, "0123456789") != ""
 }

@@ -191,11 +191,11 @@ func parsePort(e element, attrName string) (PortRange, *hcl.Diagnostic) {
 	case cty.String:
 		s := e.Value.AsString()
 		lo, hi, isRange := strings.Cut(s, "-")
-		from, err1 := strconv.Atoi(strings.TrimSpace(lo))
+		from, err1 := atoiDigits(lo)
 		to := from
 		var err2 error
 		if isRange {
-			to, err2 = strconv.Atoi(strings.TrimSpace(hi))
+			to, err2 = atoiDigits(hi)
 		}
 		if err1 != nil || err2 != nil {
 			return PortRange{}, bad(fmt.Sprintf("%q is not a port or a port range. Write a number such as 443, or a range such as \"8000-8100\".", s))
@@ -225,5 +225,56 @@ func oneOf(s string, allowed []string) (bool, string) {
 	for i, a := range allowed {
 		quoted[i] = strconv.Quote(a)
 	}
-	return false, fmt.Sprintf("%q is not allowed here. Use one of %s.", s, strings.Join(quoted, ", "))
+	detail := fmt.Sprintf("%q is not allowed here. Use one of %s.", s, strings.Join(quoted, ", "))
+	if sg := suggest(s, allowed); sg != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", sg)
+	}
+	return false, detail
+}
+
+// mapPair is one key = value of a map attribute, with the key's range.
+type mapPair struct {
+	Key      string
+	KeyRange hcl.Range
+	Value    hcl.Expression
+}
+
+// mapPairs decodes a map attribute's keys, written as words or quoted
+// strings, and reports keys given twice. usage explains the expected form.
+func mapPairs(attr *hcl.Attribute, usage string) ([]mapPair, hcl.Diagnostics) {
+	items, d := hcl.ExprMap(attr.Expr)
+	if d.HasErrors() {
+		return nil, hcl.Diagnostics{errDiag(attr.Expr.Range(), "Invalid value for "+attr.Name, usage)}
+	}
+	var diags hcl.Diagnostics
+	var out []mapPair
+	seen := map[string]hcl.Range{}
+	for _, kv := range items {
+		key := hcl.ExprAsKeyword(kv.Key)
+		if key == "" {
+			k, d := literal(kv.Key)
+			if d.HasErrors() || k.Type() != cty.String {
+				diags = append(diags, errDiag(kv.Key.Range(), "Invalid key in "+attr.Name, "A key must be a word or a quoted string. "+usage))
+				continue
+			}
+			key = k.AsString()
+		}
+		if prev, dup := seen[key]; dup {
+			diags = append(diags, errDiag(kv.Key.Range(), "Duplicate key in "+attr.Name,
+				fmt.Sprintf("%q is already set at %s; give each key once.", key, where(prev))))
+			continue
+		}
+		seen[key] = kv.Key.Range()
+		out = append(out, mapPair{Key: key, KeyRange: kv.Key.Range(), Value: kv.Value})
+	}
+	return out, diags
+}
+
+// atoiDigits parses a port number written as plain digits (no sign, no
+// spaces), so that "+80" or " 80" are not silently taken as 80.
+func atoiDigits(s string) (int, error) {
+	if s == "" || len(s) > 5 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("not a port number: %q", s)
+	}
+	return strconv.Atoi(s)
 }

@@ -2,11 +2,10 @@ package policy
 
 import (
 	"fmt"
-	"path"
 
+	"github.com/gobwas/glob"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 )
 
 var zoneSchema = &hcl.BodySchema{
@@ -27,8 +26,12 @@ func checkName(block *hcl.Block) hcl.Diagnostics {
 	if hclsyntax.ValidIdentifier(name) {
 		return nil
 	}
+	detail := fmt.Sprintf("%q is not a valid name.", name)
+	if name == "" {
+		detail = "The name is empty."
+	}
 	return hcl.Diagnostics{errDiag(block.LabelRanges[0], fmt.Sprintf("Invalid %s name", block.Type),
-		fmt.Sprintf("%q cannot be referenced as %s.%s. A name starts with a letter and holds only letters, digits, underscores and dashes.", name, block.Type, name))}
+		detail+" A name starts with a letter or underscore and holds only letters, digits, underscores and dashes, so it can be written in references such as zone.infusion_pumps.")}
 }
 
 func decodeZoneBlock(block *hcl.Block) (*Zone, hcl.Diagnostics) {
@@ -84,7 +87,7 @@ func decodeZoneBlock(block *hcl.Block) (*Zone, hcl.Diagnostics) {
 	}
 	for _, b := range content.Blocks {
 		if z.Match != nil {
-			diags = append(diags, duplicateSingleton("match", b, z.Match.DeclRange))
+			diags = append(diags, duplicateSingleton("zone", b, z.Match.DeclRange))
 			continue
 		}
 		m, d := decodeMatchBlock(b)
@@ -122,6 +125,9 @@ func decodeMatchBlock(block *hcl.Block) (*Match, hcl.Diagnostics) {
 		case "ip":
 			elems, d := attrStrings(attr, true)
 			diags = append(diags, d...)
+			if len(elems) == 0 && !d.HasErrors() {
+				diags = append(diags, emptyMatchList(attr))
+			}
 			for _, e := range elems {
 				p, pd := parsePrefix(e.S, e.Range, "match.ip")
 				if pd != nil {
@@ -151,40 +157,34 @@ func attrGlobs(attr *hcl.Attribute) ([]string, hcl.Diagnostics) {
 	elems, diags := attrStrings(attr, true)
 	var pats []string
 	for _, e := range elems {
-		if _, err := path.Match(e.S, ""); err != nil {
+		if _, err := glob.Compile(e.S); err != nil {
 			diags = append(diags, errDiag(e.Range, "Invalid pattern",
-				fmt.Sprintf("%q is not a valid glob: %s. Use * for any text, ? for one character, [abc] for a set.", e.S, err)))
+				fmt.Sprintf("%q is not a valid glob: %s. Use * for any text (slashes included), ? for one character, [abc] or [!abc] for a set, {a,b} for either; escape a literal one with \\.", e.S, err)))
 			continue
 		}
 		pats = append(pats, e.S)
 	}
 	if len(elems) == 0 && !diags.HasErrors() {
-		diags = append(diags, errDiag(attr.Expr.Range(), "Empty match list",
-			fmt.Sprintf("match.%s = [] matches no device. List at least one pattern, or remove the key.", attr.Name)))
+		diags = append(diags, emptyMatchList(attr))
 	}
 	return pats, diags
 }
 
+func emptyMatchList(attr *hcl.Attribute) *hcl.Diagnostic {
+	return errDiag(attr.Expr.Range(), "Empty match list",
+		fmt.Sprintf("An empty match.%s matches no device. List at least one pattern, or remove the key.", attr.Name))
+}
+
 // decodeMatchLabels decodes labels = { key = "glob" | ["glob", ...] }.
 func decodeMatchLabels(attr *hcl.Attribute, m *Match) hcl.Diagnostics {
-	pairs, diags := hcl.ExprMap(attr.Expr)
-	if diags.HasErrors() {
-		return hcl.Diagnostics{errDiag(attr.Expr.Range(), "Invalid value for labels",
-			"labels must be a map from label name to patterns, such as { ward = \"3 West\" }.")}
-	}
+	pairs, diags := mapPairs(attr, "labels must be a map from label name to patterns, such as { ward = \"3 West\" }.")
 	for _, kv := range pairs {
-		key := hcl.ExprAsKeyword(kv.Key)
-		if key == "" {
-			k, d := literal(kv.Key)
-			if d.HasErrors() || k.Type() != cty.String {
-				diags = append(diags, errDiag(kv.Key.Range(), "Invalid label name", "A label name must be a word or a quoted string."))
-				continue
-			}
-			key = k.AsString()
-		}
-		pats, d := attrGlobs(&hcl.Attribute{Name: "labels." + key, Expr: kv.Value, Range: kv.Value.Range()})
+		pats, d := attrGlobs(&hcl.Attribute{Name: "labels." + kv.Key, Expr: kv.Value, Range: kv.Value.Range()})
 		diags = append(diags, d...)
-		m.Labels[key] = pats
+		m.Labels[kv.Key] = pats
+	}
+	if len(pairs) == 0 && !diags.HasErrors() {
+		diags = append(diags, emptyMatchList(attr))
 	}
 	return diags
 }

@@ -1,0 +1,4 @@
+quarantine {
+  vlan        = 999
+  default_ttl = "0s" # ERROR: Invalid default_ttl
+}

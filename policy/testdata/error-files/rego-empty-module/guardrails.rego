@@ -1,0 +1,1 @@
+# ERROR: Invalid Rego: rego_parse_error

@@ -1,0 +1,3 @@
+zone "pumps" {
+  criticality = "life_critical"
+}

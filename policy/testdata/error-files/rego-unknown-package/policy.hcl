@@ -1,0 +1,4 @@
+zone "infusion_pumps" {
+  criticality = "life_critical"
+  vlan        = 210
+}

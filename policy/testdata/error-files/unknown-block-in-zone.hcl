@@ -1,0 +1,6 @@
+zone "infusion_pumps" {
+  criticality = "life_critical"
+  matches { # ERROR: Unsupported block type
+    class = ["infusion_pump"]
+  }
+}

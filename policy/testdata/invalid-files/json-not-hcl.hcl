@@ -1,0 +1,8 @@
+{
+  "zone": {
+    "infusion_pumps": {
+      "criticality": "life_critical",
+      "vlan": 210
+    }
+  }
+}

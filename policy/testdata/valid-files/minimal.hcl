@@ -1,0 +1,3 @@
+zone "infusion_pumps" {
+  criticality = "life_critical"
+}
