@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"validate": {"Check the policy for errors", runValidate},
 		"fmt":      {"Rewrite policy files in canonical format", runFmt},
 		"version":  {"Print Ward's version", runVersion},
+		"test":     {"Run the Rego unit tests beside the policy", runTest},
 	}
 }
 

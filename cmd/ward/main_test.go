@@ -179,3 +179,43 @@ func TestParseFlagsDoubleDash(t *testing.T) {
 		t.Errorf("got pos %q check %v ok %v", pos, *check, ok)
 	}
 }
+
+func TestRegoTests(t *testing.T) {
+	code, out, errs := runWard(t, "test", "-policy", examplePolicy)
+	if code != 0 || !strings.HasPrefix(out, "PASS: ") || strings.Contains(out, "FAIL") {
+		t.Fatalf("example Rego tests: exit %d\n%s%s", code, out, errs)
+	}
+
+	dir := t.TempDir()
+	writeFile(t, dir, "zones.hcl", "zone \"pumps\" {\n  criticality = \"life_critical\"\n}\n")
+	writeFile(t, dir, "guardrails.rego", "package ward.guardrails\n\ndeny contains \"pumps are monitored\" if input.zones.pumps.enforcement == \"monitor\"\n")
+	writeFile(t, dir, "guardrails_test.rego", `package ward.guardrails_test
+
+import data.ward.guardrails
+
+test_monitor_denied if {
+	"pumps are monitored" in guardrails.deny with input as {"zones": {"pumps": {"enforcement": "monitor"}}}
+}
+
+test_wrong_expectation if {
+	count(guardrails.deny) == 1 with input as {"zones": {"pumps": {"enforcement": "enforce"}}}
+}
+
+todo_test_later if {
+	false
+}
+`)
+	code, out, _ = runWard(t, "test", "-policy", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{"FAIL  data.ward.guardrails_test.test_wrong_expectation", "guardrails_test.rego:9", "PASS: 1/3", "FAIL: 1/3", "SKIPPED: 1/3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runWard(t, "test", "-policy", dir, "-run", "monitor_denied", "-v")
+	if code != 0 || !strings.Contains(out, "PASS  data.ward.guardrails_test.test_monitor_denied") || !strings.Contains(out, "PASS: 1/1") {
+		t.Errorf("-run filter: exit %d\n%s", code, out)
+	}
+}
