@@ -48,12 +48,14 @@ bench: ## Run the benchmarks (figures go in BENCHMARKS.md)
 fuzz: ## Fuzz the policy parser for FUZZTIME (default 30s)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
-demo: deps build ## Build Ward and validate the example hospital policy
+demo: deps build ## Build Ward, validate the example hospital policy, run its guardrail tests
 	./$(BIN) version
 	./$(BIN) validate -policy $(POLICY)
 	./$(BIN) fmt -check examples/
+	./$(BIN) test -policy $(POLICY)
 	@echo
 	@echo "Try: ./$(BIN) validate -policy $(POLICY) -json"
+	@echo "     ./$(BIN) test -policy $(POLICY) -v"
 	@echo "     edit $(POLICY)/flows.hcl and run ./$(BIN) validate -policy $(POLICY) again"
 
 clean: ## Remove build output
