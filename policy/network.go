@@ -23,18 +23,10 @@ func decodeNetworkBlock(block *hcl.Block) (*Network, hcl.Diagnostics) {
 		diags = append(diags, d...)
 	}
 	if attr, ok := content.Attributes["cidrs"]; ok {
-		elems, d := attrStrings(attr, true)
+		var empty bool
+		n.CIDRs, n.CIDRRanges, empty, d = attrPrefixes(attr, true, "cidrs")
 		diags = append(diags, d...)
-		for _, e := range elems {
-			p, pd := parsePrefix(e.S, e.Range, "cidrs")
-			if pd != nil {
-				diags = append(diags, pd)
-				continue
-			}
-			n.CIDRs = append(n.CIDRs, p)
-			n.CIDRRanges = append(n.CIDRRanges, e.Range)
-		}
-		if len(elems) == 0 && !d.HasErrors() {
+		if empty {
 			diags = append(diags, errDiag(attr.Expr.Range(), "Network has no addresses",
 				fmt.Sprintf("Network %q needs at least one CIDR, such as cidrs = [\"10.10.0.0/16\"].", n.Name)))
 		}

@@ -106,6 +106,7 @@ func (p *Parser) Load(srcs ...Source) (*Config, hcl.Diagnostics) {
 	hp := hclparse.NewParser()
 	var diags hcl.Diagnostics
 	var bodies []*hcl.File
+	parseFailed := false
 	for _, s := range srcs {
 		if strings.HasSuffix(s.Filename, ".rego") {
 			m := &RegoModule{Filename: s.Filename, Source: s.Bytes}
@@ -120,17 +121,19 @@ func (p *Parser) Load(srcs ...Source) (*Config, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if f != nil {
 			cfg.Files[s.Filename] = f
-			if !d.HasErrors() {
-				bodies = append(bodies, f)
-			}
 		}
+		if d.HasErrors() || f == nil {
+			parseFailed = true
+			continue
+		}
+		bodies = append(bodies, f)
 	}
 	for _, f := range bodies {
 		diags = append(diags, cfg.decodeFile(f, p)...)
 	}
 	// A file that failed to parse contributed nothing, so cross-file checks
 	// would report its blocks as missing: fix the syntax first.
-	if !diags.HasErrors() || len(bodies) == len(cfg.Files) {
+	if !parseFailed {
 		diags = append(diags, p.validate(cfg)...)
 	}
 	diags = append(diags, cfg.checkRego()...)

@@ -166,6 +166,23 @@ func parsePrefix(s string, subject hcl.Range, what string) (netip.Prefix, *hcl.D
 	return p, nil
 }
 
+// attrPrefixes decodes a list of CIDRs (with single, a lone string too),
+// with the range each was written at. empty reports a list that was written
+// correctly but holds nothing, which callers judge differently.
+func attrPrefixes(attr *hcl.Attribute, single bool, what string) (prefixes []netip.Prefix, ranges []hcl.Range, empty bool, diags hcl.Diagnostics) {
+	elems, diags := attrStrings(attr, single)
+	for _, e := range elems {
+		p, pd := parsePrefix(e.S, e.Range, what)
+		if pd != nil {
+			diags = append(diags, pd)
+			continue
+		}
+		prefixes = append(prefixes, p)
+		ranges = append(ranges, e.Range)
+	}
+	return prefixes, ranges, len(elems) == 0 && !diags.HasErrors(), diags
+}
+
 // parsePort parses one port element: a number, or a string holding a number
 // or an inclusive range "LOW-HIGH".
 func parsePort(e element, attrName string) (PortRange, *hcl.Diagnostic) {

@@ -59,17 +59,8 @@ func decodeZoneBlock(block *hcl.Block) (*Zone, hcl.Diagnostics) {
 		diags = append(diags, d...)
 	}
 	if attr, ok := content.Attributes["subnets"]; ok {
-		elems, d := attrStrings(attr, false)
+		z.Subnets, z.SubnetRanges, _, d = attrPrefixes(attr, false, "subnets")
 		diags = append(diags, d...)
-		for _, e := range elems {
-			p, pd := parsePrefix(e.S, e.Range, "subnets")
-			if pd != nil {
-				diags = append(diags, pd)
-				continue
-			}
-			z.Subnets = append(z.Subnets, p)
-			z.SubnetRanges = append(z.SubnetRanges, e.Range)
-		}
 	}
 	if attr, ok := content.Attributes["enforcement"]; ok {
 		z.Enforcement, d = attrString(attr)
@@ -123,19 +114,12 @@ func decodeMatchBlock(block *hcl.Block) (*Match, hcl.Diagnostics) {
 		attr := content.Attributes[name]
 		switch name {
 		case "ip":
-			elems, d := attrStrings(attr, true)
+			ips, _, empty, d := attrPrefixes(attr, true, "match.ip")
 			diags = append(diags, d...)
-			if len(elems) == 0 && !d.HasErrors() {
+			if empty {
 				diags = append(diags, emptyMatchList(attr))
 			}
-			for _, e := range elems {
-				p, pd := parsePrefix(e.S, e.Range, "match.ip")
-				if pd != nil {
-					diags = append(diags, pd)
-					continue
-				}
-				m.IP = append(m.IP, p)
-			}
+			m.IP = ips
 		case "labels":
 			d := decodeMatchLabels(attr, m)
 			diags = append(diags, d...)
