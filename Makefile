@@ -10,7 +10,7 @@ FUZZTIME     ?= 30s
 POLICY       ?= examples/hospital/policy
 # Debian packages the tests and the demo need. Grows as Ward talks to real
 # sshd, nft, Open vSwitch, PostgreSQL and Chromium.
-DEB_PACKAGES := ca-certificates git
+DEB_PACKAGES := ca-certificates git postgresql
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help

@@ -1,0 +1,153 @@
+package store
+
+import "time"
+
+// Device is a device row. Devices are never deleted: a device missing from a
+// --replace import, or removed by hand, gets RemovedAt and stays for history.
+type Device struct {
+	ID          uint64            `gorm:"primaryKey"`
+	Name        string            `gorm:"not null"`
+	NameKey     string            `gorm:"not null;uniqueIndex"` // lower(Name)
+	MAC         string            `gorm:"column:mac;not null;default:''"`
+	IP          string            `gorm:"column:ip;not null"`
+	Class       string            `gorm:"not null;default:''"`
+	Vendor      string            `gorm:"not null;default:''"`
+	Model       string            `gorm:"not null;default:''"`
+	Firmware    string            `gorm:"not null;default:''"`
+	Criticality string            `gorm:"not null"`
+	Site        string            `gorm:"not null;default:''"`
+	Location    string            `gorm:"not null;default:''"`
+	Switch      string            `gorm:"not null;default:''"`
+	Port        string            `gorm:"not null;default:''"`
+	Labels      map[string]string `gorm:"serializer:json;not null"`
+	Source      string            `gorm:"not null;default:''"` // the file it was last imported from
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	RemovedAt   *time.Time
+}
+
+// PolicyRevision identifies one version of the policy files.
+type PolicyRevision struct {
+	ID        uint64 `gorm:"primaryKey"`
+	Hash      string `gorm:"not null;uniqueIndex"` // SHA-256 over the files' names and contents
+	GitCommit string `gorm:"not null;default:''"`  // when the policy directory is in a git repository
+	Dir       string `gorm:"not null;default:''"`
+	CreatedAt time.Time
+}
+
+// Plan is a saved plan, applied exactly as reviewed.
+type Plan struct {
+	ID               uint64 `gorm:"primaryKey"`
+	PolicyRevisionID *uint64
+	InventoryHash    string `gorm:"not null;default:''"`
+	Content          string `gorm:"not null"`
+	CreatedBy        string `gorm:"not null;default:''"`
+	CreatedAt        time.Time
+}
+
+// ApplyRun is one attempt to apply a plan.
+type ApplyRun struct {
+	ID         uint64 `gorm:"primaryKey"`
+	PlanID     uint64 `gorm:"not null"`
+	Status     string `gorm:"not null"`
+	Actor      string `gorm:"not null;default:''"`
+	Summary    string `gorm:"not null;default:''"`
+	StartedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// TargetState is what Ward last applied to a target, for drift and diffs.
+type TargetState struct {
+	Target     string `gorm:"primaryKey"`
+	Content    string `gorm:"not null"`
+	Hash       string `gorm:"not null"`
+	ApplyRunID *uint64
+	AppliedAt  time.Time
+}
+
+// Alert is an alert as received from an IDS or SIEM.
+type Alert struct {
+	ID         uint64 `gorm:"primaryKey"`
+	Source     string `gorm:"not null"`
+	ExternalID string `gorm:"not null"`
+	Severity   string `gorm:"not null;default:''"`
+	IP         string `gorm:"column:ip;not null;default:''"`
+	MAC        string `gorm:"column:mac;not null;default:''"`
+	Signature  string `gorm:"not null;default:''"`
+	DeviceID   *uint64
+	Action     string `gorm:"not null;default:''"`
+	Raw        string `gorm:"not null;default:''"`
+	ReceivedAt time.Time
+}
+
+// Quarantine is a device being contained.
+type Quarantine struct {
+	ID         uint64 `gorm:"primaryKey"`
+	DeviceID   uint64 `gorm:"not null"`
+	Level      string `gorm:"not null"`
+	Status     string `gorm:"not null"`
+	Reason     string `gorm:"not null;default:''"`
+	AlertID    *uint64
+	CreatedBy  string `gorm:"not null;default:''"`
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	ReleasedAt *time.Time
+	ReleasedBy string `gorm:"not null;default:''"`
+}
+
+// Approval is a person's decision on a quarantine that waited for one.
+type Approval struct {
+	ID           uint64 `gorm:"primaryKey"`
+	QuarantineID uint64 `gorm:"not null"`
+	Actor        string `gorm:"not null"`
+	Decision     string `gorm:"not null"`
+	Comment      string `gorm:"not null;default:''"`
+	CreatedAt    time.Time
+}
+
+// APIToken is an API bearer token; only its hash is stored.
+type APIToken struct {
+	ID         uint64 `gorm:"primaryKey"`
+	Name       string `gorm:"not null;uniqueIndex"`
+	Role       string `gorm:"not null"`
+	TokenHash  string `gorm:"not null;uniqueIndex"`
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
+// Job is a unit of queued work, such as a push to one target.
+type Job struct {
+	ID        uint64 `gorm:"primaryKey"`
+	Kind      string `gorm:"not null"`
+	Target    string `gorm:"not null;default:''"`
+	Payload   string `gorm:"not null;default:''"`
+	Status    string `gorm:"not null"`
+	Attempts  int    `gorm:"not null;default:0"`
+	RunAt     time.Time
+	LockedBy  string `gorm:"not null;default:''"`
+	LockedAt  *time.Time
+	LastError string `gorm:"not null;default:''"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AuditEvent is one entry of the append-only, hash-chained audit log.
+type AuditEvent struct {
+	ID       uint64    `gorm:"primaryKey"`
+	Seq      uint64    `gorm:"not null;uniqueIndex"`
+	At       time.Time `gorm:"not null"`
+	Actor    string    `gorm:"not null"`
+	Action   string    `gorm:"not null"`
+	Object   string    `gorm:"not null;default:''"`
+	Detail   string    `gorm:"not null;default:'{}'"` // JSON
+	PrevHash string    `gorm:"not null"`
+	Hash     string    `gorm:"not null"`
+}
+
+// models lists every model, for the schema consistency test.
+func models() []any {
+	return []any{&Device{}, &PolicyRevision{}, &Plan{}, &ApplyRun{}, &TargetState{}, &Alert{},
+		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &AuditEvent{}}
+}

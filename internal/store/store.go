@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DefaultURL is where Ward keeps its state unless told otherwise.
+const DefaultURL = "sqlite://./ward.db"
+
+// Dialect is the database behind a Store.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is an open, migrated database.
+type Store struct {
+	DB      *gorm.DB
+	dialect Dialect
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock for timestamps (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// Open connects to the database named by rawURL and migrates it.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	s := &Store{now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	gcfg := &gorm.Config{
+		Logger:  logger.Discard,
+		NowFunc: func() time.Time { return s.Now() },
+		// Ward writes its own transactions; gorm's implicit one per
+		// statement would only slow bulk imports.
+		SkipDefaultTransaction: true,
+	}
+	var dialector gorm.Dialector
+	var unlock func()
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		s.dialect = SQLite
+		path := strings.TrimPrefix(rawURL, "sqlite://")
+		if path == "" {
+			return nil, fmt.Errorf("database URL %q names no file; use sqlite://PATH, such as %s", rawURL, DefaultURL)
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("database %s: %w", rawURL, err)
+			}
+		}
+		var err error
+		if unlock, err = lockFile(path + ".lock"); err != nil {
+			return nil, fmt.Errorf("database %s: %w", rawURL, err)
+		}
+		// WAL lets readers work while an import writes; the busy timeout
+		// makes a second writer wait instead of failing; immediate
+		// transactions take the write lock up front, so two writers never
+		// deadlock on an upgrade.
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		dialector = sqlite.Open(dsn)
+	case strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://"):
+		s.dialect = Postgres
+		if _, err := url.Parse(rawURL); err != nil {
+			return nil, fmt.Errorf("database URL: %w", err)
+		}
+		dialector = postgres.Open(rawURL)
+	default:
+		return nil, fmt.Errorf("database URL %q: use sqlite://PATH or postgres://USER@HOST/DB", redact(rawURL))
+	}
+
+	db, err := gorm.Open(dialector, gcfg)
+	if err != nil {
+		if unlock != nil {
+			unlock()
+		}
+		return nil, fmt.Errorf("open database %s: %w", redact(rawURL), err)
+	}
+	s.DB = db
+	sqlDB, err := db.DB()
+	if err == nil && s.dialect == SQLite {
+		// One writer at a time is SQLite's model; more connections only
+		// queue on the busy timeout.
+		sqlDB.SetMaxOpenConns(4)
+	}
+	if err == nil {
+		err = s.migrate(ctx, sqlDB)
+	}
+	if unlock != nil {
+		unlock()
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("database %s: %w", redact(rawURL), err)
+	}
+	return s, nil
+}
+
+// Dialect reports which database the store uses.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Now is the store's clock, in UTC at the microsecond precision both
+// databases keep, so that a value read back equals the value written.
+func (s *Store) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// migrate applies pending migrations. On PostgreSQL a session advisory lock
+// serialises replicas starting together; on SQLite the caller holds a file
+// lock beside the database.
+func (s *Store) migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
+	if err != nil {
+		return err
+	}
+	var popts []goose.ProviderOption
+	gooseDialect := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		gooseDialect = goose.DialectPostgres
+		// Retry every second for up to five minutes: replicas starting
+		// together wait for the first one's migration, not five seconds.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return err
+		}
+		popts = append(popts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gooseDialect, db, fsys, popts...)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrating the schema: %w", err)
+	}
+	for _, r := range results {
+		s.log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// lockFile takes an exclusive advisory lock on path, waiting for it.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// redact hides a password in a database URL before it is printed.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// ErrNotFound is returned when a named record does not exist.
+var ErrNotFound = errors.New("not found")
