@@ -246,3 +246,21 @@ func TestAuditRollsBackWithTheChange(t *testing.T) {
 		}
 	})
 }
+
+func TestRecordPolicyRevision(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		a, err := st.RecordPolicyRevision(ctx, "abc", "1234+dirty", "policy")
+		if err != nil || a.ID == 0 || a.GitCommit != "1234+dirty" {
+			t.Fatalf("first record: %+v %v", a, err)
+		}
+		b, err := st.RecordPolicyRevision(ctx, "abc", "5678", "elsewhere")
+		if err != nil || b.ID != a.ID || b.GitCommit != "1234+dirty" {
+			t.Fatalf("same hash again must return the first revision: %+v %v", b, err)
+		}
+		c, err := st.RecordPolicyRevision(ctx, "def", "", "policy")
+		if err != nil || c.ID == a.ID {
+			t.Fatalf("new hash: %+v %v", c, err)
+		}
+	})
+}
