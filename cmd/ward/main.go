@@ -28,10 +28,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"validate": {"Check the policy for errors", runValidate},
-		"fmt":      {"Rewrite policy files in canonical format", runFmt},
-		"version":  {"Print Ward's version", runVersion},
-		"test":     {"Run the Rego unit tests beside the policy", runTest},
+		"validate":  {"Check the policy for errors", runValidate},
+		"fmt":       {"Rewrite policy files in canonical format", runFmt},
+		"version":   {"Print Ward's version", runVersion},
+		"test":      {"Run the Rego unit tests beside the policy", runTest},
+		"inventory": {"Import, list, show and remove devices", runInventory},
+		"audit":     {"Show the audit log, or verify its hash chain", runAudit},
 	}
 }
 
@@ -74,7 +76,7 @@ func (c *cli) usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun ward COMMAND -h for a command's flags.")
 }

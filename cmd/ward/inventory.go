@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/wardnet/ward/internal/engine"
+	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/policy"
+)
+
+func runInventory(c *cli, args []string) int {
+	sub := map[string]func(*cli, []string) int{
+		"import": runInventoryImport, "list": runInventoryList, "show": runInventoryShow, "rm": runInventoryRm,
+	}
+	if len(args) == 0 || sub[args[0]] == nil {
+		fmt.Fprintln(c.stderr, "Usage: ward inventory import FILE | list | show NAME | rm NAME   (ward inventory SUBCOMMAND -h for flags)")
+		return 2
+	}
+	return sub[args[0]](c, args[1:])
+}
+
+func runInventoryImport(c *cli, args []string) int {
+	fs := c.newFlagSet("inventory import", "FILE [-format csv|json|netbox] [-replace] [-db URL]")
+	format := fs.String("format", "", "csv, json or netbox (default: detect from the file)")
+	replace := fs.Bool("replace", false, "mark stored devices missing from the file as removed (default: merge)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	db := dbFlag(fs)
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 2
+	}
+	var f inventory.Format
+	if *format != "" {
+		var err error
+		if f, err = inventory.ParseFormat(*format); err != nil {
+			fmt.Fprintf(c.stderr, "ward inventory import: %v\n", err)
+			return 2
+		}
+	}
+	ctx := context.Background()
+	st, ok := c.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	res, err := inventory.ImportFile(ctx, st, pos[0], f, inventory.ImportOptions{Replace: *replace, Actor: actor()})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "Error: %v\n\nNothing was imported; the inventory is unchanged.\n", err)
+		return 1
+	}
+	if *asJSON {
+		return c.printJSON(res)
+	}
+	fmt.Fprintf(c.stdout, "Imported %s: %d added, %d updated, %d revived, %d unchanged, %d removed.\n",
+		pos[0], res.Added, res.Updated, res.Revived, res.Unchanged, res.Removed)
+	return 0
+}
+
+func runInventoryList(c *cli, args []string) int {
+	fs := c.newFlagSet("inventory list", "[-zone Z [-policy DIR]] [-class C] [-removed] [-json] [-db URL]")
+	zone := fs.String("zone", "", "only devices the policy places in this zone")
+	policyDir := fs.String("policy", "./policy", "policy directory, for -zone")
+	class := fs.String("class", "", "only devices of this class")
+	removed := fs.Bool("removed", false, "include removed devices")
+	asJSON := fs.Bool("json", false, "print devices as a JSON array")
+	db := dbFlag(fs)
+	if _, code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	ctx := context.Background()
+	st, ok := c.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	rows, err := inventory.List(ctx, st, inventory.ListFilter{Class: *class, IncludeRemoved: *removed})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward inventory list: %v\n", err)
+		return 1
+	}
+	if *zone != "" {
+		cfg, diags := c.loadPolicy(*policyDir)
+		if diags.HasErrors() {
+			_ = policy.WriteDiagnostics(c.stderr, cfg.Files, diags, c.width, c.color)
+			fmt.Fprintf(c.stderr, "ward inventory list -zone needs a valid policy; fix %s first.\n", *policyDir)
+			return 1
+		}
+		if _, ok := cfg.Zones[*zone]; !ok {
+			fmt.Fprintf(c.stderr, "ward inventory list: the policy in %s has no zone %q\n", *policyDir, *zone)
+			return 1
+		}
+		placer := engine.NewPlacer(cfg)
+		kept := rows[:0]
+		for _, r := range rows {
+			d := inventory.FromRow(r)
+			if z, _, ok := placer.Place(&d); ok && z == *zone {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
+	}
+	if *asJSON {
+		out := make([]deviceJSON, len(rows))
+		for i, r := range rows {
+			out[i] = toDeviceJSON(r)
+		}
+		return c.printJSON(out)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tIP\tMAC\tCLASS\tVENDOR\tMODEL\tCRITICALITY\tSWITCH\tPORT")
+	for _, r := range rows {
+		name := r.Name
+		if r.RemovedAt != nil {
+			name += " (removed)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, r.IP, r.MAC, r.Class, r.Vendor, r.Model, r.Criticality, r.Switch, r.Port)
+	}
+	tw.Flush()
+	fmt.Fprintf(c.stdout, "%s.\n", plural(len(rows), "device"))
+	return 0
+}
+
+func runInventoryShow(c *cli, args []string) int {
+	fs := c.newFlagSet("inventory show", "NAME [-json] [-db URL]")
+	asJSON := fs.Bool("json", false, "print the device as JSON")
+	db := dbFlag(fs)
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 2
+	}
+	ctx := context.Background()
+	st, ok := c.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	d, err := inventory.Get(ctx, st, pos[0])
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward inventory show: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		return c.printJSON(toDeviceJSON(*d))
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"name", d.Name}, {"ip", d.IP}, {"mac", d.MAC}, {"class", d.Class}, {"vendor", d.Vendor},
+		{"model", d.Model}, {"firmware", d.Firmware}, {"criticality", d.Criticality}, {"site", d.Site},
+		{"location", d.Location}, {"switch", d.Switch}, {"port", d.Port}, {"source", d.Source},
+		{"created", d.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST")},
+		{"updated", d.UpdatedAt.UTC().Format("2006-01-02 15:04:05 MST")},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	if d.RemovedAt != nil {
+		fmt.Fprintf(tw, "removed:\t%s\n", d.RemovedAt.UTC().Format("2006-01-02 15:04:05 MST"))
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.Labels)) {
+		fmt.Fprintf(tw, "label %s:\t%s\n", k, d.Labels[k])
+	}
+	tw.Flush()
+	return 0
+}
+
+func runInventoryRm(c *cli, args []string) int {
+	fs := c.newFlagSet("inventory rm", "NAME [-db URL]")
+	db := dbFlag(fs)
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 2
+	}
+	ctx := context.Background()
+	st, ok := c.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	if err := inventory.Remove(ctx, st, pos[0], actor()); err != nil {
+		fmt.Fprintf(c.stderr, "ward inventory rm: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "Removed %s (kept in the database for history; importing it again brings it back).\n", pos[0])
+	return 0
+}
+
+// deviceJSON is a device as the CLI (and later the API) prints it.
+type deviceJSON struct {
+	inventory.Device
+	Source    string  `json:"source,omitempty"`
+	CreatedAt string  `json:"created_at"`
+	UpdatedAt string  `json:"updated_at"`
+	RemovedAt *string `json:"removed_at,omitempty"`
+}
+
+func toDeviceJSON(r store.Device) deviceJSON {
+	out := deviceJSON{Device: inventory.FromRow(r), Source: r.Source,
+		CreatedAt: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), UpdatedAt: r.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	if r.RemovedAt != nil {
+		s := r.RemovedAt.UTC().Format("2006-01-02T15:04:05Z")
+		out.RemovedAt = &s
+	}
+	return out
+}
+
+func (c *cli) printJSON(v any) int {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(c.stderr, "ward: %v\n", err)
+		return 1
+	}
+	return 0
+}
