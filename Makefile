@@ -8,8 +8,10 @@ VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo
 LDFLAGS      := -X main.version=$(VERSION)
 FUZZTIME     ?= 30s
 POLICY       ?= examples/hospital/policy
-# Debian packages the tests and the demo need. Grows as Ward talks to real
-# sshd, nft, Open vSwitch, PostgreSQL and Chromium.
+DEMO_DB      ?= sqlite://./ward-demo.db
+# Debian packages the tests and the demo need (PostgreSQL: the store tests
+# run on it as well as SQLite). Grows as Ward talks to real sshd, nft, Open
+# vSwitch and Chromium.
 DEB_PACKAGES := ca-certificates git postgresql
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -45,18 +47,27 @@ lint: ## Check formatting (gofmt) and run go vet
 bench: ## Run the benchmarks (figures go in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-fuzz: ## Fuzz the policy parser for FUZZTIME (default 30s)
-	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+FUZZ_TARGETS := ./policy:FuzzParse ./internal/inventory:FuzzImportCSV ./internal/inventory:FuzzParseJSON
 
-demo: deps build ## Build Ward, validate the example hospital policy, run its guardrail tests
+fuzz: ## Fuzz every parser, FUZZTIME each (default 30s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+	  $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
+	done
+
+demo: deps build ## Build Ward, check the example policy, import its inventory (./ward-demo.db)
 	./$(BIN) version
 	./$(BIN) validate -policy $(POLICY)
 	./$(BIN) fmt -check examples/
 	./$(BIN) test -policy $(POLICY)
+	./$(BIN) inventory import examples/hospital/inventory.csv -db $(DEMO_DB)
+	./$(BIN) inventory list -zone infusion_pumps -policy $(POLICY) -db $(DEMO_DB) | head -5
 	@echo
 	@echo "Try: ./$(BIN) validate -policy $(POLICY) -json"
 	@echo "     ./$(BIN) test -policy $(POLICY) -v"
+	@echo "     ./$(BIN) inventory show pump-3w-01 -db $(DEMO_DB)"
+	@echo "     ./$(BIN) audit -db $(DEMO_DB); ./$(BIN) audit verify -db $(DEMO_DB)"
 	@echo "     edit $(POLICY)/flows.hcl and run ./$(BIN) validate -policy $(POLICY) again"
 
-clean: ## Remove build output
-	rm -rf bin
+clean: ## Remove build output and the demo database
+	rm -rf bin ward-demo.db ward-demo.db-shm ward-demo.db-wal ward-demo.db.lock
