@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"text/tabwriter"
 
@@ -17,9 +19,10 @@ import (
 func runInventory(c *cli, args []string) int {
 	sub := map[string]func(*cli, []string) int{
 		"import": runInventoryImport, "list": runInventoryList, "show": runInventoryShow, "rm": runInventoryRm,
+		"export": runInventoryExport,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
-		fmt.Fprintln(c.stderr, "Usage: ward inventory import FILE | list | show NAME | rm NAME   (ward inventory SUBCOMMAND -h for flags)")
+		fmt.Fprintln(c.stderr, "Usage: ward inventory import FILE | list | show NAME | rm NAME | export   (ward inventory SUBCOMMAND -h for flags)")
 		return 2
 	}
 	return sub[args[0]](c, args[1:])
@@ -225,6 +228,45 @@ func (c *cli) printJSON(v any) int {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		fmt.Fprintf(c.stderr, "ward: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runInventoryExport(c *cli, args []string) int {
+	fs := c.newFlagSet("inventory export", "[-o FILE] [-db URL]")
+	out := fs.String("o", "", "write to FILE instead of standard output")
+	db := dbFlag(fs)
+	if _, code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	ctx := context.Background()
+	st, ok := c.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	rows, err := inventory.List(ctx, st, inventory.ListFilter{})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward inventory export: %v\n", err)
+		return 1
+	}
+	devices := make([]inventory.Device, len(rows))
+	for i, r := range rows {
+		devices[i] = inventory.FromRow(r)
+	}
+	var buf bytes.Buffer
+	if err := inventory.ExportCSV(&buf, devices); err != nil {
+		fmt.Fprintf(c.stderr, "ward inventory export: %v\n", err)
+		return 1
+	}
+	if *out == "" {
+		_, err = c.stdout.Write(buf.Bytes())
+	} else {
+		err = os.WriteFile(*out, buf.Bytes(), 0o640)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward inventory export: %v\n", err)
 		return 1
 	}
 	return 0

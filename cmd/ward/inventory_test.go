@@ -120,3 +120,24 @@ func TestBadDatabaseURL(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
+
+func TestInventoryExportEscapesFormulas(t *testing.T) {
+	url := "sqlite://" + filepath.Join(t.TempDir(), "ward.db")
+	in := filepath.Join(t.TempDir(), "in.csv")
+	os.WriteFile(in, []byte("name,mac,ip,class,vendor,model,firmware,criticality,site,location,switch,port,ward\n"+
+		`evil,,10.0.0.66,pump,"=cmd|' /C calc'!A0",,,low,main,,,,3 West`+"\n"), 0o644)
+	if code, _, errs := runWard(t, "inventory", "import", in, "-db", url); code != 0 {
+		t.Fatal(errs)
+	}
+	code, out, errs := runWard(t, "inventory", "export", "-db", url)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "name,mac,ip,class,vendor,model,firmware,criticality,site,location,switch,port,ward") {
+		t.Fatalf("export:\n%s", out)
+	}
+	if !strings.Contains(lines[1], `,'=cmd|' /C calc'!A0,`) || !strings.HasSuffix(lines[1], ",3 West") {
+		t.Fatalf("formula cell not escaped, or label lost:\n%s", lines[1])
+	}
+}
