@@ -142,6 +142,10 @@ type Flow struct {
 	Essential   bool
 	Reason      string
 	Ticket      string
+	// Waive names guardrail rules this flow is allowed to break, for the
+	// reason in WaiveReason; plans report every waiver.
+	Waive       []string
+	WaiveReason string
 	// Expires is the last day the flow is in force (UTC); zero when it does
 	// not expire.
 	Expires      time.Time

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -63,6 +64,10 @@ type DocFlow struct {
 	Reason      string   `json:"reason"`
 	Ticket      string   `json:"ticket"`
 	Expires     string   `json:"expires"` // "YYYY-MM-DD", or "" when the flow does not expire
+	Waive       []string `json:"waive"`
+	WaiveReason string   `json:"waive_reason"`
+	// Where the flow is declared, for messages: "flows.hcl:12".
+	DeclaredAt string `json:"declared_at"`
 }
 
 type DocQuarantine struct {
@@ -126,7 +131,8 @@ func (c *Config) Document() *Document {
 	}
 	for name, f := range c.Flows {
 		df := DocFlow{Description: f.Description, From: docRefs(f.From), To: docRefs(f.To), Services: []string{},
-			Essential: f.Essential, Reason: f.Reason, Ticket: f.Ticket}
+			Essential: f.Essential, Reason: f.Reason, Ticket: f.Ticket, Waive: nonNil(f.Waive), WaiveReason: f.WaiveReason,
+			DeclaredAt: fmt.Sprintf("%s:%d", f.DeclRange.Filename, f.DeclRange.Start.Line)}
 		for _, s := range f.Services {
 			df.Services = append(df.Services, s.Name)
 		}

@@ -2,9 +2,11 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 var flowSchema = &hcl.BodySchema{
@@ -17,6 +19,8 @@ var flowSchema = &hcl.BodySchema{
 		{Name: "reason"},
 		{Name: "ticket"},
 		{Name: "expires"},
+		{Name: "waive"},
+		{Name: "waive_reason"},
 	},
 }
 
@@ -26,7 +30,7 @@ func decodeFlowBlock(block *hcl.Block) (*Flow, hcl.Diagnostics) {
 	content, d := block.Body.Content(flowSchema)
 	diags = append(diags, d...)
 
-	for _, name := range []string{"description", "reason", "ticket"} {
+	for _, name := range []string{"description", "reason", "ticket", "waive_reason"} {
 		attr, ok := content.Attributes[name]
 		if !ok {
 			continue
@@ -40,6 +44,8 @@ func decodeFlowBlock(block *hcl.Block) (*Flow, hcl.Diagnostics) {
 			f.Reason = s
 		case "ticket":
 			f.Ticket = s
+		case "waive_reason":
+			f.WaiveReason = s
 		}
 	}
 	for _, end := range []struct {
@@ -70,6 +76,21 @@ func decodeFlowBlock(block *hcl.Block) (*Flow, hcl.Diagnostics) {
 		}
 		diags = append(diags, errDiag(subject, "Flow has no services",
 			fmt.Sprintf("Flow %q would allow nothing. List what it allows, such as services = [service.https].", f.Name)))
+	}
+	if attr, ok := content.Attributes["waive"]; ok {
+		elems, d := attrStrings(attr, false)
+		diags = append(diags, d...)
+		for _, e := range elems {
+			if !hclsyntax.ValidIdentifier(e.S) {
+				diags = append(diags, errDiag(e.Range, "Invalid guardrail name", fmt.Sprintf("%q is not a guardrail rule name; plan output names the rule a flow breaks.", e.S)))
+				continue
+			}
+			f.Waive = append(f.Waive, e.S)
+		}
+		if len(f.Waive) > 0 && strings.TrimSpace(f.WaiveReason) == "" {
+			diags = append(diags, errDiag(attr.NameRange, "Waiver without a reason",
+				fmt.Sprintf("Flow %q waives %s; say why with waive_reason = \"...\" (the risk accepted and who accepted it). Waivers are shown in every plan.", f.Name, strings.Join(f.Waive, ", "))))
+		}
 	}
 	if attr, ok := content.Attributes["essential"]; ok {
 		f.Essential, d = attrBool(attr)

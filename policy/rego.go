@@ -118,3 +118,21 @@ func regoRange(m *RegoModule, loc *ast.Location) hcl.Range {
 	end := hcl.Pos{Line: loc.Row, Column: loc.Col + n, Byte: start.Byte + n}
 	return hcl.Range{Filename: m.Filename, Start: start, End: end}
 }
+
+// RegoDiagnostics converts an error from parsing module m into diagnostics
+// at its file and line.
+func RegoDiagnostics(m *RegoModule, err error) hcl.Diagnostics { return regoDiagnostics(m, err) }
+
+// RegoErrorDiagnostic converts an OPA compile error into a diagnostic at the
+// file and line of the policy's module it names (no location for others).
+func RegoErrorDiagnostic(cfg *Config, e *ast.Error) *hcl.Diagnostic {
+	var m *RegoModule
+	if e.Location != nil {
+		for _, rm := range append(append([]*RegoModule(nil), cfg.Modules...), cfg.TestModules...) {
+			if rm.Filename == e.Location.File {
+				m = rm
+			}
+		}
+	}
+	return regoErrorDiagnostic(m, e)
+}

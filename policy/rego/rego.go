@@ -1,0 +1,33 @@
+// Package rego holds Ward's built-in Rego modules, embedded in the binary:
+// placement (which zone a device is in), effective (which flows are in force,
+// and every zone's addresses) and builtin_guardrails (the rules every policy
+// must keep, each waivable per flow). internal/engine loads them beside the
+// operator's own Rego from the policy directory.
+//
+// Their input is the policy document (policy.Document, docs/rego-input.md)
+// plus now_ns; devices are in data.ward.devices, keyed by device id, and the
+// zone candidate index in data.ward.index.
+package rego
+
+import (
+	"embed"
+	"io/fs"
+	"strings"
+)
+
+//go:embed *.rego
+var files embed.FS
+
+// Modules returns the built-in modules by file name (tests excluded).
+func Modules() map[string]string {
+	out := map[string]string{}
+	entries, _ := fs.ReadDir(files, ".")
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), "_test.rego") {
+			continue
+		}
+		b, _ := fs.ReadFile(files, e.Name())
+		out["builtin/"+e.Name()] = string(b)
+	}
+	return out
+}
