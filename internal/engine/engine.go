@@ -556,4 +556,3 @@ func remarshal(v any, out any) error {
 	}
 	return json.Unmarshal(b, out)
 }
-

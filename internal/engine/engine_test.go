@@ -124,4 +124,3 @@ func TestEngineRegoErrorsAreDiagnostics(t *testing.T) {
 		t.Fatalf("want a diagnostic at g.rego:4, got %v", d)
 	}
 }
-
