@@ -13,7 +13,6 @@ import (
 	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/store"
-	"github.com/wardnet/ward/policy"
 )
 
 func runInventory(c *cli, args []string) int {
@@ -94,7 +93,7 @@ func runInventoryList(c *cli, args []string) int {
 	if *zone != "" {
 		cfg, diags := c.loadPolicy(*policyDir)
 		if diags.HasErrors() {
-			_ = policy.WriteDiagnostics(c.stderr, cfg.Files, diags, c.width, c.color)
+			c.printDiags(cfg, diags)
 			fmt.Fprintf(c.stderr, "ward inventory list -zone needs a valid policy; fix %s first.\n", *policyDir)
 			return 1
 		}

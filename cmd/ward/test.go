@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/wardnet/ward/internal/engine"
-	"github.com/wardnet/ward/policy"
 )
 
 func runTest(c *cli, args []string) int {
@@ -21,7 +20,7 @@ func runTest(c *cli, args []string) int {
 
 	cfg, diags := c.loadPolicy(*dir)
 	if diags.HasErrors() {
-		_ = policy.WriteDiagnostics(c.stderr, cfg.Files, diags, c.width, c.color)
+		c.printDiags(cfg, diags)
 		fmt.Fprintf(c.stderr, "%s found in %s; fix them before running tests.\n", countSeverities(diags), *dir)
 		return 1
 	}

@@ -23,11 +23,11 @@ func runValidate(c *cli, args []string) int {
 	}
 
 	cfg, diags := c.loadPolicy(*dir)
-	files := map[string]*hcl.File{}
-	if cfg != nil {
-		files = cfg.Files
-	}
 	if *asJSON {
+		files := map[string]*hcl.File{}
+		if cfg != nil {
+			files = cfg.Files
+		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(policy.JSONDiagnostics(files, diags)); err != nil {
@@ -35,10 +35,7 @@ func runValidate(c *cli, args []string) int {
 			return 1
 		}
 	} else if len(diags) > 0 {
-		if err := policy.WriteDiagnostics(c.stderr, files, diags, c.width, c.color); err != nil {
-			fmt.Fprintf(c.stderr, "ward validate: %v\n", err)
-			return 1
-		}
+		c.printDiags(cfg, diags)
 	}
 	if diags.HasErrors() {
 		if !*asJSON {
@@ -78,4 +75,14 @@ func countSeverities(diags hcl.Diagnostics) string {
 		parts = append(parts, plural(warns, "warning"))
 	}
 	return strings.Join(parts, " and ")
+}
+
+// printDiags writes diagnostics to stderr; cfg may be nil when the policy
+// could not be read at all.
+func (c *cli) printDiags(cfg *policy.Config, diags hcl.Diagnostics) {
+	files := map[string]*hcl.File{}
+	if cfg != nil {
+		files = cfg.Files
+	}
+	_ = policy.WriteDiagnostics(c.stderr, files, diags, c.width, c.color)
 }
