@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/policy"
 	builtin "github.com/wardnet/ward/policy/rego"
+	"golang.org/x/sync/errgroup"
 )
 
 // Engine evaluates a policy against an inventory with OPA. It compiles the
@@ -30,7 +32,7 @@ type Engine struct {
 	store storage.Store
 	now   func() time.Time
 
-	placeAll, effective, one, guard rego.PreparedEvalQuery
+	effective, one, guard rego.PreparedEvalQuery
 
 	// signature lists the device fields some zone's match tests; nil when
 	// an operator's ward.placement module may read anything, so every
@@ -75,10 +77,6 @@ type Result struct {
 	Warn   []Finding
 	Waived []Finding
 }
-
-const placeAllQuery = `zone := data.ward.placement.zone
-conflicts := data.ward.placement.conflicts
-unplaced := data.ward.placement.unplaced`
 
 const effectiveQuery = `flows := data.ward.effective.flows
 expired := data.ward.effective.expired_flows
@@ -153,7 +151,7 @@ func New(ctx context.Context, cfg *policy.Config, devices []inventory.Device, op
 	for _, q := range []struct {
 		pq  *rego.PreparedEvalQuery
 		src string
-	}{{&e.placeAll, placeAllQuery}, {&e.effective, effectiveQuery}, {&e.one, oneQuery}, {&e.guard, guardQuery}} {
+	}{{&e.effective, effectiveQuery}, {&e.one, oneQuery}, {&e.guard, guardQuery}} {
 		if *q.pq, err = prepare(q.src); err != nil {
 			break
 		}
@@ -230,13 +228,7 @@ func zoneIndex(cfg *policy.Config) map[string]any {
 func (e *Engine) Evaluate(ctx context.Context) (*Result, error) {
 	res := &Result{Zone: map[string]string{}, Conflicts: map[string][]string{}, Addresses: map[string]map[string]struct{}{},
 		Flows: map[string]policy.DocFlow{}, Matrix: map[string]map[string][]string{}}
-	var err error
-	if e.signature != nil {
-		err = e.placeByGroup(ctx, res)
-	} else {
-		err = e.placeEach(ctx, res)
-	}
-	if err != nil {
+	if err := e.placeAll(ctx, res); err != nil {
 		return nil, err
 	}
 	sort.Strings(res.Unplaced)
@@ -334,48 +326,70 @@ func findings(v any, builtin bool) []Finding {
 	return out
 }
 
-// placeEach evaluates placement for every device in one Rego query: the
-// path when operator Rego takes part in placement.
-func (e *Engine) placeEach(ctx context.Context, res *Result) error {
-	rs, err := e.placeAll.Eval(ctx, rego.EvalParsedInput(e.input))
-	if err != nil {
-		return fmt.Errorf("evaluating placement: %w", err)
-	}
-	if len(rs) != 1 {
-		return fmt.Errorf("evaluating placement: no result")
-	}
-	b := rs[0].Bindings
-	for id, z := range b["zone"].(map[string]any) {
-		res.Zone[id] = z.(string)
-	}
-	for id, zs := range b["conflicts"].(map[string]any) {
-		res.Conflicts[id] = toStrings(zs)
-	}
-	res.Unplaced = toStrings(b["unplaced"])
-	return nil
-}
-
-// placeByGroup evaluates placement once per group of devices that agree on
-// every field a match block tests: the built-in placement reads nothing
-// else, so they land in the same zone. A hospital's thousands of pumps of
-// one model are one evaluation, not thousands.
-func (e *Engine) placeByGroup(ctx context.Context, res *Result) error {
-	groups := map[string][]string{}
-	for name, d := range e.devices {
-		key := e.groupKey(&d)
-		groups[key] = append(groups[key], name)
-	}
-	for _, members := range groups {
-		zone, conflict, err := e.placeOne(ctx, members[0])
-		if err != nil {
-			return err
+// placeAll places every device, querying the Rego placement one device at
+// a time on every core. (Asking OPA for the whole placement object at once
+// is quadratic: topdown checks each new key of a partial object against
+// every key before it, which at 100,000 devices takes minutes.)
+//
+// Without operator placement Rego, devices that agree on every field a
+// match block tests are one group, placed by one query: the built-in
+// placement reads nothing else, so a hospital's thousands of pumps of one
+// model cost one evaluation, not thousands.
+func (e *Engine) placeAll(ctx context.Context, res *Result) error {
+	var groups [][]string
+	if e.signature != nil {
+		byKey := map[string]int{}
+		for name, d := range e.devices {
+			key := e.groupKey(&d)
+			i, ok := byKey[key]
+			if !ok {
+				i = len(groups)
+				byKey[key] = i
+				groups = append(groups, nil)
+			}
+			groups[i] = append(groups[i], name)
 		}
+	} else {
+		groups = make([][]string, 0, len(e.devices))
+		for name := range e.devices {
+			groups = append(groups, []string{name})
+		}
+	}
+
+	type placed struct {
+		zone     string
+		conflict []string
+	}
+	out := make([]placed, len(groups))
+	workers := min(runtime.GOMAXPROCS(0), len(groups))
+	next := make(chan int, len(groups))
+	for i := range groups {
+		next <- i
+	}
+	close(next)
+	g, gctx := errgroup.WithContext(ctx)
+	for range workers {
+		g.Go(func() error {
+			for i := range next {
+				zone, conflict, err := e.placeOne(gctx, groups[i][0])
+				if err != nil {
+					return err
+				}
+				out[i] = placed{zone, conflict}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, members := range groups {
 		for _, name := range members {
 			switch {
-			case zone != "":
-				res.Zone[name] = zone
-			case conflict != nil:
-				res.Conflicts[name] = conflict
+			case out[i].zone != "":
+				res.Zone[name] = out[i].zone
+			case out[i].conflict != nil:
+				res.Conflicts[name] = out[i].conflict
 			default:
 				res.Unplaced = append(res.Unplaced, name)
 			}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"slices"
@@ -70,11 +71,23 @@ func TestPlacement(t *testing.T) {
 		{"label glob", inventory.Device{Name: "l", IP: ip("10.0.0.8"), Labels: map[string]string{"ward": "ICU-2"}}, "by_label", nil},
 		{"missing label does not match", inventory.Device{Name: "m", IP: ip("10.0.0.9"), Labels: map[string]string{"floor": "ICU"}}, "unclassified", nil},
 	}
+	var devices []inventory.Device
+	for _, tt := range tests {
+		devices = append(devices, tt.dev)
+	}
+	// The same table through the Rego placement the engine uses.
+	res, err := newEngine(t, cfg, devices).Evaluate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			zone, conflict, ok := p.Place(&tt.dev)
 			if zone != tt.zone || !slices.Equal(conflict, tt.conflict) || ok != (tt.zone != "") {
-				t.Errorf("Place = %q, %v, %v; want %q, %v", zone, conflict, ok, tt.zone, tt.conflict)
+				t.Errorf("Go: Place = %q, %v, %v; want %q, %v", zone, conflict, ok, tt.zone, tt.conflict)
+			}
+			if got := res.Zone[tt.dev.Name]; got != tt.zone || !slices.Equal(res.Conflicts[tt.dev.Name], tt.conflict) {
+				t.Errorf("Rego: zone %q, conflict %v; want %q, %v", got, res.Conflicts[tt.dev.Name], tt.zone, tt.conflict)
 			}
 		})
 	}
