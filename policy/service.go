@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -91,3 +92,8 @@ func decodeServiceBlock(block *hcl.Block) (*Service, hcl.Diagnostics) {
 	}
 	return s, diags
 }
+
+// ICMPTypes returns the ICMP type names a service may list, as nftables
+// spells them; ICMPv6Types the ICMPv6 ones.
+func ICMPTypes() []string   { return slices.Clone(icmpTypes) }
+func ICMPv6Types() []string { return slices.Clone(icmpv6Types) }

@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"test":      {"Run the Rego unit tests beside the policy", runTest},
 		"inventory": {"Import, list, show and remove devices", runInventory},
 		"audit":     {"Show the audit log, or verify its hash chain", runAudit},
+		"query":     {"Ask the effective policy: may A reach B?", runQuery},
 		"plan":      {"Place devices, show the effective policy, check guardrails", runPlan},
 	}
 }

@@ -41,6 +41,7 @@ type Engine struct {
 
 	devices map[string]inventory.Device // by name
 	state   *Result
+	reach   *reachIndex // built by the first Reach after Evaluate
 }
 
 // Option configures New.
@@ -228,6 +229,10 @@ func zoneIndex(cfg *policy.Config) map[string]any {
 func (e *Engine) Evaluate(ctx context.Context) (*Result, error) {
 	res := &Result{Zone: map[string]string{}, Conflicts: map[string][]string{}, Addresses: map[string]map[string]struct{}{},
 		Flows: map[string]policy.DocFlow{}, Matrix: map[string]map[string][]string{}}
+	e.reach = nil
+	// The clock moves between evaluations: a long-running server must
+	// drop a flow the day after it expires.
+	e.input.Insert(ast.StringTerm("now_ns"), ast.NumberTerm(json.Number(fmt.Sprint(e.now().UnixNano()))))
 	if err := e.placeAll(ctx, res); err != nil {
 		return nil, err
 	}
@@ -481,8 +486,10 @@ func (e *Engine) UpdateDevice(ctx context.Context, d inventory.Device) (string, 
 	if err := storage.WriteOne(ctx, e.store, storage.AddOp, path, deviceDoc(d)); err != nil {
 		return "", fmt.Errorf("device %s: %w", d.Name, err)
 	}
+	old := e.devices[d.Name].IP
 	e.forget(d.Name)
 	e.devices[d.Name] = d
+	e.reachDeviceChanged(d.Name, old, &d)
 
 	zone, conflict, err := e.placeOne(ctx, d.Name)
 	switch {
@@ -510,6 +517,7 @@ func (e *Engine) RemoveDevice(ctx context.Context, name string) error {
 	if e.state != nil {
 		e.forget(name)
 	}
+	e.reachDeviceChanged(name, e.devices[name].IP, nil)
 	delete(e.devices, name)
 	return nil
 }
