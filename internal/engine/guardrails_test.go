@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardnet/ward/policy"
 )
@@ -201,5 +202,84 @@ flow "today" {
 	}
 	if _, ok := res.Flows["today"]; !ok {
 		t.Fatal("a flow is in force through its expiry day")
+	}
+}
+
+// TestEvaluateRereadsTheClock: a long-running server drops a flow the day
+// after it expires without being rebuilt.
+func TestEvaluateRereadsTheClock(t *testing.T) {
+	src := guardrailBase + `flow "vendor" {
+  from = zone.pacs
+  to = network.ehr
+  services = [service.https]
+  reason = "x"
+  expires = "2026-12-31"
+}
+`
+	cfg, _ := policy.NewParser().Load(policy.Source{Filename: "e.hcl", Bytes: []byte(src)})
+	now := testNow
+	e, diags := New(context.Background(), cfg, nil, WithClock(func() time.Time { return now }))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if res, _ := e.Evaluate(context.Background()); len(res.Expired) != 0 {
+		t.Fatalf("expired too early: %v", res.Expired)
+	}
+	now = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	if res, _ := e.Evaluate(context.Background()); len(res.Expired) != 1 {
+		t.Fatalf("not expired after its day: %v", res.Expired)
+	}
+}
+
+// TestGuardrailsResistSplitting: the built-in rules judge what a flow
+// opens, not how it is written.
+func TestGuardrailsResistSplitting(t *testing.T) {
+	tests := []struct {
+		name, extra, flow, rule string
+	}{
+		{"all ports in two ranges", `service "halves" { tcp = ["1-32767", "32768-65535"] }`, `from = zone.pacs
+  to = zone.pumps
+  services = [service.halves]`, "all_ports_to_life_critical"},
+		{"all ports across two services", `service "low" { tcp = ["1-40000"] }
+service "rest" { tcp = ["30000-65535"] }`, `from = zone.pacs
+  to = zone.pumps
+  services = [service.low, service.rest]`, "all_ports_to_life_critical"},
+		{"the internet in two halves", `network "halves" { cidrs = ["0.0.0.0/1", "128.0.0.0/1"] }`, `from = zone.pumps
+  to = network.halves
+  services = [service.https]`, "life_critical_to_internet"},
+		{"ranges with a gap are not all ports", `service "gappy" { tcp = ["1-1000", "1002-65535"] }`, `from = zone.pacs
+  to = zone.pumps
+  services = [service.gappy]`, ""},
+		{"a network beside the guest subnet is not guest", `network "ehr_b" { cidrs = ["10.61.191.0/24"] }`, `from = network.ehr_b
+  to = zone.pumps
+  services = [service.https]`, ""},
+		{"a network covering the guest subnet", `network "guest_wifi" { cidrs = ["10.61.190.0/25"] }`, `from = network.guest_wifi
+  to = zone.pumps
+  services = [service.https]`, "untrusted_to_critical"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(guardrailBase, `zone "guest" { criticality = "low" }`, `zone "guest" {
+  criticality = "low"
+  subnets = ["10.61.190.0/24"]
+}`, 1) + tt.extra + "\nflow \"f\" {\n  " + tt.flow + "\n  reason = \"x\"\n}\n"
+			cfg, diags := policy.NewParser().Load(policy.Source{Filename: "s.hcl", Bytes: []byte(src)})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			res, err := newEngine(t, cfg, nil).Evaluate(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.rule == "" {
+				if len(res.Deny) != 0 {
+					t.Fatalf("unexpected denial %+v", res.Deny)
+				}
+				return
+			}
+			if len(res.Deny) == 0 || res.Deny[0].Rule != tt.rule {
+				t.Fatalf("want a %s denial, got %+v", tt.rule, res.Deny)
+			}
+		})
 	}
 }

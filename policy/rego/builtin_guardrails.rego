@@ -15,29 +15,65 @@ critical := {"life_critical", "high"}
 
 zone_criticality(ref) := input.zones[ref.name].criticality if ref.kind == "zone"
 
-any_address(ref) if {
-	ref.kind == "network"
-	some cidr in input.networks[ref.name].cidrs
-	cidr in {"0.0.0.0/0", "::/0"}
+# A source is untrusted when it is an untrusted zone, or a network that
+# overlaps one's subnets (the same devices, named another way).
+untrusted_source(ref) := ref.name if {
+	ref.kind == "zone"
+	ref.name in untrusted_zones
 }
 
-all_ports(svc) if {
-	some proto in ["tcp", "udp"]
-	some r in input.services[svc][proto]
-	r.from <= 1
-	r.to >= 65535
+untrusted_source(ref) := z if {
+	ref.kind == "network"
+	some z in untrusted_zones
+	some subnet in input.zones[z].subnets
+	some cidr in input.networks[ref.name].cidrs
+	net.cidr_intersects(cidr, subnet)
+}
+
+# A network means "any address" when its CIDRs, merged, cover all of IPv4
+# or IPv6, however they are split.
+any_address(ref) if {
+	ref.kind == "network"
+	some merged in net.cidr_merge(input.networks[ref.name].cidrs)
+	merged in {"0.0.0.0/0", "::/0"}
+}
+
+# A flow opens every port of proto when its services' ranges, together,
+# leave no gap from 1 to 65535.
+opens_all_ports(flow, proto) if {
+	ranges := sort([[r.from, r.to] |
+		some svc in flow.services
+		some r in input.services[svc][proto]
+	])
+	count(ranges) > 0
+	ranges[0][0] <= 1
+	no_gap(ranges)
+	max([r[1] | some r in ranges]) >= 65535
+}
+
+# no_gap: each range starts at most one past the furthest end before it.
+no_gap(ranges) if {
+	every i, r in ranges {
+		reached(ranges, i, r)
+	}
+}
+
+reached(_, i, _) if i == 0
+
+reached(ranges, i, r) if {
+	i > 0
+	r[0] <= 1 + max([ranges[j][1] | some j in numbers.range(0, i - 1)])
 }
 
 violation contains v if {
 	some name, flow in effective.flows
 	some src in flow.from
-	src.kind == "zone"
-	src.name in untrusted_zones
+	untrusted := untrusted_source(src)
 	some dst in flow.to
 	zone_criticality(dst) in critical
 	v := {"rule": "untrusted_to_critical", "flow": name, "msg": sprintf(
-		"flow %q lets zone %q (devices nobody vouches for) reach %s zone %q",
-		[name, src.name, zone_criticality(dst), dst.name],
+		"flow %q lets %s %q (devices of zone %q, which nobody vouches for) reach %s zone %q",
+		[name, src.kind, src.name, untrusted, zone_criticality(dst), dst.name],
 	)}
 }
 
@@ -66,11 +102,11 @@ violation contains v if {
 	some name, flow in effective.flows
 	some dst in flow.to
 	zone_criticality(dst) == "life_critical"
-	some svc in flow.services
-	all_ports(svc)
+	some proto in ["tcp", "udp"]
+	opens_all_ports(flow, proto)
 	v := {"rule": "all_ports_to_life_critical", "flow": name, "msg": sprintf(
-		"flow %q opens every port (service %q) into life-critical zone %q",
-		[name, svc, dst.name],
+		"flow %q opens every %s port (services %s) into life-critical zone %q",
+		[name, proto, concat(", ", flow.services), dst.name],
 	)}
 }
 

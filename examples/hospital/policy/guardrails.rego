@@ -38,9 +38,6 @@ vendor_access(flow) if {
 	startswith(svc, "vendor_")
 }
 
-# Networks that mean "anyone".
-any_address := {"0.0.0.0/0", "::/0"}
-
 private_ranges := ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
 
 # A network is internal if any of its CIDRs lies inside a private range.
@@ -142,14 +139,24 @@ deny contains msg if {
 # 5. Nothing from the internet, guests or unclassified devices inward.
 # ---------------------------------------------------------------------------
 
+# A CIDR outside every private range is internet address space.
+public_cidr(cidr) if {
+	not internal_cidr(cidr)
+}
+
+internal_cidr(cidr) if {
+	some private in private_ranges
+	net.cidr_contains(private, cidr)
+}
+
 deny contains msg if {
 	some name, flow in input.flows
 	some src in flow.from
 	src.kind == "network"
 	some cidr in input.networks[src.name].cidrs
-	cidr in any_address
+	public_cidr(cidr)
 	msg := sprintf(
-		"flow %q has network %q (%s, i.e. the whole internet) as a source: inbound access from anywhere must go through a published, authenticated gateway, never straight into the hospital",
+		"flow %q has network %q (%s, internet addresses) as a source: inbound access from the internet must go through a published, authenticated gateway such as the vendor VPN, never straight into the hospital",
 		[name, src.name, cidr],
 	)
 }
