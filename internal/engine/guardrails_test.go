@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -281,5 +282,44 @@ service "rest" { tcp = ["30000-65535"] }`, `from = zone.pacs
 				t.Fatalf("want a %s denial, got %+v", tt.rule, res.Deny)
 			}
 		})
+	}
+}
+
+// TestEffectivePolicyLists: a flow with lists of zones and networks on both
+// sides allows every pair; address sets hold device IPs and subnets.
+func TestEffectivePolicyLists(t *testing.T) {
+	src := guardrailBase + `zone "lab" {
+  criticality = "high"
+  subnets = ["10.61.240.0/24"]
+  match { class = ["analyzer"] }
+}
+flow "f" {
+  from = [zone.lab, network.ehr]
+  to = [zone.pacs, network.internet]
+  services = [service.https]
+  reason = "x"
+}
+`
+	cfg, diags := policy.NewParser().Load(policy.Source{Filename: "l.hcl", Bytes: []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, devices := loadExample(t)
+	dev := devices[0]
+	dev.Class, dev.Name = "analyzer", "an-1"
+	res, err := newEngine(t, cfg, []inventory.Device{dev}).Evaluate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]string{{"lab", "pacs"}, {"lab", "network:internet"}, {"network:ehr", "pacs"}, {"network:ehr", "network:internet"}} {
+		if got := res.Matrix[pair[0]][pair[1]]; len(got) != 1 || got[0] != "https" {
+			t.Errorf("matrix[%s][%s] = %v, want [https]", pair[0], pair[1], got)
+		}
+	}
+	if _, ok := res.Addresses["lab"][dev.IP.String()]; !ok {
+		t.Errorf("lab addresses %v lack the analyzer's IP", res.Addresses["lab"])
+	}
+	if _, ok := res.Addresses["lab"]["10.61.240.0/24"]; !ok {
+		t.Errorf("lab addresses %v lack its subnet", res.Addresses["lab"])
 	}
 }
