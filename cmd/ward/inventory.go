@@ -245,14 +245,10 @@ func runInventoryExport(c *cli, args []string) int {
 		return 1
 	}
 	defer st.Close()
-	rows, err := inventory.List(ctx, st, inventory.ListFilter{})
+	devices, err := inventory.Active(ctx, st)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward inventory export: %v\n", err)
 		return 1
-	}
-	devices := make([]inventory.Device, len(rows))
-	for i, r := range rows {
-		devices[i] = inventory.FromRow(r)
 	}
 	var buf bytes.Buffer
 	if err := inventory.ExportCSV(&buf, devices); err != nil {

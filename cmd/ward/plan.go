@@ -31,14 +31,10 @@ func runPlan(c *cli, args []string) int {
 		return 1
 	}
 	defer st.Close()
-	rows, err := inventory.List(ctx, st, inventory.ListFilter{})
+	devices, err := inventory.Active(ctx, st)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward plan: %v\n", err)
 		return 1
-	}
-	devices := make([]inventory.Device, len(rows))
-	for i, r := range rows {
-		devices[i] = inventory.FromRow(r)
 	}
 	if len(devices) == 0 && !*asJSON {
 		fmt.Fprintln(c.stderr, "Note: the inventory is empty, so no device is placed. Import one with ward inventory import FILE.")

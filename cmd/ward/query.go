@@ -68,14 +68,10 @@ func runQueryReach(c *cli, args []string) int {
 		return exitNoAnswer
 	}
 	defer st.Close()
-	rows, err := inventory.List(ctx, st, inventory.ListFilter{})
+	devices, err := inventory.Active(ctx, st)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward query reach: %v\n", err)
 		return exitNoAnswer
-	}
-	devices := make([]inventory.Device, len(rows))
-	for i, r := range rows {
-		devices[i] = inventory.FromRow(r)
 	}
 	e, diags := engine.New(ctx, cfg, devices)
 	if diags.HasErrors() {

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"net/netip"
-	"os"
 	"slices"
 	"testing"
 
@@ -103,21 +102,7 @@ func TestPlacement(t *testing.T) {
 // TestPlacementExampleHospital: every example device lands in exactly one
 // zone, and the unclassified ones are the few the example says.
 func TestPlacementExampleHospital(t *testing.T) {
-	drivers := map[string][]string{"linux_nftables": {"firewall"}, "openvswitch": {"access_switch"},
-		"cisco_iosxe": {"access_switch", "firewall"}, "arista_eos": {"access_switch", "firewall"}, "juniper_junos": {"access_switch", "firewall"}}
-	cfg, diags := policy.NewParser(policy.WithDrivers(drivers)).LoadDir("../../examples/hospital/policy")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	f, err := os.Open("../../examples/hospital/inventory.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	devices, err := inventory.ParseCSV(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, devices := loadExample(t)
 	pl := NewPlacer(cfg).PlaceAll(devices)
 	if len(pl.Conflicts) != 0 || len(pl.Unplaced) != 0 {
 		t.Fatalf("conflicts %v, unplaced %v", pl.Conflicts, pl.Unplaced)

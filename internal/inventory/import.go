@@ -232,6 +232,19 @@ func List(ctx context.Context, st *store.Store, f ListFilter) ([]store.Device, e
 	return rows, q.Find(&rows).Error
 }
 
+// Active returns every stored device that is not removed, as devices.
+func Active(ctx context.Context, st *store.Store) ([]Device, error) {
+	rows, err := List(ctx, st, ListFilter{})
+	if err != nil {
+		return nil, err
+	}
+	devices := make([]Device, len(rows))
+	for i, r := range rows {
+		devices[i] = FromRow(r)
+	}
+	return devices, nil
+}
+
 // Get returns one stored device by name (any case), removed or not.
 func Get(ctx context.Context, st *store.Store, name string) (*store.Device, error) {
 	var row store.Device
