@@ -19,6 +19,9 @@ type Info struct {
 	Name        string // as written in a target's driver attribute
 	Description string
 	Roles       []Role // the roles a target using this driver may have
+	// New returns the driver; nil while only the name is registered (the
+	// policy validates, but plans for such targets cannot be applied).
+	New func() Driver
 }
 
 // Registry holds the drivers one Ward binary knows. The zero value is empty

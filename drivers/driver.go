@@ -1,0 +1,74 @@
+package drivers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/wardnet/ward/internal/intent"
+)
+
+// Driver renders intent into one network OS's configuration and applies it
+// over a Session. Drivers hold no connection state of their own.
+type Driver interface {
+	// Render turns a target's intent into the device's own configuration,
+	// deterministically: the same intent renders the same bytes.
+	Render(t *intent.Target) (Config, error)
+	// Apply makes the device run cfg. It checks cfg on the device before
+	// changing anything, and on any failure leaves the previous
+	// configuration in force (or restores it) and says so in the error.
+	Apply(ctx context.Context, s Session, cfg Config) error
+	// Running reads back the configuration Ward manages, in the same form
+	// Render produces, so the two can be compared for drift.
+	Running(ctx context.Context, s Session) (Config, error)
+}
+
+// Config is a rendered configuration: the text pushed to the device.
+type Config struct {
+	Text string
+}
+
+// Session runs CLI commands on a target: over SSH in production
+// (scrapligo's standard transport, host key pinned), or on the local host
+// in tests. Implementations are used by one goroutine at a time.
+type Session interface {
+	// Run sends one command line and returns its output. For shell-based
+	// targets (Linux, Open vSwitch) a non-zero exit status is an *ExitError.
+	Run(ctx context.Context, command string) (string, error)
+	// Close ends the session.
+	Close() error
+}
+
+// ExitError reports a command that ran and failed.
+type ExitError struct {
+	Command string
+	Status  int
+	Output  string
+}
+
+func (e *ExitError) Error() string {
+	out := e.Output
+	if len(out) > 2000 {
+		out = out[:2000] + "…"
+	}
+	return fmt.Sprintf("command failed (exit %d): %s: %s", e.Status, e.Command, out)
+}
+
+// ErrCheckFailed wraps a configuration the device refused on its dry run
+// (nft -c, a commit check): nothing was changed.
+var ErrCheckFailed = errors.New("the device rejected the configuration on its dry run; nothing was changed")
+
+// Optional capabilities, found by type assertion.
+
+// VLANSetter moves one access port to a VLAN without a full apply (used by
+// quarantine).
+type VLANSetter interface {
+	SetPortVLAN(ctx context.Context, s Session, port string, vlan int) error
+}
+
+// SetUpdater adds or removes addresses in one named set without a full
+// apply (used by quarantine).
+type SetUpdater interface {
+	AddToSet(ctx context.Context, s Session, set string, addrs []string) error
+	RemoveFromSet(ctx context.Context, s Session, set string, addrs []string) error
+}
