@@ -1,0 +1,175 @@
+// Package sshsession is the drivers.Session Ward uses in production: an
+// interactive shell over SSH with scrapligo's standard transport (Go's
+// crypto/ssh), the target's host key checked against its known_hosts file
+// and never ignored, and a Linux platform definition (ward_linux.yaml).
+package sshsession
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scrapli/scrapligo/driver/generic"
+	"github.com/scrapli/scrapligo/driver/opoptions"
+	"github.com/scrapli/scrapligo/driver/options"
+	"github.com/scrapli/scrapligo/platform"
+	"github.com/scrapli/scrapligo/transport"
+	"github.com/scrapli/scrapligo/util"
+	"github.com/wardnet/ward/drivers"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+//go:embed ward_linux.yaml
+var linuxPlatform []byte
+
+// prompt is the fixed shell prompt Ward sets once logged in.
+const prompt = "WARD> "
+
+var promptPattern = regexp.MustCompile(`(?m)^WARD> $`)
+
+// Target is where to connect.
+type Target struct {
+	Name       string // for messages: the policy's target name
+	Address    string
+	Port       int
+	Username   string
+	KnownHosts string // path of the known_hosts file that pins the host key
+	Timeout    time.Duration
+}
+
+// Credential authenticates the session: a private key, or a password.
+type Credential struct {
+	PrivateKey []byte
+	Passphrase string
+	Password   string
+}
+
+// Session is an open shell on a target.
+type Session struct {
+	target Target
+	d      *generic.Driver
+}
+
+var _ drivers.Session = (*Session)(nil)
+
+// HostKeyError is a host key that is unknown or does not match known_hosts.
+type HostKeyError struct {
+	Target, Addr, KnownHosts string
+	Mismatch                 bool
+	Lines                    []int // known_hosts lines holding the expected key(s)
+}
+
+func (e *HostKeyError) Error() string {
+	if e.Mismatch {
+		lines := make([]string, len(e.Lines))
+		for i, l := range e.Lines {
+			lines[i] = strconv.Itoa(l)
+		}
+		return fmt.Sprintf("target %q: host key mismatch for %s (known_hosts %s line %s); if the device was replaced, run ward target trust %s",
+			e.Target, e.Addr, e.KnownHosts, strings.Join(lines, ","), e.Target)
+	}
+	return fmt.Sprintf("target %q: the host key of %s is not in known_hosts %s; check it out of band, then run ward target trust %s",
+		e.Target, e.Addr, e.KnownHosts, e.Target)
+}
+
+// Dial connects, logs in and prepares the shell.
+func Dial(ctx context.Context, t Target, c Credential) (*Session, error) {
+	if t.KnownHosts == "" {
+		return nil, fmt.Errorf("target %q: no known_hosts file; Ward never connects without a pinned host key", t.Name)
+	}
+	if t.Port == 0 {
+		t.Port = 22
+	}
+	if t.Timeout == 0 {
+		t.Timeout = 15 * time.Second
+	}
+	opts := []util.Option{
+		options.WithTransportType(transport.StandardTransport),
+		options.WithPort(t.Port),
+		options.WithAuthUsername(t.Username),
+		options.WithSSHKnownHostsFile(t.KnownHosts),
+		options.WithTimeoutSocket(t.Timeout),
+		options.WithTimeoutOps(t.Timeout),
+		options.WithTermWidth(4096),
+	}
+	switch {
+	case len(c.PrivateKey) > 0:
+		opts = append(opts, options.WithStandardTransportPrivateKeyBytes(c.PrivateKey, c.Passphrase))
+	case c.Password != "":
+		opts = append(opts, options.WithAuthPassword(c.Password))
+	default:
+		return nil, fmt.Errorf("target %q: the credential holds neither a private key nor a password", t.Name)
+	}
+	p, err := platform.NewPlatform(linuxPlatform, t.Address, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	d, err := p.GetGenericDriver()
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	if err := d.Open(); err != nil {
+		return nil, t.dialError(err)
+	}
+	s := &Session{target: t, d: d}
+	// A fixed prompt, no line editing (the tty echoes a long command as
+	// typed), no history, C locale for stable output.
+	setup := "unset PROMPT_COMMAND HISTFILE; set +o emacs +o vi; export LANG=C LC_ALL=C TERM=dumb; PS1='" + prompt + "'; PS2=''"
+	if _, err := d.SendCommand(setup); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("target %q: preparing the shell: %w", t.Name, err)
+	}
+	d.Channel.PromptPattern = promptPattern
+	return s, nil
+}
+
+func (t Target) dialError(err error) error {
+	addr := net.JoinHostPort(t.Address, strconv.Itoa(t.Port))
+	var ke *knownhosts.KeyError
+	if errors.As(err, &ke) {
+		he := &HostKeyError{Target: t.Name, Addr: addr, KnownHosts: t.KnownHosts, Mismatch: len(ke.Want) > 0}
+		for _, w := range ke.Want {
+			he.Lines = append(he.Lines, w.Line)
+		}
+		return he
+	}
+	return fmt.Errorf("target %q: connecting to %s as %s: %w", t.Name, addr, t.Username, err)
+}
+
+var rcLine = regexp.MustCompile(`(?m)^__WARD_RC=(\d+)\r?$`)
+
+// Run sends one command line and returns its output; a non-zero exit status
+// is a *drivers.ExitError. The command must be a single line.
+func (s *Session) Run(ctx context.Context, command string) (string, error) {
+	if strings.ContainsAny(command, "\n\r") {
+		return "", fmt.Errorf("target %q: a command must be one line", s.target.Name)
+	}
+	var opts []util.Option
+	if dl, ok := ctx.Deadline(); ok {
+		opts = append(opts, opoptions.WithTimeoutOps(time.Until(dl)))
+	}
+	r, err := s.d.SendCommand(command+"; printf '\\n__WARD_RC=%d\\n' \"$?\"", opts...)
+	if err != nil {
+		return "", fmt.Errorf("target %q: %s: %w", s.target.Name, command, err)
+	}
+	out := r.Result
+	m := rcLine.FindStringSubmatchIndex(out)
+	if m == nil {
+		return "", fmt.Errorf("target %q: %s: no exit status in the output (the session may have been cut)", s.target.Name, command)
+	}
+	status, _ := strconv.Atoi(out[m[2]:m[3]])
+	out = strings.TrimRight(strings.ReplaceAll(out[:m[0]], "\r\n", "\n"), "\n")
+	if status != 0 {
+		return out, &drivers.ExitError{Command: command, Status: status, Output: out}
+	}
+	return out, nil
+}
+
+// Close ends the shell and the connection.
+func (s *Session) Close() error { return s.d.Close() }
