@@ -15,6 +15,7 @@ import (
 
 // cli carries what every subcommand needs; tests build one around buffers.
 type cli struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// color and width shape diagnostics; both off when not on a terminal.
 	color bool
@@ -36,11 +37,12 @@ func commands() map[string]command {
 		"audit":     {"Show the audit log, or verify its hash chain", runAudit},
 		"query":     {"Ask the effective policy: may A reach B?", runQuery},
 		"plan":      {"Place devices, show the effective policy, check guardrails", runPlan},
+		"target":    {"Manage targets: trust a host key", runTarget},
 	}
 }
 
 func main() {
-	c := &cli{stdout: os.Stdout, stderr: os.Stderr}
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	if isTerminal(os.Stderr) && os.Getenv("NO_COLOR") == "" {
 		c.color, c.width = true, 100
 	}

@@ -15,7 +15,7 @@ const examplePolicy = "../../examples/hospital/policy"
 func runWard(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	c := &cli{stdout: &out, stderr: &errb}
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
 	code := c.run(args)
 	return code, out.String(), errb.String()
 }
