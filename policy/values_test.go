@@ -105,19 +105,6 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-func TestUnifiedDiff(t *testing.T) {
-	a := []byte("zone \"a\" {\ncriticality = \"low\"\n}\n")
-	b := []byte("zone \"a\" {\n  criticality = \"low\"\n}\n")
-	got := UnifiedDiff("z.hcl", a, b)
-	want := "--- z.hcl\n+++ z.hcl (formatted)\n@@ -1,3 +1,3 @@\n zone \"a\" {\n-criticality = \"low\"\n+  criticality = \"low\"\n }\n"
-	if got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
-	if UnifiedDiff("z.hcl", a, a) != "" {
-		t.Error("equal inputs must give an empty diff")
-	}
-}
-
 func TestFormatRefusesSyntaxErrors(t *testing.T) {
 	if _, diags := Format("bad.hcl", []byte("zone \"a\" {\n")); !diags.HasErrors() {
 		t.Fatal("Format must refuse a file with syntax errors")

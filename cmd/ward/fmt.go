@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/wardnet/ward/internal/textdiff"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -54,7 +55,7 @@ func runFmt(c *cli, args []string) int {
 		}
 		fmt.Fprintln(c.stdout, name)
 		if *diff {
-			fmt.Fprint(c.stdout, policy.UnifiedDiff(name, src, out))
+			fmt.Fprint(c.stdout, textdiff.Unified(name, name+" (formatted)", src, out))
 		}
 		if *check {
 			status = 1
