@@ -14,4 +14,3 @@ func TestUnified(t *testing.T) {
 		t.Error("equal inputs must give an empty diff")
 	}
 }
-
