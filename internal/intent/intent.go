@@ -4,6 +4,11 @@
 // Compile builds it from an engine evaluation; drivers render it into their
 // own configuration. An Intent is a plain value: comparable, serialisable,
 // and stored as the last-applied state of each target.
+//
+// Start reading at Compile (compile.go). Diff (diff.go) is the semantic
+// change a plan shows first, including the essential flows a change
+// removes or narrows. Aggregate (aggregate.go) and SetNames (names.go) are
+// the address and naming arithmetic both rely on.
 package intent
 
 import "net/netip"
@@ -41,7 +46,10 @@ type Firewall struct {
 }
 
 // AddressSet is a named set of addresses: a zone's devices and subnets, or
-// a network's CIDRs, aggregated into the fewest prefixes.
+// a network's CIDRs, aggregated into the fewest prefixes. Members follow
+// what ward query reach says an address stands for: a device's address is
+// in its zone's set only, an address in zone subnets in the most specific
+// subnet's zone's set only, and network sets hold neither (see Compile).
 type AddressSet struct {
 	Name string         `json:"name"` // "zone_<zone>" or "net_<network>"
 	Kind string         `json:"kind"` // "zone" or "network"
