@@ -118,14 +118,23 @@ func Dial(ctx context.Context, t Target, c Credential) (*Session, error) {
 		return nil, t.dialError(err)
 	}
 	s := &Session{target: t, d: d}
-	// A fixed prompt, no line editing (the tty echoes a long command as
-	// typed), no history, C locale for stable output.
+	// Wait until the login shell shows its prompt: input typed before
+	// readline starts is echoed twice (by the tty, then by readline) and
+	// leaves stray characters for the next command.
+	if _, err := d.GetPrompt(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("target %q: no shell prompt after login: %w", t.Name, err)
+	}
+	// Then a fixed prompt, no line editing (the tty echoes a long command
+	// as typed), no history, C locale for stable output. The strict prompt
+	// pattern is set first, so the setup's read ends at the new prompt and
+	// not at a login prompt still in the buffer.
+	d.Channel.PromptPattern = promptPattern
 	setup := "unset PROMPT_COMMAND HISTFILE; set +o emacs +o vi; export LANG=C LC_ALL=C TERM=dumb; PS1='" + prompt + "'; PS2=''"
 	if _, err := d.SendCommand(setup); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("target %q: preparing the shell: %w", t.Name, err)
 	}
-	d.Channel.PromptPattern = promptPattern
 	return s, nil
 }
 

@@ -105,3 +105,21 @@ func TestDroppedConnection(t *testing.T) {
 		t.Fatalf("Run on a dropped connection took %s", time.Since(start))
 	}
 }
+
+// TestFirstCommandAfterDial: input typed before the login shell's readline
+// starts used to be echoed twice and garble the first command, about one
+// dial in twenty against bash.
+func TestFirstCommandAfterDial(t *testing.T) {
+	srv := sshtest.Start(t)
+	for i := range 10 {
+		s, err := dial(t, srv, srv.KnownHosts)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		out, err := s.Run(context.Background(), "echo ready-"+fmt.Sprint(i))
+		s.Close()
+		if err != nil || out != fmt.Sprint("ready-", i) {
+			t.Fatalf("dial %d: first command: %q %v", i, out, err)
+		}
+	}
+}

@@ -1,0 +1,300 @@
+// Package drivertest is the conformance suite every Ward driver runs against
+// a real device (or the real software: nft in a network namespace, Open
+// vSwitch with a userspace bridge), in the manner of testing/fstest: one
+// entry point, TestDriver, checks everything the drivers.Driver contract
+// promises and reports each broken promise with the configurations involved.
+//
+// The package also holds the helpers such tests share: Unavailable (skip
+// when a real part is missing, but fail on CI), Netns (a throwaway network
+// namespace) and EnsureOVS (Open vSwitch daemons for tests).
+package drivertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/intent"
+)
+
+// Case is one target intent the suite renders and applies.
+type Case struct {
+	Name   string
+	Target *intent.Target
+	// Invalid marks an intent the device must refuse on its dry run (for
+	// example an access port the switch does not have): Apply must fail
+	// with drivers.ErrCheckFailed and change nothing.
+	Invalid bool
+	// Corrupt, when set, breaks the rendered configuration before it is
+	// applied (a rule the device cannot parse); it implies Invalid.
+	Corrupt func(drivers.Config) drivers.Config
+}
+
+func (c Case) invalid() bool { return c.Invalid || c.Corrupt != nil }
+
+// TestDriver checks that d, driving the device behind s, keeps the Driver
+// contract for cases:
+//
+//   - Running works on the device as found, and twice gives the same text;
+//   - Render is deterministic: every case renders the same bytes twice;
+//   - for each valid case in order, Apply succeeds and Running then equals
+//     the rendered configuration, so a later case replaces an earlier one
+//     (at least two valid cases with different configurations are needed);
+//   - applying the same configuration again succeeds and changes nothing;
+//   - each invalid case fails with drivers.ErrCheckFailed and leaves the
+//     running configuration exactly as it was;
+//   - finally, applying what Running returned before the suite restores it
+//     (the rollback Ward's plan relies on).
+//
+// The device ends as it was found. TestDriver changes the device, so s must
+// reach a device (or namespace, or bridge) that belongs to the test.
+func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case) {
+	t.Helper()
+	ctx := t.Context()
+
+	var valid, invalid []Case
+	for _, c := range cases {
+		if c.invalid() {
+			invalid = append(invalid, c)
+		} else {
+			valid = append(valid, c)
+		}
+	}
+	if len(valid) < 2 {
+		t.Errorf("drivertest: %d valid cases; give at least two with different configurations, so that replacing one by another is tested", len(valid))
+	}
+
+	before, err := d.Running(ctx, s)
+	if err != nil {
+		t.Fatalf("Running on the device as found: %v", err)
+	}
+	if again, err := d.Running(ctx, s); err != nil || again != before {
+		t.Fatalf("Running twice on an unchanged device: second read %s", describe(before, again, err))
+	}
+	t.Cleanup(func() {
+		// Leave the device as found even when a check failed half-way.
+		if err := d.Apply(context.WithoutCancel(ctx), s, before); err != nil {
+			t.Errorf("restoring the configuration found before the suite: %v", err)
+		}
+	})
+
+	rendered := map[string]drivers.Config{}
+	for _, c := range cases {
+		t.Run("render/"+c.Name, func(t *testing.T) {
+			first, err := d.Render(c.Target)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			second, err := d.Render(c.Target)
+			if err != nil {
+				t.Fatalf("second Render: %v", err)
+			}
+			if first != second {
+				t.Fatalf("Render is not deterministic; the second render differs from the first:\n%s", Diff(first.Text, second.Text))
+			}
+			if c.Corrupt != nil {
+				first = c.Corrupt(first)
+			}
+			rendered[c.Name] = first
+		})
+	}
+
+	applied := true
+	var last *Case
+	for i := range valid {
+		c := valid[i]
+		cfg, ok := rendered[c.Name]
+		if !ok {
+			applied = false
+			continue
+		}
+		applied = t.Run("apply/"+c.Name, func(t *testing.T) {
+			if last != nil && rendered[last.Name] == cfg {
+				t.Errorf("case %q renders the same configuration as case %q before it, so replacing one by the other is not tested; make the intents differ", c.Name, last.Name)
+			}
+			if err := d.Apply(ctx, s, cfg); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			checkRunning(t, d, s, cfg, "after Apply, Running differs from the applied configuration (-applied +running)")
+			if err := d.Apply(ctx, s, cfg); err != nil {
+				t.Fatalf("Apply of the configuration already running (must be idempotent): %v", err)
+			}
+			checkRunning(t, d, s, cfg, "after applying the running configuration again, Running changed (-applied +running)")
+		}) && applied
+		last = &c
+	}
+
+	for _, c := range invalid {
+		cfg, ok := rendered[c.Name]
+		if !ok || !applied {
+			continue // the device is not in a state the check can reason about
+		}
+		t.Run("invalid/"+c.Name, func(t *testing.T) {
+			prev, err := d.Running(ctx, s)
+			if err != nil {
+				t.Fatalf("Running before the invalid Apply: %v", err)
+			}
+			err = d.Apply(ctx, s, cfg)
+			switch {
+			case err == nil:
+				t.Errorf("Apply of an invalid configuration succeeded, want an error wrapping drivers.ErrCheckFailed; configuration:\n%s", clip(cfg.Text))
+			case !errors.Is(err, drivers.ErrCheckFailed):
+				t.Errorf("Apply of an invalid configuration: err = %v; want it to wrap drivers.ErrCheckFailed (refused on the dry run, nothing changed)", err)
+			}
+			checkRunning(t, d, s, prev, "an invalid configuration changed the running configuration (-before +after)")
+		})
+	}
+
+	t.Run("restore", func(t *testing.T) {
+		if err := d.Apply(ctx, s, before); err != nil {
+			t.Fatalf("Apply of the configuration Running returned before the suite (rollback): %v", err)
+		}
+		checkRunning(t, d, s, before, "after applying the configuration found before the suite, Running differs from it (-before +running)")
+	})
+}
+
+func checkRunning(t *testing.T, d drivers.Driver, s drivers.Session, want drivers.Config, what string) {
+	t.Helper()
+	got, err := d.Running(t.Context(), s)
+	if err != nil {
+		t.Fatalf("Running: %v", err)
+	}
+	if got != want {
+		t.Errorf("%s:\n%s", what, Diff(want.Text, got.Text))
+	}
+}
+
+func describe(want, got drivers.Config, err error) string {
+	if err != nil {
+		return fmt.Sprintf("failed: %v", err)
+	}
+	return "differs from the first (-first +second):\n" + Diff(want.Text, got.Text)
+}
+
+func clip(s string) string {
+	const max = 4000
+	if len(s) > max {
+		return s[:max] + fmt.Sprintf("\n… (%d more bytes)", len(s)-max)
+	}
+	return s
+}
+
+// Diff returns a line diff of want and got: lines only in want start with
+// "-", lines only in got with "+", and runs of common lines are cut to
+// the two lines of context either side of a change.
+func Diff(want, got string) string {
+	if want == got {
+		return ""
+	}
+	a, b := splitLines(want), splitLines(got)
+	// Common prefix and suffix first: configurations differ in few lines.
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	mid := lcsDiff(a[pre:len(a)-suf], b[pre:len(b)-suf])
+	var ops []diffLine
+	for _, l := range a[:pre] {
+		ops = append(ops, diffLine{' ', l})
+	}
+	ops = append(ops, mid...)
+	for _, l := range a[len(a)-suf:] {
+		ops = append(ops, diffLine{' ', l})
+	}
+
+	const context = 2
+	var out strings.Builder
+	skipped := 0
+	for i, op := range ops {
+		near := false
+		for j := max(0, i-context); j <= min(len(ops)-1, i+context); j++ {
+			if ops[j].op != ' ' {
+				near = true
+				break
+			}
+		}
+		if !near {
+			skipped++
+			continue
+		}
+		if skipped > 0 {
+			fmt.Fprintf(&out, "  … %d unchanged lines\n", skipped)
+			skipped = 0
+		}
+		fmt.Fprintf(&out, "%c %s\n", op.op, op.text)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(&out, "  … %d unchanged lines\n", skipped)
+	}
+	return out.String()
+}
+
+type diffLine struct {
+	op   byte // ' ', '-' or '+'
+	text string
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// lcsDiff diffs a and b by their longest common subsequence; past a size
+// where that costs too much it shows all of a removed and all of b added.
+func lcsDiff(a, b []string) []diffLine {
+	var out []diffLine
+	if len(a)*len(b) > 4_000_000 {
+		for _, l := range a {
+			out = append(out, diffLine{'-', l})
+		}
+		for _, l := range b {
+			out = append(out, diffLine{'+', l})
+		}
+		return out
+	}
+	// lcs[i][j]: the LCS length of a[i:] and b[j:].
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			out = append(out, diffLine{' ', a[i]})
+			i++
+			j++
+		case lcs[i+1][j] >= lcs[i][j+1]:
+			out = append(out, diffLine{'-', a[i]})
+			i++
+		default:
+			out = append(out, diffLine{'+', b[j]})
+			j++
+		}
+	}
+	for ; i < len(a); i++ {
+		out = append(out, diffLine{'-', a[i]})
+	}
+	for ; j < len(b); j++ {
+		out = append(out, diffLine{'+', b[j]})
+	}
+	return out
+}

@@ -1,0 +1,347 @@
+// Package nftables is Ward's driver for Linux firewalls (driver name
+// "linux_nftables"). It owns one table, inet ward, and leaves every other
+// table on the host alone.
+//
+// Render writes the whole table as one nft script that replaces it (see
+// render.go for the chain layout: quarantine first, then established
+// connections, the intent's rules, monitor zones, and the default action as
+// the chain policy). Apply copies the script to the device, checks it with
+// `nft -c -f`, applies it with `nft -f` (one kernel transaction: the old
+// table or the new one, never a mix) and reads it back. Running lists the
+// table and prints it the way Render does (table.go), so the two compare
+// byte for byte. Quarantine sets are changed in place with AddToSet and
+// RemoveFromSet, and Apply keeps their members. Spellings nft insists on are
+// data, in quirks.go.
+package nftables
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wardnet/ward/drivers"
+)
+
+// Name is the driver's name in a target's driver attribute.
+const Name = "linux_nftables"
+
+// Options configure the driver for one kind of host.
+type Options struct {
+	// Sudo runs nft as "sudo -n nft", for a session user that is not root
+	// but may run nft without a password.
+	Sudo bool
+	// ChunkSize is the longest command line Apply sends while copying the
+	// script to the device; 0 means 3000, under the 4096 characters an
+	// interactive terminal line holds.
+	ChunkSize int
+	// TempDir is where Apply writes the script on the device; "" means
+	// /tmp. Apply makes a private directory in it and removes it after.
+	TempDir string
+}
+
+type driver struct {
+	nft     string // the nft command, with sudo -n when asked for
+	chunk   int
+	tempDir string
+}
+
+// New returns the driver configured by o.
+func New(o Options) drivers.Driver {
+	d := &driver{nft: "nft", chunk: 3000, tempDir: "/tmp"}
+	if o.Sudo {
+		d.nft = "sudo -n nft"
+	}
+	if o.ChunkSize > 0 {
+		d.chunk = o.ChunkSize
+	}
+	if o.TempDir != "" {
+		d.tempDir = strings.TrimSuffix(o.TempDir, "/")
+	}
+	return d
+}
+
+// Register adds the driver to r. Sessions log in as an unprivileged user,
+// so nft runs with sudo -n.
+func Register(r *drivers.Registry) {
+	r.Register(drivers.Info{
+		Name:        Name,
+		Description: "Linux firewall: one inet ward table, replaced atomically with nft -f",
+		Roles:       []drivers.Role{drivers.RoleFirewall},
+		New:         func() drivers.Driver { return New(Options{Sudo: true}) },
+	})
+}
+
+// Running reads the inet ward table back in the form Render writes; with no
+// such table it returns the empty Config.
+func (d *driver) Running(ctx context.Context, s drivers.Session) (drivers.Config, error) {
+	t, err := d.read(ctx, s)
+	if err != nil {
+		return drivers.Config{}, fmt.Errorf("linux_nftables: reading the running table: %w", err)
+	}
+	return drivers.Config{Text: t.script()}, nil
+}
+
+func (d *driver) read(ctx context.Context, s drivers.Session) (*table, error) {
+	out, found, err := d.list(ctx, s, "table "+tableName)
+	if err != nil || !found {
+		return nil, err
+	}
+	t, err := parseTable(out)
+	if err != nil {
+		return nil, fmt.Errorf("nft listed the table in a layout Ward does not know: %w", err)
+	}
+	return t, nil
+}
+
+// list runs nft list what; found is false when nft says there is no such
+// table or set. (Listing every table first to see would cost as much as the
+// listing itself: nft reads the whole ruleset for either.)
+func (d *driver) list(ctx context.Context, s drivers.Session, what string) (out string, found bool, err error) {
+	out, err = s.Run(ctx, d.nft+" list "+what)
+	var exit *drivers.ExitError
+	if errors.As(err, &exit) && strings.Contains(exit.Output, absentMessage) {
+		return "", false, nil
+	}
+	return out, err == nil, err
+}
+
+// readQuarantine reads, with their members, the quarantine sets of want as
+// they run now; a set (or the table) not there yet has none.
+func (d *driver) readQuarantine(ctx context.Context, s drivers.Session, want *table) (*table, error) {
+	cur := &table{}
+	for _, set := range want.sets {
+		if !set.dynamic() {
+			continue
+		}
+		out, found, err := d.list(ctx, s, "set "+tableName+" "+set.name)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		one, err := parseTable(out)
+		if err != nil || one == nil || len(one.sets) != 1 {
+			return nil, fmt.Errorf("nft listed set %s in a layout Ward does not know: %v", set.name, err)
+		}
+		cur.sets = append(cur.sets, one.sets[0])
+	}
+	return cur, nil
+}
+
+// Apply replaces the inet ward table with cfg (the empty Config removes
+// it), keeping the members of the quarantine sets that cfg also has.
+func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Config) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("linux_nftables: apply: %w", err)
+		}
+	}()
+	want, parseErr := parseTable(cfg.Text)
+	script := cfg.Text
+	if want == nil && parseErr == nil {
+		script = preamble // no table wanted: the preamble alone deletes it
+	}
+	if parseErr == nil && want != nil {
+		cur, err := d.readQuarantine(ctx, s, want)
+		if err != nil {
+			return fmt.Errorf("reading the quarantine sets first (to keep their members): %w; nothing was changed", err)
+		}
+		script += keepQuarantine(cur, want)
+	}
+
+	dir, file, err := d.upload(ctx, s, script)
+	if dir != "" {
+		defer func() {
+			// A leftover private directory is not worth failing an apply.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			s.Run(cctx, "rm -rf -- "+dir)
+		}()
+	}
+	if err != nil {
+		return fmt.Errorf("copying the script to the device: %w; nothing was changed", err)
+	}
+	if _, err := s.Run(ctx, d.nft+" -c -f "+file); err != nil {
+		var exit *drivers.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("nft -c -f %s: %w: %w", file, drivers.ErrCheckFailed, err)
+		}
+		return fmt.Errorf("checking the script with nft -c -f %s: %w; nothing was changed", file, err)
+	}
+	if parseErr != nil {
+		return fmt.Errorf("nft accepts the configuration, but it is not an inet ward table as Render writes it (%v); nothing was changed", parseErr)
+	}
+	if _, err := s.Run(ctx, d.nft+" -f "+file); err != nil {
+		return fmt.Errorf("nft -f %s failed after its check passed; nft applies a file in one transaction, so the previous table is still in force: %w", file, err)
+	}
+
+	got, err := d.read(ctx, s)
+	if err != nil {
+		return fmt.Errorf("nft -f succeeded and the new table is in force, but reading it back failed: %w", err)
+	}
+	if g, w := got.script(), want.script(); g != w {
+		return fmt.Errorf("nft -f succeeded and the new table is in force, but the table read back differs from the one applied (%s): something else changed it meanwhile, or nft printed it in a form this driver does not know", firstDifference(w, g))
+	}
+	return nil
+}
+
+// keepQuarantine returns the nft commands that put the current members of
+// each quarantine set back into the same set of the table being applied, in
+// the same transaction, and adds them to want.
+func keepQuarantine(cur, want *table) string {
+	if cur == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, ws := range want.sets {
+		if !ws.dynamic() {
+			continue
+		}
+		i := slices.IndexFunc(cur.sets, func(s *set) bool { return s.name == ws.name && s.dynamic() })
+		if i < 0 || len(cur.sets[i].elems) == 0 {
+			continue
+		}
+		elems := sortElements(cur.sets[i].elems)
+		strs := make([]string, len(elems))
+		for j, e := range elems {
+			strs[j] = e.String()
+		}
+		fmt.Fprintf(&b, "add element %s %s { %s }\n", tableName, ws.name, strings.Join(strs, ", "))
+		ws.elems = sortElements(append(ws.elems, elems...))
+	}
+	return b.String()
+}
+
+// tempDirOut is what mktemp -d may print: Apply puts the path in commands.
+var tempDirOut = regexp.MustCompile(`^/[A-Za-z0-9/._-]+$`)
+
+// upload writes script to a new private directory on the device, through
+// command lines of at most d.chunk characters: gzip, then base64 appended
+// in pieces, decoded there and checked against the script's SHA-256.
+func (d *driver) upload(ctx context.Context, s drivers.Session, script string) (dir, file string, err error) {
+	out, err := s.Run(ctx, "mktemp -d "+d.tempDir+"/ward-nft.XXXXXXXX")
+	if err != nil {
+		return "", "", err
+	}
+	dir = strings.TrimSpace(out)
+	if !tempDirOut.MatchString(dir) || !strings.HasPrefix(dir, d.tempDir+"/ward-nft.") {
+		return "", "", fmt.Errorf("mktemp -d printed %q, not a directory under %s", out, d.tempDir)
+	}
+	file, b64 := dir+"/ward.nft", dir+"/ward.nft.gz.b64"
+
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(script))
+	zw.Close()
+	enc := base64.StdEncoding.EncodeToString(gz.Bytes())
+
+	head, tail := "printf '%s' '", "' >> "+b64
+	n := max(d.chunk-len(head)-len(tail), 64)
+	for i := 0; i < len(enc); i += n {
+		if _, err := s.Run(ctx, head+enc[i:min(i+n, len(enc))]+tail); err != nil {
+			return dir, "", err
+		}
+	}
+	out, err = s.Run(ctx, "base64 -d "+b64+" | gzip -dc > "+file+" && sha256sum "+file)
+	if err != nil {
+		return dir, "", err
+	}
+	sum := sha256.Sum256([]byte(script))
+	if f := strings.Fields(out); len(f) == 0 || f[0] != hex.EncodeToString(sum[:]) {
+		return dir, "", fmt.Errorf("the copy of the script on the device is damaged (sha256sum printed %q)", strings.TrimSpace(out))
+	}
+	return dir, file, nil
+}
+
+// AddToSet adds addresses (or prefixes) to the named set, each to the
+// _v4 or _v6 set of its family, in one nft transaction per command line.
+func (d *driver) AddToSet(ctx context.Context, s drivers.Session, set string, addrs []string) error {
+	return d.changeSet(ctx, s, "adding", set, addrs, func(name, elems string) string {
+		return fmt.Sprintf("add element %s %s { %s }", tableName, name, elems)
+	})
+}
+
+// RemoveFromSet removes addresses from the named set. Removing an address
+// that is not there is not an error: each is added, then deleted, in one
+// transaction (nft 1.0.6 has no "destroy element").
+func (d *driver) RemoveFromSet(ctx context.Context, s drivers.Session, set string, addrs []string) error {
+	return d.changeSet(ctx, s, "removing", set, addrs, func(name, elems string) string {
+		return fmt.Sprintf("add element %s %s { %s }; delete element %s %s { %s }", tableName, name, elems, tableName, name, elems)
+	})
+}
+
+func (d *driver) changeSet(ctx context.Context, s drivers.Session, verb, set string, addrs []string, command func(name, elems string) string) error {
+	if err := checkName(set); err != nil {
+		return fmt.Errorf("linux_nftables: %s addresses: %w", verb, err)
+	}
+	byFamily := make([][]element, len(families))
+	for _, a := range addrs {
+		e := parseElement(a)
+		if !e.prefix.IsValid() {
+			return fmt.Errorf("linux_nftables: %s %q to set %s: not an IP address or prefix", verb, a, set)
+		}
+		if e.prefix.Addr().Is4In6() {
+			e.prefix = netip.PrefixFrom(e.prefix.Addr().Unmap(), e.prefix.Bits()-96)
+		}
+		i := slices.IndexFunc(families[:], func(f family) bool { return f.v6 == e.prefix.Addr().Is6() })
+		byFamily[i] = append(byFamily[i], e)
+	}
+	for i, f := range families {
+		elems := sortElements(byFamily[i])
+		for len(elems) > 0 {
+			batch := elems[:min(len(elems), elementsPerCommand)]
+			elems = elems[len(batch):]
+			strs := make([]string, len(batch))
+			for j, e := range batch {
+				strs[j] = e.String()
+			}
+			name := set + f.suffix
+			cmd := command(name, strings.Join(strs, ", "))
+			if _, err := s.Run(ctx, d.nft+" '"+cmd+"'"); err != nil {
+				return fmt.Errorf("linux_nftables: %s %s to set %s in table %s: %w", verb, strings.Join(strs, ", "), name, tableName, err)
+			}
+		}
+	}
+	return nil
+}
+
+// firstDifference names the first line where two scripts differ.
+func firstDifference(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("first at line %d: applied %q, read back %q", i+1, clip(wl), clip(gl))
+		}
+	}
+	return "none"
+}
+
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+var (
+	_ drivers.Driver     = (*driver)(nil)
+	_ drivers.SetUpdater = (*driver)(nil)
+)

@@ -1,0 +1,381 @@
+// Package openvswitch is Ward's driver for Open vSwitch access switches
+// (driver name "openvswitch"): it puts each device's port in its zone's
+// VLAN with ovs-vsctl, and moves a port to the quarantine VLAN.
+//
+// A rendered Config is a list of ovs-vsctl operations, one a line, sorted by
+// port:
+//
+//	-- set open_vswitch . external_ids:ward-quarantine-vlan=999
+//	-- set port p-pump1 tag=210 vlan_mode=access external_ids:ward-device=pump1 external_ids:ward-zone=infusion_pumps
+//
+// Ward marks the ports it manages with external_ids:ward-zone (and names the
+// device in ward-device, for whoever reads `ovs-vsctl list port`); Running
+// reads back exactly those ports, in the same form. Apply runs every line in
+// one ovs-vsctl transaction, first with --dry-run (a port missing on the
+// switch fails it, nothing changed). Ports Ward managed that the new Config
+// leaves out are released: their marks are removed and their VLAN is left
+// as it was, so no device moves unasked. A port in the quarantine VLAN stays
+// there across Apply; only SetPortVLAN takes it out.
+package openvswitch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/intent"
+)
+
+// Name is the driver's name in a target's driver attribute.
+const Name = "openvswitch"
+
+// The external_ids keys Ward owns.
+const (
+	keyZone           = "ward-zone"   // on a port: Ward manages it (the zone it is in)
+	keyDevice         = "ward-device" // on a port: the device attached
+	keyQuarantineVLAN = "ward-quarantine-vlan"
+)
+
+// Options configure the driver for one switch.
+type Options struct {
+	// Sudo runs ovs-vsctl as "sudo -n ovs-vsctl", for a session user that
+	// is not root but may run it without a password.
+	Sudo bool
+	// Bridge, when set, confines Ward to that bridge: Running reads only its
+	// ports, Apply and SetPortVLAN refuse ports elsewhere, and the
+	// quarantine VLAN is recorded on the bridge. "" manages every bridge,
+	// and records it on the switch's Open_vSwitch record.
+	Bridge string
+	// Timeout bounds each ovs-vsctl command, including its wait for
+	// ovs-vswitchd to carry out a change; 0 means 30 seconds.
+	Timeout time.Duration
+}
+
+type driver struct {
+	vsctl  string   // the ovs-vsctl command with its options
+	bridge string   // "" for the whole switch
+	scope  []string // the record holding the quarantine VLAN
+}
+
+// New returns the driver configured by o.
+func New(o Options) drivers.Driver {
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	d := &driver{
+		vsctl:  fmt.Sprintf("ovs-vsctl --timeout=%d", max(int(timeout.Seconds()), 1)),
+		bridge: o.Bridge,
+		scope:  []string{"open_vswitch", "."},
+	}
+	if o.Sudo {
+		d.vsctl = "sudo -n " + d.vsctl
+	}
+	if o.Bridge != "" {
+		d.scope = []string{"bridge", o.Bridge}
+	}
+	return d
+}
+
+// Register adds the driver to r. Sessions log in as an unprivileged user,
+// so ovs-vsctl runs with sudo -n.
+func Register(r *drivers.Registry) {
+	r.Register(drivers.Info{
+		Name:        Name,
+		Description: "Open vSwitch: access-port VLAN tags with ovs-vsctl",
+		Roles:       []drivers.Role{drivers.RoleAccessSwitch},
+		New:         func() drivers.Driver { return New(Options{Sudo: true}) },
+	})
+}
+
+// port is one access port as Ward manages it.
+type port struct {
+	name         string
+	tag          int    // 0: none
+	mode         string // vlan_mode; "": none
+	device, zone string
+}
+
+// state is what Ward manages on a switch.
+type state struct {
+	quarantineVLAN int    // 0: none recorded
+	ports          []port // sorted by name
+}
+
+// portName is what Ward accepts as a port name (interface names, and the
+// usual switch port spellings), so that names need no quoting.
+var portName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@+/-]{0,254}$`)
+
+// Render writes the ovs-vsctl operations that put every port of the intent
+// in its VLAN.
+func (d *driver) Render(t *intent.Target) (drivers.Config, error) {
+	st, err := fromIntent(t)
+	if err != nil {
+		name := "<nil>"
+		if t != nil {
+			name = t.Name
+		}
+		return drivers.Config{}, fmt.Errorf("openvswitch: target %q: %w", name, err)
+	}
+	return drivers.Config{Text: d.print(st)}, nil
+}
+
+func fromIntent(t *intent.Target) (*state, error) {
+	if t == nil || t.Switch == nil {
+		return nil, fmt.Errorf("no switch intent: openvswitch drives access switches only")
+	}
+	st := &state{quarantineVLAN: t.Switch.QuarantineVLAN}
+	if q := st.quarantineVLAN; q != 0 && !validVLAN(q) {
+		return nil, fmt.Errorf("quarantine VLAN %d: want 1 to 4094", q)
+	}
+	for _, p := range t.Switch.Ports {
+		if !portName.MatchString(p.Port) {
+			return nil, fmt.Errorf("port %q (device %q): want letters, digits and _.:@+/- only", p.Port, p.Device)
+		}
+		if !validVLAN(p.VLAN) {
+			return nil, fmt.Errorf("port %q (device %q): VLAN %d: want 1 to 4094", p.Port, p.Device, p.VLAN)
+		}
+		st.ports = append(st.ports, port{name: p.Port, tag: p.VLAN, mode: "access", device: p.Device, zone: p.Zone})
+	}
+	slices.SortFunc(st.ports, func(a, b port) int { return strings.Compare(a.name, b.name) })
+	for i := 1; i < len(st.ports); i++ {
+		if st.ports[i].name == st.ports[i-1].name {
+			return nil, fmt.Errorf("port %q is listed twice (devices %q and %q)", st.ports[i].name, st.ports[i-1].device, st.ports[i].device)
+		}
+	}
+	return st, nil
+}
+
+func validVLAN(v int) bool { return 1 <= v && v <= 4094 }
+
+// print writes st as ovs-vsctl operations, one a line.
+func (d *driver) print(st *state) string {
+	var b strings.Builder
+	if st.quarantineVLAN != 0 {
+		b.WriteString(words(append(append([]string{"--", "set"}, d.scope...), "external_ids:"+keyQuarantineVLAN+"="+strconv.Itoa(st.quarantineVLAN))...) + "\n")
+	}
+	for _, p := range st.ports {
+		tag, mode := "[]", "[]"
+		if p.tag != 0 {
+			tag = strconv.Itoa(p.tag)
+		}
+		if p.mode != "" {
+			mode = p.mode
+		}
+		b.WriteString(words("--", "set", "port", p.name, "tag="+tag, "vlan_mode="+mode,
+			"external_ids:"+keyDevice+"="+ovsString(p.device),
+			"external_ids:"+keyZone+"="+ovsString(p.zone)) + "\n")
+	}
+	return b.String()
+}
+
+// Running reads back the ports Ward manages (those marked ward-zone, on the
+// bridge if the driver is confined to one) and the quarantine VLAN, in the
+// form Render writes.
+func (d *driver) Running(ctx context.Context, s drivers.Session) (drivers.Config, error) {
+	st, err := d.read(ctx, s)
+	if err != nil {
+		return drivers.Config{}, fmt.Errorf("openvswitch: reading the running ports: %w", err)
+	}
+	return drivers.Config{Text: d.print(st)}, nil
+}
+
+func (d *driver) read(ctx context.Context, s drivers.Session) (*state, error) {
+	out, err := s.Run(ctx, d.vsctl+" --format=json --columns=name,tag,vlan_mode,external_ids list port")
+	if err != nil {
+		return nil, err
+	}
+	var ports struct{ Data [][4]json.RawMessage }
+	if err := json.Unmarshal([]byte(out), &ports); err != nil {
+		return nil, fmt.Errorf("ovs-vsctl list port printed what is not its JSON table: %w", err)
+	}
+	onBridge, err := d.bridgePorts(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{}
+	for _, row := range ports.Data {
+		var p port
+		ids := map[string]string{}
+		if err := errors.Join(
+			json.Unmarshal(row[0], &p.name),
+			decodeOptional(row[1], &p.tag),
+			decodeOptional(row[2], &p.mode),
+			decodeMap(row[3], ids),
+		); err != nil {
+			return nil, fmt.Errorf("ovs-vsctl list port: row %s: %w", row[0], err)
+		}
+		zone, managed := ids[keyZone]
+		if !managed || (onBridge != nil && !onBridge[p.name]) {
+			continue
+		}
+		p.zone, p.device = zone, ids[keyDevice]
+		st.ports = append(st.ports, p)
+	}
+	slices.SortFunc(st.ports, func(a, b port) int { return strings.Compare(a.name, b.name) })
+
+	out, err = s.Run(ctx, d.vsctl+" --format=json --columns=external_ids list "+words(d.scope...))
+	if err != nil {
+		return nil, err
+	}
+	var scope struct{ Data [][1]json.RawMessage }
+	if err := json.Unmarshal([]byte(out), &scope); err != nil || len(scope.Data) != 1 {
+		return nil, fmt.Errorf("ovs-vsctl list %s printed %q, not one record", words(d.scope...), out)
+	}
+	ids := map[string]string{}
+	if err := decodeMap(scope.Data[0][0], ids); err != nil {
+		return nil, fmt.Errorf("ovs-vsctl list %s: %w", words(d.scope...), err)
+	}
+	if v, ok := ids[keyQuarantineVLAN]; ok {
+		if st.quarantineVLAN, err = strconv.Atoi(v); err != nil {
+			return nil, fmt.Errorf("external_ids:%s of %s is %q, not a VLAN", keyQuarantineVLAN, words(d.scope...), v)
+		}
+	}
+	return st, nil
+}
+
+// bridgePorts returns the ports of the driver's bridge, or nil when it is
+// not confined to one.
+func (d *driver) bridgePorts(ctx context.Context, s drivers.Session) (map[string]bool, error) {
+	if d.bridge == "" {
+		return nil, nil
+	}
+	out, err := s.Run(ctx, d.vsctl+" list-ports "+words(d.bridge))
+	if err != nil {
+		return nil, err
+	}
+	ports := map[string]bool{}
+	for _, p := range strings.Fields(out) {
+		ports[p] = true
+	}
+	return ports, nil
+}
+
+// Apply runs cfg as one ovs-vsctl transaction, with the ports Ward managed
+// that cfg leaves out released, and the ports in the quarantine VLAN kept
+// there; then it reads the switch back.
+func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Config) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("openvswitch: apply: %w", err)
+		}
+	}()
+	want, parseErr := d.parse(cfg.Text)
+	cur, err := d.read(ctx, s)
+	if err != nil {
+		return fmt.Errorf("reading the running ports first: %w; nothing was changed", err)
+	}
+	var ops []string
+	for _, line := range strings.Split(cfg.Text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			ops = append(ops, line)
+		}
+	}
+	if parseErr == nil {
+		if d.bridge != "" {
+			onBridge, err := d.bridgePorts(ctx, s)
+			if err != nil {
+				return fmt.Errorf("listing the ports of bridge %s: %w; nothing was changed", d.bridge, err)
+			}
+			for _, p := range want.ports {
+				if !onBridge[p.name] {
+					return fmt.Errorf("port %s is not on bridge %s: %w", p.name, d.bridge, drivers.ErrCheckFailed)
+				}
+			}
+		}
+		ops = append(ops, d.reconcile(cur, want)...)
+	}
+	if len(ops) > 0 {
+		cmd := d.vsctl + " " + strings.Join(ops, " ")
+		// --no-wait: a dry run commits nothing for ovs-vswitchd to carry out.
+		dry := strings.Replace(cmd, "ovs-vsctl ", "ovs-vsctl --dry-run --no-wait ", 1)
+		if _, err := s.Run(ctx, dry); err != nil {
+			var exit *drivers.ExitError
+			if errors.As(err, &exit) {
+				return fmt.Errorf("ovs-vsctl --dry-run: %w: %w", drivers.ErrCheckFailed, err)
+			}
+			return fmt.Errorf("checking the transaction with ovs-vsctl --dry-run: %w; nothing was changed", err)
+		}
+		if parseErr != nil {
+			return fmt.Errorf("ovs-vsctl accepts the configuration, but it is not one Render writes (%v); nothing was changed", parseErr)
+		}
+		if _, err := s.Run(ctx, cmd); err != nil {
+			return fmt.Errorf("ovs-vsctl commits all its operations or none, so the ports are as they were unless it timed out waiting for ovs-vswitchd after committing: %w", err)
+		}
+	}
+	got, err := d.read(ctx, s)
+	if err != nil {
+		return fmt.Errorf("the transaction succeeded, but reading the ports back failed: %w", err)
+	}
+	if g, w := d.print(got), d.print(want); g != w {
+		return fmt.Errorf("the transaction succeeded and is in force, but the ports read back differ from the ones applied (got %q, want %q): something else changed them meanwhile", g, w)
+	}
+	return nil
+}
+
+// reconcile returns the operations Apply adds to cfg's: release the ports
+// Ward managed that want leaves out, forget a quarantine VLAN want does not
+// have, and keep quarantined ports in the quarantine VLAN. It updates want
+// to what the switch will then hold.
+func (d *driver) reconcile(cur, want *state) []string {
+	var ops []string
+	wanted := map[string]*port{}
+	for i := range want.ports {
+		wanted[want.ports[i].name] = &want.ports[i]
+	}
+	for _, p := range cur.ports {
+		if wanted[p.name] == nil {
+			ops = append(ops, words("--", "remove", "port", p.name, "external_ids", keyDevice, keyZone))
+		}
+	}
+	if cur.quarantineVLAN != 0 && want.quarantineVLAN == 0 {
+		ops = append(ops, words(append(append([]string{"--", "remove"}, d.scope...), "external_ids", keyQuarantineVLAN)...))
+	}
+	q := cmpOr(want.quarantineVLAN, cur.quarantineVLAN)
+	for _, p := range cur.ports {
+		if w := wanted[p.name]; w != nil && cur.quarantineVLAN != 0 && p.tag == cur.quarantineVLAN && w.tag != q {
+			ops = append(ops, words("--", "set", "port", p.name, "tag="+strconv.Itoa(q)))
+			w.tag = q
+		}
+	}
+	return ops
+}
+
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// SetPortVLAN moves one port to vlan (quarantine, and back).
+func (d *driver) SetPortVLAN(ctx context.Context, s drivers.Session, name string, vlan int) error {
+	if !portName.MatchString(name) || !validVLAN(vlan) {
+		return fmt.Errorf("openvswitch: moving port %q to VLAN %d: want a port name of letters, digits and _.:@+/- and a VLAN from 1 to 4094", name, vlan)
+	}
+	if d.bridge != "" {
+		onBridge, err := d.bridgePorts(ctx, s)
+		if err != nil {
+			return fmt.Errorf("openvswitch: moving port %s to VLAN %d: listing bridge %s: %w", name, vlan, d.bridge, err)
+		}
+		if !onBridge[name] {
+			return fmt.Errorf("openvswitch: moving port %s to VLAN %d: the port is not on bridge %s", name, vlan, d.bridge)
+		}
+	}
+	if _, err := s.Run(ctx, d.vsctl+" "+words("set", "port", name, "tag="+strconv.Itoa(vlan))); err != nil {
+		return fmt.Errorf("openvswitch: moving port %s to VLAN %d: %w", name, vlan, err)
+	}
+	return nil
+}
+
+var (
+	_ drivers.Driver     = (*driver)(nil)
+	_ drivers.VLANSetter = (*driver)(nil)
+)

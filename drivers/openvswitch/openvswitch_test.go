@@ -1,0 +1,203 @@
+package openvswitch
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/drivers/drivertest"
+	"github.com/wardnet/ward/drivers/localsession"
+	"github.com/wardnet/ward/internal/intent"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("render differs from %s (-golden +got; go test -update accepts it):\n%s", path, drivertest.Diff(string(want), got))
+	}
+}
+
+// ward returns a switch intent for ports a, b and c (unsorted, with a
+// device name that needs quoting).
+func ward(a, b, c string) *intent.Target {
+	return &intent.Target{
+		Name: "access-1", Driver: Name, Role: "access_switch",
+		Switch: &intent.Switch{
+			QuarantineVLAN: 999,
+			Ports: []intent.PortVLAN{
+				{Port: b, VLAN: 220, Device: "mon 1 (ICU bed 4)", Zone: "patient_monitors"},
+				{Port: a, VLAN: 210, Device: "pump1", Zone: "infusion_pumps"},
+				{Port: c, VLAN: 210, Device: "it's-pump2", Zone: "infusion_pumps"},
+			},
+		},
+	}
+}
+
+// other is a second intent: a moved port, one port left out, no
+// quarantine VLAN.
+func other(a, c string) *intent.Target {
+	return &intent.Target{
+		Name: "access-1", Driver: Name, Role: "access_switch",
+		Switch: &intent.Switch{Ports: []intent.PortVLAN{
+			{Port: a, VLAN: 211, Device: "pump1", Zone: "infusion_pumps_icu"},
+			{Port: c, VLAN: 230, Device: "", Zone: ""},
+		}},
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		d    drivers.Driver
+	}{
+		{"switch.golden", New(Options{})},
+		{"bridge.golden", New(Options{Bridge: "ward-br"})},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			cfg, err := c.d.Render(ward("p-pump1", "p-mon1", "p-pump2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, c.file, cfg.Text)
+			st, err := c.d.(*driver).parse(cfg.Text)
+			if err != nil {
+				t.Fatalf("parsing the rendered configuration: %v", err)
+			}
+			if again := c.d.(*driver).print(st); again != cfg.Text {
+				t.Errorf("parse and print do not round-trip (-rendered +reprinted):\n%s", drivertest.Diff(cfg.Text, again))
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(*intent.Switch)
+		want   string
+	}{
+		{"vlan", func(s *intent.Switch) { s.Ports[0].VLAN = 4095 }, `port "p-mon1" (device "mon 1 (ICU bed 4)"): VLAN 4095`},
+		{"quarantine vlan", func(s *intent.Switch) { s.QuarantineVLAN = -1 }, "quarantine VLAN -1"},
+		{"port name", func(s *intent.Switch) { s.Ports[0].Port = "p 1; reboot" }, `port "p 1; reboot"`},
+		{"duplicate", func(s *intent.Switch) { s.Ports[0].Port = "p-pump1" }, `port "p-pump1" is listed twice`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			target := ward("p-pump1", "p-mon1", "p-pump2")
+			c.change(target.Switch)
+			_, err := New(Options{}).Render(target)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Render: err = %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+	if _, err := New(Options{}).Render(&intent.Target{Name: "fw", Firewall: &intent.Firewall{}}); err == nil {
+		t.Error("Render of a firewall target succeeded, want an error")
+	}
+}
+
+// bridge makes a userspace bridge of the test's own with three internal
+// ports, and deletes it when the test ends. Other bridges (the lab's
+// ward-br) are never touched.
+func bridge(t *testing.T) (br string, ports [3]string) {
+	t.Helper()
+	drivertest.EnsureOVS(t)
+	br = drivertest.RandomName("ward-t-", 8)
+	stem := drivertest.RandomName("wt", 6)
+	args := []string{"--timeout=30", "add-br", br, "--", "set", "bridge", br, "datapath_type=netdev"}
+	for i, s := range []string{"a", "b", "c"} {
+		ports[i] = stem + s
+		args = append(args, "--", "add-port", br, ports[i], "--", "set", "interface", ports[i], "type=internal")
+	}
+	if out, err := exec.Command("ovs-vsctl", args...).CombinedOutput(); err != nil {
+		t.Fatalf("creating bridge %s: %v: %s", br, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("ovs-vsctl", "--timeout=30", "--if-exists", "del-br", br).CombinedOutput(); err != nil {
+			t.Errorf("deleting bridge %s: %v: %s", br, err, out)
+		}
+	})
+	return br, ports
+}
+
+func TestConformance(t *testing.T) {
+	br, p := bridge(t)
+	s := localsession.New(localsession.Options{})
+	d := New(Options{Bridge: br})
+	drivertest.TestDriver(t, d, s, []drivertest.Case{
+		{Name: "three-ports", Target: ward(p[0], p[1], p[2])},
+		{Name: "moved-and-released", Target: other(p[0], p[2])},
+		{Name: "missing-port", Target: other(p[0], "wtnosuchport"), Invalid: true},
+		{Name: "vlan-out-of-range", Target: other(p[0], p[2]), Corrupt: func(c drivers.Config) drivers.Config {
+			c.Text = strings.Replace(c.Text, "tag=230", "tag=5000", 1)
+			return c
+		}},
+	})
+}
+
+func TestQuarantineVLAN(t *testing.T) {
+	br, p := bridge(t)
+	s := localsession.New(localsession.Options{})
+	d := New(Options{Bridge: br})
+	ctx := t.Context()
+	cfg, err := d.Render(ward(p[0], p[1], p[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, s, cfg); err != nil {
+		t.Fatal(err)
+	}
+	tag := func(port string) string {
+		t.Helper()
+		out, err := s.Run(ctx, "ovs-vsctl get port "+port+" tag")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+
+	vs := d.(drivers.VLANSetter)
+	if err := vs.SetPortVLAN(ctx, s, p[0], 999); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, s, cfg); err != nil {
+		t.Fatalf("Apply with a port in quarantine: %v", err)
+	}
+	if got := tag(p[0]); got != "999" {
+		t.Errorf("after Apply, the quarantined port %s has tag %s, want it kept in 999", p[0], got)
+	}
+	if got := tag(p[1]); got != "220" {
+		t.Errorf("port %s has tag %s, want 220", p[1], got)
+	}
+	if err := vs.SetPortVLAN(ctx, s, p[0], 210); err != nil {
+		t.Fatal(err)
+	}
+	if running, err := d.Running(ctx, s); err != nil || running != cfg {
+		t.Errorf("after the release, Running = %v, %v; want the rendered configuration again", running, err)
+	}
+
+	if err := vs.SetPortVLAN(ctx, s, "wtnosuchport", 999); err == nil || !strings.Contains(err.Error(), "not on bridge "+br) {
+		t.Errorf("SetPortVLAN of a port off the bridge: err = %v, want one saying it is not on bridge %s", err, br)
+	}
+	err = d.Apply(ctx, s, drivers.Config{Text: "-- set port " + p[0] + " tag=210 other_config:x=y\n"})
+	if !errors.Is(err, drivers.ErrCheckFailed) && (err == nil || !strings.Contains(err.Error(), "not one Render writes")) {
+		t.Errorf("Apply of a configuration Render does not write: err = %v, want a refusal", err)
+	}
+}
