@@ -12,7 +12,7 @@ DEMO_DB      ?= sqlite://./ward-demo.db
 # Debian packages the tests and the demo need (PostgreSQL: the store tests
 # run on it as well as SQLite). Grows as Ward talks to real sshd, nft, Open
 # vSwitch and Chromium.
-DEB_PACKAGES := ca-certificates git postgresql
+DEB_PACKAGES := ca-certificates git postgresql openvswitch-switch openssh-server openssh-client nftables iproute2 ethtool sudo iputils-ping
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
