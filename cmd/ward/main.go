@@ -38,6 +38,8 @@ func commands() map[string]command {
 		"query":     {"Ask the effective policy: may A reach B?", runQuery},
 		"plan":      {"Place devices, show the effective policy, check guardrails", runPlan},
 		"target":    {"Manage targets: trust a host key", runTarget},
+		"apply":     {"Push a plan to the targets", runApply},
+		"drift":     {"Compare the targets' running configuration with the last apply", runDrift},
 	}
 }
 

@@ -2,28 +2,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 
-	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/plan"
-	"github.com/wardnet/ward/policy"
 )
 
 func runPlan(c *cli, args []string) int {
-	fs := c.newFlagSet("plan", "[-policy DIR] [-db URL] [-json]")
+	fs := c.newFlagSet("plan", "[-policy DIR] [-target NAME]... [-out FILE] [-db URL] [-json]")
 	dir := fs.String("policy", "./policy", "directory holding the policy")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (docs/plan-json.md)")
+	out := fs.String("out", "", "save the plan to FILE, for ward apply FILE")
+	var only targetList
+	fs.Var(&only, "target", "plan only this target (repeatable)")
 	db := dbFlag(fs)
 	if _, code, ok := parseFlags(fs, args); !ok {
 		return code
-	}
-	cfg, diags := c.loadPolicy(*dir)
-	if len(diags) > 0 {
-		c.printDiags(cfg, diags)
-	}
-	if diags.HasErrors() {
-		fmt.Fprintf(c.stderr, "%s found in %s; no plan was made.\n", countSeverities(diags), *dir)
-		return 1
 	}
 	ctx := context.Background()
 	st, ok := c.openStore(ctx, *db)
@@ -31,18 +26,12 @@ func runPlan(c *cli, args []string) int {
 		return 1
 	}
 	defer st.Close()
-	devices, err := inventory.Active(ctx, st)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "ward plan: %v\n", err)
+	p, _, ok := c.makePlan(ctx, st, *dir, only)
+	if !ok {
 		return 1
 	}
-	if len(devices) == 0 && !*asJSON {
+	if p.Inventory.Devices == 0 && !*asJSON {
 		fmt.Fprintln(c.stderr, "Note: the inventory is empty, so no device is placed. Import one with ward inventory import FILE.")
-	}
-	p, diags := plan.Build(ctx, cfg, devices, plan.Options{PolicyDir: *dir, GitCommit: policy.GitCommit(*dir)})
-	if diags.HasErrors() {
-		c.printDiags(cfg, diags)
-		return 1
 	}
 	if *asJSON {
 		if code := c.printJSON(p); code != 0 {
@@ -51,6 +40,14 @@ func runPlan(c *cli, args []string) int {
 	} else if err := plan.WriteText(c.stdout, p); err != nil {
 		fmt.Fprintf(c.stderr, "ward plan: %v\n", err)
 		return 1
+	}
+	if *out != "" {
+		b, _ := json.MarshalIndent(p, "", "  ")
+		if err := os.WriteFile(*out, append(b, '\n'), 0o640); err != nil {
+			fmt.Fprintf(c.stderr, "ward plan: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(c.stdout, "\nSaved the plan to %s; apply exactly it with: ward apply %s\n", *out, *out)
 	}
 	if p.Blocked {
 		return 1

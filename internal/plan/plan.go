@@ -12,12 +12,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/engine"
+	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -35,6 +39,11 @@ type Plan struct {
 	Flows         Flows      `json:"flows"`
 	Matrix        []Cell     `json:"matrix"`
 	Guardrails    Guardrails `json:"guardrails"`
+	// Changes is the semantic difference from what Ward last applied, and
+	// Targets the per-target configuration (when planned against a store).
+	Changes  *intent.Change `json:"changes,omitempty"`
+	Targets  []TargetPlan   `json:"targets,omitempty"`
+	Warnings []string       `json:"warnings"`
 	// Blocked is true when the plan must not be applied: a guardrail denies,
 	// or devices match two zones.
 	Blocked bool     `json:"blocked"`
@@ -107,6 +116,12 @@ type Options struct {
 	PolicyDir string
 	GitCommit string
 	Now       func() time.Time
+	// Store and Drivers, when set, make Build compile and render each
+	// target's configuration and compare it with the last applied state.
+	Store   *store.Store
+	Drivers *drivers.Registry
+	// Only, when not empty, limits the plan to these targets.
+	Only []string
 }
 
 // Build evaluates cfg against devices and returns the plan.
@@ -185,10 +200,48 @@ func Build(ctx context.Context, cfg *policy.Config, devices []inventory.Device, 
 		p.Blocked = true
 		p.Reasons = append(p.Reasons, fmt.Sprintf("%d device(s) match two zones of equal priority", n))
 	}
+	p.Warnings = []string{}
+	if opts.Store != nil && opts.Drivers != nil {
+		in, warns, err := intent.Compile(cfg, res, e.Devices())
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot compile the enforcement intent", Detail: err.Error()}}
+		}
+		if len(opts.Only) > 0 {
+			for name := range in.Targets {
+				if !slices.Contains(opts.Only, name) {
+					delete(in.Targets, name)
+				}
+			}
+			for _, name := range opts.Only {
+				if cfg.Targets[name] == nil {
+					return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown target", Detail: fmt.Sprintf("-target %s: the policy has no such target", name)}}
+				}
+			}
+		}
+		for _, w := range warns {
+			if len(opts.Only) == 0 || slices.Contains(opts.Only, w.Target) {
+				p.Warnings = append(p.Warnings, w.String())
+			}
+		}
+		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, opts.Store, opts.Only); err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot plan the targets", Detail: err.Error()}}
+		}
+	}
 	if p.Reasons == nil {
 		p.Reasons = []string{}
 	}
 	return p, nil
+}
+
+// Changed lists the targets the plan would change.
+func (p *Plan) Changed() []*TargetPlan {
+	var out []*TargetPlan
+	for i := range p.Targets {
+		if p.Targets[i].Changed {
+			out = append(out, &p.Targets[i])
+		}
+	}
+	return out
 }
 
 // InventoryHash identifies a set of devices: SHA-256 over their JSON in

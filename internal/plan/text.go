@@ -16,6 +16,10 @@ func WriteText(w io.Writer, p *Plan) error {
 	}
 	ew.printf("Plan for %s (policy %s%s) against %d devices\n\n", p.Policy.Dir, p.Policy.Hash[:12], commit, p.Inventory.Devices)
 
+	if c := p.Changes; c != nil {
+		writeChanges(ew, p)
+	}
+
 	ew.printf("Placement\n")
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  ZONE\tCRITICALITY\tVLAN\tENFORCEMENT\tDEVICES\n")
@@ -62,6 +66,18 @@ func WriteText(w io.Writer, p *Plan) error {
 	}
 	for _, f := range p.Guardrails.Waived {
 		ew.printf("  ~ waived %s%s\n           because: %s\n", rule(f.Rule), f.Message, f.Reason)
+	}
+
+	for _, w := range p.Warnings {
+		ew.printf("  ! %s\n", w)
+	}
+	for _, t := range p.Targets {
+		switch {
+		case t.Unavailable != "":
+			ew.printf("\nTarget %s (%s): not applied: %s\n", t.Name, t.Driver, t.Unavailable)
+		case t.Changed:
+			ew.printf("\nTarget %s (%s): configuration changes\n%s", t.Name, t.Driver, indent(t.ConfigDiff))
+		}
 	}
 
 	if p.Blocked {
@@ -111,3 +127,47 @@ func (e *errWriter) Write(b []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// writeChanges shows the semantic change first, essential flows at the top.
+func writeChanges(ew *errWriter, p *Plan) {
+	c := p.Changes
+	for _, e := range c.Essential {
+		ew.printf("!! ESSENTIAL flow %s on %s is %s: %s\n", e.Flow, e.Target, e.Kind, e.Message)
+	}
+	if len(c.Essential) > 0 {
+		ew.printf("!! ward apply refuses this plan unless given -allow-essential-change (recorded in the audit log).\n\n")
+	}
+	n := c.Counts
+	if c.Empty() {
+		ew.printf("Changes: none; the targets already run this policy.\n\n")
+		return
+	}
+	ew.printf("Changes: %d target(s) added, %d changed, %d removed; flows +%d -%d ~%d; rules +%d -%d; set addresses +%d -%d; switch ports +%d -%d ~%d\n",
+		n.TargetsAdded, n.TargetsChanged, n.TargetsRemoved, n.FlowsAdded, n.FlowsRemoved, n.FlowsChanged,
+		n.RulesAdded, n.RulesRemoved, n.PrefixesAdded, n.PrefixesRemoved, n.PortsAdded, n.PortsRemoved, n.PortsChanged)
+	for _, t := range c.Targets {
+		ew.printf("  %s %s (%s)\n", t.Action, t.Name, t.Driver)
+		if fw := t.Firewall; fw != nil {
+			for _, f := range fw.Flows {
+				ess := ""
+				if f.Essential {
+					ess = " [essential]"
+				}
+				ew.printf("    flow %s %s%s: +%d -%d rules\n", f.Action, f.Flow, ess, len(f.RulesAdded), len(f.RulesRemoved))
+			}
+		}
+		if sw := t.Switch; sw != nil {
+			for _, pc := range sw.Ports {
+				ew.printf("    port %s %s: %s vlan %d -> %d (%s -> %s)\n", pc.Action, pc.Port, pc.Device, pc.FromVLAN, pc.ToVLAN, pc.FromZone, pc.ToZone)
+			}
+		}
+	}
+	ew.printf("\n")
+}
+
+func indent(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
+}

@@ -1,0 +1,138 @@
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/internal/textdiff"
+	"gorm.io/gorm"
+)
+
+// TargetPlan is what a plan will do to one target: the intent, the
+// configuration rendered from it, and how both differ from what Ward last
+// applied there.
+type TargetPlan struct {
+	Name    string         `json:"name"`
+	Driver  string         `json:"driver"`
+	Role    string         `json:"role"`
+	Intent  *intent.Target `json:"intent"`
+	Config  string         `json:"config"`
+	Changed bool           `json:"changed"`
+	// ConfigDiff is the unified diff from the last applied configuration.
+	ConfigDiff string `json:"config_diff"`
+	// BaseHash identifies the last-applied state the plan was made
+	// against; apply refuses if another apply changed it since.
+	BaseHash string `json:"base_hash"`
+	// Unavailable says why this target cannot be applied by this build
+	// (its driver is only a registered name), or is empty.
+	Unavailable string `json:"unavailable,omitempty"`
+}
+
+// AppliedState is what Ward stores as a target's last-applied state.
+type AppliedState struct {
+	Intent *intent.Target `json:"intent"`
+	Config string         `json:"config"`
+}
+
+// lastApplied reads every target's last-applied state.
+func lastApplied(ctx context.Context, st *store.Store) (map[string]AppliedState, map[string]string, error) {
+	var rows []store.TargetState
+	if err := st.DB.WithContext(ctx).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	states, hashes := map[string]AppliedState{}, map[string]string{}
+	for _, r := range rows {
+		var s AppliedState
+		if err := json.Unmarshal([]byte(r.Content), &s); err != nil {
+			return nil, nil, fmt.Errorf("target %s: stored state is unreadable: %w", r.Target, err)
+		}
+		states[r.Target], hashes[r.Target] = s, r.Hash
+	}
+	return states, hashes, nil
+}
+
+// planTargets renders every target's intent and compares it with the last
+// applied state.
+func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, st *store.Store, only []string) ([]TargetPlan, *intent.Change, error) {
+	states, hashes, err := lastApplied(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	old := &intent.Intent{Targets: map[string]*intent.Target{}}
+	for name, s := range states {
+		if len(only) == 0 || slices.Contains(only, name) {
+			old.Targets[name] = s.Intent
+		}
+	}
+	change := intent.Diff(old, in)
+	var out []TargetPlan
+	for _, name := range sortedTargetNames(in) {
+		t := in.Targets[name]
+		tp := TargetPlan{Name: name, Driver: t.Driver, Role: t.Role, Intent: t, BaseHash: hashes[name]}
+		info, ok := reg.Lookup(t.Driver)
+		if !ok || info.New == nil {
+			tp.Unavailable = fmt.Sprintf("driver %q is not available in this build of Ward", t.Driver)
+			out = append(out, tp)
+			continue
+		}
+		cfg, err := info.New().Render(t)
+		if err != nil {
+			return nil, nil, fmt.Errorf("target %s: rendering: %w", name, err)
+		}
+		tp.Config = cfg.Text
+		prev := states[name].Config
+		tp.Changed = prev != cfg.Text
+		tp.ConfigDiff = textdiff.Unified(name+" (last applied)", name+" (planned)", []byte(prev), []byte(cfg.Text))
+		out = append(out, tp)
+	}
+	return out, change, nil
+}
+
+func sortedTargetNames(in *intent.Intent) []string {
+	names := make([]string, 0, len(in.Targets))
+	for n := range in.Targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// RecordApplied stores a target's new last-applied state with its apply
+// run and audit event, in one transaction.
+func RecordApplied(ctx context.Context, st *store.Store, runID uint64, tp *TargetPlan, actor string) error {
+	b, err := json.Marshal(AppliedState{Intent: tp.Intent, Config: tp.Config})
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	hash := hex.EncodeToString(sum[:])
+	return st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := store.TargetState{Target: tp.Name, Content: string(b), Hash: hash, ApplyRunID: &runID, AppliedAt: st.Now()}
+		if err := tx.Save(&row).Error; err != nil {
+			return err
+		}
+		_, err := st.Audit(tx, store.AuditEntry{Actor: actor, Action: "target.apply", Object: tp.Name,
+			Detail: map[string]any{"driver": tp.Driver, "apply_run": runID, "state_hash": hash}})
+		return err
+	})
+}
+
+// CurrentBaseHash returns the hash of a target's last-applied state ("" if
+// never applied).
+func CurrentBaseHash(ctx context.Context, st *store.Store, target string) (string, error) {
+	var row store.TargetState
+	err := st.DB.WithContext(ctx).Where("target = ?", target).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", nil
+	}
+	return row.Hash, err
+}
