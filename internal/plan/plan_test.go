@@ -17,14 +17,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var drivers = map[string][]string{"linux_nftables": {"firewall"}, "openvswitch": {"access_switch"},
+var driverRoles = map[string][]string{"linux_nftables": {"firewall"}, "openvswitch": {"access_switch"},
 	"cisco_iosxe": {"access_switch", "firewall"}, "arista_eos": {"access_switch", "firewall"}, "juniper_junos": {"access_switch", "firewall"}}
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
 
 func build(t *testing.T, dir string) *Plan {
 	t.Helper()
-	cfg, diags := policy.NewParser(policy.WithDrivers(drivers), policy.WithClock(fixedNow)).LoadDir(dir)
+	cfg, diags := policy.NewParser(policy.WithDrivers(driverRoles), policy.WithClock(fixedNow)).LoadDir(dir)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
