@@ -2,6 +2,7 @@
 # install the Debian packages they need first (only those that are missing).
 
 SHELL        := /bin/bash
+.SHELLFLAGS  := -o pipefail -c
 GO           ?= go
 BIN          := bin/ward
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -9,6 +10,7 @@ LDFLAGS      := -X main.version=$(VERSION)
 FUZZTIME     ?= 30s
 POLICY       ?= examples/hospital/policy
 DEMO_DB      ?= sqlite://./ward-demo.db
+LAB_STATE    ?= /run/ward-lab
 # Debian packages the tests and the demo need (PostgreSQL: the store tests
 # run on it as well as SQLite). Grows as Ward talks to real sshd, nft, Open
 # vSwitch and Chromium.
@@ -55,19 +57,25 @@ fuzz: ## Fuzz every parser, FUZZTIME each (default 30s)
 	  $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
 	done
 
-demo: deps build ## Build Ward, check the example policy, import its inventory (./ward-demo.db)
+demo: deps build ## Build Ward, bring up the lab hospital, import the inventory, apply the policy
 	./$(BIN) version
 	./$(BIN) validate -policy $(POLICY)
-	./$(BIN) fmt -check examples/
 	./$(BIN) test -policy $(POLICY)
+	$(SUDO) bash examples/lab/lab.sh up
 	./$(BIN) inventory import examples/hospital/inventory.csv -db $(DEMO_DB)
-	./$(BIN) inventory list -zone infusion_pumps -policy $(POLICY) -db $(DEMO_DB) | head -5
+	WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) apply -policy $(POLICY) -db $(DEMO_DB) \
+	  -target core-fw -target access-ovs -auto-approve | tail -5
 	@echo
-	@echo "Try: ./$(BIN) validate -policy $(POLICY) -json"
-	@echo "     ./$(BIN) test -policy $(POLICY) -v"
-	@echo "     ./$(BIN) inventory show pump-3w-01 -db $(DEMO_DB)"
-	@echo "     ./$(BIN) audit -db $(DEMO_DB); ./$(BIN) audit verify -db $(DEMO_DB)"
-	@echo "     edit $(POLICY)/flows.hcl and run ./$(BIN) validate -policy $(POLICY) again"
+	@echo "The example hospital runs in network namespaces; Ward enforces its policy there."
+	@echo "Try (as root):"
+	@echo "  export WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials WARD_DB=$(DEMO_DB)"
+	@echo "  ./$(BIN) query reach pump-netlab-01 pumpsrv-netlab-01 51444/tcp -policy $(POLICY)"
+	@echo "  examples/lab/probe.sh pump-netlab-01 pumpsrv-netlab-01 51444     # allowed: connects"
+	@echo "  examples/lab/probe.sh tv-netlab-01 pump-netlab-01 443            # guest -> pump: denied"
+	@echo "  bash examples/lab/lab.sh matrix                                  # every pair"
+	@echo "  ./$(BIN) plan -policy $(POLICY) -target core-fw -target access-ovs"
+	@echo "  ./$(BIN) drift -policy $(POLICY) -target core-fw -target access-ovs"
+	@echo "  bash examples/lab/lab.sh down                                    # tear it down"
 
 clean: ## Remove build output and the demo database
 	rm -rf bin ward-demo.db ward-demo.db-shm ward-demo.db-wal ward-demo.db.lock
