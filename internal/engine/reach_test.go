@@ -391,7 +391,7 @@ func TestUncovered(t *testing.T) {
 // BenchmarkReach100k: one query on 100,000 devices, 100 zones and 1,000
 // flows, after Evaluate and the first query have built the indexes.
 func BenchmarkReach100k(b *testing.B) {
-	cfg, devices := scenario(b, 100, 1000, 100_000)
+	cfg, devices := generate(b, 100, 1000, 100_000)
 	e := newEngine(b, cfg, devices)
 	if _, err := e.Evaluate(context.Background()); err != nil {
 		b.Fatal(err)
