@@ -27,13 +27,18 @@ type Options struct {
 	// Netns, when set, runs every command inside that network namespace
 	// (ip netns exec NETNS bash -c COMMAND), which needs root.
 	Netns string
+	// MaxLine, when positive, refuses command lines longer than that, as
+	// an interactive terminal on a real device would (its line holds 4096
+	// characters): tests use it to prove drivers split long commands.
+	MaxLine int
 }
 
 // Session runs commands on the local host. It holds no shell between
 // commands, like an SSH exec channel: each Run is a new bash.
 type Session struct {
-	argv   []string // what runs before the command itself
-	closed bool
+	argv    []string // what runs before the command itself
+	maxLine int
+	closed  bool
 }
 
 // New returns a Session. It starts nothing: commands run on Run.
@@ -42,7 +47,7 @@ func New(o Options) *Session {
 	if o.Netns != "" {
 		argv = append([]string{"ip", "netns", "exec", o.Netns}, argv...)
 	}
-	return &Session{argv: argv}
+	return &Session{argv: argv, maxLine: o.MaxLine}
 }
 
 // Run runs command with bash -c and returns its standard output and
@@ -51,6 +56,9 @@ func New(o Options) *Session {
 func (s *Session) Run(ctx context.Context, command string) (string, error) {
 	if s.closed {
 		return "", fmt.Errorf("localsession: run %q: the session is closed", command)
+	}
+	if s.maxLine > 0 && len(command) > s.maxLine {
+		return "", fmt.Errorf("localsession: a command line of %d characters is longer than the %d this session allows", len(command), s.maxLine)
 	}
 	argv := append(append([]string(nil), s.argv...), command)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

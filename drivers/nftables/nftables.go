@@ -15,21 +15,15 @@
 package nftables
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/drivers/shellfile"
 )
 
 // Name is the driver's name in a target's driver attribute.
@@ -161,14 +155,7 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	}
 
 	dir, file, err := d.upload(ctx, s, script)
-	if dir != "" {
-		defer func() {
-			// A leftover private directory is not worth failing an apply.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			s.Run(cctx, "rm -rf -- "+dir)
-		}()
-	}
+	defer shellfile.Remove(ctx, s, dir)
 	if err != nil {
 		return fmt.Errorf("copying the script to the device: %w; nothing was changed", err)
 	}
@@ -183,7 +170,11 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 		return fmt.Errorf("nft accepts the configuration, but it is not an inet ward table as Render writes it (%v); nothing was changed", parseErr)
 	}
 	if _, err := s.Run(ctx, d.nft+" -f "+file); err != nil {
-		return fmt.Errorf("nft -f %s failed after its check passed; nft applies a file in one transaction, so the previous table is still in force: %w", file, err)
+		var exit *drivers.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("nft -f %s failed after its check passed; nft applies a file in one transaction, so the previous table is still in force: %w", file, err)
+		}
+		return fmt.Errorf("the session failed while nft -f %s ran: nft applies a file in one transaction, so either the previous table or the new one is in force, never a mix; run ward drift to see which: %w", file, err)
 	}
 
 	got, err := d.read(ctx, s)
@@ -223,45 +214,9 @@ func keepQuarantine(cur, want *table) string {
 	return b.String()
 }
 
-// tempDirOut is what mktemp -d may print: Apply puts the path in commands.
-var tempDirOut = regexp.MustCompile(`^/[A-Za-z0-9/._-]+$`)
-
-// upload writes script to a new private directory on the device, through
-// command lines of at most d.chunk characters: gzip, then base64 appended
-// in pieces, decoded there and checked against the script's SHA-256.
+// upload writes script to a new private directory on the device.
 func (d *driver) upload(ctx context.Context, s drivers.Session, script string) (dir, file string, err error) {
-	out, err := s.Run(ctx, "mktemp -d "+d.tempDir+"/ward-nft.XXXXXXXX")
-	if err != nil {
-		return "", "", err
-	}
-	dir = strings.TrimSpace(out)
-	if !tempDirOut.MatchString(dir) || !strings.HasPrefix(dir, d.tempDir+"/ward-nft.") {
-		return "", "", fmt.Errorf("mktemp -d printed %q, not a directory under %s", out, d.tempDir)
-	}
-	file, b64 := dir+"/ward.nft", dir+"/ward.nft.gz.b64"
-
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(script))
-	zw.Close()
-	enc := base64.StdEncoding.EncodeToString(gz.Bytes())
-
-	head, tail := "printf '%s' '", "' >> "+b64
-	n := max(d.chunk-len(head)-len(tail), 64)
-	for i := 0; i < len(enc); i += n {
-		if _, err := s.Run(ctx, head+enc[i:min(i+n, len(enc))]+tail); err != nil {
-			return dir, "", err
-		}
-	}
-	out, err = s.Run(ctx, "base64 -d "+b64+" | gzip -dc > "+file+" && sha256sum "+file)
-	if err != nil {
-		return dir, "", err
-	}
-	sum := sha256.Sum256([]byte(script))
-	if f := strings.Fields(out); len(f) == 0 || f[0] != hex.EncodeToString(sum[:]) {
-		return dir, "", fmt.Errorf("the copy of the script on the device is damaged (sha256sum printed %q)", strings.TrimSpace(out))
-	}
-	return dir, file, nil
+	return shellfile.Write(ctx, s, shellfile.Options{TempDir: d.tempDir, Prefix: "ward-nft", Chunk: d.chunk}, "ward.nft", []byte(script))
 }
 
 // AddToSet adds addresses (or prefixes) to the named set, each to the

@@ -17,7 +17,8 @@ func realNft(t *testing.T) drivers.Session {
 	t.Helper()
 	drivertest.NeedRoot(t, "nft in a network namespace")
 	drivertest.NeedCommand(t, "nft", "nftables")
-	s := localsession.New(localsession.Options{Netns: drivertest.Netns(t)})
+	// A terminal line holds 4096 characters: no command may need more.
+	s := localsession.New(localsession.Options{Netns: drivertest.Netns(t), MaxLine: 4096})
 	t.Cleanup(func() { s.Close() })
 	return s
 }

@@ -19,6 +19,7 @@
 package openvswitch
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,7 @@ import (
 	"time"
 
 	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/drivers/shellfile"
 	"github.com/wardnet/ward/internal/intent"
 )
 
@@ -56,12 +58,22 @@ type Options struct {
 	// Timeout bounds each ovs-vsctl command, including its wait for
 	// ovs-vswitchd to carry out a change; 0 means 30 seconds.
 	Timeout time.Duration
+	// ChunkSize is the longest command line Apply sends; a longer
+	// transaction (more than a few dozen ports) is copied to the switch
+	// host as a script in pieces and run from there. 0 means 3000, under the
+	// 4096 characters an interactive terminal line holds.
+	ChunkSize int
+	// TempDir is where such a script is written on the switch host; ""
+	// means /tmp.
+	TempDir string
 }
 
 type driver struct {
-	vsctl  string   // the ovs-vsctl command with its options
-	bridge string   // "" for the whole switch
-	scope  []string // the record holding the quarantine VLAN
+	vsctl   string   // the ovs-vsctl command with its options
+	bridge  string   // "" for the whole switch
+	scope   []string // the record holding the quarantine VLAN
+	chunk   int
+	tempDir string
 }
 
 // New returns the driver configured by o.
@@ -71,9 +83,11 @@ func New(o Options) drivers.Driver {
 		timeout = 30 * time.Second
 	}
 	d := &driver{
-		vsctl:  fmt.Sprintf("ovs-vsctl --timeout=%d", max(int(timeout.Seconds()), 1)),
-		bridge: o.Bridge,
-		scope:  []string{"open_vswitch", "."},
+		vsctl:   fmt.Sprintf("ovs-vsctl --timeout=%d", max(int(timeout.Seconds()), 1)),
+		bridge:  o.Bridge,
+		scope:   []string{"open_vswitch", "."},
+		chunk:   cmp.Or(o.ChunkSize, shellfile.DefaultChunk),
+		tempDir: o.TempDir,
 	}
 	if o.Sudo {
 		d.vsctl = "sudo -n " + d.vsctl
@@ -296,6 +310,17 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 		cmd := d.vsctl + " " + strings.Join(ops, " ")
 		// --no-wait: a dry run commits nothing for ovs-vswitchd to carry out.
 		dry := strings.Replace(cmd, "ovs-vsctl ", "ovs-vsctl --dry-run --no-wait ", 1)
+		if len(dry) > d.chunk {
+			// Too long for one terminal line: run it from a script, with
+			// the dry-run options passed in (unquoted, so they split).
+			script := strings.Replace(cmd, "ovs-vsctl ", "ovs-vsctl $WARD_DRY ", 1)
+			dir, file, err := shellfile.Write(ctx, s, shellfile.Options{TempDir: d.tempDir, Prefix: "ward-ovs", Chunk: d.chunk}, "ward-ovs.sh", []byte(script+"\n"))
+			defer shellfile.Remove(ctx, s, dir)
+			if err != nil {
+				return fmt.Errorf("copying the transaction to the switch host: %w; nothing was changed", err)
+			}
+			dry, cmd = "WARD_DRY='--dry-run --no-wait' sh "+file, "WARD_DRY= sh "+file
+		}
 		if _, err := s.Run(ctx, dry); err != nil {
 			var exit *drivers.ExitError
 			if errors.As(err, &exit) {
@@ -338,7 +363,7 @@ func (d *driver) reconcile(cur, want *state) []string {
 	if cur.quarantineVLAN != 0 && want.quarantineVLAN == 0 {
 		ops = append(ops, words(append(append([]string{"--", "remove"}, d.scope...), "external_ids", keyQuarantineVLAN)...))
 	}
-	q := cmpOr(want.quarantineVLAN, cur.quarantineVLAN)
+	q := cmp.Or(want.quarantineVLAN, cur.quarantineVLAN)
 	for _, p := range cur.ports {
 		if w := wanted[p.name]; w != nil && cur.quarantineVLAN != 0 && p.tag == cur.quarantineVLAN && w.tag != q {
 			ops = append(ops, words("--", "set", "port", p.name, "tag="+strconv.Itoa(q)))
@@ -346,13 +371,6 @@ func (d *driver) reconcile(cur, want *state) []string {
 		}
 	}
 	return ops
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // SetPortVLAN moves one port to vlan (quarantine, and back).

@@ -1,6 +1,7 @@
 package openvswitch
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"os"
@@ -138,9 +139,15 @@ func bridge(t *testing.T) (br string, ports [3]string) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Run("one-line", func(t *testing.T) { conformance(t, 0) })
+	// A transaction longer than a terminal line runs from a script.
+	t.Run("chunked", func(t *testing.T) { conformance(t, 200) })
+}
+
+func conformance(t *testing.T, chunk int) {
 	br, p := bridge(t)
-	s := localsession.New(localsession.Options{})
-	d := New(Options{Bridge: br})
+	s := localsession.New(localsession.Options{MaxLine: cmp.Or(chunk, 4096)})
+	d := New(Options{Bridge: br, ChunkSize: chunk})
 	drivertest.TestDriver(t, d, s, []drivertest.Case{
 		{Name: "three-ports", Target: ward(p[0], p[1], p[2])},
 		{Name: "moved-and-released", Target: other(p[0], p[2])},
