@@ -19,7 +19,9 @@ type Driver interface {
 	// configuration in force (or restores it) and says so in the error.
 	Apply(ctx context.Context, s Session, cfg Config) error
 	// Running reads back the configuration Ward manages, in the same form
-	// Render produces, so the two can be compared for drift.
+	// Render produces, so the two can be compared for drift. It leaves out
+	// quarantine state (see QuarantineReader): a quarantined device is not
+	// drift.
 	Running(ctx context.Context, s Session) (Config, error)
 }
 
@@ -71,4 +73,20 @@ type VLANSetter interface {
 type SetUpdater interface {
 	AddToSet(ctx context.Context, s Session, set string, addrs []string) error
 	RemoveFromSet(ctx context.Context, s Session, set string, addrs []string) error
+}
+
+// QuarantineReader reads the quarantine in force on a target, which
+// Running leaves out (quarantine is state, not configuration): Ward
+// reconciles its record of active quarantines with it on start-up.
+type QuarantineReader interface {
+	ReadQuarantine(ctx context.Context, s Session) (QuarantineState, error)
+}
+
+// QuarantineState is the quarantine in force on one target.
+type QuarantineState struct {
+	// Sets holds the members of each quarantine set (firewalls).
+	Sets map[string][]string `json:"sets,omitempty"`
+	// Ports maps each port now in the quarantine VLAN to the VLAN it
+	// belongs in (access switches).
+	Ports map[string]int `json:"ports,omitempty"`
 }

@@ -45,7 +45,9 @@ func dialer(cfg *policy.Config) plan.DialFunc {
 }
 
 // makePlan loads the policy and inventory and plans against the store.
-func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []string) (*plan.Plan, *policy.Config, bool) {
+// With refresh it reads each target's running configuration, so a target
+// changed by hand is planned (and applied) again.
+func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []string, refresh bool) (*plan.Plan, *policy.Config, bool) {
 	cfg, diags := c.loadPolicy(dir)
 	if len(diags) > 0 {
 		c.printDiags(cfg, diags)
@@ -59,8 +61,11 @@ func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []
 		fmt.Fprintf(c.stderr, "ward: %v\n", err)
 		return nil, nil, false
 	}
-	p, diags := plan.Build(ctx, cfg, devices, plan.Options{PolicyDir: dir, GitCommit: policy.GitCommit(dir),
-		Store: st, Drivers: newRegistry(), Only: only})
+	opts := plan.Options{PolicyDir: dir, GitCommit: policy.GitCommit(dir), Store: st, Drivers: newRegistry(), Only: only}
+	if refresh {
+		opts.Refresh = dialer(cfg)
+	}
+	p, diags := plan.Build(ctx, cfg, devices, opts)
 	if diags.HasErrors() {
 		c.printDiags(cfg, diags)
 		return nil, nil, false
@@ -69,11 +74,12 @@ func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []
 }
 
 func runApply(c *cli, args []string) int {
-	fs := c.newFlagSet("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change] [-target NAME]... [-policy DIR] [-db URL]")
+	fs := c.newFlagSet("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change] [-refresh] [-target NAME]... [-policy DIR] [-db URL]")
 	dir := fs.String("policy", "./policy", "policy directory (for a saved plan: checked against the plan's hash)")
 	auto := fs.Bool("auto-approve", false, "apply without asking")
 	allowEssential := fs.Bool("allow-essential-change", false, "apply although the plan removes or narrows a flow marked essential (recorded in the audit log)")
 	parallel := fs.Int("parallel", 4, "targets pushed at once")
+	refresh := fs.Bool("refresh", false, "read each target's running configuration first, and push again to any that was changed outside Ward (repairs drift)")
 	var only targetList
 	fs.Var(&only, "target", "apply only this target (repeatable)")
 	db := dbFlag(fs)
@@ -97,7 +103,7 @@ func runApply(c *cli, args []string) int {
 		}
 	} else {
 		var ok bool
-		if p, cfg, ok = c.makePlan(ctx, st, *dir, only); !ok {
+		if p, cfg, ok = c.makePlan(ctx, st, *dir, only, *refresh); !ok {
 			return 1
 		}
 		if err := plan.WriteText(c.stdout, p); err != nil {

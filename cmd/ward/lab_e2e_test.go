@@ -20,7 +20,7 @@ const labState = "/run/ward-lab"
 
 // needLab brings up the example lab (root only; with CI=true it must run)
 // and takes it down afterwards unless it was already up.
-func needLab(t *testing.T) {
+func needLab(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -37,6 +37,25 @@ func needLab(t *testing.T) {
 		t.Cleanup(func() { exec.Command("bash", "../../examples/lab/lab.sh", "down").Run() })
 	}
 	t.Setenv("WARD_CREDENTIALS_DIR", filepath.Join(labState, "credentials"))
+}
+
+// labWorkspace copies the example policy to a directory of the test's own
+// and imports the example inventory into a new store.
+func labWorkspace(t *testing.T) (dir, pol, db string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = "sqlite://" + filepath.Join(dir, "ward.db")
+	pol = filepath.Join(dir, "policy")
+	os.Mkdir(pol, 0o755)
+	files, _ := filepath.Glob(filepath.Join(examplePolicy, "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(pol, filepath.Base(f)), b, 0o644)
+	}
+	if code, _, errs := runWard(t, "inventory", "import", exampleInventory, "-db", db); code != 0 {
+		t.Fatal(errs)
+	}
+	return dir, pol, db
 }
 
 type labDevice struct {
@@ -140,18 +159,7 @@ func probeAgreesWithReach(t *testing.T, policyDir, db string) (allowed, denied i
 // flow and checks the plan, the refusal, the apply and the probes.
 func TestLabEndToEnd(t *testing.T) {
 	needLab(t)
-	dir := t.TempDir()
-	db := "sqlite://" + filepath.Join(dir, "ward.db")
-	pol := filepath.Join(dir, "policy")
-	os.Mkdir(pol, 0o755)
-	files, _ := filepath.Glob(filepath.Join(examplePolicy, "*"))
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		os.WriteFile(filepath.Join(pol, filepath.Base(f)), b, 0o644)
-	}
-	if code, _, errs := runWard(t, "inventory", "import", exampleInventory, "-db", db); code != 0 {
-		t.Fatal(errs)
-	}
+	dir, pol, db := labWorkspace(t)
 	planFile := filepath.Join(dir, "first.plan")
 	code, out, errs := runWard(t, "plan", "-policy", pol, "-db", db, "-target", "core-fw", "-target", "access-ovs", "-out", planFile)
 	if code != 0 {

@@ -12,7 +12,7 @@ import (
 const examplePolicy = "../../examples/hospital/policy"
 
 // runWard runs the CLI in-process and returns its exit code and output.
-func runWard(t *testing.T, args ...string) (int, string, string) {
+func runWard(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}

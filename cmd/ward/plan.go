@@ -10,9 +10,10 @@ import (
 )
 
 func runPlan(c *cli, args []string) int {
-	fs := c.newFlagSet("plan", "[-policy DIR] [-target NAME]... [-out FILE] [-db URL] [-json]")
+	fs := c.newFlagSet("plan", "[-policy DIR] [-target NAME]... [-refresh] [-out FILE] [-db URL] [-json]")
 	dir := fs.String("policy", "./policy", "directory holding the policy")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (docs/plan-json.md)")
+	refresh := fs.Bool("refresh", false, "read each target's running configuration, and plan to push again to any that was changed outside Ward")
 	out := fs.String("out", "", "save the plan to FILE, for ward apply FILE")
 	var only targetList
 	fs.Var(&only, "target", "plan only this target (repeatable)")
@@ -26,7 +27,7 @@ func runPlan(c *cli, args []string) int {
 		return 1
 	}
 	defer st.Close()
-	p, _, ok := c.makePlan(ctx, st, *dir, only)
+	p, _, ok := c.makePlan(ctx, st, *dir, only, *refresh)
 	if !ok {
 		return 1
 	}

@@ -76,13 +76,48 @@ func Register(r *drivers.Registry) {
 }
 
 // Running reads the inet ward table back in the form Render writes; with no
-// such table it returns the empty Config.
+// such table it returns the empty Config. Quarantine is state, not
+// configuration: the quarantine sets are shown empty (ReadQuarantine reads
+// their members), so an active quarantine is not drift.
 func (d *driver) Running(ctx context.Context, s drivers.Session) (drivers.Config, error) {
 	t, err := d.read(ctx, s)
 	if err != nil {
 		return drivers.Config{}, fmt.Errorf("linux_nftables: reading the running table: %w", err)
 	}
+	if t != nil {
+		for _, set := range t.sets {
+			if set.dynamic() {
+				set.elems = nil
+			}
+		}
+	}
 	return drivers.Config{Text: t.script()}, nil
+}
+
+// ReadQuarantine returns the members of the quarantine sets, by set name
+// without its family suffix (quarantine_isolate, not quarantine_isolate_v4).
+func (d *driver) ReadQuarantine(ctx context.Context, s drivers.Session) (drivers.QuarantineState, error) {
+	q := drivers.QuarantineState{Sets: map[string][]string{}}
+	t, err := d.read(ctx, s)
+	if err != nil {
+		return q, fmt.Errorf("linux_nftables: reading the quarantine sets: %w", err)
+	}
+	if t == nil {
+		return q, nil
+	}
+	for _, set := range t.sets {
+		if !set.dynamic() {
+			continue
+		}
+		name := set.name
+		for _, f := range families {
+			name = strings.TrimSuffix(name, f.suffix)
+		}
+		for _, e := range set.elems {
+			q.Sets[name] = append(q.Sets[name], e.String())
+		}
+	}
+	return q, nil
 }
 
 func (d *driver) read(ctx context.Context, s drivers.Session) (*table, error) {
@@ -297,6 +332,7 @@ func clip(s string) string {
 }
 
 var (
-	_ drivers.Driver     = (*driver)(nil)
-	_ drivers.SetUpdater = (*driver)(nil)
+	_ drivers.Driver           = (*driver)(nil)
+	_ drivers.SetUpdater       = (*driver)(nil)
+	_ drivers.QuarantineReader = (*driver)(nil)
 )

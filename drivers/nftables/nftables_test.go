@@ -134,8 +134,15 @@ func TestQuarantineSets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(running.Text, "elements = { 10.61.210.12, 10.61.210.13 }") {
-		t.Errorf("Running does not show the quarantined addresses:\n%s", running.Text)
+	if running != cfg {
+		t.Errorf("Running with quarantined addresses differs from the applied configuration (quarantine is not drift):\n%s", drivertest.Diff(cfg.Text, running.Text))
+	}
+	q, err := d.(drivers.QuarantineReader).ReadQuarantine(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(q.Sets["quarantine_isolate"], " "), "10.61.210.12 10.61.210.13 2001:db8:61:210::12"; got != want || len(q.Sets) != 1 {
+		t.Errorf("ReadQuarantine = %v, want quarantine_isolate: %s", q.Sets, want)
 	}
 
 	if err := su.RemoveFromSet(ctx, s, "quarantine_isolate", []string{"10.61.210.12", "10.61.210.99", "2001:db8:61:210::12"}); err != nil {

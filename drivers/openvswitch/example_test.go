@@ -24,8 +24,8 @@ func Example() {
 	fmt.Print(cfg.Text)
 	// Output:
 	// -- set bridge ward-br external_ids:ward-quarantine-vlan=999
-	// -- set port p-mon1 tag=220 vlan_mode=access external_ids:ward-device=mon1 external_ids:ward-zone=patient_monitors
-	// -- set port p-pump1 tag=210 vlan_mode=access external_ids:ward-device=pump1 external_ids:ward-zone=infusion_pumps
+	// -- set port p-mon1 tag=220 vlan_mode=access external_ids:ward-device=mon1 external_ids:ward-vlan=220 external_ids:ward-zone=patient_monitors
+	// -- set port p-pump1 tag=210 vlan_mode=access external_ids:ward-device=pump1 external_ids:ward-vlan=210 external_ids:ward-zone=infusion_pumps
 }
 
 func ExampleRegister() {

@@ -6,7 +6,7 @@
 // port:
 //
 //	-- set open_vswitch . external_ids:ward-quarantine-vlan=999
-//	-- set port p-pump1 tag=210 vlan_mode=access external_ids:ward-device=pump1 external_ids:ward-zone=infusion_pumps
+//	-- set port p-pump1 tag=210 vlan_mode=access external_ids:ward-device=pump1 external_ids:ward-vlan=210 external_ids:ward-zone=infusion_pumps
 //
 // Ward marks the ports it manages with external_ids:ward-zone (and names the
 // device in ward-device, for whoever reads `ovs-vsctl list port`); Running
@@ -42,6 +42,7 @@ const Name = "openvswitch"
 const (
 	keyZone           = "ward-zone"   // on a port: Ward manages it (the zone it is in)
 	keyDevice         = "ward-device" // on a port: the device attached
+	keyVLAN           = "ward-vlan"   // on a port: its VLAN, kept while quarantine moves it
 	keyQuarantineVLAN = "ward-quarantine-vlan"
 )
 
@@ -113,6 +114,7 @@ func Register(r *drivers.Registry) {
 type port struct {
 	name         string
 	tag          int    // 0: none
+	home         int    // external_ids:ward-vlan; 0: none
 	mode         string // vlan_mode; "": none
 	device, zone string
 }
@@ -183,22 +185,54 @@ func (d *driver) print(st *state) string {
 		if p.mode != "" {
 			mode = p.mode
 		}
-		b.WriteString(words("--", "set", "port", p.name, "tag="+tag, "vlan_mode="+mode,
-			"external_ids:"+keyDevice+"="+ovsString(p.device),
-			"external_ids:"+keyZone+"="+ovsString(p.zone)) + "\n")
+		ws := []string{"--", "set", "port", p.name, "tag=" + tag, "vlan_mode=" + mode,
+			"external_ids:" + keyDevice + "=" + ovsString(p.device)}
+		if p.tag != 0 {
+			ws = append(ws, "external_ids:"+keyVLAN+"="+tag)
+		}
+		ws = append(ws, "external_ids:"+keyZone+"="+ovsString(p.zone))
+		b.WriteString(words(ws...) + "\n")
 	}
 	return b.String()
 }
 
 // Running reads back the ports Ward manages (those marked ward-zone, on the
 // bridge if the driver is confined to one) and the quarantine VLAN, in the
-// form Render writes.
+// form Render writes. Quarantine is state, not configuration: a port in the
+// quarantine VLAN is shown in the VLAN it belongs in (ward-vlan), so an
+// active quarantine is not drift; ReadQuarantine lists those ports.
 func (d *driver) Running(ctx context.Context, s drivers.Session) (drivers.Config, error) {
 	st, err := d.read(ctx, s)
 	if err != nil {
 		return drivers.Config{}, fmt.Errorf("openvswitch: reading the running ports: %w", err)
 	}
+	st.unquarantine()
 	return drivers.Config{Text: d.print(st)}, nil
+}
+
+// unquarantine puts each port in the quarantine VLAN back in its own VLAN.
+func (st *state) unquarantine() {
+	for i, p := range st.ports {
+		if st.quarantineVLAN != 0 && p.tag == st.quarantineVLAN && p.home != 0 {
+			st.ports[i].tag = p.home
+		}
+	}
+}
+
+// ReadQuarantine lists the ports Ward manages that are in the quarantine
+// VLAN, with the VLAN each belongs in (0 when the switch does not record it).
+func (d *driver) ReadQuarantine(ctx context.Context, s drivers.Session) (drivers.QuarantineState, error) {
+	q := drivers.QuarantineState{Ports: map[string]int{}}
+	st, err := d.read(ctx, s)
+	if err != nil {
+		return q, fmt.Errorf("openvswitch: reading the quarantined ports: %w", err)
+	}
+	for _, p := range st.ports {
+		if st.quarantineVLAN != 0 && p.tag == st.quarantineVLAN {
+			q.Ports[p.name] = p.home
+		}
+	}
+	return q, nil
 }
 
 func (d *driver) read(ctx context.Context, s drivers.Session) (*state, error) {
@@ -231,6 +265,11 @@ func (d *driver) read(ctx context.Context, s drivers.Session) (*state, error) {
 			continue
 		}
 		p.zone, p.device = zone, ids[keyDevice]
+		if v, ok := ids[keyVLAN]; ok {
+			if p.home, err = strconv.Atoi(v); err != nil {
+				return nil, fmt.Errorf("port %s: external_ids:%s is %q, not a VLAN", p.name, keyVLAN, v)
+			}
+		}
 		st.ports = append(st.ports, p)
 	}
 	slices.SortFunc(st.ports, func(a, b port) int { return strings.Compare(a.name, b.name) })
@@ -339,6 +378,7 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	if err != nil {
 		return fmt.Errorf("the transaction succeeded, but reading the ports back failed: %w", err)
 	}
+	got.unquarantine()
 	if g, w := d.print(got), d.print(want); g != w {
 		return fmt.Errorf("the transaction succeeded and is in force, but the ports read back differ from the ones applied (got %q, want %q): something else changed them meanwhile", g, w)
 	}
@@ -347,8 +387,8 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 
 // reconcile returns the operations Apply adds to cfg's: release the ports
 // Ward managed that want leaves out, forget a quarantine VLAN want does not
-// have, and keep quarantined ports in the quarantine VLAN. It updates want
-// to what the switch will then hold.
+// have, and keep quarantined ports in the quarantine VLAN (their ward-vlan
+// is what want says).
 func (d *driver) reconcile(cur, want *state) []string {
 	var ops []string
 	wanted := map[string]*port{}
@@ -367,7 +407,6 @@ func (d *driver) reconcile(cur, want *state) []string {
 	for _, p := range cur.ports {
 		if w := wanted[p.name]; w != nil && cur.quarantineVLAN != 0 && p.tag == cur.quarantineVLAN && w.tag != q {
 			ops = append(ops, words("--", "set", "port", p.name, "tag="+strconv.Itoa(q)))
-			w.tag = q
 		}
 	}
 	return ops
@@ -394,6 +433,7 @@ func (d *driver) SetPortVLAN(ctx context.Context, s drivers.Session, name string
 }
 
 var (
-	_ drivers.Driver     = (*driver)(nil)
-	_ drivers.VLANSetter = (*driver)(nil)
+	_ drivers.Driver           = (*driver)(nil)
+	_ drivers.VLANSetter       = (*driver)(nil)
+	_ drivers.QuarantineReader = (*driver)(nil)
 )

@@ -193,6 +193,13 @@ func TestQuarantineVLAN(t *testing.T) {
 	if got := tag(p[1]); got != "220" {
 		t.Errorf("port %s has tag %s, want 220", p[1], got)
 	}
+	if running, err := d.Running(ctx, s); err != nil || running != cfg {
+		t.Errorf("Running with a port in quarantine differs from the applied configuration (quarantine is not drift): %v\n%s", err, drivertest.Diff(cfg.Text, running.Text))
+	}
+	q, err := d.(drivers.QuarantineReader).ReadQuarantine(ctx, s)
+	if err != nil || len(q.Ports) != 1 || q.Ports[p[0]] != 210 {
+		t.Errorf("ReadQuarantine = %v, %v; want port %s (home VLAN 210)", q, err, p[0])
+	}
 	if err := vs.SetPortVLAN(ctx, s, p[0], 210); err != nil {
 		t.Fatal(err)
 	}

@@ -150,8 +150,12 @@ func (p *port) set(a string) error {
 		p.device, err = readOVSString(val)
 	case col == "external_ids:"+keyZone:
 		p.zone, err = readOVSString(val)
+	case col == "external_ids:"+keyVLAN:
+		if p.home, err = strconv.Atoi(val); err != nil || !validVLAN(p.home) {
+			return fmt.Errorf("external_ids:%s %q: not a VLAN", keyVLAN, val)
+		}
 	default:
-		return fmt.Errorf("%q: Ward sets only tag, vlan_mode and external_ids:%s and :%s", a, keyDevice, keyZone)
+		return fmt.Errorf("%q: Ward sets only tag, vlan_mode and external_ids:%s, :%s and :%s", a, keyDevice, keyVLAN, keyZone)
 	}
 	return err
 }

@@ -122,6 +122,11 @@ type Options struct {
 	Drivers *drivers.Registry
 	// Only, when not empty, limits the plan to these targets.
 	Only []string
+	// Refresh, when set, reads each target's running configuration with
+	// it: a target whose running configuration differs from the planned
+	// one (changed by hand since the last apply) is planned as changed, so
+	// apply repairs the drift.
+	Refresh DialFunc
 }
 
 // Build evaluates cfg against devices and returns the plan.
@@ -223,7 +228,7 @@ func Build(ctx context.Context, cfg *policy.Config, devices []inventory.Device, 
 				p.Warnings = append(p.Warnings, w.String())
 			}
 		}
-		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, opts.Store, opts.Only); err != nil {
+		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, opts.Store, opts.Only, opts.Refresh); err != nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot plan the targets", Detail: err.Error()}}
 		}
 	}

@@ -35,6 +35,12 @@ type TargetPlan struct {
 	// Unavailable says why this target cannot be applied by this build
 	// (its driver is only a registered name), or is empty.
 	Unavailable string `json:"unavailable,omitempty"`
+	// Drifted says the target's running configuration, read when the plan
+	// was made with refresh, differs from the planned one although the
+	// last apply does not; ConfigDiff is then from the running one.
+	Drifted bool `json:"drifted,omitempty"`
+	// RefreshError says why the running configuration could not be read.
+	RefreshError string `json:"refresh_error,omitempty"`
 }
 
 // AppliedState is what Ward stores as a target's last-applied state.
@@ -62,7 +68,7 @@ func lastApplied(ctx context.Context, st *store.Store) (map[string]AppliedState,
 
 // planTargets renders every target's intent and compares it with the last
 // applied state.
-func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, st *store.Store, only []string) ([]TargetPlan, *intent.Change, error) {
+func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, st *store.Store, only []string, refresh DialFunc) ([]TargetPlan, *intent.Change, error) {
 	states, hashes, err := lastApplied(ctx, st)
 	if err != nil {
 		return nil, nil, err
@@ -92,9 +98,29 @@ func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, 
 		prev := states[name].Config
 		tp.Changed = prev != cfg.Text
 		tp.ConfigDiff = textdiff.Unified(name+" (last applied)", name+" (planned)", []byte(prev), []byte(cfg.Text))
+		if refresh != nil && !tp.Changed {
+			running, err := readRunning(ctx, refresh, info, name)
+			switch {
+			case err != nil:
+				tp.RefreshError = err.Error()
+			case running != cfg.Text:
+				tp.Changed, tp.Drifted = true, true
+				tp.ConfigDiff = textdiff.Unified(name+" (running)", name+" (planned)", []byte(running), []byte(cfg.Text))
+			}
+		}
 		out = append(out, tp)
 	}
 	return out, change, nil
+}
+
+func readRunning(ctx context.Context, dial DialFunc, info drivers.Info, name string) (string, error) {
+	s, err := dial(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	cfg, err := info.New().Running(ctx, s)
+	return cfg.Text, err
 }
 
 func sortedTargetNames(in *intent.Intent) []string {

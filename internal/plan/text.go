@@ -75,8 +75,13 @@ func WriteText(w io.Writer, p *Plan) error {
 		switch {
 		case t.Unavailable != "":
 			ew.printf("\nTarget %s (%s): not applied: %s\n", t.Name, t.Driver, t.Unavailable)
+		case t.Drifted:
+			ew.printf("\nTarget %s (%s): drifted: its running configuration was changed outside Ward; apply restores the planned one\n%s", t.Name, t.Driver, indent(t.ConfigDiff))
 		case t.Changed:
 			ew.printf("\nTarget %s (%s): configuration changes\n%s", t.Name, t.Driver, indent(t.ConfigDiff))
+		}
+		if t.RefreshError != "" {
+			ew.printf("\nTarget %s (%s): could not read its running configuration: %s\n", t.Name, t.Driver, t.RefreshError)
 		}
 	}
 
