@@ -170,7 +170,12 @@ type Quarantine struct {
 	// not listed get notify: a person decides.
 	Action           map[string]string
 	ApprovalRequired []string
-	DeclRange        hcl.Range
+	// MinSeverity is the lowest alert severity that acts; alerts below it
+	// only notify.
+	MinSeverity string
+	// TTL overrides DefaultTTL per level (isolate, restrict).
+	TTL       map[string]time.Duration
+	DeclRange hcl.Range
 }
 
 // Quarantine actions.

@@ -77,6 +77,8 @@ type DocQuarantine struct {
 	MaxAutoPerHour    int               `json:"max_auto_per_hour"`
 	Action            map[string]string `json:"action"`
 	ApprovalRequired  []string          `json:"approval_required"`
+	MinSeverity       string            `json:"min_severity"`
+	TTLSeconds        map[string]int64  `json:"ttl_seconds"`
 }
 
 type DocTarget struct {
@@ -144,7 +146,10 @@ func (c *Config) Document() *Document {
 	if q := c.Quarantine; q != nil {
 		d.Quarantine = &DocQuarantine{VLAN: optInt(q.VLAN), Remediation: docRefs(q.Remediation),
 			DefaultTTLSeconds: int64(q.DefaultTTL / time.Second), MaxAutoPerHour: q.MaxAutoPerHour,
-			Action: q.Action, ApprovalRequired: nonNil(q.ApprovalRequired)}
+			Action: q.Action, ApprovalRequired: nonNil(q.ApprovalRequired), MinSeverity: q.MinSeverity, TTLSeconds: map[string]int64{}}
+		for level, ttl := range q.TTL {
+			d.Quarantine.TTLSeconds[level] = int64(ttl / time.Second)
+		}
 	}
 	for name, t := range c.Targets {
 		d.Targets[name] = DocTarget{Description: t.Description, Driver: t.Driver, Address: t.Address, Port: t.Port,

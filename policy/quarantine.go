@@ -17,13 +17,19 @@ var quarantineSchema = &hcl.BodySchema{
 		{Name: "max_auto_per_hour"},
 		{Name: "action"},
 		{Name: "approval_required"},
+		{Name: "min_severity"},
+		{Name: "ttl"},
 	},
 }
+
+// Severities are alert severities, lowest first.
+var Severities = []string{"info", "low", "medium", "high", "critical"}
 
 var quarantineActions = []string{ActionIsolate, ActionRestrict, ActionNotify}
 
 func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
-	q := &Quarantine{DefaultTTL: 24 * time.Hour, MaxAutoPerHour: 20, Action: map[string]string{}, DeclRange: block.DefRange}
+	q := &Quarantine{DefaultTTL: 24 * time.Hour, MaxAutoPerHour: 20, Action: map[string]string{}, MinSeverity: "low",
+		TTL: map[string]time.Duration{}, DeclRange: block.DefRange}
 	content, diags := block.Body.Content(quarantineSchema)
 	var d hcl.Diagnostics
 	if attr, ok := content.Attributes["vlan"]; ok {
@@ -39,7 +45,7 @@ func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
 		s, d := attrString(attr)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			ttl, err := parseTTL(s)
+			ttl, err := ParseTTL(s)
 			if err != nil || ttl <= 0 {
 				diags = append(diags, errDiag(attr.Expr.Range(), "Invalid default_ttl",
 					fmt.Sprintf("%q is not a positive duration. Write it like \"30m\", \"4h\", \"24h\" or \"7d\".", s)))
@@ -74,7 +80,48 @@ func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
 			q.ApprovalRequired = append(q.ApprovalRequired, e.S)
 		}
 	}
+	if attr, ok := content.Attributes["min_severity"]; ok {
+		s, d := attrString(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if ok, detail := oneOf(s, Severities); !ok {
+				diags = append(diags, errDiag(attr.Expr.Range(), "Invalid min_severity", detail+" Alerts below it only notify."))
+			} else {
+				q.MinSeverity = s
+			}
+		}
+	}
+	if attr, ok := content.Attributes["ttl"]; ok {
+		pairs, d := mapPairs(attr, "ttl maps a quarantine level to how long it lasts, such as { isolate = \"8h\", restrict = \"3d\" }.")
+		diags = append(diags, d...)
+		for _, kv := range pairs {
+			if kv.Key != ActionIsolate && kv.Key != ActionRestrict {
+				diags = append(diags, errDiag(kv.KeyRange, "Invalid key in ttl", fmt.Sprintf("%q is not a quarantine level; use isolate or restrict.", kv.Key)))
+				continue
+			}
+			v, d := attrString(&hcl.Attribute{Name: "ttl." + kv.Key, Expr: kv.Value, Range: kv.Value.Range()})
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			ttl, err := ParseTTL(v)
+			if err != nil || ttl <= 0 {
+				diags = append(diags, errDiag(kv.Value.Range(), "Invalid ttl",
+					fmt.Sprintf("%q is not a positive duration. Write it like \"30m\", \"4h\", \"24h\" or \"7d\".", v)))
+				continue
+			}
+			q.TTL[kv.Key] = ttl
+		}
+	}
 	return q, diags
+}
+
+// TTLFor is how long a quarantine at level lasts unless released.
+func (q *Quarantine) TTLFor(level string) time.Duration {
+	if d, ok := q.TTL[level]; ok {
+		return d
+	}
+	return q.DefaultTTL
 }
 
 func decodeQuarantineAction(attr *hcl.Attribute, q *Quarantine) hcl.Diagnostics {
@@ -100,8 +147,8 @@ func decodeQuarantineAction(attr *hcl.Attribute, q *Quarantine) hcl.Diagnostics 
 	return diags
 }
 
-// parseTTL parses a Go duration, also accepting whole days such as "7d".
-func parseTTL(s string) (time.Duration, error) {
+// ParseTTL parses a Go duration, also accepting whole days such as "7d".
+func ParseTTL(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n > 3650 {

@@ -64,9 +64,9 @@ func TestParseTTL(t *testing.T) {
 		{"99999d", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseTTL(tt.in)
+		got, err := ParseTTL(tt.in)
 		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
-			t.Errorf("parseTTL(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("ParseTTL(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func needLab(t testing.TB) {
 
 // labWorkspace copies the example policy to a directory of the test's own
 // and imports the example inventory into a new store.
-func labWorkspace(t *testing.T) (dir, pol, db string) {
+func labWorkspace(t testing.TB) (dir, pol, db string) {
 	t.Helper()
 	dir = t.TempDir()
 	db = "sqlite://" + filepath.Join(dir, "ward.db")
@@ -63,7 +63,7 @@ type labDevice struct {
 	tcp          []string
 }
 
-func labDevices(t *testing.T) []labDevice {
+func labDevices(t testing.TB) []labDevice {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(labState, "devices.tsv"))
 	if err != nil {

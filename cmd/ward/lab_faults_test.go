@@ -39,7 +39,7 @@ func labVsctl(t *testing.T, args ...string) string {
 }
 
 // editPolicy rewrites one file of a policy directory.
-func editPolicy(t *testing.T, pol, file string, edit func(string) string) {
+func editPolicy(t testing.TB, pol, file string, edit func(string) string) {
 	t.Helper()
 	path := filepath.Join(pol, file)
 	b, err := os.ReadFile(path)

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,9 @@ type cli struct {
 	// color and width shape diagnostics; both off when not on a terminal.
 	color bool
 	width uint
+	// ctx, when set, bounds long-running commands (ward serve stops when it
+	// is done); nil means until SIGINT or SIGTERM.
+	ctx context.Context
 }
 
 type command struct {
@@ -29,17 +33,22 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"validate":  {"Check the policy for errors", runValidate},
-		"fmt":       {"Rewrite policy files in canonical format", runFmt},
-		"version":   {"Print Ward's version", runVersion},
-		"test":      {"Run the Rego unit tests beside the policy", runTest},
-		"inventory": {"Import, list, show and remove devices", runInventory},
-		"audit":     {"Show the audit log, or verify its hash chain", runAudit},
-		"query":     {"Ask the effective policy: may A reach B?", runQuery},
-		"plan":      {"Place devices, show the effective policy, check guardrails", runPlan},
-		"target":    {"Manage targets: trust a host key", runTarget},
-		"apply":     {"Push a plan to the targets", runApply},
-		"drift":     {"Compare the targets' running configuration with the last apply", runDrift},
+		"validate":    {"Check the policy for errors", runValidate},
+		"fmt":         {"Rewrite policy files in canonical format", runFmt},
+		"version":     {"Print Ward's version", runVersion},
+		"test":        {"Run the Rego unit tests beside the policy", runTest},
+		"inventory":   {"Import, list, show and remove devices", runInventory},
+		"audit":       {"Show the audit log, or verify its hash chain", runAudit},
+		"query":       {"Ask the effective policy: may A reach B?", runQuery},
+		"plan":        {"Place devices, show the effective policy, check guardrails", runPlan},
+		"target":      {"Manage targets: trust a host key", runTarget},
+		"apply":       {"Push a plan to the targets", runApply},
+		"drift":       {"Compare the targets' running configuration with the last apply", runDrift},
+		"quarantine":  {"Quarantine a device now (restrict or isolate)", runQuarantine},
+		"release":     {"End a device's quarantine", runRelease},
+		"approve":     {"Approve a quarantine that waits for a person", runApprove},
+		"quarantines": {"List quarantines", runQuarantines},
+		"serve":       {"Run the API, alert intake and quarantine scheduler", runServe},
 	}
 }
 

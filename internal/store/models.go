@@ -78,6 +78,11 @@ type Alert struct {
 	Action     string `gorm:"not null;default:''"`
 	Raw        string `gorm:"not null;default:''"`
 	ReceivedAt time.Time
+	// Format is the payload it came in (generic, alertmanager, suricata, zeek).
+	Format string `gorm:"not null;default:''"`
+	// Decision says why Action was chosen.
+	Decision     string `gorm:"not null;default:''"`
+	QuarantineID *uint64
 }
 
 // Quarantine is a device being contained.
@@ -93,6 +98,19 @@ type Quarantine struct {
 	ExpiresAt  *time.Time
 	ReleasedAt *time.Time
 	ReleasedBy string `gorm:"not null;default:''"`
+	// PendingLevel is a stronger level (isolate) waiting for approval.
+	PendingLevel string `gorm:"not null;default:''"`
+	EnforcedAt   *time.Time
+	// EnforceError says which targets could not be changed; the scheduler
+	// retries until it is empty.
+	EnforceError string `gorm:"not null;default:''"`
+	// Addresses (comma-separated), SwitchTarget, SwitchPort and HomeVLAN
+	// are what was enforced, so a release undoes exactly that even after
+	// the inventory or policy changed.
+	Addresses    string `gorm:"not null;default:''"`
+	SwitchTarget string `gorm:"not null;default:''"`
+	SwitchPort   string `gorm:"not null;default:''"`
+	HomeVLAN     int    `gorm:"column:home_vlan;not null;default:0"`
 }
 
 // Approval is a person's decision on a quarantine that waited for one.

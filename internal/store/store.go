@@ -208,3 +208,12 @@ func redact(raw string) string {
 
 // ErrNotFound is returned when a named record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/quarantine/alert"
+)
+
+// Headers of an HMAC-signed alert request.
+const (
+	HeaderSource    = "X-Ward-Source"
+	HeaderTimestamp = "X-Ward-Timestamp"
+	HeaderSignature = "X-Ward-Signature"
+)
+
+var sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// AlertsResponse answers POST /api/v1/alerts.
+type AlertsResponse struct {
+	Received int                 `json:"received"`
+	Results  []quarantine.Result `json:"results"`
+}
+
+// postAlerts authenticates, reads and parses the body, and hands the
+// alerts to the quarantine manager.
+//
+// Authentication is either "Authorization: Bearer $WARD_ALERT_TOKEN", or
+// an HMAC-SHA256 signature by the sending source: X-Ward-Source names it,
+// X-Ward-Timestamp is the Unix time, and X-Ward-Signature is
+// "sha256=" + hex(HMAC(secret, timestamp + "." + body)). A signed request
+// fixes every alert's source to the signer's name.
+func (s *Server) postAlerts(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxAlertBody)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			fail(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes; send fewer alerts per request", s.cfg.MaxAlertBody), "")
+			return
+		}
+		fail(c, http.StatusBadRequest, "unreadable_body", "reading the body: "+err.Error(), "")
+		return
+	}
+	source, ok := s.authenticateAlert(c, body)
+	if !ok {
+		return
+	}
+	format := c.Query("format")
+	alerts, err := alert.Parse(body, alert.Options{Format: format, Source: source})
+	if err != nil {
+		field := ""
+		var pe *alert.ParseError
+		if errors.As(err, &pe) && len(pe.Problems) > 0 {
+			field = pe.Problems[0].Field
+		}
+		fail(c, http.StatusBadRequest, "invalid_alert", err.Error(), field)
+		return
+	}
+	results, err := s.cfg.Intake.Intake(c.Request.Context(), alerts)
+	if err != nil {
+		s.cfg.Logger.Error("alert intake failed", "error", err, "handled", len(results), "of", len(alerts))
+		fail(c, http.StatusServiceUnavailable, "intake_failed",
+			fmt.Sprintf("%d of %d alerts recorded, then: %v; send the request again (recorded alerts are duplicates, not repeated)", len(results), len(alerts), err), "")
+		return
+	}
+	c.JSON(http.StatusAccepted, AlertsResponse{Received: len(alerts), Results: results})
+}
+
+// authenticateAlert returns the source a signature fixes ("" for a bearer
+// token), or answers 401 and returns false.
+func (s *Server) authenticateAlert(c *gin.Context, body []byte) (string, bool) {
+	if h := c.GetHeader("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || s.cfg.AlertToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AlertToken)) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="ward"`)
+			fail(c, http.StatusUnauthorized, "unauthorized", "the bearer token is not valid for alerts", "")
+			return "", false
+		}
+		return "", true
+	}
+	sig := c.GetHeader(HeaderSignature)
+	if sig == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="ward"`)
+		fail(c, http.StatusUnauthorized, "unauthorized",
+			"alerts need Authorization: Bearer TOKEN, or an HMAC-SHA256 signature (X-Ward-Source, X-Ward-Timestamp, X-Ward-Signature)", "")
+		return "", false
+	}
+	source := c.GetHeader(HeaderSource)
+	if !sourceName.MatchString(source) {
+		fail(c, http.StatusUnauthorized, "unauthorized", HeaderSource+" must name the sending source (letters, digits, _.-)", HeaderSource)
+		return "", false
+	}
+	var secret []byte
+	if s.cfg.AlertSecret != nil {
+		secret, _ = s.cfg.AlertSecret(source)
+	}
+	ts, err := strconv.ParseInt(c.GetHeader(HeaderTimestamp), 10, 64)
+	if err != nil {
+		fail(c, http.StatusUnauthorized, "unauthorized", HeaderTimestamp+" must be the Unix time in seconds", HeaderTimestamp)
+		return "", false
+	}
+	if skew := s.cfg.Now().Sub(time.Unix(ts, 0)); skew > s.cfg.MaxSkew || skew < -s.cfg.MaxSkew {
+		fail(c, http.StatusUnauthorized, "unauthorized", fmt.Sprintf("%s is %s from Ward's clock (at most %s): check the sender's clock", HeaderTimestamp, skew.Round(time.Second), s.cfg.MaxSkew), HeaderTimestamp)
+		return "", false
+	}
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	got, err := hex.DecodeString(hexSig)
+	mac := hmac.New(sha256.New, secret)
+	fmt.Fprintf(mac, "%d.", ts)
+	mac.Write(body)
+	if !ok || err != nil || len(secret) == 0 || !hmac.Equal(got, mac.Sum(nil)) {
+		// One message for an unknown source and a wrong signature: do not
+		// tell an attacker which sources exist.
+		fail(c, http.StatusUnauthorized, "unauthorized", "the signature does not match: sign timestamp + \".\" + body with the source's secret, as sha256=HEX", HeaderSignature)
+		return "", false
+	}
+	return source, true
+}
+
+// Sign returns the X-Ward-Signature of body for a sender with secret.
+func Sign(secret []byte, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	fmt.Fprintf(mac, "%d.", ts)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
