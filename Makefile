@@ -57,7 +57,7 @@ fuzz: ## Fuzz every parser, FUZZTIME each (default 30s)
 	  $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
 	done
 
-demo: deps build ## Build Ward, bring up the lab hospital, import the inventory, apply the policy
+demo: deps build ## Build Ward, bring up the lab hospital, import the inventory, apply the policy, serve the API on 127.0.0.1:8080
 	./$(BIN) version
 	./$(BIN) validate -policy $(POLICY)
 	./$(BIN) test -policy $(POLICY)
@@ -76,6 +76,16 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	@echo "  ./$(BIN) plan -policy $(POLICY) -target core-fw -target access-ovs"
 	@echo "  ./$(BIN) drift -policy $(POLICY) -target core-fw -target access-ovs"
 	@echo "  bash examples/lab/lab.sh down                                    # tear it down"
+	@echo
+	@test -s $(LAB_STATE)/alert-token || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(LAB_STATE)/alert-token)
+	@echo "Ward now serves the alert API on http://127.0.0.1:8080 (Ctrl-C stops it; the lab stays up)."
+	@echo "In another shell, quarantine the patient TV with a Suricata-style alert:"
+	@echo "  curl -sS http://127.0.0.1:8080/api/v1/alerts -H \"Authorization: Bearer \$$(cat $(LAB_STATE)/alert-token)\" \\"
+	@echo "       --data '{\"source\":\"suricata\",\"severity\":\"high\",\"ip\":\"10.61.190.241\",\"mac\":null,\"signature\":\"ET TROJAN demo\",\"id\":\"demo-1\"}'"
+	@echo "  WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) quarantines -policy $(POLICY) -db $(DEMO_DB)"
+	@echo "  WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) release tv-netlab-01 -policy $(POLICY) -db $(DEMO_DB)"
+	WARD_ALERT_TOKEN=$$(cat $(LAB_STATE)/alert-token) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials \
+	  ./$(BIN) serve -listen 127.0.0.1:8080 -policy $(POLICY) -db $(DEMO_DB)
 
 clean: ## Remove build output and the demo database
 	rm -rf bin ward-demo.db ward-demo.db-shm ward-demo.db-wal ward-demo.db.lock

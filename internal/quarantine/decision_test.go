@@ -26,7 +26,7 @@ func TestBuiltinDecisionRego(t *testing.T) {
 		}
 		modules[n] = m
 	}
-	ch, err := tester.NewRunner().SetModules(modules).SetTimeout(30 * time.Second).RunTests(context.Background(), nil)
+	ch, err := tester.NewRunner().SetModules(modules).SetTimeout(30*time.Second).RunTests(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

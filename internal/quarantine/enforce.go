@@ -25,7 +25,7 @@ type enforcers struct {
 
 func (m *Manager) enforcers(ctx context.Context) (*enforcers, error) {
 	var applied []string
-	if err := m.st.DB.WithContext(ctx).Model(&store.TargetState{}).Pluck("target", &applied).Error; err != nil {
+	if err := m.db.WithContext(ctx).Model(&store.TargetState{}).Pluck("target", &applied).Error; err != nil {
 		return nil, fmt.Errorf("reading which targets Ward has applied: %w", err)
 	}
 	e := &enforcers{firewalls: map[string]drivers.SetUpdater{}, switches: map[string]drivers.VLANSetter{},

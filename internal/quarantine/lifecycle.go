@@ -64,7 +64,7 @@ func (m *Manager) Quarantine(ctx context.Context, req Request) (*Outcome, error)
 		out.Message = fmt.Sprintf("already quarantined (%s, #%d); nothing changed", describeLevel(cur), cur.ID)
 		return out, nil
 	}
-	err = m.st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return m.saveQuarantine(tx, q, req.Actor, map[string]any{"requested": req.Level, "reason": q.Reason, "decision": dec.Reason})
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (m *Manager) Approve(ctx context.Context, id uint64, actor, comment string)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var q store.Quarantine
-	if err := m.st.DB.WithContext(ctx).Take(&q, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+	if err := m.db.WithContext(ctx).Take(&q, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, fmt.Errorf("quarantine #%d: %w", id, ErrNotFound)
 	} else if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (m *Manager) Approve(ctx context.Context, id uint64, actor, comment string)
 		exp := m.st.Now().Add(ttl)
 		q.ExpiresAt = &exp
 	}
-	err := m.st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&store.Approval{QuarantineID: q.ID, Actor: actor, Decision: "approved", Comment: comment, CreatedAt: m.st.Now()}).Error; err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func (m *Manager) Release(ctx context.Context, deviceName, actor string) (*Outco
 	} else {
 		// A device removed from the inventory since: find it by name.
 		var row store.Device
-		if e := m.st.DB.WithContext(ctx).Where("name = ?", deviceName).Take(&row).Error; e == nil {
+		if e := m.db.WithContext(ctx).Where("name = ?", deviceName).Take(&row).Error; e == nil {
 			q, err = m.active(ctx, row.ID)
 		}
 	}
@@ -149,7 +149,7 @@ func (m *Manager) end(ctx context.Context, q *store.Quarantine, status, actor st
 	from := q.Level
 	now := m.st.Now()
 	q.Status, q.ReleasedAt, q.ReleasedBy, q.PendingLevel = status, &now, actor, ""
-	err := m.st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Save(q).Error; err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (m *Manager) ExpireDue(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var due []store.Quarantine
-	if err := m.st.DB.WithContext(ctx).Where("status = ? AND expires_at <= ?", StatusActive, m.st.Now()).Find(&due).Error; err != nil {
+	if err := m.db.WithContext(ctx).Where("status = ? AND expires_at <= ?", StatusActive, m.st.Now()).Find(&due).Error; err != nil {
 		return 0, err
 	}
 	for i := range due {
@@ -188,7 +188,7 @@ func (m *Manager) ExpireDue(ctx context.Context) (int, error) {
 // List returns quarantines, newest first: the active ones, or all.
 func (m *Manager) List(ctx context.Context, all bool) ([]Listed, error) {
 	var rows []store.Quarantine
-	tx := m.st.DB.WithContext(ctx).Order("id desc")
+	tx := m.db.WithContext(ctx).Order("id desc")
 	if !all {
 		tx = tx.Where("status = ?", StatusActive)
 	}

@@ -65,6 +65,7 @@ type Options struct {
 // Manager is the quarantine subsystem of one Ward process.
 type Manager struct {
 	st        *store.Store
+	db        *gorm.DB // st.DB with prepared statements cached: intake runs the same few queries
 	cfg       *policy.Config
 	reg       *drivers.Registry
 	pool      *Pool
@@ -80,6 +81,10 @@ type Manager struct {
 	byIP      map[netip.Addr]*device
 	byMAC     map[string]*device
 	targetIPs map[netip.Addr]string
+	docQ      *policy.DocQuarantine
+	// autoTimes are the times of the automatic actions in the last hour,
+	// oldest first: the storm guard's window (read from the store at start).
+	autoTimes []time.Time
 }
 
 // device is an inventory device as quarantine needs it.
@@ -93,7 +98,7 @@ type device struct {
 // New builds a Manager: it loads the inventory from the store, places it
 // with the policy and compiles the decision.
 func New(ctx context.Context, o Options) (*Manager, error) {
-	m := &Manager{st: o.Store, cfg: o.Config, reg: o.Drivers, now: o.Now, log: o.Logger, noEnforce: o.NoEnforce}
+	m := &Manager{st: o.Store, db: o.Store.DB.Session(&gorm.Session{PrepareStmt: true}), cfg: o.Config, reg: o.Drivers, now: o.Now, log: o.Logger, noEnforce: o.NoEnforce}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -128,7 +133,7 @@ func (m *Manager) Pool() *Pool { return m.pool }
 // Reload reads the inventory again and places it.
 func (m *Manager) Reload(ctx context.Context) error {
 	var rows []store.Device
-	if err := m.st.DB.WithContext(ctx).Where("removed_at IS NULL").Find(&rows).Error; err != nil {
+	if err := m.db.WithContext(ctx).Where("removed_at IS NULL").Find(&rows).Error; err != nil {
 		return fmt.Errorf("reading the inventory: %w", err)
 	}
 	invs := make([]inventory.Device, len(rows))
@@ -163,8 +168,18 @@ func (m *Manager) Reload(ctx context.Context) error {
 			targetIPs[a.Unmap()] = name
 		}
 	}
+	var auto []time.Time
+	if err := m.db.WithContext(ctx).Model(&store.Alert{}).
+		Where("received_at >= ? AND action IN ?", m.st.Now().Add(-time.Hour), []string{LevelIsolate, LevelRestrict}).
+		Order("received_at").Pluck("received_at", &auto).Error; err != nil {
+		return fmt.Errorf("reading the last hour's automatic quarantines: %w", err)
+	}
+	docQ := m.cfg.Document().Quarantine
+	if docQ == nil {
+		docQ = &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
+	}
 	m.mu.Lock()
-	m.devices, m.byIP, m.byMAC, m.targetIPs = devices, byIP, byMAC, targetIPs
+	m.devices, m.byIP, m.byMAC, m.targetIPs, m.docQ, m.autoTimes = devices, byIP, byMAC, targetIPs, docQ, auto
 	m.mu.Unlock()
 	return nil
 }
@@ -244,14 +259,9 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 		extID += "#resolved"
 	}
 
+	// A duplicate is found when its insert conflicts (below), which rolls
+	// back everything its decision would have recorded.
 	var dup store.Alert
-	err := m.st.DB.WithContext(ctx).Where("source = ? AND external_id = ?", a.Source, extID).Take(&dup).Error
-	if err == nil {
-		return duplicate(r, dup), nil
-	}
-	if !errors.Is(err, gorm.ErrRecordNotFound) {
-		return r, err
-	}
 
 	row := store.Alert{Source: a.Source, ExternalID: extID, Severity: string(a.Severity), MAC: a.MAC,
 		Signature: a.Signature, Raw: string(a.Raw), Format: a.Format, ReceivedAt: m.st.Now()}
@@ -291,7 +301,7 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 	}
 	row.Action, row.Decision = r.Action, r.Reason
 
-	err = m.st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if q != nil {
 			if err := m.saveQuarantine(tx, q, "alert:"+a.Source, map[string]any{"alert_source": a.Source, "alert_id": a.ID, "reason": r.Reason}); err != nil {
 				return err
@@ -311,7 +321,7 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 		return nil
 	})
 	if errors.Is(err, errDuplicate) {
-		if err := m.st.DB.WithContext(ctx).Where("source = ? AND external_id = ?", a.Source, extID).Take(&dup).Error; err != nil {
+		if err := m.db.WithContext(ctx).Where("source = ? AND external_id = ?", a.Source, extID).Take(&dup).Error; err != nil {
 			return r, err
 		}
 		return duplicate(r, dup), nil
@@ -320,6 +330,9 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 		return r, fmt.Errorf("recording alert %s/%s: %w", a.Source, a.ID, err)
 	}
 	r.AlertID = row.ID
+	if r.Action == LevelIsolate || r.Action == LevelRestrict {
+		m.autoTimes = append(m.autoTimes, row.ReceivedAt)
+	}
 	if q != nil {
 		r.QuarantineID = q.ID
 		if enforce != nil {
@@ -365,7 +378,7 @@ func (m *Manager) decide(ctx context.Context, d *device, req DecisionRequest, al
 	if err != nil {
 		return Decision{}, nil, err
 	}
-	in := DecisionInput{Request: req, Alert: al, Quarantine: m.docQuarantine(),
+	in := DecisionInput{Request: req, Alert: al, Quarantine: m.docQ,
 		Device: DecisionDevice{Name: d.inv.Name, Class: d.inv.Class, Vendor: d.inv.Vendor, Criticality: d.inv.Criticality,
 			Zone: d.zone, Labels: nonNilMap(d.inv.Labels), EssentialFlows: nonNilSlice(d.essential)}}
 	if cur != nil {
@@ -389,24 +402,13 @@ func (m *Manager) decide(ctx context.Context, d *device, req DecisionRequest, al
 			Reason: dec.Reason + "; isolate waits for approval (essential flows or approval_required), restricted meanwhile"}
 	}
 	if !req.Manual && dec.Action != LevelNotify && (cur == nil || levelRank(dec.Action) > levelRank(cur.Level)) {
-		n, err := m.autoActionsSince(ctx, m.now().Add(-time.Hour))
-		if err != nil {
-			return Decision{}, nil, err
-		}
-		if n >= int64(q.MaxAutoPerHour) {
+		n := m.autoActionsSince(m.st.Now().Add(-time.Hour))
+		if n >= q.MaxAutoPerHour {
 			dec = Decision{Action: LevelNotify, Reason: fmt.Sprintf("max_auto_per_hour (%d) reached: %d automatic quarantines in the last hour; a person decides (would have been: %s)",
 				q.MaxAutoPerHour, n, dec.Action)}
 		}
 	}
 	return dec, cur, nil
-}
-
-func (m *Manager) docQuarantine() *policy.DocQuarantine {
-	doc := m.cfg.Document()
-	if doc.Quarantine == nil {
-		return &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
-	}
-	return doc.Quarantine
 }
 
 func nonNilMap(m map[string]string) map[string]string {
@@ -423,18 +425,21 @@ func nonNilSlice(s []string) []string {
 	return s
 }
 
-// autoActionsSince counts quarantines started or strengthened by alerts.
-func (m *Manager) autoActionsSince(ctx context.Context, since time.Time) (int64, error) {
-	var n int64
-	err := m.st.DB.WithContext(ctx).Model(&store.Alert{}).
-		Where("received_at >= ? AND action IN ?", since, []string{LevelIsolate, LevelRestrict}).Count(&n).Error
-	return n, err
+// autoActionsSince counts the automatic actions (alerts that started or
+// strengthened a quarantine) since a time, forgetting older ones.
+func (m *Manager) autoActionsSince(since time.Time) int {
+	i := 0
+	for i < len(m.autoTimes) && m.autoTimes[i].Before(since) {
+		i++
+	}
+	m.autoTimes = m.autoTimes[i:]
+	return len(m.autoTimes)
 }
 
 // active returns the device's active quarantine, or nil.
 func (m *Manager) active(ctx context.Context, deviceID uint64) (*store.Quarantine, error) {
 	var q store.Quarantine
-	err := m.st.DB.WithContext(ctx).Where("device_id = ? AND status = ?", deviceID, StatusActive).Order("id desc").Take(&q).Error
+	err := m.db.WithContext(ctx).Where("device_id = ? AND status = ?", deviceID, StatusActive).Order("id desc").Take(&q).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
@@ -551,7 +556,7 @@ func (m *Manager) finishEnforce(ctx context.Context, q *store.Quarantine, enforc
 	if err == nil {
 		upd["enforced_at"] = now
 	}
-	m.st.DB.WithContext(context.WithoutCancel(ctx)).Model(&store.Quarantine{}).Where("id = ?", q.ID).Updates(upd)
+	m.db.WithContext(context.WithoutCancel(ctx)).Model(&store.Quarantine{}).Where("id = ?", q.ID).Updates(upd)
 	q.EnforceError = msg
 	return msg
 }

@@ -42,11 +42,11 @@ func newFakeTargets() *fakeTargets {
 type fakeSession struct{ target string }
 
 func (s *fakeSession) Run(context.Context, string) (string, error) { return "", nil }
-func (s *fakeSession) Close() error                                 { return nil }
+func (s *fakeSession) Close() error                                { return nil }
 
 type fakeDriver struct{ f *fakeTargets }
 
-func (d fakeDriver) Render(*intent.Target) (drivers.Config, error)                 { return drivers.Config{}, nil }
+func (d fakeDriver) Render(*intent.Target) (drivers.Config, error)                { return drivers.Config{}, nil }
 func (d fakeDriver) Apply(context.Context, drivers.Session, drivers.Config) error { return nil }
 func (d fakeDriver) Running(context.Context, drivers.Session) (drivers.Config, error) {
 	return drivers.Config{}, nil

@@ -36,7 +36,7 @@ func (m *Manager) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 		return rep, nil
 	}
 	var active []store.Quarantine
-	if err := m.st.DB.WithContext(ctx).Where("status = ?", StatusActive).Find(&active).Error; err != nil {
+	if err := m.db.WithContext(ctx).Where("status = ?", StatusActive).Find(&active).Error; err != nil {
 		return nil, err
 	}
 	rep.Active = len(active)
@@ -153,7 +153,7 @@ func (m *Manager) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 		sort.Strings(msgs)
 		msg := strings.Join(msgs, "; ")
 		if msg != q.EnforceError {
-			m.st.DB.WithContext(ctx).Model(&store.Quarantine{}).Where("id = ?", q.ID).Update("enforce_error", msg)
+			m.db.WithContext(ctx).Model(&store.Quarantine{}).Where("id = ?", q.ID).Update("enforce_error", msg)
 		}
 	}
 	if len(rep.Added)+len(rep.Removed) > 0 || len(rep.Errors) > 0 {
