@@ -49,7 +49,10 @@ func TestConformance(t *testing.T) {
 // that a script nft refuses leaves the table exactly as it was.
 func TestApplyIsAtomic(t *testing.T) {
 	s := realNft(t)
-	d := New(Options{})
+	// A temporary directory of the test's own: other tests (the lab's
+	// firewall namespace shares this host's /tmp) write theirs in /tmp.
+	tmp := t.TempDir()
+	d := New(Options{TempDir: tmp})
 	ctx := t.Context()
 	good, err := d.Render(hospital())
 	if err != nil {
@@ -82,7 +85,7 @@ func TestApplyIsAtomic(t *testing.T) {
 	if after != before {
 		t.Errorf("a refused script changed the table (-before +after):\n%s", drivertest.Diff(before, after))
 	}
-	if out, _ := s.Run(ctx, "ls -d /tmp/ward-nft.* 2>/dev/null"); out != "" {
+	if out, _ := s.Run(ctx, "ls -d "+tmp+"/ward-nft.* 2>/dev/null"); out != "" {
 		t.Errorf("Apply left its temporary files behind: %s", out)
 	}
 }
