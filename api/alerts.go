@@ -43,6 +43,16 @@ type AlertsResponse struct {
 // "sha256=" + hex(HMAC(secret, timestamp + "." + body)). A signed request
 // fixes every alert's source to the signer's name.
 func (s *Server) postAlerts(c *gin.Context) {
+	// Refuse a request with no credentials before reading its body.
+	if c.GetHeader("Authorization") == "" && c.GetHeader(HeaderSignature) == "" {
+		unauthorized(c, "alerts need Authorization: Bearer TOKEN, or an HMAC-SHA256 signature (X-Ward-Source, X-Ward-Timestamp, X-Ward-Signature)", "")
+		return
+	}
+	if c.GetHeader("Authorization") != "" {
+		if _, ok := s.authenticateAlert(c, nil); !ok { // a bearer token does not cover the body
+			return
+		}
+	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxAlertBody)
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -69,6 +79,21 @@ func (s *Server) postAlerts(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid_alert", err.Error(), field)
 		return
 	}
+	// A source that signs its alerts owns its IDs: the bearer token may not
+	// write into them (a forged "duplicate" would silence a real alert).
+	if source == "" && s.cfg.AlertSecret != nil {
+		seen := map[string]bool{}
+		for _, a := range alerts {
+			if seen[a.Source] {
+				continue
+			}
+			seen[a.Source] = true
+			if _, ok := s.cfg.AlertSecret(a.Source); ok {
+				fail(c, http.StatusForbidden, "forbidden_source", fmt.Sprintf("alert source %q signs its alerts; send them signed by it, not with the bearer token", a.Source), "source")
+				return
+			}
+		}
+	}
 	results, err := s.cfg.Intake.Intake(c.Request.Context(), alerts)
 	if err != nil {
 		s.cfg.Logger.Error("alert intake failed", "error", err, "handled", len(results), "of", len(alerts))
@@ -83,24 +108,17 @@ func (s *Server) postAlerts(c *gin.Context) {
 // token), or answers 401 and returns false.
 func (s *Server) authenticateAlert(c *gin.Context, body []byte) (string, bool) {
 	if h := c.GetHeader("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || s.cfg.AlertToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AlertToken)) != 1 {
-			c.Header("WWW-Authenticate", `Bearer realm="ward"`)
-			fail(c, http.StatusUnauthorized, "unauthorized", "the bearer token is not valid for alerts", "")
+		ok := len(h) > 7 && strings.EqualFold(h[:7], "Bearer ")
+		if !ok || s.cfg.AlertToken == "" || subtle.ConstantTimeCompare([]byte(h[7:]), []byte(s.cfg.AlertToken)) != 1 {
+			unauthorized(c, "the bearer token is not valid for alerts", "")
 			return "", false
 		}
 		return "", true
 	}
 	sig := c.GetHeader(HeaderSignature)
-	if sig == "" {
-		c.Header("WWW-Authenticate", `Bearer realm="ward"`)
-		fail(c, http.StatusUnauthorized, "unauthorized",
-			"alerts need Authorization: Bearer TOKEN, or an HMAC-SHA256 signature (X-Ward-Source, X-Ward-Timestamp, X-Ward-Signature)", "")
-		return "", false
-	}
 	source := c.GetHeader(HeaderSource)
 	if !sourceName.MatchString(source) {
-		fail(c, http.StatusUnauthorized, "unauthorized", HeaderSource+" must name the sending source (letters, digits, _.-)", HeaderSource)
+		unauthorized(c, HeaderSource+" must name the sending source (letters, digits, _.-)", HeaderSource)
 		return "", false
 	}
 	var secret []byte
@@ -109,11 +127,11 @@ func (s *Server) authenticateAlert(c *gin.Context, body []byte) (string, bool) {
 	}
 	ts, err := strconv.ParseInt(c.GetHeader(HeaderTimestamp), 10, 64)
 	if err != nil {
-		fail(c, http.StatusUnauthorized, "unauthorized", HeaderTimestamp+" must be the Unix time in seconds", HeaderTimestamp)
+		unauthorized(c, HeaderTimestamp+" must be the Unix time in seconds", HeaderTimestamp)
 		return "", false
 	}
 	if skew := s.cfg.Now().Sub(time.Unix(ts, 0)); skew > s.cfg.MaxSkew || skew < -s.cfg.MaxSkew {
-		fail(c, http.StatusUnauthorized, "unauthorized", fmt.Sprintf("%s is %s from Ward's clock (at most %s): check the sender's clock", HeaderTimestamp, skew.Round(time.Second), s.cfg.MaxSkew), HeaderTimestamp)
+		unauthorized(c, fmt.Sprintf("%s is %s from Ward's clock (at most %s): check the sender's clock", HeaderTimestamp, skew.Round(time.Second), s.cfg.MaxSkew), HeaderTimestamp)
 		return "", false
 	}
 	hexSig, ok := strings.CutPrefix(sig, "sha256=")
@@ -124,7 +142,7 @@ func (s *Server) authenticateAlert(c *gin.Context, body []byte) (string, bool) {
 	if !ok || err != nil || len(secret) == 0 || !hmac.Equal(got, mac.Sum(nil)) {
 		// One message for an unknown source and a wrong signature: do not
 		// tell an attacker which sources exist.
-		fail(c, http.StatusUnauthorized, "unauthorized", "the signature does not match: sign timestamp + \".\" + body with the source's secret, as sha256=HEX", HeaderSignature)
+		unauthorized(c, "the signature does not match: sign timestamp + \".\" + body with the source's secret, as sha256=HEX", HeaderSignature)
 		return "", false
 	}
 	return source, true
@@ -136,4 +154,10 @@ func Sign(secret []byte, ts int64, body []byte) string {
 	fmt.Fprintf(mac, "%d.", ts)
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// unauthorized answers 401, with the challenge HTTP requires on every 401.
+func unauthorized(c *gin.Context, msg, field string) {
+	c.Header("WWW-Authenticate", `Bearer realm="ward"`)
+	fail(c, http.StatusUnauthorized, "unauthorized", msg, field)
 }

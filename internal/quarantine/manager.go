@@ -168,6 +168,10 @@ func (m *Manager) Reload(ctx context.Context) error {
 			targetIPs[a.Unmap()] = name
 		}
 	}
+	// Read the storm guard's window under the lock: an action recorded
+	// between the read and the swap would otherwise be forgotten.
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var auto []time.Time
 	if err := m.db.WithContext(ctx).Model(&store.Alert{}).
 		Where("received_at >= ? AND action IN ?", m.st.Now().Add(-time.Hour), []string{LevelIsolate, LevelRestrict}).
@@ -178,9 +182,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	if docQ == nil {
 		docQ = &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
 	}
-	m.mu.Lock()
 	m.devices, m.byIP, m.byMAC, m.targetIPs, m.docQ, m.autoTimes = devices, byIP, byMAC, targetIPs, docQ, auto
-	m.mu.Unlock()
 	return nil
 }
 
@@ -324,7 +326,7 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 		if err := m.db.WithContext(ctx).Where("source = ? AND external_id = ?", a.Source, extID).Take(&dup).Error; err != nil {
 			return r, err
 		}
-		return duplicate(r, dup), nil
+		return m.duplicate(r, dup), nil
 	}
 	if err != nil {
 		return r, fmt.Errorf("recording alert %s/%s: %w", a.Source, a.ID, err)
@@ -345,8 +347,13 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 
 var errDuplicate = errors.New("duplicate alert")
 
-func duplicate(r Result, dup store.Alert) Result {
-	r.Status, r.AlertID, r.Action, r.Reason = "duplicate", dup.ID, dup.Action, "already received: "+dup.Decision
+// duplicate reports an alert received before, as it was recorded then.
+func (m *Manager) duplicate(r Result, dup store.Alert) Result {
+	r.Status, r.AlertID, r.Action, r.Pending, r.Device = "duplicate", dup.ID, dup.Action, "", ""
+	r.Reason, r.QuarantineID, r.EnforceError = "already received: "+dup.Decision, 0, ""
+	if dup.DeviceID != nil {
+		r.Device = m.deviceName(*dup.DeviceID)
+	}
 	if dup.QuarantineID != nil {
 		r.QuarantineID = *dup.QuarantineID
 	}
