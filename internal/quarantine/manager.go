@@ -287,7 +287,10 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 		dec, cur, err := m.decide(ctx, d, DecisionRequest{}, &DecisionAlert{Source: a.Source, ID: a.ID,
 			Severity: string(a.Severity), Signature: a.Signature, Format: a.Format}, "alert:"+a.Source)
 		if err != nil {
-			return r, err
+			// Never lose the alert to a broken decision module: record it
+			// for a person.
+			m.log.Error("quarantine decision failed", "device", d.inv.Name, "error", err)
+			dec, cur = Decision{Action: LevelNotify, Reason: "the quarantine decision failed (" + err.Error() + "); a person decides"}, nil
 		}
 		r.Action, r.Pending, r.Reason = dec.Action, dec.Pending, dec.Reason
 		q, enforce = m.plan(d, cur, dec, "alert:"+a.Source, "", 0)

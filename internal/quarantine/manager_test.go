@@ -445,3 +445,46 @@ func TestEnforceFailureIsRecordedAndRetried(t *testing.T) {
 		t.Errorf("after the retry: %+v", list)
 	}
 }
+
+// TestOperatorDecisionReplacesBuiltin: a ward.quarantine module in the
+// policy directory replaces the built-in decision, but not Ward's guards.
+func TestOperatorDecisionReplacesBuiltin(t *testing.T) {
+	notifyAll := `package ward.quarantine
+
+decision := {"action": "notify", "pending": "", "reason": "the SOC decides everything"}
+`
+	e := newEnv(t, func(cfg *policy.Config) {
+		cfg.Modules = append(cfg.Modules, &policy.RegoModule{Filename: "soc.rego", Source: []byte(notifyAll)})
+	})
+	if !e.m.decider.Custom {
+		t.Fatal("the operator's module is not in use")
+	}
+	if r := intake(t, e, genericAlert("o1", tvIP, "critical"))[0]; r.Action != LevelNotify || r.Reason != "the SOC decides everything" {
+		t.Errorf("%+v, want the operator's notify", r)
+	}
+
+	isolateAll := `package ward.quarantine
+
+decision := {"action": "isolate", "pending": "", "reason": "isolate everything"}
+`
+	e = newEnv(t, func(cfg *policy.Config) {
+		cfg.Modules = append(cfg.Modules, &policy.RegoModule{Filename: "soc.rego", Source: []byte(isolateAll)})
+	})
+	// Ward's guard still holds: a pump in essential flows is not isolated
+	// without a person.
+	if r := intake(t, e, genericAlert("o2", pumpIP, "critical"))[0]; r.Action != LevelRestrict || r.Pending != LevelIsolate {
+		t.Errorf("%+v, want restrict with isolate pending despite the module", r)
+	}
+
+	broken := `package ward.quarantine
+
+decision := {"action": "shutdown", "pending": "", "reason": "x"}
+`
+	e = newEnv(t, func(cfg *policy.Config) {
+		cfg.Modules = append(cfg.Modules, &policy.RegoModule{Filename: "soc.rego", Source: []byte(broken)})
+	})
+	// A broken module loses no alert: it is recorded for a person.
+	if r := intake(t, e, genericAlert("o3", tvIP, "critical"))[0]; r.Action != LevelNotify || !strings.Contains(r.Reason, `"shutdown"`) {
+		t.Errorf("a decision with an unknown action: %+v, want notify naming it", r)
+	}
+}
