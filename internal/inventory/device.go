@@ -244,55 +244,61 @@ func checkText(s string, maxLen int) string {
 	return ""
 }
 
+// The all-zero and broadcast MACs name no device: NormalizeMAC refuses
+// them with these errors (errors.Is), so an alert carrying one cannot match
+// whatever device happens to have it.
+var (
+	ErrZeroMAC      = errors.New("the all-zero MAC is a placeholder, not a device's address; leave mac empty if it is unknown")
+	ErrBroadcastMAC = errors.New("ff:ff:ff:ff:ff:ff is the broadcast address, not a device's; leave mac empty if it is unknown")
+)
+
 // NormalizeMAC parses a MAC address written as 00:1A:2B:3C:4D:01,
 // 00-1a-2b-3c-4d-01, 001a.2b3c.4d01 (Cisco) or 001a2b3c4d01 and returns it in
-// lowercase colon form. The error says what to write instead.
+// lowercase colon form. The error says what to write instead. Inventory
+// and alerts share it, so a device and an alert about it agree on the form.
 func NormalizeMAC(s string) (string, error) {
-	norm, reason := normalizeMAC(s)
-	if reason != "" {
+	if reason := checkBytes(s); reason != "" {
 		return "", errors.New(reason)
 	}
-	return norm, nil
+	return normalizeMAC(s)
 }
 
-func normalizeMAC(s string) (string, string) {
-	if reason := checkBytes(s); reason != "" {
-		return "", reason
-	}
+func normalizeMAC(s string) (string, error) {
+	notMAC := errors.New(wantMAC)
 	var digits string
 	switch len(s) {
 	case 17: // 00:1a:2b:3c:4d:01 or 00-1a-2b-3c-4d-01
 		sep := s[2]
 		if sep != ':' && sep != '-' {
-			return "", wantMAC
+			return "", notMAC
 		}
 		var b strings.Builder
 		for i := 0; i < 17; i += 3 {
 			if i+2 < 17 && s[i+2] != sep {
-				return "", wantMAC
+				return "", notMAC
 			}
 			b.WriteString(s[i : i+2])
 		}
 		digits = b.String()
 	case 14: // 001a.2b3c.4d01
 		if s[4] != '.' || s[9] != '.' {
-			return "", wantMAC
+			return "", notMAC
 		}
 		digits = s[0:4] + s[5:9] + s[10:14]
 	case 12:
 		digits = s
 	default:
-		return "", wantMAC
+		return "", notMAC
 	}
 	var mac [6]byte
 	if _, err := hex.Decode(mac[:], []byte(digits)); err != nil {
-		return "", wantMAC
+		return "", notMAC
 	}
 	switch mac {
 	case [6]byte{}:
-		return "", "the all-zero MAC is a placeholder, not a device's address; leave mac empty if it is unknown"
+		return "", ErrZeroMAC
 	case [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}:
-		return "", "ff:ff:ff:ff:ff:ff is the broadcast address, not a device's; leave mac empty if it is unknown"
+		return "", ErrBroadcastMAC
 	}
 	const hexdigits = "0123456789abcdef"
 	out := make([]byte, 0, 17)
@@ -302,7 +308,7 @@ func normalizeMAC(s string) (string, string) {
 		}
 		out = append(out, hexdigits[c>>4], hexdigits[c&0xf])
 	}
-	return string(out), ""
+	return string(out), nil
 }
 
 // ParseIP parses a device address: IPv4 or IPv6, without a zone or prefix

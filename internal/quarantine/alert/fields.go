@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wardnet/ward/internal/inventory"
 )
 
 // Messages shared by the formats; each reads on from the quoted value.
@@ -96,55 +98,22 @@ func uniqueAddrs(addrs []netip.Addr) []netip.Addr {
 	return out
 }
 
-// normalizeMAC reads a MAC address in the forms the inventory accepts and
-// returns it in lowercase colon form, or why it cannot. The all-zero and
-// broadcast MACs are refused: they name no device, and matching on them
-// could quarantine whatever happens to carry them.
+// normalizeMAC reads a MAC address in the forms the inventory accepts
+// (inventory.NormalizeMAC, so alerts and devices agree on the form) and
+// returns it in lowercase colon form, or why it cannot, reading on from the
+// value. The all-zero and broadcast MACs are refused: they name no device,
+// and matching on them could quarantine whatever happens to carry them.
 func normalizeMAC(s string) (string, string) {
-	var digits string
-	switch len(s) {
-	case 17: // 00:1a:2b:3c:4d:01 or 00-1a-2b-3c-4d-01
-		sep := s[2]
-		if sep != ':' && sep != '-' {
-			return "", notMAC
-		}
-		var b strings.Builder
-		for i := 0; i < 17; i += 3 {
-			if i+2 < 17 && s[i+2] != sep {
-				return "", notMAC
-			}
-			b.WriteString(s[i : i+2])
-		}
-		digits = b.String()
-	case 14: // 001a.2b3c.4d01
-		if s[4] != '.' || s[9] != '.' {
-			return "", notMAC
-		}
-		digits = s[0:4] + s[5:9] + s[10:14]
-	case 12:
-		digits = s
-	default:
-		return "", notMAC
-	}
-	var mac [6]byte
-	if _, err := hex.Decode(mac[:], []byte(digits)); err != nil {
-		return "", notMAC
-	}
-	switch mac {
-	case [6]byte{}:
+	mac, err := inventory.NormalizeMAC(s)
+	switch {
+	case err == nil:
+		return mac, ""
+	case errors.Is(err, inventory.ErrZeroMAC):
 		return "", "is the all-zero MAC, a placeholder rather than a device's; leave mac out if it is unknown"
-	case [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}:
+	case errors.Is(err, inventory.ErrBroadcastMAC):
 		return "", "is the broadcast MAC, not a device's; leave mac out if it is unknown"
 	}
-	const hexdigits = "0123456789abcdef"
-	out := make([]byte, 0, 17)
-	for i, c := range mac {
-		if i > 0 {
-			out = append(out, ':')
-		}
-		out = append(out, hexdigits[c>>4], hexdigits[c&0xf])
-	}
-	return string(out), ""
+	return "", notMAC
 }
 
 // parseRFC3339 reads a time in RFC 3339, the generic form's and
