@@ -20,6 +20,7 @@
 package quarantine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,6 +79,7 @@ type Manager struct {
 	// counts exactly and one device's quarantine steps happen in order.
 	mu        sync.Mutex
 	devices   map[string]*device // by name
+	byID      map[uint64]*device
 	byIP      map[netip.Addr]*device
 	byMAC     map[string]*device
 	targetIPs map[netip.Addr]string
@@ -127,9 +129,6 @@ func (m *Manager) Close() {
 	}
 }
 
-// Pool returns the session pool (nil when nothing is enforced).
-func (m *Manager) Pool() *Pool { return m.pool }
-
 // Reload reads the inventory again and places it.
 func (m *Manager) Reload(ctx context.Context) error {
 	var rows []store.Device
@@ -149,12 +148,13 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return err
 	}
 	devices := map[string]*device{}
+	byID := map[uint64]*device{}
 	byIP := map[netip.Addr]*device{}
 	byMAC := map[string]*device{}
 	for i, r := range rows {
 		d := &device{id: r.ID, inv: invs[i], zone: res.Zone[r.Name]}
 		d.essential = essentialFlows(m.cfg, res, d)
-		devices[r.Name] = d
+		devices[r.Name], byID[r.ID] = d, d
 		if d.inv.IP.IsValid() {
 			byIP[d.inv.IP.Unmap()] = d
 		}
@@ -182,7 +182,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	if docQ == nil {
 		docQ = &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
 	}
-	m.devices, m.byIP, m.byMAC, m.targetIPs, m.docQ, m.autoTimes = devices, byIP, byMAC, targetIPs, docQ, auto
+	m.devices, m.byID, m.byIP, m.byMAC, m.targetIPs, m.docQ, m.autoTimes = devices, byID, byIP, byMAC, targetIPs, docQ, auto
 	return nil
 }
 
@@ -473,7 +473,7 @@ func (m *Manager) plan(d *device, cur *store.Quarantine, dec Decision, actor, re
 		}
 		exp := now.Add(ttl)
 		q := &store.Quarantine{DeviceID: d.id, Level: dec.Action, PendingLevel: dec.Pending, Status: StatusActive,
-			Reason: cmpOr(reason, dec.Reason), CreatedBy: actor, CreatedAt: now, ExpiresAt: &exp,
+			Reason: cmp.Or(reason, dec.Reason), CreatedBy: actor, CreatedAt: now, ExpiresAt: &exp,
 			Addresses: d.inv.IP.String()}
 		if dec.Action == LevelIsolate || dec.Pending == LevelIsolate {
 			m.fillSwitch(q, d)
@@ -508,13 +508,6 @@ func (m *Manager) plan(d *device, cur *store.Quarantine, dec Decision, actor, re
 	return &q, func(ctx context.Context, q *store.Quarantine) error { return m.push(ctx, q, from, q.Level) }
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // fillSwitch records the device's switch port and its own VLAN, for an
 // isolate and its release.
 func (m *Manager) fillSwitch(q *store.Quarantine, d *device) {
@@ -545,10 +538,8 @@ func (m *Manager) saveQuarantine(tx *gorm.DB, q *store.Quarantine, actor string,
 }
 
 func (m *Manager) deviceName(id uint64) string {
-	for name, d := range m.devices {
-		if d.id == id {
-			return name
-		}
+	if d := m.byID[id]; d != nil {
+		return d.inv.Name
 	}
 	return fmt.Sprintf("device #%d", id)
 }

@@ -72,24 +72,6 @@ func (p *Pool) Do(ctx context.Context, target string, fn func(drivers.Session) e
 	return err
 }
 
-// Open reports how many sessions are open (for metrics and tests).
-func (p *Pool) Open() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, t := range p.targets {
-		if t.mu.TryLock() {
-			if t.s != nil {
-				n++
-			}
-			t.mu.Unlock()
-		} else {
-			n++ // in use
-		}
-	}
-	return n
-}
-
 // Close closes every session.
 func (p *Pool) Close() {
 	p.mu.Lock()

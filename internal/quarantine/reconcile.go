@@ -145,13 +145,13 @@ func (m *Manager) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 	sort.Strings(rep.Added)
 	sort.Strings(rep.Removed)
 	// Record the outcome on each active quarantine (and clear old errors).
+	var msgs []string
+	for t, msg := range failed {
+		msgs = append(msgs, t+": "+msg)
+	}
+	sort.Strings(msgs)
+	msg := strings.Join(msgs, "; ")
 	for _, q := range active {
-		var msgs []string
-		for t, msg := range failed {
-			msgs = append(msgs, t+": "+msg)
-		}
-		sort.Strings(msgs)
-		msg := strings.Join(msgs, "; ")
 		if msg != q.EnforceError {
 			m.db.WithContext(ctx).Model(&store.Quarantine{}).Where("id = ?", q.ID).Update("enforce_error", msg)
 		}
