@@ -43,15 +43,17 @@ type AlertsResponse struct {
 // "sha256=" + hex(HMAC(secret, timestamp + "." + body)). A signed request
 // fixes every alert's source to the signer's name.
 func (s *Server) postAlerts(c *gin.Context) {
-	// Refuse a request with no credentials before reading its body.
-	if c.GetHeader("Authorization") == "" && c.GetHeader(HeaderSignature) == "" {
-		unauthorized(c, "alerts need Authorization: Bearer TOKEN, or an HMAC-SHA256 signature (X-Ward-Source, X-Ward-Timestamp, X-Ward-Signature)", "")
-		return
-	}
-	if c.GetHeader("Authorization") != "" {
-		if _, ok := s.authenticateAlert(c, nil); !ok { // a bearer token does not cover the body
+	// A bearer token is checked, and a request with no credentials refused,
+	// before the body is read; a signature covers the body, so after.
+	bearer := c.GetHeader("Authorization") != ""
+	switch {
+	case bearer:
+		if !s.checkBearer(c) {
 			return
 		}
+	case c.GetHeader(HeaderSignature) == "":
+		unauthorized(c, "alerts need Authorization: Bearer TOKEN, or an HMAC-SHA256 signature (X-Ward-Source, X-Ward-Timestamp, X-Ward-Signature)", "")
+		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxAlertBody)
 	body, err := io.ReadAll(c.Request.Body)
@@ -64,9 +66,12 @@ func (s *Server) postAlerts(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "unreadable_body", "reading the body: "+err.Error(), "")
 		return
 	}
-	source, ok := s.authenticateAlert(c, body)
-	if !ok {
-		return
+	source := ""
+	if !bearer {
+		var ok bool
+		if source, ok = s.checkSignature(c, body); !ok {
+			return
+		}
 	}
 	format := c.Query("format")
 	alerts, err := alert.Parse(body, alert.Options{Format: format, Source: source})
@@ -104,17 +109,21 @@ func (s *Server) postAlerts(c *gin.Context) {
 	c.JSON(http.StatusAccepted, AlertsResponse{Received: len(alerts), Results: results})
 }
 
-// authenticateAlert returns the source a signature fixes ("" for a bearer
-// token), or answers 401 and returns false.
-func (s *Server) authenticateAlert(c *gin.Context, body []byte) (string, bool) {
-	if h := c.GetHeader("Authorization"); h != "" {
-		ok := len(h) > 7 && strings.EqualFold(h[:7], "Bearer ")
-		if !ok || s.cfg.AlertToken == "" || subtle.ConstantTimeCompare([]byte(h[7:]), []byte(s.cfg.AlertToken)) != 1 {
-			unauthorized(c, "the bearer token is not valid for alerts", "")
-			return "", false
-		}
-		return "", true
+// checkBearer checks "Authorization: Bearer TOKEN" against the alert
+// token, or answers 401 and returns false.
+func (s *Server) checkBearer(c *gin.Context) bool {
+	h := c.GetHeader("Authorization")
+	ok := len(h) > 7 && strings.EqualFold(h[:7], "Bearer ")
+	if !ok || s.cfg.AlertToken == "" || subtle.ConstantTimeCompare([]byte(h[7:]), []byte(s.cfg.AlertToken)) != 1 {
+		unauthorized(c, "the bearer token is not valid for alerts", "")
+		return false
 	}
+	return true
+}
+
+// checkSignature returns the source whose HMAC signature covers body, or
+// answers 401 and returns false.
+func (s *Server) checkSignature(c *gin.Context, body []byte) (string, bool) {
 	sig := c.GetHeader(HeaderSignature)
 	source := c.GetHeader(HeaderSource)
 	if !sourceName.MatchString(source) {
