@@ -1,13 +1,14 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -15,8 +16,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/quarantine/alert"
+	"github.com/wardnet/ward/internal/store"
+	"gorm.io/gorm"
 )
 
 // Headers of an HMAC-signed alert request.
@@ -45,31 +49,37 @@ type AlertsResponse struct {
 func (s *Server) postAlerts(c *gin.Context) {
 	// A bearer token is checked, and a request with no credentials refused,
 	// before the body is read; a signature covers the body, so after.
-	bearer := c.GetHeader("Authorization") != ""
+	secret, isBearer := bearer(c)
 	switch {
-	case bearer:
-		if !s.checkBearer(c) {
+	case isBearer && s.cfg.AlertToken != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.AlertToken)) == 1:
+		c.Set(keyActor, "alert-token")
+	case isBearer:
+		tok, ok := s.authenticate(c, secret)
+		if !ok {
+			return
+		}
+		if !store.RoleAtLeast(tok.Role, store.RoleOperator) {
+			fail(c, http.StatusForbidden, "forbidden", fmt.Sprintf("posting alerts needs the operator role; token %q is a %s", tok.Name, tok.Role), "")
 			return
 		}
 	case c.GetHeader(HeaderSignature) == "":
-		unauthorized(c, "alerts need Authorization: Bearer TOKEN, or an HMAC-SHA256 signature (X-Ward-Source, X-Ward-Timestamp, X-Ward-Signature)", "")
+		unauthorized(c, "alerts need Authorization: Bearer TOKEN, or an HMAC-SHA256 signature (X-Ward-Source, X-Ward-Timestamp, X-Ward-Signature)", "Authorization")
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxAlertBody)
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			fail(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes; send fewer alerts per request", s.cfg.MaxAlertBody), "")
-			return
-		}
-		fail(c, http.StatusBadRequest, "unreadable_body", "reading the body: "+err.Error(), "")
+	if isBearer && !s.rateLimit(c, actorOf(c)) {
+		return
+	}
+	body, ok := readBody(c, s.cfg.MaxBody)
+	if !ok {
 		return
 	}
 	source := ""
-	if !bearer {
-		var ok bool
+	if !isBearer {
 		if source, ok = s.checkSignature(c, body); !ok {
+			return
+		}
+		c.Set(keyActor, "hmac:"+source)
+		if !s.rateLimit(c, actorOf(c)) {
 			return
 		}
 	}
@@ -78,10 +88,16 @@ func (s *Server) postAlerts(c *gin.Context) {
 	if err != nil {
 		field := ""
 		var pe *alert.ParseError
-		if errors.As(err, &pe) && len(pe.Problems) > 0 {
-			field = pe.Problems[0].Field
+		var problems []Problem
+		if errors.As(err, &pe) {
+			for _, p := range pe.Problems {
+				problems = append(problems, Problem{Line: p.Line, Field: p.Field, Message: p.Message})
+			}
+			if len(pe.Problems) > 0 {
+				field = pe.Problems[0].Field
+			}
 		}
-		fail(c, http.StatusBadRequest, "invalid_alert", err.Error(), field)
+		failProblems(c, http.StatusBadRequest, "invalid_alert", err.Error(), field, problems)
 		return
 	}
 	// A source that signs its alerts owns its IDs: the bearer token may not
@@ -94,12 +110,16 @@ func (s *Server) postAlerts(c *gin.Context) {
 			}
 			seen[a.Source] = true
 			if _, ok := s.cfg.AlertSecret(a.Source); ok {
-				fail(c, http.StatusForbidden, "forbidden_source", fmt.Sprintf("alert source %q signs its alerts; send them signed by it, not with the bearer token", a.Source), "source")
+				fail(c, http.StatusForbidden, "forbidden_source", fmt.Sprintf("alert source %q signs its alerts; send them signed by it, not with a bearer token", a.Source), "source")
 				return
 			}
 		}
 	}
-	results, err := s.cfg.Intake.Intake(c.Request.Context(), alerts)
+	for i := range alerts {
+		alerts[i].Via = actorOf(c)
+		s.metrics.alertReceived(alerts[i].Source, alerts[i].Format)
+	}
+	results, err := s.cfg.Quarantines.Intake(c.Request.Context(), alerts)
 	if err != nil {
 		s.cfg.Logger.Error("alert intake failed", "error", err, "handled", len(results), "of", len(alerts))
 		fail(c, http.StatusServiceUnavailable, "intake_failed",
@@ -109,16 +129,18 @@ func (s *Server) postAlerts(c *gin.Context) {
 	c.JSON(http.StatusAccepted, AlertsResponse{Received: len(alerts), Results: results})
 }
 
-// checkBearer checks "Authorization: Bearer TOKEN" against the alert
-// token, or answers 401 and returns false.
-func (s *Server) checkBearer(c *gin.Context) bool {
-	h := c.GetHeader("Authorization")
-	ok := len(h) > 7 && strings.EqualFold(h[:7], "Bearer ")
-	if !ok || s.cfg.AlertToken == "" || subtle.ConstantTimeCompare([]byte(h[7:]), []byte(s.cfg.AlertToken)) != 1 {
-		unauthorized(c, "the bearer token is not valid for alerts", "")
-		return false
+// rateLimit answers 429 with Retry-After when sender has sent too many
+// alert requests, and returns false.
+func (s *Server) rateLimit(c *gin.Context, sender string) bool {
+	ok, wait := s.limiter.allow(sender)
+	if ok {
+		return true
 	}
-	return true
+	secs := int(wait.Seconds()) + 1
+	c.Header("Retry-After", strconv.Itoa(secs))
+	s.metrics.alertsLimited.WithLabelValues(sender).Inc()
+	fail(c, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("%s sent more than %g alert requests a second (burst %d); retry after %d s, or batch alerts in one request", sender, s.cfg.AlertRate, s.cfg.AlertBurst, secs), "")
+	return false
 }
 
 // checkSignature returns the source whose HMAC signature covers body, or
@@ -167,8 +189,128 @@ func signature(secret []byte, ts int64, body []byte) []byte {
 	return mac.Sum(nil)
 }
 
-// unauthorized answers 401, with the challenge HTTP requires on every 401.
-func unauthorized(c *gin.Context, msg, field string) {
-	c.Header("WWW-Authenticate", `Bearer realm="ward"`)
-	fail(c, http.StatusUnauthorized, "unauthorized", msg, field)
+// AlertRecord is an alert as Ward recorded it.
+type AlertRecord struct {
+	ID           uint64    `json:"id"`
+	Source       string    `json:"source"`
+	ExternalID   string    `json:"external_id"`
+	Format       string    `json:"format"`
+	Severity     string    `json:"severity"`
+	IP           string    `json:"ip"`
+	MAC          string    `json:"mac"`
+	Signature    string    `json:"signature"`
+	Device       string    `json:"device"`
+	Action       string    `json:"action"`
+	Decision     string    `json:"decision"`
+	QuarantineID *uint64   `json:"quarantine_id"`
+	ReceivedAt   time.Time `json:"received_at"`
+	// Raw is the alert as received (JSON), on GET /api/v1/alerts/{id} only.
+	Raw json.RawMessage `json:"raw,omitempty"`
+}
+
+// listAlerts answers GET /api/v1/alerts, newest first, filtered by source,
+// device and action.
+func (s *Server) listAlerts(c *gin.Context) {
+	limit, offset, ok := page(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	q := s.cfg.Store.DB.WithContext(ctx).Model(&store.Alert{})
+	if v := c.Query("source"); v != "" {
+		q = q.Where("source = ?", v)
+	}
+	if v := c.Query("action"); v != "" {
+		q = q.Where("action = ?", v)
+	}
+	if v := c.Query("device"); v != "" {
+		row, err := inventory.Get(ctx, s.cfg.Store, v)
+		if errors.Is(err, store.ErrNotFound) {
+			fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("device=%q is not in the inventory", v), "device")
+			return
+		}
+		if err != nil {
+			s.internal(c, "reading the device", err)
+			return
+		}
+		q = q.Where("device_id = ?", row.ID)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		s.internal(c, "counting alerts", err)
+		return
+	}
+	var rows []store.Alert
+	if err := q.Order("id DESC").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+		s.internal(c, "listing alerts", err)
+		return
+	}
+	names, err := s.deviceNames(ctx, rows)
+	if err != nil {
+		s.internal(c, "reading alert devices", err)
+		return
+	}
+	out := Page[AlertRecord]{Items: make([]AlertRecord, 0, len(rows)), Total: int(total), Limit: limit, Offset: offset}
+	for _, r := range rows {
+		out.Items = append(out.Items, alertRecord(r, names))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getAlert(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var r store.Alert
+	err := s.cfg.Store.DB.WithContext(c.Request.Context()).Take(&r, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		notFound(c, "alert", fmt.Sprint(id), "")
+		return
+	}
+	if err != nil {
+		s.internal(c, "reading the alert", err)
+		return
+	}
+	names, err := s.deviceNames(c.Request.Context(), []store.Alert{r})
+	if err != nil {
+		s.internal(c, "reading the alert's device", err)
+		return
+	}
+	rec := alertRecord(r, names)
+	if json.Valid([]byte(r.Raw)) {
+		rec.Raw = json.RawMessage(r.Raw)
+	}
+	c.JSON(http.StatusOK, rec)
+}
+
+func alertRecord(r store.Alert, names map[uint64]string) AlertRecord {
+	rec := AlertRecord{ID: r.ID, Source: r.Source, ExternalID: r.ExternalID, Format: r.Format, Severity: r.Severity, IP: r.IP, MAC: r.MAC,
+		Signature: r.Signature, Action: r.Action, Decision: r.Decision, QuarantineID: r.QuarantineID, ReceivedAt: r.ReceivedAt.UTC()}
+	if r.DeviceID != nil {
+		rec.Device = names[*r.DeviceID]
+	}
+	return rec
+}
+
+// deviceNames maps the alerts' device IDs to names.
+func (s *Server) deviceNames(ctx context.Context, rows []store.Alert) (map[uint64]string, error) {
+	var ids []uint64
+	for _, r := range rows {
+		if r.DeviceID != nil {
+			ids = append(ids, *r.DeviceID)
+		}
+	}
+	names := map[uint64]string{}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	var devs []store.Device
+	if err := s.cfg.Store.DB.WithContext(ctx).Select("id", "name").Where("id IN ?", ids).Find(&devs).Error; err != nil {
+		return nil, err
+	}
+	for _, d := range devs {
+		names[d.ID] = d.Name
+	}
+	return names, nil
 }

@@ -76,9 +76,9 @@ func newTestServer(t *testing.T, edit func(*api.Config)) *testServer {
 	}
 	t.Cleanup(m.Close)
 	c := api.Config{
-		Store:      st,
-		Intake:     m,
-		AlertToken: token,
+		Store:       st,
+		Quarantines: m,
+		AlertToken:  token,
 		AlertSecret: func(source string) ([]byte, bool) {
 			if source == signer {
 				return signerSecret, true
@@ -381,7 +381,7 @@ func TestAlertFormatQuery(t *testing.T) {
 // says why and changes nothing.
 func TestAlertRejections(t *testing.T) {
 	const maxBody = 4096
-	s := newTestServer(t, func(c *api.Config) { c.MaxAlertBody = maxBody })
+	s := newTestServer(t, func(c *api.Config) { c.MaxBody = maxBody })
 	valid := []byte(`{"source":"siem","id":"INC-1","severity":"high","ip":"10.61.190.241"}`)
 	other := []byte(`{"source":"siem","id":"INC-2","severity":"high","ip":"10.61.190.241"}`)
 	padded := func(n int) []byte { return append(bytes.Clone(valid), bytes.Repeat([]byte(" "), n-len(valid))...) }
@@ -424,11 +424,11 @@ func TestAlertRejections(t *testing.T) {
 			status: 413, code: "body_too_large", msg: []string{"larger than 4096 bytes"}},
 
 		{name: "no auth", body: valid, header: http.Header{"Content-Type": {"application/json"}},
-			status: 401, code: "unauthorized", msg: []string{"Authorization: Bearer", api.HeaderSignature}, challenge: true},
+			status: 401, code: "unauthorized", field: "Authorization", msg: []string{"Authorization: Bearer", api.HeaderSignature}, challenge: true},
 		{name: "wrong bearer token", body: valid, header: bearer("tok2"),
-			status: 401, code: "unauthorized", msg: []string{"bearer token is not valid"}, challenge: true},
+			status: 401, code: "unauthorized", field: "Authorization", msg: []string{"bearer token is not valid"}, challenge: true},
 		{name: "token of another scheme", body: valid, header: http.Header{"Authorization": {"Basic " + token}},
-			status: 401, code: "unauthorized", msg: []string{"bearer token is not valid"}, challenge: true},
+			status: 401, code: "unauthorized", field: "Authorization", msg: []string{"must be: Bearer TOKEN"}, challenge: true},
 		{name: "wrong secret", body: valid, header: signed(signer, []byte("not-the-secret"), clock, valid),
 			status: 401, code: "unauthorized", field: api.HeaderSignature, exactMsg: badSig},
 		{name: "signature over another body", body: valid, header: signed(signer, signerSecret, clock, other),
@@ -542,7 +542,7 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/readyz", 200, "", `{"status":"ready"}`},
 		{"GET", "/api/v1/nothing", 404, "not_found", ""},
 		{"POST", "/api/v2/alerts", 404, "not_found", ""},
-		{"GET", "/api/v1/alerts", 405, "method_not_allowed", ""},
+		{"PUT", "/api/v1/alerts", 405, "method_not_allowed", ""},
 		{"DELETE", "/api/v1/alerts", 405, "method_not_allowed", ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
@@ -560,8 +560,8 @@ func TestRoutes(t *testing.T) {
 			if e.Code != tc.code || !strings.Contains(e.Message, tc.method) || !strings.Contains(e.Message, tc.path) {
 				t.Errorf("got %+v, want %s naming %s %s", e, tc.code, tc.method, tc.path)
 			}
-			if tc.status == http.StatusMethodNotAllowed && r.header.Get("Allow") != "POST" {
-				t.Errorf("Allow %q, want POST", r.header.Get("Allow"))
+			if tc.status == http.StatusMethodNotAllowed && r.header.Get("Allow") != "GET, POST" {
+				t.Errorf("Allow %q, want GET, POST", r.header.Get("Allow"))
 			}
 		})
 	}
@@ -584,7 +584,9 @@ func TestRoutes(t *testing.T) {
 // recorded, and no more than max_auto_per_hour of them act on their own.
 func TestAlertStorm(t *testing.T) {
 	const senders, perSender = 20, 50
-	s := newTestServer(t, nil)
+	// Every sender uses the one bearer token: the per-sender rate limit is
+	// off, as the storm guard is under test.
+	s := newTestServer(t, func(c *api.Config) { c.AlertRate = -1 })
 	var ips []string
 	if err := s.st.DB.Model(&store.Device{}).Where("removed_at IS NULL AND ip <> ''").Order("id").Pluck("ip", &ips).Error; err != nil {
 		t.Fatal(err)

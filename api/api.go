@@ -1,6 +1,10 @@
 // Package api is Ward's HTTP API (gin), served by ward serve under
-// /api/v1. Start with New, which builds the router; alerts.go holds the
-// alert intake (POST /api/v1/alerts) and its authentication.
+// /api/v1 and described by openapi.yaml, which is served at
+// /api/v1/openapi.yaml. Start with New, which builds the router; auth.go
+// holds the bearer tokens and roles, and each resource has its own file:
+// devices.go, policy.go (zones, flows, the effective policy), plans.go,
+// quarantines.go, alerts.go, audit.go, targets.go, tokens.go; metrics.go
+// is /metrics.
 //
 // Every failure answers with one envelope:
 //
@@ -9,53 +13,132 @@ package api
 
 import (
 	"context"
+	_ "embed"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/engine"
+	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/policy"
 )
 
-// Intake handles parsed alerts: the quarantine manager.
-type Intake interface {
+// OpenAPI is the API's description, served at /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Quarantines is the quarantine manager, as the API uses it.
+type Quarantines interface {
 	Intake(ctx context.Context, alerts []alert.Alert) ([]quarantine.Result, error)
+	Quarantine(ctx context.Context, req quarantine.Request) (*quarantine.Outcome, error)
+	Release(ctx context.Context, device, actor string) (*quarantine.Outcome, error)
+	Approve(ctx context.Context, id uint64, actor, comment string) (*quarantine.Outcome, error)
+	List(ctx context.Context, all bool) ([]quarantine.Listed, error)
+	Reload(ctx context.Context) error
+	SetConfig(ctx context.Context, cfg *policy.Config) error
 }
 
 // Config is what the API needs.
 type Config struct {
-	Store  *store.Store
-	Intake Intake
+	Store       *store.Store
+	Quarantines Quarantines
+	// Policy is the policy in force; LoadPolicy reads it again from
+	// PolicyDir (POST /api/v1/policy/reload, SIGHUP).
+	Policy     *policy.Config
+	PolicyDir  string
+	LoadPolicy func() (*policy.Config, hcl.Diagnostics)
+	// OnPolicy, when set, is told of each policy put in force by a reload.
+	OnPolicy func(*policy.Config)
+	// Drivers render and apply targets' configurations; Dial opens a
+	// session to a target of the policy in force. Without Dial, plans
+	// cannot refresh and applies and drift checks are refused.
+	Drivers *drivers.Registry
+	Dial    plan.DialFunc
+	// ApplyParallel is how many targets an apply pushes at once (default 4).
+	ApplyParallel int
+
 	// AlertToken, when not empty, is a bearer token that may post alerts
-	// (WARD_ALERT_TOKEN).
+	// and nothing else (WARD_ALERT_TOKEN).
 	AlertToken string
 	// AlertSecret returns the HMAC-SHA256 secret of an alert source, or
 	// false when the source has none.
 	AlertSecret func(source string) ([]byte, bool)
-	// MaxAlertBody bounds an alert request's body; 0 means 1 MiB.
-	MaxAlertBody int64
+	// AlertRate and AlertBurst limit alert requests per sender (a token, an
+	// HMAC source): AlertRate requests a second on average, AlertBurst at
+	// once. AlertRate 0 means 50; a negative AlertRate turns the limit off.
+	AlertRate  float64
+	AlertBurst int
+
+	// MaxBody bounds a request's body (default 1 MiB); MaxImportBody an
+	// inventory import's (default 64 MiB).
+	MaxBody       int64
+	MaxImportBody int64
 	// MaxSkew is how far an HMAC request's timestamp may be from now; 0
 	// means 5 minutes.
 	MaxSkew time.Duration
+
+	// Metrics collects /metrics; nil makes a new set.
+	Metrics *Metrics
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
 
 // Server is the API's handler.
 type Server struct {
-	cfg    Config
-	engine *gin.Engine
+	cfg     Config
+	engine  *gin.Engine
+	metrics *Metrics
+	limiter *rateLimiter
+
+	pol atomic.Pointer[policyState]
+	// reloadMu serialises policy reloads.
+	reloadMu sync.Mutex
+	// viewMu guards view, the evaluation of the policy in force against
+	// the stored inventory, made when first needed after either changed.
+	viewMu sync.Mutex
+	view   *view
+	// applyMu lets one apply run at a time; driftMu one drift check.
+	applyMu sync.Mutex
+	driftMu sync.Mutex
+}
+
+// policyState is the policy in force.
+type policyState struct {
+	cfg      *policy.Config
+	doc      *policy.Document
+	hash     string
+	loadedAt time.Time
+	placer   *engine.Placer
 }
 
 // New builds the router.
 func New(cfg Config) *Server {
-	if cfg.MaxAlertBody <= 0 {
-		cfg.MaxAlertBody = 1 << 20
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.MaxImportBody <= 0 {
+		cfg.MaxImportBody = 64 << 20
 	}
 	if cfg.MaxSkew <= 0 {
 		cfg.MaxSkew = 5 * time.Minute
+	}
+	if cfg.ApplyParallel <= 0 {
+		cfg.ApplyParallel = 4
+	}
+	if cfg.AlertRate == 0 {
+		cfg.AlertRate = 50
+	}
+	if cfg.AlertBurst <= 0 {
+		cfg.AlertBurst = 200
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -63,42 +146,149 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	s := &Server{cfg: cfg, engine: e}
-	e.Use(s.recover, s.logRequests)
+	e.RemoveExtraSlash = false
+	s := &Server{cfg: cfg, engine: e, metrics: cfg.Metrics, limiter: newRateLimiter(cfg.AlertRate, cfg.AlertBurst, cfg.Now)}
+	if cfg.Policy != nil {
+		s.setPolicy(cfg.Policy)
+	}
+	s.metrics.watchStore(cfg.Store)
+	e.Use(s.recover, s.observe)
 	e.NoRoute(func(c *gin.Context) {
-		fail(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path, "")
+		fail(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path+"; the routes are in /api/v1/openapi.yaml", "")
 	})
 	e.NoMethod(func(c *gin.Context) {
 		fail(c, http.StatusMethodNotAllowed, "method_not_allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
 	})
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
+	e.GET("/metrics", s.auth(store.RoleViewer), s.serveMetrics)
+
 	v1 := e.Group("/api/v1")
+	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPI) })
 	v1.POST("/alerts", s.postAlerts)
+
+	viewer, operator, admin := s.auth(store.RoleViewer), s.auth(store.RoleOperator), s.auth(store.RoleAdmin)
+	v1.GET("/whoami", viewer, s.whoami)
+
+	v1.GET("/devices", viewer, s.listDevices)
+	v1.POST("/devices/import", operator, s.importDevices)
+	v1.GET("/devices/:name", viewer, s.getDevice)
+	v1.DELETE("/devices/:name", operator, s.deleteDevice)
+	v1.GET("/devices/:name/effective", viewer, s.deviceEffective)
+
+	v1.GET("/policy", viewer, s.getPolicy)
+	v1.POST("/policy/reload", admin, s.reloadPolicy)
+	v1.GET("/zones", viewer, s.listZones)
+	v1.GET("/zones/:name", viewer, s.getZone)
+	v1.GET("/flows", viewer, s.listFlows)
+	v1.GET("/flows/:name", viewer, s.getFlow)
+	v1.GET("/effective", viewer, s.effective)
+	v1.GET("/reach", viewer, s.reach)
+
+	v1.GET("/plans", viewer, s.listPlans)
+	v1.POST("/plans", operator, s.createPlan)
+	v1.GET("/plans/:id", viewer, s.getPlan)
+	v1.POST("/plans/:id/apply", admin, s.applyPlan)
+
+	v1.GET("/quarantines", viewer, s.listQuarantines)
+	v1.POST("/quarantines", operator, s.createQuarantine)
+	v1.GET("/quarantines/:id", viewer, s.getQuarantine)
+	v1.POST("/quarantines/:id/release", operator, s.releaseQuarantine)
+	v1.POST("/quarantines/:id/approve", admin, s.approveQuarantine)
+
+	v1.GET("/alerts", viewer, s.listAlerts)
+	v1.GET("/alerts/:id", viewer, s.getAlert)
+
+	v1.GET("/audit", viewer, s.listAudit)
+	v1.GET("/audit/verify", viewer, s.verifyAudit)
+
+	v1.GET("/targets", viewer, s.listTargets)
+	v1.GET("/targets/:name", viewer, s.getTarget)
+	v1.GET("/targets/:name/drift", viewer, s.targetDrift)
+
+	v1.GET("/tokens", admin, s.listTokens)
+	v1.POST("/tokens", admin, s.createToken)
+	v1.DELETE("/tokens/:name", admin, s.revokeToken)
 	return s
 }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
 
+// Route is one route of the API.
+type Route struct{ Method, Path string }
+
+// Routes lists every route, with gin's :param written {param} as in
+// openapi.yaml.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.engine.Routes() {
+		out = append(out, Route{r.Method, ginToOpenAPI(r.Path)})
+	}
+	return out
+}
+
+func ginToOpenAPI(p string) string {
+	b := []byte{}
+	for i := 0; i < len(p); i++ {
+		if p[i] != ':' {
+			b = append(b, p[i])
+			continue
+		}
+		j := i + 1
+		for j < len(p) && p[j] != '/' {
+			j++
+		}
+		b = append(b, '{')
+		b = append(b, p[i+1:j]...)
+		b = append(b, '}')
+		i = j - 1
+	}
+	return string(b)
+}
+
 // ErrorBody is the error envelope.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail describes one failure.
+// ErrorDetail describes one failure. Field names the request field, query
+// parameter or header at fault; Problems lists every problem of a file or
+// batch (an inventory import, a policy reload).
 type ErrorDetail struct {
-	Status  int    `json:"status"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Status   int       `json:"status"`
+	Code     string    `json:"code"`
+	Message  string    `json:"message"`
+	Field    string    `json:"field,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Problem is one problem of a file or batch.
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
 	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
 }
 
 func fail(c *gin.Context, status int, code, msg, field string) {
 	c.AbortWithStatusJSON(status, ErrorBody{ErrorDetail{Status: status, Code: code, Message: msg, Field: field}})
+}
+
+func failProblems(c *gin.Context, status int, code, msg, field string, problems []Problem) {
+	c.AbortWithStatusJSON(status, ErrorBody{ErrorDetail{Status: status, Code: code, Message: msg, Field: field, Problems: problems}})
+}
+
+// internal answers 500 for an error Ward did not expect, and logs it.
+func (s *Server) internal(c *gin.Context, what string, err error) {
+	s.cfg.Logger.Error(what, "error", err, "path", c.Request.URL.Path)
+	fail(c, http.StatusInternalServerError, "internal", what+": "+err.Error(), "")
 }
 
 func (s *Server) recover(c *gin.Context) {
@@ -111,13 +301,37 @@ func (s *Server) recover(c *gin.Context) {
 	c.Next()
 }
 
-func (s *Server) logRequests(c *gin.Context) {
+// observe logs each request and counts it for /metrics.
+func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	s.cfg.Logger.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-		"duration", time.Since(start), "remote", c.ClientIP())
+	d := time.Since(start)
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	s.metrics.request(c.Request.Method, route, status, d)
+	level := slog.LevelDebug
+	if c.Request.Method != http.MethodGet || status >= 400 {
+		level = slog.LevelInfo
+	}
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	if !s.cfg.Logger.Enabled(c.Request.Context(), level) {
+		return
+	}
+	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
+		"duration", d, "remote", c.ClientIP()}
+	if a := actorOf(c); a != "" {
+		attrs = append(attrs, "actor", a)
+	}
+	s.cfg.Logger.Log(c.Request.Context(), level, "request", attrs...)
 }
 
+// ready answers whether Ward can serve: the store answers and its schema
+// is at the version this Ward expects.
 func (s *Server) ready(c *gin.Context) {
 	if s.cfg.Store == nil {
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
@@ -127,6 +341,10 @@ func (s *Server) ready(c *gin.Context) {
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {
 		fail(c, http.StatusServiceUnavailable, "not_ready", "the store is not reachable: "+err.Error(), "")
+		return
+	}
+	if err := s.cfg.Store.CheckMigrations(ctx); err != nil {
+		fail(c, http.StatusServiceUnavailable, "not_ready", err.Error(), "")
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})

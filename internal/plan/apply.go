@@ -31,17 +31,33 @@ type PushResult struct {
 // skipped. It records the apply run, each target's new state and the
 // audit events, and returns one result per changed target.
 func Apply(ctx context.Context, p *Plan, reg *drivers.Registry, st *store.Store, dial DialFunc, actor string, parallel int) ([]PushResult, error) {
+	row, err := Record(ctx, st, p, actor)
+	if err != nil {
+		return nil, err
+	}
+	_, results, err := ApplyRecorded(ctx, row.ID, p, reg, st, dial, actor, parallel)
+	return results, err
+}
+
+// Record stores a plan, so it can be shown and applied later by its ID.
+func Record(ctx context.Context, st *store.Store, p *Plan, actor string) (*store.Plan, error) {
 	content, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	planRow := store.Plan{InventoryHash: p.Inventory.Hash, Content: string(content), CreatedBy: actor, CreatedAt: st.Now()}
-	if err := st.DB.WithContext(ctx).Create(&planRow).Error; err != nil {
+	row := store.Plan{InventoryHash: p.Inventory.Hash, Content: string(content), CreatedBy: actor, CreatedAt: st.Now()}
+	if err := st.DB.WithContext(ctx).Create(&row).Error; err != nil {
 		return nil, fmt.Errorf("recording the plan: %w", err)
 	}
-	run := store.ApplyRun{PlanID: planRow.ID, Status: "running", Actor: actor, StartedAt: st.Now()}
+	return &row, nil
+}
+
+// ApplyRecorded is Apply for a plan already recorded as planID. It returns
+// the apply run's ID with the results.
+func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, reg *drivers.Registry, st *store.Store, dial DialFunc, actor string, parallel int) (uint64, []PushResult, error) {
+	run := store.ApplyRun{PlanID: planID, Status: "running", Actor: actor, StartedAt: st.Now()}
 	if err := st.DB.WithContext(ctx).Create(&run).Error; err != nil {
-		return nil, fmt.Errorf("recording the apply run: %w", err)
+		return 0, nil, fmt.Errorf("recording the apply run: %w", err)
 	}
 
 	changed := p.Changed()
@@ -80,8 +96,8 @@ func Apply(ctx context.Context, p *Plan, reg *drivers.Registry, st *store.Store,
 	now := st.Now()
 	st.DB.WithContext(ctx).Model(&run).Updates(map[string]any{"status": status, "summary": string(summary), "finished_at": now})
 	_, _ = st.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", run.ID),
-		Detail: map[string]any{"status": status, "results": results, "policy_hash": p.Policy.Hash, "inventory_hash": p.Inventory.Hash}})
-	return results, nil
+		Detail: map[string]any{"status": status, "results": results, "policy_hash": p.Policy.Hash, "inventory_hash": p.Inventory.Hash, "plan_id": planID}})
+	return run.ID, results, nil
 }
 
 type skipError struct{ msg string }

@@ -77,6 +77,9 @@ func (m *Manager) push(ctx context.Context, q *store.Quarantine, from, to string
 		go func() {
 			defer wg.Done()
 			if err := m.pool.Do(ctx, target, fn); err != nil {
+				if m.onPushErr != nil {
+					m.onPushErr(target, err)
+				}
 				mu.Lock()
 				errs = append(errs, fmt.Sprintf("%s: %v", target, err))
 				mu.Unlock()

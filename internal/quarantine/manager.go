@@ -61,6 +61,9 @@ type Options struct {
 	NoEnforce bool
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// OnPushError, when set, is called for each target a quarantine change
+	// could not be pushed to (for metrics).
+	OnPushError func(target string, err error)
 }
 
 // Manager is the quarantine subsystem of one Ward process.
@@ -74,6 +77,7 @@ type Manager struct {
 	now       func() time.Time
 	log       *slog.Logger
 	noEnforce bool
+	onPushErr func(target string, err error)
 
 	// mu serialises decisions and their enforcement, so the storm guard
 	// counts exactly and one device's quarantine steps happen in order.
@@ -100,7 +104,7 @@ type device struct {
 // New builds a Manager: it loads the inventory from the store, places it
 // with the policy and compiles the decision.
 func New(ctx context.Context, o Options) (*Manager, error) {
-	m := &Manager{st: o.Store, db: o.Store.DB.Session(&gorm.Session{PrepareStmt: true}), cfg: o.Config, reg: o.Drivers, now: o.Now, log: o.Logger, noEnforce: o.NoEnforce}
+	m := &Manager{st: o.Store, db: o.Store.DB.Session(&gorm.Session{PrepareStmt: true}), cfg: o.Config, reg: o.Drivers, now: o.Now, log: o.Logger, noEnforce: o.NoEnforce, onPushErr: o.OnPushError}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -112,14 +116,36 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	} else {
 		m.noEnforce = true
 	}
-	var err error
-	if m.decider, err = NewDecider(ctx, o.Config); err != nil {
-		return nil, err
-	}
-	if err := m.Reload(ctx); err != nil {
+	if err := m.SetConfig(ctx, o.Config); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// SetConfig switches the Manager to a new policy: it compiles the policy's
+// decision and places the inventory with it. Active quarantines stay as
+// they are; sessions to targets are closed, so the next push dials the
+// targets as the new policy describes them. On error nothing changes.
+func (m *Manager) SetConfig(ctx context.Context, cfg *policy.Config) error {
+	dec, err := NewDecider(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := m.load(ctx, cfg, dec); err != nil {
+		return err
+	}
+	if m.pool != nil {
+		m.pool.Reset()
+	}
+	return nil
+}
+
+// Sessions reports the pool of SSH sessions the Manager keeps open.
+func (m *Manager) Sessions() PoolStats {
+	if m.pool == nil {
+		return PoolStats{}
+	}
+	return m.pool.Stats()
 }
 
 // Close closes the sessions the Manager keeps open.
@@ -131,6 +157,15 @@ func (m *Manager) Close() {
 
 // Reload reads the inventory again and places it.
 func (m *Manager) Reload(ctx context.Context) error {
+	m.mu.Lock()
+	cfg, dec := m.cfg, m.decider
+	m.mu.Unlock()
+	return m.load(ctx, cfg, dec)
+}
+
+// load reads the inventory, places it with cfg, and makes cfg and dec the
+// Manager's.
+func (m *Manager) load(ctx context.Context, cfg *policy.Config, dec *Decider) error {
 	var rows []store.Device
 	if err := m.db.WithContext(ctx).Where("removed_at IS NULL").Find(&rows).Error; err != nil {
 		return fmt.Errorf("reading the inventory: %w", err)
@@ -139,7 +174,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	for i, r := range rows {
 		invs[i] = inventory.FromRow(r)
 	}
-	e, diags := engine.New(ctx, m.cfg, invs)
+	e, diags := engine.New(ctx, cfg, invs)
 	if diags.HasErrors() {
 		return fmt.Errorf("loading the policy: %s", diags.Error())
 	}
@@ -153,7 +188,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	byMAC := map[string]*device{}
 	for i, r := range rows {
 		d := &device{id: r.ID, inv: invs[i], zone: res.Zone[r.Name]}
-		d.essential = essentialFlows(m.cfg, res, d)
+		d.essential = essentialFlows(cfg, res, d)
 		devices[r.Name], byID[r.ID] = d, d
 		if d.inv.IP.IsValid() {
 			byIP[d.inv.IP.Unmap()] = d
@@ -163,7 +198,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 		}
 	}
 	targetIPs := map[netip.Addr]string{}
-	for name, t := range m.cfg.Targets {
+	for name, t := range cfg.Targets {
 		if a, err := netip.ParseAddr(t.Address); err == nil {
 			targetIPs[a.Unmap()] = name
 		}
@@ -178,11 +213,12 @@ func (m *Manager) Reload(ctx context.Context) error {
 		Order("received_at").Pluck("received_at", &auto).Error; err != nil {
 		return fmt.Errorf("reading the last hour's automatic quarantines: %w", err)
 	}
-	docQ := m.cfg.Document().Quarantine
+	docQ := cfg.Document().Quarantine
 	if docQ == nil {
 		docQ = &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
 	}
 	m.devices, m.byID, m.byIP, m.byMAC, m.targetIPs, m.docQ, m.autoTimes = devices, byID, byIP, byMAC, targetIPs, docQ, auto
+	m.cfg, m.decider = cfg, dec
 	return nil
 }
 
@@ -308,7 +344,7 @@ func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) 
 
 	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if q != nil {
-			if err := m.saveQuarantine(tx, q, "alert:"+a.Source, map[string]any{"alert_source": a.Source, "alert_id": a.ID, "reason": r.Reason}); err != nil {
+			if err := m.saveQuarantine(tx, q, "alert:"+a.Source, map[string]any{"alert_source": a.Source, "alert_id": a.ID, "reason": r.Reason, "via": a.Via}); err != nil {
 				return err
 			}
 			row.QuarantineID = &q.ID

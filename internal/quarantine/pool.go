@@ -21,6 +21,15 @@ type Pool struct {
 	mu      sync.Mutex
 	targets map[string]*pooled
 	closed  bool
+	// dials and dialErrors count every dial, for metrics.
+	dials, dialErrors int64
+}
+
+// PoolStats describes a Pool.
+type PoolStats struct {
+	Open       int   // sessions open now
+	Dials      int64 // sessions dialled since start
+	DialErrors int64 // dials that failed
 }
 
 type pooled struct {
@@ -54,7 +63,14 @@ func (p *Pool) Do(ctx context.Context, target string, fn func(drivers.Session) e
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		if t.s == nil {
-			if t.s, err = p.dial(ctx, target); err != nil {
+			t.s, err = p.dial(ctx, target)
+			p.mu.Lock()
+			p.dials++
+			if err != nil {
+				p.dialErrors++
+			}
+			p.mu.Unlock()
+			if err != nil {
 				t.s = nil
 				return err
 			}
@@ -72,10 +88,39 @@ func (p *Pool) Do(ctx context.Context, target string, fn func(drivers.Session) e
 	return err
 }
 
-// Close closes every session.
-func (p *Pool) Close() {
+// Stats counts the open sessions and the dials so far.
+func (p *Pool) Stats() PoolStats {
 	p.mu.Lock()
-	p.closed = true
+	targets := make([]*pooled, 0, len(p.targets))
+	for _, t := range p.targets {
+		targets = append(targets, t)
+	}
+	st := PoolStats{Dials: p.dials, DialErrors: p.dialErrors}
+	p.mu.Unlock()
+	for _, t := range targets {
+		// A session in use is open; TryLock keeps a scrape from waiting on
+		// a push.
+		if !t.mu.TryLock() {
+			st.Open++
+			continue
+		}
+		if t.s != nil {
+			st.Open++
+		}
+		t.mu.Unlock()
+	}
+	return st
+}
+
+// Reset closes every session; the pool stays usable and dials again.
+func (p *Pool) Reset() { p.close(false) }
+
+// Close closes every session, for good.
+func (p *Pool) Close() { p.close(true) }
+
+func (p *Pool) close(final bool) {
+	p.mu.Lock()
+	p.closed = p.closed || final
 	targets := p.targets
 	p.targets = map[string]*pooled{}
 	p.mu.Unlock()

@@ -89,6 +89,10 @@ type Alert struct {
 	// ID of the firing it ends, so it is recorded against that alert rather
 	// than dropped as a duplicate.
 	Resolved bool
+	// Via is who delivered the alert to Ward, set by the API from the
+	// request's credentials ("token:siem", "hmac:ids-3w"), never from the
+	// payload; it goes to the audit log.
+	Via string
 	// Raw is the alert's own JSON (the object, EVE line or notice line),
 	// compacted, for the record. When that is larger than MaxRawBytes, Raw is
 	// instead a small JSON object {"truncated":true,"bytes":N,"sha256":"…",

@@ -1,0 +1,276 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/store"
+	"gorm.io/gorm"
+)
+
+// Device is a device as the API shows it: the inventory fields, the zone
+// the policy in force places it in, and its bookkeeping.
+type Device struct {
+	inventory.Device
+	// Zone is the device's zone; "" when no zone matches it or two zones
+	// of equal priority do (Conflict names them).
+	Zone      string     `json:"zone"`
+	Conflict  []string   `json:"conflict,omitempty"`
+	Source    string     `json:"source"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	RemovedAt *time.Time `json:"removed_at,omitempty"`
+}
+
+// DeviceDetail is one device with its quarantine, if it has one.
+type DeviceDetail struct {
+	Device
+	Quarantine *quarantine.Listed `json:"quarantine"`
+}
+
+func (s *Server) toDevice(r store.Device) Device {
+	d := Device{Device: inventory.FromRow(r), Source: r.Source, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), RemovedAt: r.RemovedAt}
+	if d.Labels == nil {
+		d.Labels = map[string]string{}
+	}
+	if p := s.pol.Load(); p != nil && r.RemovedAt == nil {
+		if z, conflict, ok := p.placer.Place(&d.Device); ok {
+			d.Zone = z
+		} else {
+			d.Conflict = conflict
+		}
+	}
+	return d
+}
+
+// listDevices answers GET /api/v1/devices: filters by class, criticality,
+// site, vendor, switch, zone and a search term q (name, IP or MAC), and
+// pages with limit and offset.
+func (s *Server) listDevices(c *gin.Context) {
+	limit, offset, ok := page(c)
+	if !ok {
+		return
+	}
+	removed, ok := queryBool(c, "removed")
+	if !ok {
+		return
+	}
+	if crit := c.Query("criticality"); crit != "" && !contains(inventory.Criticalities(), crit) {
+		fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("criticality=%q: want one of %s", crit, strings.Join(inventory.Criticalities(), ", ")), "criticality")
+		return
+	}
+	zone := c.Query("zone")
+	if zone != "" {
+		if p := s.pol.Load(); p == nil || p.cfg.Zones[zone] == nil {
+			fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("zone=%q: the policy has no such zone (GET /api/v1/zones lists them)", zone), "zone")
+			return
+		}
+	}
+	q := s.cfg.Store.DB.WithContext(c.Request.Context()).Model(&store.Device{})
+	if !removed {
+		q = q.Where("removed_at IS NULL")
+	}
+	for _, col := range []string{"class", "criticality", "site", "vendor", "switch"} {
+		if v := c.Query(col); v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	if term := strings.ToLower(strings.TrimSpace(c.Query("q"))); term != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(term) + "%"
+		q = q.Where(`name_key LIKE ? ESCAPE '\' OR ip LIKE ? ESCAPE '\' OR mac LIKE ? ESCAPE '\'`, like, like, like)
+	}
+	var rows []store.Device
+	var out Page[Device]
+	if zone == "" {
+		var total int64
+		if err := q.Count(&total).Error; err != nil {
+			s.internal(c, "counting devices", err)
+			return
+		}
+		if err := q.Order("name_key").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+			s.internal(c, "listing devices", err)
+			return
+		}
+		out = Page[Device]{Items: make([]Device, 0, len(rows)), Total: int(total), Limit: limit, Offset: offset}
+		for _, r := range rows {
+			out.Items = append(out.Items, s.toDevice(r))
+		}
+	} else {
+		// The zone comes from the policy, not the database: place every
+		// device that passed the other filters.
+		if err := q.Order("name_key").Find(&rows).Error; err != nil {
+			s.internal(c, "listing devices", err)
+			return
+		}
+		var in []Device
+		for _, r := range rows {
+			if d := s.toDevice(r); d.Zone == zone {
+				in = append(in, d)
+			}
+		}
+		out = paginate(in, limit, offset)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// device reads a device by the :name path parameter, or answers 404.
+func (s *Server) device(c *gin.Context) (*store.Device, bool) {
+	name := c.Param("name")
+	row, err := inventory.Get(c.Request.Context(), s.cfg.Store, name)
+	if errors.Is(err, store.ErrNotFound) {
+		notFound(c, "device", name, " in the inventory")
+		return nil, false
+	}
+	if err != nil {
+		s.internal(c, "reading the device", err)
+		return nil, false
+	}
+	return row, true
+}
+
+func (s *Server) getDevice(c *gin.Context) {
+	row, ok := s.device(c)
+	if !ok {
+		return
+	}
+	q, err := s.activeQuarantine(c.Request.Context(), row)
+	if err != nil {
+		s.internal(c, "reading the device's quarantine", err)
+		return
+	}
+	c.JSON(http.StatusOK, DeviceDetail{Device: s.toDevice(*row), Quarantine: q})
+}
+
+// activeQuarantine returns a device's active quarantine, or nil.
+func (s *Server) activeQuarantine(ctx context.Context, row *store.Device) (*quarantine.Listed, error) {
+	var q store.Quarantine
+	err := s.cfg.Store.DB.WithContext(ctx).Where("device_id = ? AND status = ?", row.ID, quarantine.StatusActive).Take(&q).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &quarantine.Listed{Quarantine: q, Device: row.Name}, nil
+}
+
+func (s *Server) deleteDevice(c *gin.Context) {
+	row, ok := s.device(c)
+	if !ok {
+		return
+	}
+	if row.RemovedAt != nil {
+		fail(c, http.StatusConflict, "already_removed", fmt.Sprintf("device %q was removed already, at %s", row.Name, row.RemovedAt.UTC().Format(time.RFC3339)), "")
+		return
+	}
+	if err := inventory.Remove(c.Request.Context(), s.cfg.Store, row.Name, actorOf(c)); err != nil {
+		s.internal(c, "removing the device", err)
+		return
+	}
+	s.inventoryChanged(c.Request.Context())
+	row, _ = inventory.Get(c.Request.Context(), s.cfg.Store, row.Name)
+	c.JSON(http.StatusOK, s.toDevice(*row))
+}
+
+// importDevices answers POST /api/v1/devices/import: the body is an
+// inventory file (CSV, JSON or a NetBox export; ?format= or detected), and
+// ?replace=true marks stored devices missing from it as removed. It is all
+// or nothing: a file with any bad row changes nothing, and every bad row
+// is listed.
+func (s *Server) importDevices(c *gin.Context) {
+	replace, ok := queryBool(c, "replace")
+	if !ok {
+		return
+	}
+	var format inventory.Format
+	if f := c.Query("format"); f != "" {
+		var err error
+		if format, err = inventory.ParseFormat(f); err != nil {
+			fail(c, http.StatusBadRequest, "invalid_query", err.Error(), "format")
+			return
+		}
+	}
+	body, ok := readBody(c, s.cfg.MaxImportBody)
+	if !ok {
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		fail(c, http.StatusBadRequest, "empty_body", "the body is empty; send the inventory file (CSV, JSON or a NetBox export)", "")
+		return
+	}
+	if format == "" {
+		format = inventory.DetectFormat(c.Query("filename"), body[:min(len(body), 4096)])
+	}
+	devices, err := inventory.Parse(bytes.NewReader(body), format)
+	if err != nil {
+		field, problems := inventoryProblems(err)
+		failProblems(c, http.StatusBadRequest, "invalid_inventory", err.Error()+"\nNothing was imported; the inventory is unchanged.", field, problems)
+		return
+	}
+	sum := sha256.Sum256(body)
+	source := c.Query("filename")
+	if source == "" {
+		source = "api"
+	}
+	res, err := inventory.Import(c.Request.Context(), s.cfg.Store, devices, inventory.ImportOptions{Replace: replace, Actor: actorOf(c), Source: source, SHA256: hex.EncodeToString(sum[:])})
+	var pe *inventory.ParseError
+	if errors.As(err, &pe) {
+		field, problems := inventoryProblems(err)
+		failProblems(c, http.StatusConflict, "import_conflict", err.Error()+"\nNothing was imported; the inventory is unchanged.", field, problems)
+		return
+	}
+	if err != nil {
+		s.internal(c, "importing the inventory (nothing was imported)", err)
+		return
+	}
+	s.inventoryChanged(c.Request.Context())
+	c.JSON(http.StatusOK, res)
+}
+
+// inventoryProblems lists an inventory ParseError's problems.
+func inventoryProblems(err error) (string, []Problem) {
+	var pe *inventory.ParseError
+	if !errors.As(err, &pe) {
+		return "", nil
+	}
+	problems := make([]Problem, 0, len(pe.Problems))
+	for _, r := range pe.Problems {
+		problems = append(problems, Problem{Line: r.Line, Field: r.Field, Message: r.Error()})
+	}
+	if len(problems) == 0 {
+		return "", nil
+	}
+	return problems[0].Field, problems
+}
+
+// inventoryChanged makes the quarantine manager and the cached effective
+// policy see the new inventory.
+func (s *Server) inventoryChanged(ctx context.Context) {
+	s.viewMu.Lock()
+	s.view = nil
+	s.viewMu.Unlock()
+	if s.cfg.Quarantines != nil {
+		if err := s.cfg.Quarantines.Reload(ctx); err != nil {
+			s.cfg.Logger.Error("reloading the inventory for quarantine", "error", err)
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package api
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/store"
+)
+
+// Metrics are the series /metrics exposes, in their own registry.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
+	alerts          *prometheus.CounterVec
+	alertsLimited   *prometheus.CounterVec
+	planDuration    prometheus.Histogram
+	applyDuration   prometheus.Histogram
+	pushErrors      *prometheus.CounterVec
+
+	mu           sync.Mutex
+	sources      map[string]bool
+	storeWatched bool
+}
+
+// maxSources bounds the source label of ward_alerts_received_total: an
+// alert's source is the sender's word, so past this many distinct ones
+// the rest count as "other".
+const maxSources = 200
+
+var labelSafe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$`)
+
+// NewMetrics makes the series, registered with a registry of their own
+// with the Go runtime's and the process's.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), sources: map[string]bool{}}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_http_requests_total",
+		Help: "API requests by method, route and status."}, []string{"method", "route", "status"})
+	m.requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ward_http_request_duration_seconds",
+		Help: "API request durations by method and route.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}},
+		[]string{"method", "route"})
+	m.alerts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_alerts_received_total",
+		Help: "Alerts received by source and payload format."}, []string{"source", "format"})
+	m.alertsLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_alert_requests_rate_limited_total",
+		Help: "Alert requests refused with 429 by sender."}, []string{"sender"})
+	m.planDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ward_plan_duration_seconds",
+		Help: "Time to make a plan (POST /api/v1/plans).", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)})
+	m.applyDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ward_apply_duration_seconds",
+		Help: "Time to apply a plan to its targets.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)})
+	m.pushErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_push_errors_total",
+		Help: "Failed pushes to a target, by target and kind (apply, quarantine, drift)."}, []string{"target", "kind"})
+	m.reg.MustRegister(m.requests, m.requestDuration, m.alerts, m.alertsLimited, m.planDuration, m.applyDuration, m.pushErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry is where the series are registered.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// PushError counts a failed quarantine push to target (the quarantine
+// manager's OnPushError).
+func (m *Metrics) PushError(target string, _ error) {
+	m.pushErrors.WithLabelValues(target, "quarantine").Inc()
+}
+
+// WatchSessions exposes the quarantine manager's SSH session pool.
+func (m *Metrics) WatchSessions(stats func() quarantine.PoolStats) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ward_ssh_sessions_open",
+		Help: "SSH sessions to targets kept open for quarantine."}, func() float64 { return float64(stats().Open) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ward_ssh_dials_total",
+		Help: "SSH sessions dialled for quarantine."}, func() float64 { return float64(stats().Dials) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ward_ssh_dial_errors_total",
+		Help: "SSH dials for quarantine that failed."}, func() float64 { return float64(stats().DialErrors) }))
+}
+
+func (m *Metrics) request(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.requestDuration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+func (m *Metrics) alertReceived(source, format string) {
+	m.mu.Lock()
+	if !m.sources[source] {
+		if len(m.sources) >= maxSources || !labelSafe.MatchString(source) {
+			source = "other"
+		} else {
+			m.sources[source] = true
+		}
+	}
+	m.mu.Unlock()
+	m.alerts.WithLabelValues(source, format).Inc()
+}
+
+// watchStore exposes the active quarantines by level, read from the store
+// at each scrape.
+func (m *Metrics) watchStore(st *store.Store) {
+	if st == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.storeWatched {
+		return // one store per registry
+	}
+	m.storeWatched = true
+	m.reg.MustRegister(&quarantineCollector{st: st, desc: prometheus.NewDesc("ward_quarantines_active",
+		"Active quarantines by level in force and level waiting for approval (pending).", []string{"level", "pending"}, nil)})
+}
+
+type quarantineCollector struct {
+	st   *store.Store
+	desc *prometheus.Desc
+}
+
+func (q *quarantineCollector) Describe(ch chan<- *prometheus.Desc) { ch <- q.desc }
+
+func (q *quarantineCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var rows []struct {
+		Level        string
+		PendingLevel string
+		N            int64
+	}
+	err := q.st.DB.WithContext(ctx).Model(&store.Quarantine{}).Select("level, pending_level, COUNT(*) AS n").
+		Where("status = ?", quarantine.StatusActive).Group("level, pending_level").Scan(&rows).Error
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(q.desc, err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		seen[r.Level+"/"+r.PendingLevel] = true
+		ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(r.N), r.Level, r.PendingLevel)
+	}
+	// Zero series for the levels, so a dashboard shows 0 rather than
+	// nothing.
+	for _, l := range []string{quarantine.LevelRestrict, quarantine.LevelIsolate} {
+		if !seen[l+"/"] {
+			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, 0, l, "")
+		}
+	}
+}
+
+func (s *Server) serveMetrics(c *gin.Context) {
+	promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(c.Writer, c.Request)
+}

@@ -1,0 +1,177 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/policy"
+	"gorm.io/gorm"
+)
+
+// QuarantineRequest is the body of POST /api/v1/quarantines.
+type QuarantineRequest struct {
+	Device string `json:"device"`
+	// Level is restrict (keep only essential flows) or isolate (quarantine
+	// VLAN, remediation only); default isolate.
+	Level string `json:"level"`
+	// TTL is how long it lasts: 30m, 4h, 7d; default the policy's for the
+	// level.
+	TTL    string `json:"ttl"`
+	Reason string `json:"reason"`
+}
+
+// ApproveRequest is the body of POST /api/v1/quarantines/{id}/approve.
+type ApproveRequest struct {
+	Comment string `json:"comment"`
+}
+
+func (s *Server) listQuarantines(c *gin.Context) {
+	all, ok := queryBool(c, "all")
+	if !ok {
+		return
+	}
+	list, err := s.cfg.Quarantines.List(c.Request.Context(), all)
+	if err != nil {
+		s.internal(c, "listing quarantines", err)
+		return
+	}
+	if list == nil {
+		list = []quarantine.Listed{}
+	}
+	c.JSON(http.StatusOK, list)
+}
+
+// quarantineByID reads the quarantine of the :id path parameter with its
+// device's name, or answers 404.
+func (s *Server) quarantineByID(c *gin.Context) (*quarantine.Listed, bool) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return nil, false
+	}
+	var q store.Quarantine
+	err := s.cfg.Store.DB.WithContext(c.Request.Context()).Take(&q, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		notFound(c, "quarantine", fmt.Sprint(id), " (GET /api/v1/quarantines?all=true lists them)")
+		return nil, false
+	}
+	if err != nil {
+		s.internal(c, "reading the quarantine", err)
+		return nil, false
+	}
+	var d store.Device
+	if err := s.cfg.Store.DB.WithContext(c.Request.Context()).Take(&d, q.DeviceID).Error; err != nil {
+		s.internal(c, "reading the quarantined device", err)
+		return nil, false
+	}
+	return &quarantine.Listed{Quarantine: q, Device: d.Name}, true
+}
+
+func (s *Server) getQuarantine(c *gin.Context) {
+	if q, ok := s.quarantineByID(c); ok {
+		c.JSON(http.StatusOK, q)
+	}
+}
+
+// pushContext is the context of a change that pushes to targets: it is
+// not cancelled when the caller goes away, so a quarantine is never left
+// half enforced, and ward serve's shutdown waits for it.
+func pushContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+}
+
+func (s *Server) createQuarantine(c *gin.Context) {
+	var req QuarantineRequest
+	if !s.bindJSON(c, &req, false) {
+		return
+	}
+	if strings.TrimSpace(req.Device) == "" {
+		fail(c, http.StatusBadRequest, "invalid_field", `field "device" is required: the name of a device in the inventory`, "device")
+		return
+	}
+	if req.Level == "" {
+		req.Level = quarantine.LevelIsolate
+	}
+	if req.Level != quarantine.LevelIsolate && req.Level != quarantine.LevelRestrict {
+		fail(c, http.StatusBadRequest, "invalid_field", fmt.Sprintf(`field "level" %q: want restrict or isolate`, req.Level), "level")
+		return
+	}
+	var ttl time.Duration
+	if req.TTL != "" {
+		var err error
+		if ttl, err = policy.ParseTTL(req.TTL); err != nil || ttl <= 0 {
+			fail(c, http.StatusBadRequest, "invalid_field", fmt.Sprintf(`field "ttl" %q: want a positive duration like 30m, 4h or 7d`, req.TTL), "ttl")
+			return
+		}
+	}
+	ctx, cancel := pushContext(c.Request.Context())
+	defer cancel()
+	out, err := s.cfg.Quarantines.Quarantine(ctx, quarantine.Request{Device: req.Device, Level: req.Level, TTL: ttl, Reason: req.Reason, Actor: actorOf(c)})
+	if err != nil {
+		s.quarantineError(c, err, "device")
+		return
+	}
+	status := http.StatusOK
+	if out.Changed {
+		status = http.StatusCreated
+	}
+	c.JSON(status, out)
+}
+
+// quarantineError answers a refusal of the quarantine manager: 404 for an
+// unknown device or quarantine, 409 otherwise (the request was understood
+// but cannot be done in the state things are in).
+func (s *Server) quarantineError(c *gin.Context, err error, field string) {
+	if errors.Is(err, quarantine.ErrNotFound) {
+		fail(c, http.StatusNotFound, "not_found", err.Error(), field)
+		return
+	}
+	fail(c, http.StatusConflict, "refused", err.Error(), "")
+}
+
+func (s *Server) releaseQuarantine(c *gin.Context) {
+	q, ok := s.quarantineByID(c)
+	if !ok {
+		return
+	}
+	if !s.bindJSON(c, &struct{}{}, true) {
+		return
+	}
+	if q.Status != quarantine.StatusActive {
+		fail(c, http.StatusConflict, "not_active", fmt.Sprintf("quarantine #%d of %s is %s already", q.ID, q.Device, q.Status), "")
+		return
+	}
+	ctx, cancel := pushContext(c.Request.Context())
+	defer cancel()
+	out, err := s.cfg.Quarantines.Release(ctx, q.Device, actorOf(c))
+	if err != nil {
+		s.quarantineError(c, err, "")
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) approveQuarantine(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req ApproveRequest
+	if !s.bindJSON(c, &req, true) {
+		return
+	}
+	ctx, cancel := pushContext(c.Request.Context())
+	defer cancel()
+	out, err := s.cfg.Quarantines.Approve(ctx, id, actorOf(c), req.Comment)
+	if err != nil {
+		s.quarantineError(c, err, "")
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,138 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/wardnet/ward/internal/plan"
+	"github.com/wardnet/ward/internal/store"
+	"gorm.io/gorm"
+)
+
+// Target is a target of the policy with what Ward last applied to it.
+type Target struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Driver      string `json:"driver"`
+	Role        string `json:"role"`
+	Address     string `json:"address"`
+	Port        int    `json:"port"`
+	// Available is false when this build of Ward has only the driver's
+	// name: plans for the target cannot be applied.
+	Available bool       `json:"available"`
+	LastApply *LastApply `json:"last_apply"`
+}
+
+// LastApply is the last configuration Ward applied to a target.
+type LastApply struct {
+	At        time.Time `json:"at"`
+	Hash      string    `json:"hash"`
+	RunID     uint64    `json:"run_id"`
+	RunStatus string    `json:"run_status"`
+	Actor     string    `json:"actor"`
+}
+
+func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
+	p := s.pol.Load()
+	if p == nil {
+		return nil, errors.New("Ward was started without a policy")
+	}
+	var states []store.TargetState
+	if err := s.cfg.Store.DB.WithContext(ctx).Find(&states).Error; err != nil {
+		return nil, err
+	}
+	byName := map[string]store.TargetState{}
+	for _, st := range states {
+		byName[st.Target] = st
+	}
+	out := []Target{}
+	for _, name := range sortedKeys(p.doc.Targets) {
+		if only != "" && name != only {
+			continue
+		}
+		t := p.doc.Targets[name]
+		tv := Target{Name: name, Description: t.Description, Driver: t.Driver, Role: t.Role, Address: t.Address, Port: t.Port}
+		if s.cfg.Drivers != nil {
+			if info, ok := s.cfg.Drivers.Lookup(t.Driver); ok && info.New != nil {
+				tv.Available = true
+			}
+		}
+		if st, ok := byName[name]; ok {
+			la := &LastApply{At: st.AppliedAt.UTC(), Hash: st.Hash}
+			if st.ApplyRunID != nil {
+				var run store.ApplyRun
+				err := s.cfg.Store.DB.WithContext(ctx).Take(&run, *st.ApplyRunID).Error
+				if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+					return nil, err
+				}
+				la.RunID, la.RunStatus, la.Actor = run.ID, run.Status, run.Actor
+			}
+			tv.LastApply = la
+		}
+		out = append(out, tv)
+	}
+	return out, nil
+}
+
+func (s *Server) listTargets(c *gin.Context) {
+	ts, err := s.targets(c.Request.Context(), "")
+	if err != nil {
+		s.internal(c, "listing targets", err)
+		return
+	}
+	c.JSON(http.StatusOK, ts)
+}
+
+func (s *Server) getTarget(c *gin.Context) {
+	name := c.Param("name")
+	ts, err := s.targets(c.Request.Context(), name)
+	if err != nil {
+		s.internal(c, "reading the target", err)
+		return
+	}
+	if len(ts) == 0 {
+		notFound(c, "target", name, " in the policy (GET /api/v1/targets lists them)")
+		return
+	}
+	c.JSON(http.StatusOK, ts[0])
+}
+
+// targetDrift answers GET /api/v1/targets/{name}/drift: it reads the
+// target's running configuration over SSH and compares it with what Ward
+// last applied. One check runs at a time.
+func (s *Server) targetDrift(c *gin.Context) {
+	name := c.Param("name")
+	p, ok := s.policyOrFail(c)
+	if !ok {
+		return
+	}
+	t := p.cfg.Targets[name]
+	if t == nil {
+		notFound(c, "target", name, " in the policy (GET /api/v1/targets lists them)")
+		return
+	}
+	if s.cfg.Dial == nil {
+		fail(c, http.StatusConflict, "no_target_access", "this server has no access to targets (started with -no-enforce)", "")
+		return
+	}
+	s.driftMu.Lock()
+	defer s.driftMu.Unlock()
+	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Minute)
+	defer cancel()
+	drifts, err := plan.CheckDrift(ctx, s.cfg.Store, s.cfg.Drivers, map[string]string{name: t.Driver}, s.cfg.Dial)
+	if err != nil {
+		s.internal(c, "checking drift", err)
+		return
+	}
+	if len(drifts) == 0 {
+		c.JSON(http.StatusOK, plan.Drift{Target: name, Status: "never_applied"})
+		return
+	}
+	if drifts[0].Status == "error" {
+		s.metrics.pushErrors.WithLabelValues(name, "drift").Inc()
+	}
+	c.JSON(http.StatusOK, drifts[0])
+}
