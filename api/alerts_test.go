@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,11 +16,8 @@ import (
 	"time"
 
 	"github.com/wardnet/ward/api"
-	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
-	"github.com/wardnet/ward/policy"
 )
 
 const (
@@ -39,64 +35,6 @@ var signerSecret = []byte("s3cret-of-ids-3w")
 // clock is the API's fixed clock: far from the real one, so a signature
 // that passes the skew check shows Config.Now is the clock used.
 var clock = time.Date(2025, 5, 1, 10, 20, 30, 0, time.UTC)
-
-// testServer is Ward's API over the example hospital: a fresh SQLite store
-// with the example inventory, the example policy, and a quarantine Manager
-// that decides and records but enforces nothing (no Dial).
-type testServer struct {
-	url string
-	cli *http.Client
-	st  *store.Store
-}
-
-func newTestServer(t *testing.T, edit func(*api.Config)) *testServer {
-	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := inventory.ImportFile(ctx, st, exampleInventory, inventory.FormatCSV, inventory.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	reg := &drivers.Registry{}
-	reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall}})
-	reg.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch}})
-	for _, n := range []string{"cisco_iosxe", "arista_eos", "juniper_junos"} {
-		reg.Register(drivers.Info{Name: n, Roles: []drivers.Role{drivers.RoleFirewall, drivers.RoleAccessSwitch}})
-	}
-	cfg, diags := policy.NewParser(policy.WithDrivers(reg.RolesByName())).LoadDir(examplePolicy)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	m, err := quarantine.New(ctx, quarantine.Options{Store: st, Config: cfg, Drivers: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	c := api.Config{
-		Store:       st,
-		Quarantines: m,
-		AlertToken:  token,
-		AlertSecret: func(source string) ([]byte, bool) {
-			if source == signer {
-				return signerSecret, true
-			}
-			return nil, false
-		},
-		Now: func() time.Time { return clock },
-	}
-	if edit != nil {
-		edit(&c)
-	}
-	srv := httptest.NewServer(api.New(c))
-	t.Cleanup(srv.Close)
-	tr := srv.Client().Transport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 32
-	t.Cleanup(tr.CloseIdleConnections)
-	return &testServer{url: srv.URL, cli: &http.Client{Transport: tr}, st: st}
-}
 
 // response is an answer read whole.
 type response struct {

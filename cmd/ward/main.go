@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"approve":     {"Approve a quarantine that waits for a person", runApprove},
 		"quarantines": {"List quarantines", runQuarantines},
 		"serve":       {"Run the API, alert intake and quarantine scheduler", runServe},
+		"token":       {"Create, list and revoke API tokens", runToken},
 	}
 }
 

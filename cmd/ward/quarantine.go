@@ -20,6 +20,13 @@ func (c *cli) quarantineManager(ctx context.Context, dir, db string, enforce boo
 		c.printDiags(cfg, diags)
 		return nil, nil, false
 	}
+	m, st, ok := c.newManager(ctx, cfg, db, enforce, nil)
+	return m, st, ok
+}
+
+// newManager opens the store and builds a quarantine manager for cfg;
+// edit, when set, adjusts its options.
+func (c *cli) newManager(ctx context.Context, cfg *policy.Config, db string, enforce bool, edit func(*quarantine.Options)) (*quarantine.Manager, *store.Store, bool) {
 	st, ok := c.openStore(ctx, db)
 	if !ok {
 		return nil, nil, false
@@ -27,6 +34,9 @@ func (c *cli) quarantineManager(ctx context.Context, dir, db string, enforce boo
 	opts := quarantine.Options{Store: st, Config: cfg, Drivers: newRegistry()}
 	if enforce {
 		opts.Dial = quarantine.DialFunc(dialer(cfg))
+	}
+	if edit != nil {
+		edit(&opts)
 	}
 	m, err := quarantine.New(ctx, opts)
 	if err != nil {

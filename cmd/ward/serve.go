@@ -2,41 +2,110 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/api"
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/policy"
 )
 
+const serveUsage = `[-listen 127.0.0.1:8080] [-policy DIR] [-db URL] [-config FILE] [flags]
+
+Serves the API (/api/v1, described at /api/v1/openapi.yaml), alert intake,
+/metrics, /healthz and /readyz, and runs the quarantine scheduler.
+
+Every setting comes from, in this order of precedence:
+  1. its flag:                 -tls-cert /etc/ward/tls.crt
+  2. its environment variable: WARD_TLS_CERT=/etc/ward/tls.crt
+  3. the settings file (-config FILE or WARD_CONFIG), HCL attributes
+     named like the flags with _ for -:   tls_cert = "/etc/ward/tls.crt"
+  4. the default shown below.
+Secrets never go in flags: the alert bearer token is WARD_ALERT_TOKEN, an
+alert source's HMAC secret is the credential alert-SOURCE, target
+credentials are in WARD_CREDENTIALS_DIR. API tokens: ward token create.
+SIGHUP reloads the policy; SIGINT or SIGTERM stop Ward after the requests
+and pushes in flight finish.`
+
+// serveSettings are ward serve's settings.
+type serveSettings struct {
+	listen, dir, db, config     string
+	tlsCert, tlsKey             string
+	logFormat, logLevel         string
+	noEnforce                   bool
+	reconcileEvery, shutdownMax time.Duration
+	maxBody, maxImportBody      int64
+	alertRate                   float64
+	alertBurst, applyParallel   int
+}
+
+func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
+	s := &serveSettings{}
+	fs := c.newFlagSet("serve", serveUsage)
+	env := func(name, help string) string { return help + " (" + envName(name) + ")" }
+	fs.StringVar(&s.config, "config", "", env("config", "settings file (HCL: listen = \"127.0.0.1:8080\")"))
+	fs.StringVar(&s.listen, "listen", "127.0.0.1:8080", env("listen", "address to listen on; loopback unless you say otherwise"))
+	fs.StringVar(&s.dir, "policy", "./policy", env("policy", "policy directory"))
+	fs.StringVar(&s.db, "db", store.DefaultURL, env("db", "database URL: sqlite://PATH or postgres://USER@HOST/DB"))
+	fs.StringVar(&s.tlsCert, "tls-cert", "", env("tls-cert", "serve HTTPS with this certificate (PEM; with -tls-key)"))
+	fs.StringVar(&s.tlsKey, "tls-key", "", env("tls-key", "the certificate's private key (PEM)"))
+	fs.StringVar(&s.logFormat, "log-format", "text", env("log-format", "log format: text or json"))
+	fs.StringVar(&s.logLevel, "log-level", "info", env("log-level", "debug, info, warn or error; debug logs every request"))
+	fs.BoolVar(&s.noEnforce, "no-enforce", false, env("no-enforce", "record and decide alerts, but change no target"))
+	fs.DurationVar(&s.reconcileEvery, "reconcile-interval", 30*time.Second, env("reconcile-interval", "how often to check the targets' quarantine state against the store"))
+	fs.DurationVar(&s.shutdownMax, "shutdown-timeout", 2*time.Minute, env("shutdown-timeout", "how long a stop waits for requests and pushes in flight"))
+	fs.Int64Var(&s.maxBody, "max-body", 1<<20, env("max-body", "largest request body in bytes (alerts and JSON)"))
+	fs.Int64Var(&s.maxImportBody, "max-import-body", 64<<20, env("max-import-body", "largest inventory import in bytes"))
+	fs.Float64Var(&s.alertRate, "alert-rate", 50, env("alert-rate", "alert requests a second per sender (token or HMAC source); -1 for no limit"))
+	fs.IntVar(&s.alertBurst, "alert-burst", 200, env("alert-burst", "alert requests a sender may send at once"))
+	fs.IntVar(&s.applyParallel, "apply-parallel", 4, env("apply-parallel", "targets an apply pushes at once"))
+	return fs, s
+}
+
 func runServe(c *cli, args []string) int {
-	fs := c.newFlagSet("serve", "[-listen 127.0.0.1:8080] [-policy DIR] [-db URL]")
-	listen := fs.String("listen", envOr("WARD_LISTEN", "127.0.0.1:8080"), "address to listen on (WARD_LISTEN); loopback unless you say otherwise")
-	dir := fs.String("policy", envOr("WARD_POLICY", "./policy"), "policy directory (WARD_POLICY)")
-	noEnforce := fs.Bool("no-enforce", false, "record and decide alerts, but change no target")
-	logFormat := fs.String("log-format", envOr("WARD_LOG_FORMAT", "text"), "log format: text or json (WARD_LOG_FORMAT)")
-	reconcileEvery := fs.Duration("reconcile-interval", 30*time.Second, "how often to check the targets' quarantine state against the store")
-	db := dbFlag(fs)
+	fs, s := serveFlags(c)
 	if _, code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	var handler slog.Handler = slog.NewTextHandler(c.stderr, nil)
-	if *logFormat == "json" {
-		handler = slog.NewJSONHandler(c.stderr, nil)
-	} else if *logFormat != "text" {
-		fmt.Fprintf(c.stderr, "ward serve: -log-format %q: want text or json\n", *logFormat)
+	if s.config == "" {
+		s.config = os.Getenv("WARD_CONFIG")
+	}
+	if err := applySettings(fs, s.config, "config"); err != nil {
+		fmt.Fprintf(c.stderr, "ward serve: %v\n", err)
 		return 2
 	}
-	log := slog.New(handler)
+	log, err := newLogger(c, s.logFormat, s.logLevel)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward serve: %v\n", err)
+		return 2
+	}
+	if (s.tlsCert == "") != (s.tlsKey == "") {
+		fmt.Fprintln(c.stderr, "ward serve: -tls-cert and -tls-key go together: give both, or neither")
+		return 2
+	}
+	var tlsCfg *tls.Config
+	if s.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.tlsCert, s.tlsKey)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "ward serve: loading the TLS certificate: %v\n", err)
+			return 1
+		}
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 
 	base := c.ctx
 	if base == nil {
@@ -44,12 +113,33 @@ func runServe(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(base, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m, st, ok := c.quarantineManager(ctx, *dir, *db, !*noEnforce)
+
+	cfg, diags := c.loadPolicy(s.dir)
+	if diags.HasErrors() {
+		c.printDiags(cfg, diags)
+		return 1
+	}
+	// Targets are dialled as the policy in force describes them; a reload
+	// changes it.
+	var current atomic.Pointer[policy.Config]
+	current.Store(cfg)
+	dial := func(ctx context.Context, name string) (drivers.Session, error) {
+		return dialer(current.Load())(ctx, name)
+	}
+	metrics := api.NewMetrics()
+	m, st, ok := c.newManager(ctx, cfg, s.db, !s.noEnforce, func(o *quarantine.Options) {
+		o.Logger = log
+		o.OnPushError = metrics.PushError
+		if o.Dial != nil {
+			o.Dial = dial
+		}
+	})
 	if !ok {
 		return 1
 	}
 	defer st.Close()
 	defer m.Close()
+	metrics.WatchSessions(m.Sessions)
 
 	// Reconcile before taking alerts: a restart neither drops nor forgets a
 	// quarantine, and expiry that fell due while down happens now.
@@ -60,53 +150,113 @@ func runServe(c *cli, args []string) int {
 	}
 	creds := credentials.FromEnv()
 	token := os.Getenv("WARD_ALERT_TOKEN")
-	srv := api.New(api.Config{Store: st, Intake: m, Logger: log, AlertToken: token,
+	acfg := api.Config{Store: st, Quarantines: m, Policy: cfg, PolicyDir: s.dir, Drivers: newRegistry(),
+		LoadPolicy: func() (*policy.Config, hcl.Diagnostics) { return c.loadPolicy(s.dir) },
+		OnPolicy:   func(p *policy.Config) { current.Store(p) },
+		AlertToken: token, AlertRate: s.alertRate, AlertBurst: s.alertBurst, MaxBody: s.maxBody, MaxImportBody: s.maxImportBody,
+		ApplyParallel: s.applyParallel, Metrics: metrics, Logger: log,
 		AlertSecret: func(source string) ([]byte, bool) {
 			cr, err := creds.Load("alert-" + source)
 			if err != nil || cr.Password == "" {
 				return nil, false
 			}
 			return []byte(cr.Password), true
-		}})
-	if token == "" {
-		log.Warn("WARD_ALERT_TOKEN is not set: alerts are accepted only with an HMAC signature (secret in the credential alert-SOURCE)")
+		}}
+	if !s.noEnforce {
+		acfg.Dial = dial
 	}
+	srv := api.New(acfg)
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", s.listen)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward serve: %v\n", err)
 		return 1
 	}
-	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
-		log.Warn("listening beyond this host: put Ward behind TLS", "listen", ln.Addr().String())
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() && tlsCfg == nil {
+		log.Warn("listening beyond this host without TLS: give -tls-cert and -tls-key, or put Ward behind a TLS proxy", "listen", ln.Addr().String())
 	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-	go scheduler(ctx, m, log, *reconcileEvery)
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	log.Info("ward serve listening", "address", "http://"+ln.Addr().String(), "enforce", !*noEnforce)
-	fmt.Fprintf(c.stdout, "Listening on http://%s\n", ln.Addr())
+	httpSrv := &http.Server{Handler: srv, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 15 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
+	var wg sync.WaitGroup
+	wg.Go(func() { scheduler(ctx, m, log, s.reconcileEvery) })
+	wg.Go(func() { reloadOnHangup(ctx, srv, log) })
+	errc := make(chan error, 1)
+	scheme := "http"
+	go func() {
+		if tlsCfg != nil {
+			errc <- httpSrv.ServeTLS(ln, "", "")
+		} else {
+			errc <- httpSrv.Serve(ln)
+		}
+	}()
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	if token == "" {
+		log.Info("WARD_ALERT_TOKEN is not set: alerts need an operator API token or an HMAC signature")
+	}
+	log.Info("ward serve listening", "address", scheme+"://"+ln.Addr().String(), "enforce", !s.noEnforce, "policy", s.dir)
+	fmt.Fprintf(c.stdout, "Listening on %s://%s\n", scheme, ln.Addr())
+
+	code := 0
 	select {
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(c.stderr, "ward serve: %v\n", err)
-			return 1
-		}
+		fmt.Fprintf(c.stderr, "ward serve: %v\n", err)
+		code = 1
+		stop()
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	log.Info("shutting down: finishing requests and pushes in flight", "timeout", s.shutdownMax)
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownMax)
 	defer cancel()
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)
-		return 1
+		code = 1
 	}
-	return 0
+	wg.Wait() // the scheduler finishes the step it is in
+	log.Info("stopped")
+	return code
+}
+
+func newLogger(c *cli, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(c.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(c.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+// reloadOnHangup reloads the policy on SIGHUP.
+func reloadOnHangup(ctx context.Context, srv *api.Server, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		info, diags, err := srv.ReloadPolicy(ctx, "signal:SIGHUP")
+		if err != nil {
+			log.Error("policy reload refused; the policy in force is unchanged", "error", err, "problems", diags.Error())
+			continue
+		}
+		log.Info("policy reloaded", "hash", info.Hash, "zones", info.Zones, "flows", info.Flows)
+	}
 }
 
 // scheduler ends quarantines on time (checked every 250 ms) and keeps the
-// targets' quarantine state reconciled with the store.
+// targets' quarantine state reconciled with the store. When ctx is done it
+// returns after the step it is in, which runs to its end.
 func scheduler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, reconcileEvery time.Duration) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -117,25 +267,20 @@ func scheduler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, rec
 			return
 		case <-tick.C:
 		}
-		if n, err := m.ExpireDue(ctx); err != nil {
+		step, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		if n, err := m.ExpireDue(step); err != nil {
 			log.Error("expiring quarantines", "error", err)
 		} else if n > 0 {
 			log.Info("quarantines expired", "count", n)
 		}
 		if reconcileEvery > 0 && time.Since(last) >= reconcileEvery {
 			last = time.Now()
-			if rep, err := m.Reconcile(ctx); err != nil {
+			if rep, err := m.Reconcile(step); err != nil {
 				log.Error("reconciling quarantines", "error", err)
 			} else if len(rep.Added)+len(rep.Removed)+len(rep.Errors) > 0 {
 				log.Warn("reconciled quarantines", "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
 			}
 		}
+		cancel()
 	}
-}
-
-func envOr(name, def string) string {
-	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
-		return v
-	}
-	return def
 }
