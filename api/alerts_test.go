@@ -103,7 +103,7 @@ func (r response) accepted(t *testing.T) api.AlertsResponse {
 
 // failure decodes the error envelope strictly: nothing but "error", and
 // nothing in it but the envelope's fields.
-func (r response) failure(t *testing.T) api.ErrorDetail {
+func (r response) failure(t testing.TB) api.ErrorDetail {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want application/json", ct)
@@ -123,8 +123,8 @@ func (r response) failure(t *testing.T) api.ErrorDetail {
 	return env.Error
 }
 
-// rowCounts counts what an alert request may change.
-type rowCounts struct{ alerts, quarantines, audit int64 }
+// rowCounts counts what a request may change.
+type rowCounts struct{ alerts, quarantines, audit, devices, tokens, plans, applies int64 }
 
 func (s *testServer) counts(t *testing.T) rowCounts {
 	t.Helper()
@@ -132,7 +132,8 @@ func (s *testServer) counts(t *testing.T) rowCounts {
 	for _, q := range []struct {
 		model any
 		n     *int64
-	}{{&store.Alert{}, &c.alerts}, {&store.Quarantine{}, &c.quarantines}, {&store.AuditEvent{}, &c.audit}} {
+	}{{&store.Alert{}, &c.alerts}, {&store.Quarantine{}, &c.quarantines}, {&store.AuditEvent{}, &c.audit}, {&store.Device{}, &c.devices},
+		{&store.APIToken{}, &c.tokens}, {&store.Plan{}, &c.plans}, {&store.ApplyRun{}, &c.applies}} {
 		if err := s.st.DB.Model(q.model).Count(q.n).Error; err != nil {
 			t.Fatal(err)
 		}

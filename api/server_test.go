@@ -39,7 +39,7 @@ type testServer struct {
 	tokens map[string]string
 }
 
-func newTestServer(t *testing.T, edit func(*api.Config)) *testServer {
+func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
