@@ -82,12 +82,20 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	@echo "  bash examples/lab/lab.sh down                                    # tear it down"
 	@echo
 	@test -s $(LAB_STATE)/alert-token || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(LAB_STATE)/alert-token)
-	@echo "Ward now serves the alert API on http://127.0.0.1:8080 (Ctrl-C stops it; the lab stays up)."
-	@echo "In another shell, quarantine the patient TV with a Suricata-style alert:"
-	@echo "  curl -sS http://127.0.0.1:8080/api/v1/alerts -H \"Authorization: Bearer \$$(cat $(LAB_STATE)/alert-token)\" \\"
-	@echo "       --data '{\"source\":\"suricata\",\"severity\":\"high\",\"ip\":\"10.61.190.241\",\"mac\":null,\"signature\":\"ET TROJAN demo\",\"id\":\"demo-1\"}'"
-	@echo "  WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) quarantines -policy $(POLICY) -db $(DEMO_DB)"
-	@echo "  WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) release tv-netlab-01 -policy $(POLICY) -db $(DEMO_DB)"
+	@(umask 077; ./$(BIN) token create -role admin -name demo-admin-$$(date +%s) -expires 7d -db $(DEMO_DB) -json \
+	  | sed -n 's/.*"token": "\(ward_[^"]*\)".*/\1/p' > $(LAB_STATE)/admin-token)
+	@echo "Ward now serves its API on http://127.0.0.1:8080 (Ctrl-C stops it; the lab stays up)."
+	@echo "An admin token is in $(LAB_STATE)/admin-token (ward token create makes more). In another shell:"
+	@echo "  T=\$$(cat $(LAB_STATE)/admin-token)"
+	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/api/v1/whoami"
+	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" 'http://127.0.0.1:8080/api/v1/devices?zone=infusion_pumps&limit=5'"
+	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/api/v1/devices/tv-netlab-01/effective"
+	@echo "Quarantine the patient TV with a Suricata EVE alert:"
+	@echo "  curl -sS http://127.0.0.1:8080/api/v1/alerts -H \"Authorization: Bearer \$$T\" --data \\"
+	@echo "    '{\"event_type\":\"alert\",\"timestamp\":\"2026-11-22T10:01:02.123456+0000\",\"flow_id\":1,\"src_ip\":\"10.61.190.241\",\"dest_ip\":\"203.0.113.9\",\"alert\":{\"signature_id\":2024897,\"signature\":\"ET TROJAN demo\",\"severity\":1}}'"
+	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/api/v1/quarantines"
+	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" -X POST http://127.0.0.1:8080/api/v1/quarantines/1/release"
+	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/metrics | grep ^ward_"
 	WARD_ALERT_TOKEN=$$(cat $(LAB_STATE)/alert-token) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials \
 	  ./$(BIN) serve -listen 127.0.0.1:8080 -policy $(POLICY) -db $(DEMO_DB)
 

@@ -312,8 +312,10 @@ func (s *Server) observe(c *gin.Context) {
 	}
 	status := c.Writer.Status()
 	s.metrics.request(c.Request.Method, route, status, d)
+	// Reads and accepted alerts (recorded in the store, and many) are
+	// logged at debug; other writes and refusals at info.
 	level := slog.LevelDebug
-	if c.Request.Method != http.MethodGet || status >= 400 {
+	if (c.Request.Method != http.MethodGet && route != "/api/v1/alerts") || status >= 400 {
 		level = slog.LevelInfo
 	}
 	if status >= 500 {

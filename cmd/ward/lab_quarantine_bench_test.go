@@ -125,7 +125,7 @@ func BenchmarkLabQuarantineLatency(b *testing.B) {
 func BenchmarkAlertIntake(b *testing.B) {
 	b.Setenv("WARD_ALERT_TOKEN", labAlertToken)
 	_, pol, db := labWorkspace(b)
-	srv := startServe(b, pol, db, "-no-enforce")
+	srv := startServe(b, pol, db, "-no-enforce", "-alert-rate", "-1") // one sender, measured flat out
 	ips := []string{"10.61.190.241", "10.61.210.241", "10.61.100.241", "10.61.199.241", "10.99.0.1"}
 	var n atomic.Int64
 	b.SetParallelism(4) // 4 × GOMAXPROCS (2) = 8 clients
