@@ -120,7 +120,9 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 			}
 			return routeCase{method: "POST", path: "/api/v1/quarantines", body: `{"device":"` + d.Name + `","level":"restrict","ttl":"1h"}`, min: o}
 		},
-		func() routeCase { return routeCase{method: "GET", path: "/api/v1/quarantines/" + newQuarantine("restrict"), min: v} },
+		func() routeCase {
+			return routeCase{method: "GET", path: "/api/v1/quarantines/" + newQuarantine("restrict"), min: v}
+		},
 		func() routeCase {
 			return routeCase{method: "POST", path: "/api/v1/quarantines/" + newQuarantine("restrict") + "/release", min: o}
 		},
