@@ -53,6 +53,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	t.Run("plans", func(t *testing.T) { oaPlans(t, c) })
 	t.Run("quarantines", func(t *testing.T) { oaQuarantines(t, c) })
 	t.Run("alerts", func(t *testing.T) { oaAlerts(t, c) })
+	t.Run("oversized bodies", func(t *testing.T) { oaOversized(t, c) })
 	t.Run("devices", func(t *testing.T) { oaDevices(t, c) })
 	t.Run("audit and targets", func(t *testing.T) { oaAuditTargets(t, c) })
 
@@ -532,6 +533,20 @@ func oaAuthSweep(t *testing.T, c *oaClient, doc *openapi3.T) {
 				t.Errorf("%s as %s: code %q, want forbidden", key, weaker, got.code())
 			}
 		}
+
+		// The role x-ward-role names is admitted. The request is made to
+		// fail after that (a bad body, an unknown name or ID), so it
+		// changes nothing.
+		mode, bad := oaValid, any(nil)
+		if op.RequestBody != nil {
+			mode, bad = oaInvalid, `{"oa-unknown-field":true}`
+			if r.Path == "/api/v1/devices/import" {
+				bad = ""
+			}
+		}
+		if got := c.call(t, mode, r.Method, strings.NewReplacer("{name}", "oa-none", "{id}", "999999").Replace(r.Path)+sample.query, bad, with(c.as(role))); got.status == http.StatusUnauthorized || got.status == http.StatusForbidden {
+			t.Errorf("%s as %s (its x-ward-role): %d %s", key, role, got.status, got.body)
+		}
 	}
 }
 
@@ -684,9 +699,9 @@ func oaPlans(t *testing.T, c *oaClient) {
 	if res.PlanID != p.ID || len(res.Results) == 0 {
 		t.Errorf("apply: %s", r.body)
 	}
-	// Applied again, the plan's targets are no longer where it found them.
+	// Applied again: the targets it changed are no longer where it found
+	// them (skipped), still a 200.
 	c.want(t, 200, oaValid, "POST", "/api/v1/plans/"+id+"/apply", `{"allow_essential_change":true}`, admin)
-	// A new plan has nothing left to change.
 	var p2 api.SavedPlan
 	c.want(t, 201, oaValid, "POST", "/api/v1/plans", `{}`, operator).decode(t, &p2)
 	c.want(t, 200, oaValid, "POST", "/api/v1/plans/"+strconv.FormatUint(p2.ID, 10)+"/apply", `{}`, admin)
@@ -817,6 +832,26 @@ func oaAlerts(t *testing.T, c *oaClient) {
 	c.want(t, 400, oaInvalid, "GET", "/api/v1/alerts/-1", nil, viewer)
 }
 
+// oaOversized sends a body over the 1 MiB limit to each route that reads
+// a JSON body (but the import, whose limit is 64 MiB): 413.
+func oaOversized(t *testing.T, c *oaClient) {
+	big := map[string]string{"reason": strings.Repeat("x", 1<<20)}
+	c.want(t, 200, oaValid, "GET", "/api/v1/quarantines/1", nil, c.as(store.RoleViewer)) // released, but there
+	for _, r := range []struct{ method, path, role string }{
+		{"POST", "/api/v1/plans", store.RoleOperator},
+		{"POST", "/api/v1/plans/1/apply", store.RoleAdmin},
+		{"POST", "/api/v1/quarantines", store.RoleOperator},
+		{"POST", "/api/v1/quarantines/1/release", store.RoleOperator},
+		{"POST", "/api/v1/quarantines/1/approve", store.RoleAdmin},
+		{"POST", "/api/v1/tokens", store.RoleAdmin},
+		{"POST", "/api/v1/alerts", store.RoleOperator},
+	} {
+		if got := c.want(t, 413, oaInvalid, r.method, r.path, big, c.as(r.role)); got.code() != "body_too_large" {
+			t.Errorf("%s %s: code %q", r.method, r.path, got.code())
+		}
+	}
+}
+
 func oaDevices(t *testing.T, c *oaClient) {
 	viewer, operator := c.as(store.RoleViewer), c.as(store.RoleOperator)
 	var page api.Page[api.Device]
@@ -917,7 +952,9 @@ func oaNoPolicy(t *testing.T, c *oaClient, fixed *atomic.Bool) {
 	c.want(t, 503, oaValid, "GET", "/api/v1/policy", nil, viewer)
 	c.want(t, 503, oaValid, "POST", "/api/v1/plans", `{}`, operator)
 	c.want(t, 503, oaValid, "GET", "/api/v1/targets/core-fw/drift", nil, viewer)
-	for _, path := range []string{"/api/v1/zones", "/api/v1/flows", "/api/v1/effective", "/api/v1/targets", "/api/v1/zones/x", "/api/v1/flows/x"} {
+	dev := oaDevice(t, c.s, "criticality = ?", "low")
+	for _, path := range []string{"/api/v1/zones", "/api/v1/zones/x", "/api/v1/flows", "/api/v1/flows/x", "/api/v1/effective",
+		"/api/v1/reach?from=a&to=b", "/api/v1/targets", "/api/v1/targets/core-fw", "/api/v1/devices/" + url.PathEscape(dev.Name) + "/effective"} {
 		c.want(t, 500, oaValid, "GET", path, nil, viewer)
 	}
 	r := c.want(t, 422, oaValid, "POST", "/api/v1/policy/reload", nil, admin)
