@@ -69,7 +69,7 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 		}
 		r := s.do(t, "POST", "/api/v1/quarantines", []byte(`{"device":"`+d.Name+`","level":"isolate"}`), s.as(store.RoleOperator))
 		var out struct{ Quarantine struct{ ID uint64 } }
-		if r.status != 201 || json.Unmarshal(r.body, &out) != nil || !strings.Contains(string(r.body), `"PendingLevel":"isolate"`) {
+		if r.status != 201 || json.Unmarshal(r.body, &out) != nil || !strings.Contains(string(r.body), `"pending_level":"isolate"`) {
 			t.Fatalf("pending quarantine: %d %s", r.status, r.body)
 		}
 		return fmt.Sprint(out.Quarantine.ID)

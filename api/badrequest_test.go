@@ -46,7 +46,7 @@ func TestBadRequests(t *testing.T) {
 		{"unknown target", "POST", "/api/v1/plans", `{"targets":["core-fw","nope"]}`, admin, 400, "invalid_field", "targets", `targets[1] "nope"`},
 		{"bad role", "POST", "/api/v1/tokens", `{"name":"x","role":"root"}`, admin, 400, "invalid_field", "role", "viewer, operator, admin"},
 		{"bad token name", "POST", "/api/v1/tokens", `{"name":"a b","role":"viewer"}`, admin, 400, "invalid_field", "name", "letters"},
-		{"token name taken", "POST", "/api/v1/tokens", `{"name":"viewer-token","role":"viewer"}`, admin, 409, "invalid_field", "name", "exists already"},
+		{"token name taken", "POST", "/api/v1/tokens", `{"name":"viewer-token","role":"viewer"}`, admin, 409, "exists", "name", "exists already"},
 		{"bad expiry", "POST", "/api/v1/tokens", `{"name":"x","role":"viewer","expires":"-1h"}`, admin, 400, "invalid_field", "expires", ""},
 		{"oversized body", "POST", "/api/v1/quarantines", big, admin, 413, "body_too_large", "", "4096 bytes"},
 		{"oversized alert", "POST", "/api/v1/alerts", `[` + strings.Repeat(`{"source":"s","id":"1","severity":"low","ip":"10.0.0.1"},`, 100) + `{}]`, bearer(token), 413, "body_too_large", "", ""},

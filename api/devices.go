@@ -40,9 +40,6 @@ type DeviceDetail struct {
 
 func (s *Server) toDevice(r store.Device) Device {
 	d := Device{Device: inventory.FromRow(r), Source: r.Source, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), RemovedAt: r.RemovedAt}
-	if d.Labels == nil {
-		d.Labels = map[string]string{}
-	}
 	if p := s.pol.Load(); p != nil && r.RemovedAt == nil {
 		if z, conflict, ok := p.placer.Place(&d.Device); ok {
 			d.Zone = z
@@ -187,8 +184,12 @@ func (s *Server) deleteDevice(c *gin.Context) {
 		return
 	}
 	s.inventoryChanged(c.Request.Context())
-	row, _ = inventory.Get(c.Request.Context(), s.cfg.Store, row.Name)
-	c.JSON(http.StatusOK, s.toDevice(*row))
+	removed, err := inventory.Get(c.Request.Context(), s.cfg.Store, row.Name)
+	if err != nil {
+		s.internal(c, "reading the removed device", err)
+		return
+	}
+	c.JSON(http.StatusOK, s.toDevice(*removed))
 }
 
 // importDevices answers POST /api/v1/devices/import: the body is an

@@ -594,7 +594,7 @@ func oaTokens(t *testing.T, c *oaClient) {
 		t.Errorf("whoami with the new token: %+v", who)
 	}
 
-	if r := c.want(t, 409, oaValid, "POST", "/api/v1/tokens", `{"name":"grafana","role":"admin"}`, admin); r.code() != "invalid_field" {
+	if r := c.want(t, 409, oaValid, "POST", "/api/v1/tokens", `{"name":"grafana","role":"admin"}`, admin); r.code() != "exists" {
 		t.Errorf("duplicate token: code %q", r.code())
 	}
 	c.want(t, 400, oaValid, "POST", "/api/v1/tokens", `{"name":"later","role":"viewer","expires":"soon"}`, admin)
@@ -743,7 +743,7 @@ func oaQuarantines(t *testing.T, c *oaClient) {
 	var pending struct {
 		Quarantine struct {
 			ID           uint64
-			PendingLevel string
+			PendingLevel string `json:"pending_level"`
 		}
 	}
 	c.want(t, 201, oaValid, "POST", "/api/v1/quarantines", map[string]string{"device": pump.Name, "level": "isolate"}, operator).decode(t, &pending)
@@ -955,7 +955,7 @@ func oaNoPolicy(t *testing.T, c *oaClient, fixed *atomic.Bool) {
 	dev := oaDevice(t, c.s, "criticality = ?", "low")
 	for _, path := range []string{"/api/v1/zones", "/api/v1/zones/x", "/api/v1/flows", "/api/v1/flows/x", "/api/v1/effective",
 		"/api/v1/reach?from=a&to=b", "/api/v1/targets", "/api/v1/targets/core-fw", "/api/v1/devices/" + url.PathEscape(dev.Name) + "/effective"} {
-		c.want(t, 500, oaValid, "GET", path, nil, viewer)
+		c.want(t, 503, oaValid, "GET", path, nil, viewer)
 	}
 	r := c.want(t, 422, oaValid, "POST", "/api/v1/policy/reload", nil, admin)
 	var env api.ErrorBody

@@ -88,17 +88,30 @@ func (s *Server) ReloadPolicy(ctx context.Context, actor string) (PolicyInfo, hc
 	if old != nil {
 		detail["previous_hash"] = old.hash
 	}
-	if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: "policy.reload", Object: s.cfg.PolicyDir, Detail: detail}); err != nil {
-		return s.policyInfo(p), diags, fmt.Errorf("the policy is reloaded, but the audit log failed: %w", err)
-	}
 	if s.cfg.OnPolicy != nil {
 		s.cfg.OnPolicy(cfg)
+	}
+	if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: "policy.reload", Object: s.cfg.PolicyDir, Detail: detail}); err != nil {
+		return s.policyInfo(p), diags, &reloadedError{err}
 	}
 	return s.policyInfo(p), diags, nil
 }
 
+// reloadedError is a reload that put the policy in force but could not
+// write the audit log.
+type reloadedError struct{ err error }
+
+func (e *reloadedError) Error() string {
+	return "the policy was reloaded and is in force, but the audit log could not record it: " + e.err.Error()
+}
+
 func (s *Server) reloadPolicy(c *gin.Context) {
 	info, diags, err := s.ReloadPolicy(c.Request.Context(), actorOf(c))
+	var reloaded *reloadedError
+	if errors.As(err, &reloaded) {
+		s.internal(c, "recording the reload", reloaded)
+		return
+	}
 	if errors.Is(err, ErrPolicyInvalid) {
 		var problems []Problem
 		for _, d := range diags {
@@ -169,6 +182,9 @@ func (s *Server) currentView(ctx context.Context) (*view, error) {
 
 // withView runs fn with the current view, or answers 500.
 func (s *Server) withView(c *gin.Context, fn func(v *view)) {
+	if _, ok := s.policyOrFail(c); !ok {
+		return
+	}
 	s.viewMu.Lock()
 	defer s.viewMu.Unlock()
 	v, err := s.currentView(c.Request.Context())

@@ -124,15 +124,19 @@ func (s *Server) createQuarantine(c *gin.Context) {
 	c.JSON(status, out)
 }
 
-// quarantineError answers a refusal of the quarantine manager: 404 for an
-// unknown device or quarantine, 409 otherwise (the request was understood
-// but cannot be done in the state things are in).
+// quarantineError answers an error of the quarantine manager: 404 for an
+// unknown device or quarantine, 409 for a refusal (understood, but not to
+// be done as things are), 500 for a failure.
 func (s *Server) quarantineError(c *gin.Context, err error, field string) {
-	if errors.Is(err, quarantine.ErrNotFound) {
+	var refusal *quarantine.RefusedError
+	switch {
+	case errors.Is(err, quarantine.ErrNotFound):
 		fail(c, http.StatusNotFound, "not_found", err.Error(), field)
-		return
+	case errors.As(err, &refusal):
+		fail(c, http.StatusConflict, "refused", err.Error(), "")
+	default:
+		s.internal(c, "the quarantine failed", err)
 	}
-	fail(c, http.StatusConflict, "refused", err.Error(), "")
 }
 
 func (s *Server) releaseQuarantine(c *gin.Context) {

@@ -78,6 +78,9 @@ func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
 }
 
 func (s *Server) listTargets(c *gin.Context) {
+	if _, ok := s.policyOrFail(c); !ok {
+		return
+	}
 	ts, err := s.targets(c.Request.Context(), "")
 	if err != nil {
 		s.internal(c, "listing targets", err)
@@ -88,6 +91,9 @@ func (s *Server) listTargets(c *gin.Context) {
 
 func (s *Server) getTarget(c *gin.Context) {
 	name := c.Param("name")
+	if _, ok := s.policyOrFail(c); !ok {
+		return
+	}
 	ts, err := s.targets(c.Request.Context(), name)
 	if err != nil {
 		s.internal(c, "reading the target", err)

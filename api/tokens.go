@@ -75,12 +75,15 @@ func (s *Server) createToken(c *gin.Context) {
 		}
 	}
 	secret, t, err := s.cfg.Store.CreateToken(c.Request.Context(), req.Name, req.Role, d, actorOf(c))
-	if err != nil {
-		code := http.StatusBadRequest
-		if strings.Contains(err.Error(), "exists already") {
-			code = http.StatusConflict
-		}
-		fail(c, code, "invalid_field", err.Error(), "name")
+	switch {
+	case errors.Is(err, store.ErrTokenExists):
+		fail(c, http.StatusConflict, "exists", err.Error(), "name")
+		return
+	case errors.Is(err, store.ErrTokenInvalid):
+		fail(c, http.StatusBadRequest, "invalid_field", err.Error(), "name")
+		return
+	case err != nil:
+		s.internal(c, "creating the token", err)
 		return
 	}
 	c.JSON(http.StatusCreated, NewToken{Token: toToken(*t), Secret: secret})
@@ -92,8 +95,10 @@ func (s *Server) revokeToken(c *gin.Context) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		notFound(c, "token", name, " (GET /api/v1/tokens lists them)")
+	case errors.Is(err, store.ErrTokenRevoked):
+		fail(c, http.StatusConflict, "already_revoked", err.Error(), "")
 	case err != nil:
-		fail(c, http.StatusConflict, "refused", err.Error(), "")
+		s.internal(c, "revoking the token", err)
 	default:
 		c.JSON(http.StatusOK, toToken(*t))
 	}

@@ -86,16 +86,16 @@ func TestLabServeAPI(t *testing.T) {
 	// The pump: isolate waits for an admin; an operator cannot approve.
 	q := call("operator", "POST", "/api/v1/quarantines", `{"device":"`+labPump+`","level":"isolate","reason":"lab"}`, 201)
 	qq := q["quarantine"].(map[string]any)
-	if qq["Level"] != "restrict" || qq["PendingLevel"] != "isolate" || q["enforce_error"] != nil {
+	if qq["level"] != "restrict" || qq["pending_level"] != "isolate" || q["enforce_error"] != nil {
 		t.Fatalf("quarantine: %v", q)
 	}
-	qid := fmt.Sprint(qq["ID"])
+	qid := fmt.Sprint(qq["id"])
 	if !labOpen(t, labPump, labPumpSrv, 51444) {
 		t.Error("the restricted pump lost its essential flow")
 	}
 	call("operator", "POST", "/api/v1/quarantines/"+qid+"/approve", `{"comment":"x"}`, 403)
 	a := call("admin", "POST", "/api/v1/quarantines/"+qid+"/approve", `{"comment":"biomed checked the pump is off-patient"}`, 200)
-	if a["quarantine"].(map[string]any)["Level"] != "isolate" || a["enforce_error"] != nil {
+	if a["quarantine"].(map[string]any)["level"] != "isolate" || a["enforce_error"] != nil {
 		t.Fatalf("approve: %v", a)
 	}
 	if r := call("operator", "POST", "/api/v1/quarantines/"+qid+"/release", "", 200); r["enforce_error"] != nil {

@@ -31,15 +31,24 @@ type Outcome struct {
 // ErrNotFound is returned for an unknown device or quarantine.
 var ErrNotFound = store.ErrNotFound
 
+// RefusedError is a request Manager understood and will not carry out as
+// things are (a target's address, a decision of notify, nothing waiting
+// for approval); other errors are failures of the store or the targets.
+type RefusedError struct{ msg string }
+
+func (e *RefusedError) Error() string { return e.msg }
+
+func refused(format string, a ...any) error { return &RefusedError{fmt.Sprintf(format, a...)} }
+
 // Quarantine quarantines a device on a person's request. An isolate that
 // needs approval (essential flows, approval_required) restricts the device
 // now and waits for Approve.
 func (m *Manager) Quarantine(ctx context.Context, req Request) (*Outcome, error) {
 	if req.Level != LevelIsolate && req.Level != LevelRestrict {
-		return nil, fmt.Errorf("level %q: want isolate or restrict", req.Level)
+		return nil, refused("level %q: want isolate or restrict", req.Level)
 	}
 	if req.TTL < 0 {
-		return nil, fmt.Errorf("ttl %s: want a positive duration", req.TTL)
+		return nil, refused("ttl %s: want a positive duration", req.TTL)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -48,17 +57,21 @@ func (m *Manager) Quarantine(ctx context.Context, req Request) (*Outcome, error)
 		return nil, fmt.Errorf("device %q is not in the inventory: %w", req.Device, ErrNotFound)
 	}
 	if _, ok := m.targetIPs[d.inv.IP.Unmap()]; ok {
-		return nil, fmt.Errorf("device %s has the address of target %s: Ward never quarantines its own targets", d.inv.Name, m.targetIPs[d.inv.IP.Unmap()])
+		return nil, refused("device %s has the address of target %s: Ward never quarantines its own targets", d.inv.Name, m.targetIPs[d.inv.IP.Unmap()])
 	}
 	dec, cur, err := m.decide(ctx, d, DecisionRequest{Level: req.Level, Manual: true}, nil, req.Actor)
 	if err != nil {
 		return nil, err
 	}
 	if dec.Action == LevelNotify && dec.Pending == "" {
-		return nil, fmt.Errorf("not quarantined: %s", dec.Reason)
+		return nil, refused("not quarantined: %s", dec.Reason)
 	}
 	q, enforce := m.plan(d, cur, dec, req.Actor, req.Reason, req.TTL)
 	out := &Outcome{Device: d.inv.Name, Message: dec.Reason}
+	if q == nil && cur == nil {
+		// A decision module may answer notify with a pending level.
+		return nil, refused("not quarantined: %s", dec.Reason)
+	}
 	if q == nil {
 		out.Quarantine = *cur
 		out.Message = fmt.Sprintf("already quarantined (%s, #%d); nothing changed", describeLevel(cur), cur.ID)
@@ -96,7 +109,7 @@ func (m *Manager) Approve(ctx context.Context, id uint64, actor, comment string)
 		return nil, err
 	}
 	if q.Status != StatusActive || q.PendingLevel == "" {
-		return nil, fmt.Errorf("quarantine #%d (%s, %s) is not waiting for approval", id, q.Status, describeLevel(&q))
+		return nil, refused("quarantine #%d (%s, %s) is not waiting for approval", id, q.Status, describeLevel(&q))
 	}
 	from := q.Level
 	q.Level, q.PendingLevel = q.PendingLevel, ""

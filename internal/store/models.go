@@ -87,30 +87,30 @@ type Alert struct {
 
 // Quarantine is a device being contained.
 type Quarantine struct {
-	ID         uint64 `gorm:"primaryKey"`
-	DeviceID   uint64 `gorm:"not null"`
-	Level      string `gorm:"not null"`
-	Status     string `gorm:"not null"`
-	Reason     string `gorm:"not null;default:''"`
-	AlertID    *uint64
-	CreatedBy  string `gorm:"not null;default:''"`
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	ReleasedAt *time.Time
-	ReleasedBy string `gorm:"not null;default:''"`
+	ID         uint64     `gorm:"primaryKey" json:"id"`
+	DeviceID   uint64     `gorm:"not null" json:"device_id"`
+	Level      string     `gorm:"not null" json:"level"`
+	Status     string     `gorm:"not null" json:"status"`
+	Reason     string     `gorm:"not null;default:''" json:"reason"`
+	AlertID    *uint64    `json:"alert_id"`
+	CreatedBy  string     `gorm:"not null;default:''" json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	ReleasedAt *time.Time `json:"released_at"`
+	ReleasedBy string     `gorm:"not null;default:''" json:"released_by"`
 	// PendingLevel is a stronger level (isolate) waiting for approval.
-	PendingLevel string `gorm:"not null;default:''"`
-	EnforcedAt   *time.Time
+	PendingLevel string     `gorm:"not null;default:''" json:"pending_level"`
+	EnforcedAt   *time.Time `json:"enforced_at"`
 	// EnforceError says which targets could not be changed; the scheduler
 	// retries until it is empty.
-	EnforceError string `gorm:"not null;default:''"`
+	EnforceError string `gorm:"not null;default:''" json:"enforce_error"`
 	// Addresses (comma-separated), SwitchTarget, SwitchPort and HomeVLAN
 	// are what was enforced, so a release undoes exactly that even after
 	// the inventory or policy changed.
-	Addresses    string `gorm:"not null;default:''"`
-	SwitchTarget string `gorm:"not null;default:''"`
-	SwitchPort   string `gorm:"not null;default:''"`
-	HomeVLAN     int    `gorm:"column:home_vlan;not null;default:0"`
+	Addresses    string `gorm:"not null;default:''" json:"addresses"`
+	SwitchTarget string `gorm:"not null;default:''" json:"switch_target"`
+	SwitchPort   string `gorm:"not null;default:''" json:"switch_port"`
+	HomeVLAN     int    `gorm:"column:home_vlan;not null;default:0" json:"home_vlan"`
 }
 
 // Approval is a person's decision on a quarantine that waited for one.

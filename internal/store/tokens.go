@@ -43,7 +43,20 @@ var (
 	ErrTokenUnknown = errors.New("the token is not known")
 	ErrTokenRevoked = errors.New("the token was revoked")
 	ErrTokenExpired = errors.New("the token has expired")
+	// ErrTokenInvalid wraps a CreateToken refused for its name or role,
+	// ErrTokenExists one whose name is taken.
+	ErrTokenInvalid = errors.New("invalid token request")
+	ErrTokenExists  = errors.New("token name taken")
 )
+
+// tokenError is an error that reads as msg and matches kind.
+type tokenError struct {
+	msg  string
+	kind error
+}
+
+func (e *tokenError) Error() string { return e.msg }
+func (e *tokenError) Unwrap() error { return e.kind }
 
 var tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
@@ -59,10 +72,10 @@ func HashToken(token string) string {
 // means it never expires.
 func (s *Store) CreateToken(ctx context.Context, name, role string, expires time.Duration, actor string) (string, *APIToken, error) {
 	if !tokenName.MatchString(name) {
-		return "", nil, fmt.Errorf("token name %q: use 1-64 letters, digits and _.@- (starting with a letter or digit)", name)
+		return "", nil, &tokenError{fmt.Sprintf("token name %q: use 1-64 letters, digits and _.@- (starting with a letter or digit)", name), ErrTokenInvalid}
 	}
 	if !slices.Contains(Roles(), role) {
-		return "", nil, fmt.Errorf("role %q: want one of %s", role, strings.Join(Roles(), ", "))
+		return "", nil, &tokenError{fmt.Sprintf("role %q: want one of %s", role, strings.Join(Roles(), ", ")), ErrTokenInvalid}
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -81,7 +94,7 @@ func (s *Store) CreateToken(ctx context.Context, name, role string, expires time
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("a token named %q exists already (ward token list); choose another name", name)
+			return &tokenError{fmt.Sprintf("a token named %q exists already (ward token list); choose another name", name), ErrTokenExists}
 		}
 		if err := tx.Create(t).Error; err != nil {
 			return err
@@ -116,7 +129,7 @@ func (s *Store) RevokeToken(ctx context.Context, name, actor string) (*APIToken,
 			return err
 		}
 		if t.RevokedAt != nil {
-			return fmt.Errorf("token %q was revoked already, at %s", name, t.RevokedAt.Format(time.RFC3339))
+			return &tokenError{fmt.Sprintf("token %q was revoked already, at %s", name, t.RevokedAt.Format(time.RFC3339)), ErrTokenRevoked}
 		}
 		now := s.Now()
 		t.RevokedAt = &now
