@@ -248,3 +248,24 @@ func selfSigned(t *testing.T, dir string) (string, string, *x509.CertPool) {
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestServeLogFormats: -log-format json writes one JSON object a line,
+// and -log-level hides what is below it.
+func TestServeLogFormats(t *testing.T) {
+	var b strings.Builder
+	log, err := newLogger(&cli{stderr: &b}, "json", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("hidden")
+	log.Warn("shown", "target", "core-fw")
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(b.String())), &rec); err != nil || rec["msg"] != "shown" || rec["target"] != "core-fw" || rec["level"] != "WARN" {
+		t.Fatalf("json log %q: %v", b.String(), err)
+	}
+	for _, bad := range [][2]string{{"xml", "info"}, {"text", "loud"}} {
+		if _, err := newLogger(&cli{stderr: io.Discard}, bad[0], bad[1]); err == nil {
+			t.Errorf("newLogger(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}

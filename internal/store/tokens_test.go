@@ -111,3 +111,20 @@ func TestRoleAtLeast(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckMigrations: a migrated store is current; one whose schema is
+// behind (the last migration not recorded) is not, which /readyz reports.
+func TestCheckMigrations(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		if err := st.CheckMigrations(ctx); err != nil {
+			t.Fatalf("fresh store: %v", err)
+		}
+		if err := st.DB.Exec(`DELETE FROM goose_db_version WHERE version_id = (SELECT MAX(version_id) FROM goose_db_version)`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CheckMigrations(ctx); err == nil || !strings.Contains(err.Error(), "migrations are pending") {
+			t.Fatalf("schema behind: %v", err)
+		}
+	})
+}
