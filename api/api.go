@@ -152,7 +152,6 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.RemoveExtraSlash = false
 	s := &Server{cfg: cfg, engine: e, metrics: cfg.Metrics, limiter: newRateLimiter(cfg.AlertRate, cfg.AlertBurst, cfg.Now)}
 	if cfg.Policy != nil {
 		s.setPolicy(cfg.Policy)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func (s *Server) listDevices(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if crit := c.Query("criticality"); crit != "" && !contains(inventory.Criticalities(), crit) {
+	if crit := c.Query("criticality"); crit != "" && !slices.Contains(inventory.Criticalities(), crit) {
 		fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("criticality=%q: want one of %s", crit, strings.Join(inventory.Criticalities(), ", ")), "criticality")
 		return
 	}
@@ -118,15 +119,6 @@ func (s *Server) listDevices(c *gin.Context) {
 		out = paginate(in, limit, offset)
 	}
 	c.JSON(http.StatusOK, out)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // device reads a device by the :name path parameter, or answers 404.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -36,8 +35,6 @@ type Metrics struct {
 // alert's source is the sender's word, so past this many distinct ones
 // the rest count as "other".
 const maxSources = 200
-
-var labelSafe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$`)
 
 // NewMetrics makes the series, registered with a registry of their own
 // with the Go runtime's and the process's.
@@ -90,7 +87,7 @@ func (m *Metrics) request(method, route string, status int, d time.Duration) {
 func (m *Metrics) alertReceived(source, format string) {
 	m.mu.Lock()
 	if !m.sources[source] {
-		if len(m.sources) >= maxSources || !labelSafe.MatchString(source) {
+		if len(m.sources) >= maxSources || !sourceName.MatchString(source) {
 			source = "other"
 		} else {
 			m.sources[source] = true

@@ -71,6 +71,10 @@ func changedNames(p *plan.Plan) []string {
 	return out
 }
 
+func savedPlan(row *store.Plan, p *plan.Plan) SavedPlan {
+	return SavedPlan{ID: row.ID, CreatedAt: row.CreatedAt, CreatedBy: row.CreatedBy, Changed: changedNames(p), Blocked: p.Blocked, Plan: p}
+}
+
 func (s *Server) createPlan(c *gin.Context) {
 	var req PlanRequest
 	if !s.bindJSON(c, &req, true) {
@@ -117,7 +121,7 @@ func (s *Server) createPlan(c *gin.Context) {
 		s.internal(c, "writing the audit log", err)
 		return
 	}
-	c.JSON(http.StatusCreated, SavedPlan{ID: row.ID, CreatedAt: row.CreatedAt, CreatedBy: row.CreatedBy, Changed: changedNames(p), Blocked: p.Blocked, Plan: p})
+	c.JSON(http.StatusCreated, savedPlan(row, p))
 }
 
 // loadPlan reads the plan of the :id path parameter, or answers 404.
@@ -149,7 +153,7 @@ func (s *Server) getPlan(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, SavedPlan{ID: row.ID, CreatedAt: row.CreatedAt, CreatedBy: row.CreatedBy, Changed: changedNames(p), Blocked: p.Blocked, Plan: p})
+	c.JSON(http.StatusOK, savedPlan(row, p))
 }
 
 func (s *Server) listPlans(c *gin.Context) {

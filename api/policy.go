@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -221,7 +223,7 @@ func (s *Server) listZones(c *gin.Context) {
 	s.withView(c, func(v *view) {
 		counts := zoneCounts(v.res)
 		out := []Zone{}
-		for _, name := range sortedKeys(v.pol.doc.Zones) {
+		for _, name := range slices.Sorted(maps.Keys(v.pol.doc.Zones)) {
 			out = append(out, Zone{Name: name, DocZone: v.pol.doc.Zones[name], Devices: counts[name]})
 		}
 		c.JSON(http.StatusOK, out)
@@ -237,7 +239,7 @@ func (s *Server) getZone(c *gin.Context) {
 			return
 		}
 		d := ZoneDetail{Zone: Zone{Name: name, DocZone: z, Devices: zoneCounts(v.res)[name]}, FlowsOut: []string{}, FlowsIn: []string{}}
-		for _, fname := range sortedKeys(v.pol.doc.Flows) {
+		for _, fname := range slices.Sorted(maps.Keys(v.pol.doc.Flows)) {
 			f := v.pol.doc.Flows[fname]
 			if refsName(f.From, "zone", name) {
 				d.FlowsOut = append(d.FlowsOut, fname)
@@ -268,7 +270,7 @@ type Flow struct {
 
 func (s *Server) flows(v *view) []Flow {
 	out := []Flow{}
-	for _, name := range sortedKeys(v.pol.doc.Flows) {
+	for _, name := range slices.Sorted(maps.Keys(v.pol.doc.Flows)) {
 		_, inForce := v.res.Flows[name]
 		out = append(out, Flow{Name: name, DocFlow: v.pol.doc.Flows[name], InForce: inForce})
 	}
@@ -449,13 +451,4 @@ func (s *Server) reach(c *gin.Context) {
 		}
 		c.JSON(http.StatusOK, ans)
 	})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

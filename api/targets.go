@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,7 +51,7 @@ func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
 		byName[st.Target] = st
 	}
 	out := []Target{}
-	for _, name := range sortedKeys(p.doc.Targets) {
+	for _, name := range slices.Sorted(maps.Keys(p.doc.Targets)) {
 		if only != "" && name != only {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func (s *Server) createToken(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid_field", `field "name" is required: who or what uses the token (siem, grafana, alice)`, "name")
 		return
 	}
-	if !contains(store.Roles(), req.Role) {
+	if !slices.Contains(store.Roles(), req.Role) {
 		fail(c, http.StatusBadRequest, "invalid_field", fmt.Sprintf(`field "role" %q: want one of %s`, req.Role, strings.Join(store.Roles(), ", ")), "role")
 		return
 	}
