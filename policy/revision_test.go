@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wardnet/ward/internal/testenv"
 )
 
 func TestContentHash(t *testing.T) {
@@ -37,12 +39,7 @@ func TestContentHash(t *testing.T) {
 }
 
 func TestGitCommit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is not installed (make deps installs it)")
-		}
-		t.Skip("git not installed")
-	}
+	testenv.NeedCommand(t, "git", "git")
 	dir := t.TempDir()
 	if GitCommit(dir) != "" {
 		t.Fatal("a directory outside any repository has no commit")

@@ -14,6 +14,7 @@ import (
 	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/plan"
+	"github.com/wardnet/ward/internal/testenv"
 )
 
 const labState = "/run/ward-lab"
@@ -22,12 +23,7 @@ const labState = "/run/ward-lab"
 // and takes it down afterwards unless it was already up.
 func needLab(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the lab needs root")
-		}
-		t.Skip("the lab needs root (network namespaces, nftables, Open vSwitch)")
-	}
+	testenv.NeedRoot(t, "the lab (network namespaces, nftables, Open vSwitch)")
 	wasUp := exec.Command("ip", "netns", "exec", "ward-fw", "true").Run() == nil
 	out, err := exec.Command("bash", "../../examples/lab/lab.sh", "up").CombinedOutput()
 	if err != nil {

@@ -3,39 +3,31 @@ package drivertest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/wardnet/ward/internal/testenv"
 )
 
 // Unavailable reports that a real part a test needs (root, nft, Open
-// vSwitch) is missing: it skips the test, except on CI (CI=true), where it
-// fails it, so a CI run never passes without having run the real tests.
-// `make deps` installs the Debian packages.
+// vSwitch) is missing: testenv decides whether it skips or fails.
 func Unavailable(t testing.TB, why string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: the real test must run here; `make deps` installs what it needs)", why)
-	}
-	t.Skipf("skipped: %s (`make deps` installs what the real test needs; with CI=true this fails)", why)
+	testenv.Unavailable(t, "%s", why)
 }
 
 // NeedRoot calls Unavailable unless the test runs as root.
 func NeedRoot(t testing.TB, what string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		Unavailable(t, what+" needs root")
-	}
+	testenv.NeedRoot(t, what)
 }
 
 // NeedCommand calls Unavailable unless name is on PATH; pkg names the
 // Debian package that has it.
 func NeedCommand(t testing.TB, name, pkg string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		Unavailable(t, name+" is not installed (Debian package "+pkg+")")
-	}
+	testenv.NeedCommand(t, name, pkg)
 }
 
 // RandomName returns prefix followed by n random hex digits, for names of

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardnet/ward/internal/testenv"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -41,10 +42,7 @@ func Start(t testing.TB) *Server {
 		sshd = "/usr/sbin/sshd"
 	}
 	if _, err := os.Stat(sshd); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("OpenSSH sshd not installed (make deps installs openssh-server): %v", err)
-		}
-		t.Skipf("OpenSSH sshd not installed (make deps installs openssh-server)")
+		testenv.Unavailable(t, "OpenSSH sshd is not installed (Debian package openssh-server): %v", err)
 	}
 	u, err := user.Current()
 	if err != nil {

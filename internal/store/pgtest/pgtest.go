@@ -62,6 +62,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/wardnet/ward/internal/testenv"
 )
 
 const (
@@ -283,14 +284,11 @@ func StopShared() {
 	}
 }
 
-// unavailable skips t because PostgreSQL cannot be run, or fails it when the
-// environment variable CI is true.
+// unavailable skips t because PostgreSQL cannot be run, or fails it on CI
+// (testenv decides).
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-		t.Fatalf("PostgreSQL not available: %v (CI=true: failing instead of skipping; make deps installs it)", err)
-	}
-	t.Skipf("PostgreSQL not available: %v (make deps installs it)", err)
+	testenv.Unavailable(t, "PostgreSQL not available: %v", err)
 }
 
 // setup makes the directory the server user's and runs initdb in it.
