@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/wardnet/ward/internal/engine"
@@ -24,6 +25,7 @@ const labState = "/run/ward-lab"
 func needLab(t testing.TB) {
 	t.Helper()
 	testenv.NeedRoot(t, "the lab (network namespaces, nftables, Open vSwitch)")
+	lockLab(t)
 	wasUp := exec.Command("ip", "netns", "exec", "ward-fw", "true").Run() == nil
 	out, err := exec.Command("bash", "../../examples/lab/lab.sh", "up").CombinedOutput()
 	if err != nil {
@@ -33,6 +35,21 @@ func needLab(t testing.TB) {
 		t.Cleanup(func() { exec.Command("bash", "../../examples/lab/lab.sh", "down").Run() })
 	}
 	t.Setenv("WARD_CREDENTIALS_DIR", filepath.Join(labState, "credentials"))
+}
+
+// lockLab holds an exclusive lock on the one lab for the rest of the test:
+// test binaries of other packages, or other checkouts on this machine, wait
+// instead of bringing the lab down under each other.
+func lockLab(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile("/run/ward-lab.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() }) // registered first, so it runs after lab.sh down
 }
 
 // labWorkspace copies the example policy to a directory of the test's own
