@@ -48,6 +48,10 @@ type Plan struct {
 	// or devices match two zones.
 	Blocked bool     `json:"blocked"`
 	Reasons []string `json:"blocked_reasons"`
+	// Approval is a person's approval of an essential change, given when
+	// the plan is applied (ward apply -allow-essential-change -reason);
+	// nil in a plan not yet applied.
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // PolicyRef identifies the policy a plan was built from.
@@ -127,6 +131,9 @@ type Options struct {
 	// one (changed by hand since the last apply) is planned as changed, so
 	// apply repairs the drift.
 	Refresh DialFunc
+	// Owner, when set, serialises the refresh reads with every other
+	// device I/O to the same target (internal/jobs.Owner).
+	Owner Owner
 }
 
 // Build evaluates cfg against devices and returns the plan.
@@ -228,7 +235,7 @@ func Build(ctx context.Context, cfg *policy.Config, devices []inventory.Device, 
 				p.Warnings = append(p.Warnings, w.String())
 			}
 		}
-		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, opts.Store, opts.Only, opts.Refresh); err != nil {
+		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, opts.Store, opts.Only, opts.Refresh, opts.Owner); err != nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot plan the targets", Detail: err.Error()}}
 		}
 	}

@@ -68,7 +68,7 @@ func lastApplied(ctx context.Context, st *store.Store) (map[string]AppliedState,
 
 // planTargets renders every target's intent and compares it with the last
 // applied state.
-func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, st *store.Store, only []string, refresh DialFunc) ([]TargetPlan, *intent.Change, error) {
+func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, st *store.Store, only []string, refresh DialFunc, owner Owner) ([]TargetPlan, *intent.Change, error) {
 	states, hashes, err := lastApplied(ctx, st)
 	if err != nil {
 		return nil, nil, err
@@ -99,7 +99,7 @@ func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, 
 		tp.Changed = prev != cfg.Text
 		tp.ConfigDiff = textdiff.Unified(name+" (last applied)", name+" (planned)", []byte(prev), []byte(cfg.Text))
 		if refresh != nil && !tp.Changed {
-			running, err := readRunning(ctx, refresh, info, name)
+			running, err := readRunning(ctx, owner, refresh, info, name)
 			switch {
 			case err != nil:
 				tp.RefreshError = err.Error()
@@ -113,14 +113,19 @@ func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, 
 	return out, change, nil
 }
 
-func readRunning(ctx context.Context, dial DialFunc, info drivers.Info, name string) (string, error) {
-	s, err := dial(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	defer s.Close()
-	cfg, err := info.New().Running(ctx, s)
-	return cfg.Text, err
+func readRunning(ctx context.Context, owner Owner, dial DialFunc, info drivers.Info, name string) (string, error) {
+	var text string
+	err := ownerOrDirect(owner).Do(ctx, name, "refresh", func(ctx context.Context) error {
+		s, err := dial(ctx, name)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		cfg, err := info.New().Running(ctx, s)
+		text = cfg.Text
+		return err
+	})
+	return text, err
 }
 
 func sortedTargetNames(in *intent.Intent) []string {

@@ -85,6 +85,9 @@ func WriteText(w io.Writer, p *Plan) error {
 		}
 	}
 
+	if a := p.Approval; a != nil {
+		ew.printf("\nEssential change approved by %s: %s\n", a.Actor, a.Reason)
+	}
 	if p.Blocked {
 		ew.printf("\nPlan BLOCKED: %s. Fix the policy; a built-in guardrail can be waived on one flow with waive = [\"rule\"] and waive_reason.\n",
 			strings.Join(p.Reasons, "; "))
