@@ -44,6 +44,9 @@ func (s Source) Load(name string) (Credential, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		return Credential{}, fmt.Errorf("credential %q: not a valid credential name (a file name in %s)", name, s.Dir)
 	}
+	if wardKey(name) {
+		return Credential{}, fmt.Errorf("credential %q: that file is Ward's own key, never a target's credential; name another file", name)
+	}
 	path := filepath.Join(s.Dir, name)
 	info, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
