@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/engine"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/quarantine/alert"
@@ -44,20 +44,17 @@ type Quarantines interface {
 	Approve(ctx context.Context, id uint64, actor, comment string) (*quarantine.Outcome, error)
 	List(ctx context.Context, all bool) ([]quarantine.Listed, error)
 	Reload(ctx context.Context) error
-	SetConfig(ctx context.Context, cfg *policy.Config) error
 }
 
 // Config is what the API needs.
 type Config struct {
 	Store       *store.Store
 	Quarantines Quarantines
-	// Policy is the policy in force; LoadPolicy reads it again from
-	// PolicyDir (POST /api/v1/policy/reload, SIGHUP).
-	Policy     *policy.Config
-	PolicyDir  string
-	LoadPolicy func() (*policy.Config, hcl.Diagnostics)
-	// OnPolicy, when set, is told of each policy put in force by a reload.
-	OnPolicy func(*policy.Config)
+	// Policy holds the policy in force, shared with the quarantine manager
+	// and the scheduler; POST /api/v1/policy/reload (and SIGHUP) reload it
+	// from PolicyDir. Nil: a Ward without a policy (views answer 503).
+	Policy    *inforce.Holder
+	PolicyDir string
 	// Drivers render and apply targets' configurations; Dial opens a
 	// session to a target of the policy in force. Without Dial, plans
 	// cannot refresh and applies and drift checks are refused.
@@ -99,9 +96,9 @@ type Server struct {
 	metrics *Metrics
 	limiter *rateLimiter
 
-	pol atomic.Pointer[policyState]
-	// reloadMu serialises policy reloads.
-	reloadMu sync.Mutex
+	// pol is what the API derives from the policy in force, remade when
+	// the holder's generation changes.
+	pol policyRef
 	// viewMu guards view, the evaluation of the policy in force against
 	// the stored inventory, made when first needed after either changed.
 	viewMu sync.Mutex
@@ -111,13 +108,39 @@ type Server struct {
 	driftMu sync.Mutex
 }
 
-// policyState is the policy in force.
+// policyState is what the API derives from one policy in force.
 type policyState struct {
+	gen      uint64
 	cfg      *policy.Config
 	doc      *policy.Document
 	hash     string
 	loadedAt time.Time
 	placer   *engine.Placer
+}
+
+// policyRef derives a policyState from the holder's policy in force, once
+// per generation.
+type policyRef struct {
+	holder *inforce.Holder
+	cache  atomic.Pointer[policyState]
+}
+
+// Load returns the API's view of the policy in force, or nil when Ward has
+// no policy.
+func (r *policyRef) Load() *policyState {
+	if r.holder == nil {
+		return nil
+	}
+	in := r.holder.Load()
+	if in == nil {
+		return nil
+	}
+	if p := r.cache.Load(); p != nil && p.gen == in.Gen {
+		return p
+	}
+	p := &policyState{gen: in.Gen, cfg: in.Config, doc: in.Doc, hash: in.Hash, loadedAt: in.LoadedAt, placer: engine.NewPlacer(in.Config)}
+	r.cache.Store(p)
+	return p
 }
 
 // New builds the router.
@@ -153,9 +176,7 @@ func New(cfg Config) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{cfg: cfg, engine: e, metrics: cfg.Metrics, limiter: newRateLimiter(cfg.AlertRate, cfg.AlertBurst, cfg.Now)}
-	if cfg.Policy != nil {
-		s.setPolicy(cfg.Policy)
-	}
+	s.pol.holder = cfg.Policy
 	s.metrics.watchStore(cfg.Store)
 	e.Use(s.recover, s.observe)
 	e.NoRoute(func(c *gin.Context) {

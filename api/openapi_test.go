@@ -24,6 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/api"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
 )
@@ -64,15 +65,14 @@ func TestOpenAPIConformance(t *testing.T) {
 	broken := oaBrokenPolicy(t)
 	s2 := newTestServer(t, func(cfg *api.Config) {
 		reg := cfg.Drivers
-		cfg.Policy = nil
 		cfg.Dial = nil
-		cfg.LoadPolicy = func() (*policy.Config, hcl.Diagnostics) {
+		cfg.Policy = inforce.New(nil, func() (*policy.Config, hcl.Diagnostics) {
 			dir := broken
 			if fixed.Load() {
 				dir = examplePolicy
 			}
 			return policy.NewParser(policy.WithDrivers(reg.RolesByName())).LoadDir(dir)
-		}
+		}, nil)
 	})
 	c2 := oaNewClient(t, s2, doc, router, rec)
 	t.Run("no policy", func(t *testing.T) { oaNoPolicy(t, c2, &fixed) })

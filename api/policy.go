@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/internal/engine"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
@@ -29,15 +30,6 @@ type PolicyInfo struct {
 	Zones     int       `json:"zones"`
 	Flows     int       `json:"flows"`
 	Targets   int       `json:"targets"`
-}
-
-func (s *Server) setPolicy(cfg *policy.Config) *policyState {
-	p := &policyState{cfg: cfg, doc: cfg.Document(), hash: cfg.ContentHash(), loadedAt: s.cfg.Now().UTC(), placer: engine.NewPlacer(cfg)}
-	s.pol.Store(p)
-	s.viewMu.Lock()
-	s.view = nil
-	s.viewMu.Unlock()
-	return p
 }
 
 func (s *Server) policyInfo(p *policyState) PolicyInfo {
@@ -64,34 +56,25 @@ func (s *Server) getPolicy(c *gin.Context) {
 }
 
 // ErrPolicyInvalid is returned by ReloadPolicy for a policy with errors.
-var ErrPolicyInvalid = errors.New("the policy has errors")
+var ErrPolicyInvalid = inforce.ErrInvalid
 
 // ReloadPolicy reads the policy from its directory again and puts it in
-// force — for plans, the effective policy and quarantine — if it is valid.
-// On any error the policy in force stays.
+// force — for plans, the effective policy and quarantine, which all read
+// the one holder — if it is valid and the holder's checks (the quarantine
+// decision compiles) accept it. On any error the policy in force stays.
 func (s *Server) ReloadPolicy(ctx context.Context, actor string) (PolicyInfo, hcl.Diagnostics, error) {
-	if s.cfg.LoadPolicy == nil {
-		return PolicyInfo{}, nil, errors.New("this server cannot reload its policy")
-	}
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	cfg, diags := s.cfg.LoadPolicy()
-	if diags.HasErrors() {
-		return PolicyInfo{}, diags, ErrPolicyInvalid
+	if s.cfg.Policy == nil {
+		return PolicyInfo{}, nil, errors.New("this server cannot reload its policy: it was started without one")
 	}
 	old := s.pol.Load()
-	if s.cfg.Quarantines != nil {
-		if err := s.cfg.Quarantines.SetConfig(ctx, cfg); err != nil {
-			return PolicyInfo{}, diags, fmt.Errorf("the quarantine decision does not load: %w", err)
-		}
+	_, diags, err := s.cfg.Policy.Reload(ctx)
+	if err != nil {
+		return PolicyInfo{}, diags, err
 	}
-	p := s.setPolicy(cfg)
+	p := s.pol.Load()
 	detail := map[string]any{"hash": p.hash}
 	if old != nil {
 		detail["previous_hash"] = old.hash
-	}
-	if s.cfg.OnPolicy != nil {
-		s.cfg.OnPolicy(cfg)
 	}
 	if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: "policy.reload", Object: s.cfg.PolicyDir, Detail: detail}); err != nil {
 		return s.policyInfo(p), diags, &reloadedError{err}

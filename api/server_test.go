@@ -15,6 +15,7 @@ import (
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/nftables"
 	"github.com/wardnet/ward/drivers/openvswitch"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
@@ -86,9 +87,8 @@ func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 	c := api.Config{
 		Store:       st,
 		Quarantines: m,
-		Policy:      cfg,
+		Policy:      inforce.New(cfg, load, nil),
 		PolicyDir:   examplePolicy,
-		LoadPolicy:  load,
 		Drivers:     reg,
 		Dial:        targets.dial,
 		AlertToken:  token,

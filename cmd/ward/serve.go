@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/wardnet/ward/api"
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/credentials"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -119,12 +119,16 @@ func runServe(c *cli, args []string) int {
 		c.printDiags(cfg, diags)
 		return 1
 	}
-	// Targets are dialled as the policy in force describes them; a reload
-	// changes it.
-	var current atomic.Pointer[policy.Config]
-	current.Store(cfg)
+	// One holder of the policy in force, read by the API, the quarantine
+	// manager and the scheduler; a reload swaps it only once the
+	// quarantine decision compiles. Targets are dialled as it describes them.
+	holder := inforce.New(cfg, func() (*policy.Config, hcl.Diagnostics) { return c.loadPolicy(s.dir) }, nil)
+	holder.AddCheck(func(ctx context.Context, cfg *policy.Config) error {
+		_, err := quarantine.NewDecider(ctx, cfg)
+		return err
+	})
 	dial := func(ctx context.Context, name string) (drivers.Session, error) {
-		return dialer(current.Load())(ctx, name)
+		return dialer(holder.Load().Config)(ctx, name)
 	}
 	metrics := api.NewMetrics()
 	m, st, ok := c.newManager(ctx, cfg, s.db, !s.noEnforce, func(o *quarantine.Options) {
@@ -150,9 +154,7 @@ func runServe(c *cli, args []string) int {
 	}
 	creds := credentials.FromEnv()
 	token := os.Getenv("WARD_ALERT_TOKEN")
-	acfg := api.Config{Store: st, Quarantines: m, Policy: cfg, PolicyDir: s.dir, Drivers: newRegistry(),
-		LoadPolicy: func() (*policy.Config, hcl.Diagnostics) { return c.loadPolicy(s.dir) },
-		OnPolicy:   func(p *policy.Config) { current.Store(p) },
+	acfg := api.Config{Store: st, Quarantines: m, Policy: holder, PolicyDir: s.dir, Drivers: newRegistry(),
 		AlertToken: token, AlertRate: s.alertRate, AlertBurst: s.alertBurst, MaxBody: s.maxBody, MaxImportBody: s.maxImportBody,
 		ApplyParallel: s.applyParallel, Metrics: metrics, Logger: log,
 		AlertSecret: func(source string) ([]byte, bool) {
