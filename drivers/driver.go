@@ -60,6 +60,54 @@ func (e *ExitError) Error() string {
 // (nft -c, a commit check): nothing was changed.
 var ErrCheckFailed = errors.New("the device rejected the configuration on its dry run; nothing was changed")
 
+// ErrInvalidConfig wraps a configuration the driver refused before sending
+// anything to the device: it does not parse into the driver's model (a
+// line Render never writes, a name outside the driver's grammar, a shell
+// metacharacter). Nothing was changed.
+var ErrInvalidConfig = errors.New("the configuration is not one this driver writes; nothing was sent to the device")
+
+// ErrSessionBroken wraps a command whose session can no longer be trusted
+// (it timed out, was cut, or its output could not be read, so the output of
+// one command could be taken for the next one's), and every later command
+// on that session. Close the session and dial again.
+var ErrSessionBroken = errors.New("the session is broken; close it and dial again")
+
+// ErrOutcomeUnknown wraps an Apply whose session failed after the change
+// was sent: the device runs the previous configuration or the new one
+// (which of the two, only a read on a new session tells; see Which).
+var ErrOutcomeUnknown = errors.New("the session failed after the change was sent, so whether it took effect is unknown; read the device again on a new session")
+
+// ErrNotVerified wraps an Apply the device reported committed whose read
+// back failed: the new configuration is in force, but Ward could not check it.
+var ErrNotVerified = errors.New("the device committed the change, but reading it back failed")
+
+// Outcome is which configuration a device runs after an Apply whose
+// outcome was unknown.
+type Outcome string
+
+// The outcomes Which reports.
+const (
+	OutcomeApplied  Outcome = "applied"  // the configuration Apply was given
+	OutcomePrevious Outcome = "previous" // the configuration before it
+	OutcomeNeither  Outcome = "neither"  // something else: drift
+)
+
+// Which reads the configuration d manages on the device behind s (a new
+// session: the one Apply used may be broken) and says whether it is the
+// one applied, the previous one, or neither.
+func Which(ctx context.Context, d Driver, s Session, applied, previous Config) (Outcome, error) {
+	running, err := d.Running(ctx, s)
+	switch {
+	case err != nil:
+		return "", err
+	case running == applied:
+		return OutcomeApplied, nil
+	case running == previous:
+		return OutcomePrevious, nil
+	}
+	return OutcomeNeither, nil
+}
+
 // Optional capabilities, found by type assertion.
 
 // VLANSetter moves one access port to a VLAN without a full apply (used by

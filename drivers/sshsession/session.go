@@ -6,7 +6,9 @@ package sshsession
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -50,10 +52,14 @@ type Credential struct {
 	Password   string
 }
 
-// Session is an open shell on a target.
+// Session is an open shell on a target. A command that times out, is cut
+// or prints output Run cannot read leaves the session broken: its output
+// may still arrive and be taken for the next command's, so every later Run
+// fails with drivers.ErrSessionBroken and the caller must dial again.
 type Session struct {
 	target Target
 	d      *generic.Driver
+	broken error // why the session is broken; nil while it is usable
 }
 
 var _ drivers.Session = (*Session)(nil)
@@ -130,7 +136,7 @@ func Dial(ctx context.Context, t Target, c Credential) (*Session, error) {
 	// pattern is set first, so the setup's read ends at the new prompt and
 	// not at a login prompt still in the buffer.
 	d.Channel.PromptPattern = promptPattern
-	setup := "unset PROMPT_COMMAND HISTFILE; set +o emacs +o vi; export LANG=C LC_ALL=C TERM=dumb; PS1='" + prompt + "'; PS2=''"
+	setup := "unset PROMPT_COMMAND HISTFILE; set +o emacs +o vi +o history; export LANG=C LC_ALL=C TERM=dumb; PS1='" + prompt + "'; PS2=''"
 	if _, err := d.SendCommand(setup); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("target %q: preparing the shell: %w", t.Name, err)
@@ -151,33 +157,102 @@ func (t Target) dialError(err error) error {
 	return fmt.Errorf("target %q: connecting to %s as %s: %w", t.Name, addr, t.Username, err)
 }
 
-var rcLine = regexp.MustCompile(`(?m)^__WARD_RC=(\d+)\r?$`)
+// markerBytes is how much randomness each command's exit status marker
+// carries: 16 hex digits, which device output cannot guess.
+const markerBytes = 8
 
 // Run sends one command line and returns its output; a non-zero exit status
 // is a *drivers.ExitError. The command must be a single line.
+//
+// The exit status is printed after the command's output behind a marker
+// made afresh for each command from crypto/rand, so output that looks like
+// a status line (a previous marker, a fixed sentinel) cannot forge it. A
+// failure that may leave output in flight (timeout, cut connection, no
+// marker) breaks the session: that Run and every later one return an
+// error wrapping drivers.ErrSessionBroken.
 func (s *Session) Run(ctx context.Context, command string) (string, error) {
+	if s.broken != nil {
+		return "", fmt.Errorf("target %q: not running %s: %w (%v)", s.target.Name, command, drivers.ErrSessionBroken, s.broken)
+	}
 	if strings.ContainsAny(command, "\n\r") {
 		return "", fmt.Errorf("target %q: a command must be one line", s.target.Name)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("target %q: not running %s: %w", s.target.Name, command, err)
 	}
 	var opts []util.Option
 	if dl, ok := ctx.Deadline(); ok {
 		opts = append(opts, opoptions.WithTimeoutOps(time.Until(dl)))
 	}
-	r, err := s.d.SendCommand(command+"; printf '\\n__WARD_RC=%d\\n' \"$?\"", opts...)
+	marker, err := newMarker()
 	if err != nil {
-		return "", fmt.Errorf("target %q: %s: %w", s.target.Name, command, err)
+		return "", fmt.Errorf("target %q: %w", s.target.Name, err)
 	}
-	out := r.Result
-	m := rcLine.FindStringSubmatchIndex(out)
-	if m == nil {
-		return "", fmt.Errorf("target %q: %s: no exit status in the output (the session may have been cut)", s.target.Name, command)
+	// The marker is passed to printf in two pieces, so the command line the
+	// terminal echoes never holds it whole.
+	r, err := s.d.SendCommand(command+"; printf '\\n%s%s=%d\\n' __WARD_RC_ "+marker+" \"$?\"", opts...)
+	if err != nil {
+		return "", s.breakOff(command, err)
 	}
-	status, _ := strconv.Atoi(out[m[2]:m[3]])
-	out = strings.TrimRight(strings.ReplaceAll(out[:m[0]], "\r\n", "\n"), "\n")
+	out, status, err := splitStatus(r.Result, "__WARD_RC_"+marker+"=")
+	if err != nil {
+		return "", s.breakOff(command, err)
+	}
 	if status != 0 {
 		return out, &drivers.ExitError{Command: command, Status: status, Output: out}
 	}
 	return out, nil
+}
+
+// breakOff marks the session broken by err, met while running command.
+func (s *Session) breakOff(command string, err error) error {
+	s.broken = fmt.Errorf("%s: %w", command, err)
+	return fmt.Errorf("target %q: %s: %w; %w", s.target.Name, command, err, drivers.ErrSessionBroken)
+}
+
+// Broken reports whether the session is broken (see Run): a caller keeping
+// sessions open (a pool) discards a broken one.
+func (s *Session) Broken() bool { return s.broken != nil }
+
+func newMarker() (string, error) {
+	b := make([]byte, markerBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making the exit status marker: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// splitStatus cuts the output of one command at its status line (marker,
+// then the exit status), which must be the last line before the prompt.
+func splitStatus(result, marker string) (out string, status int, err error) {
+	head, rest, found := "", "", false
+	if i := strings.LastIndex(result, "\n"+marker); i >= 0 {
+		head, rest, found = result[:i], result[i+1+len(marker):], true
+	} else if strings.HasPrefix(result, marker) { // no output before it
+		rest, found = result[len(marker):], true
+	}
+	if !found {
+		return "", 0, errors.New("no exit status in the output (the session may have been cut)")
+	}
+	// After the status only the prompt may follow.
+	line, tail, _ := strings.Cut(rest, "\n")
+	line = strings.TrimRight(line, "\r")
+	status, convErr := strconv.Atoi(line)
+	if convErr != nil || status < 0 || status > 255 {
+		return "", 0, fmt.Errorf("the exit status line ends in %q, not a status", clip(line))
+	}
+	if tail = strings.TrimSpace(tail); tail != "" && tail != strings.TrimSpace(prompt) {
+		return "", 0, fmt.Errorf("output %q follows the exit status", clip(tail))
+	}
+	out = strings.TrimRight(strings.ReplaceAll(head, "\r\n", "\n"), "\r\n")
+	return out, status, nil
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 // Close ends the shell and the connection.

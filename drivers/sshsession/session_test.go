@@ -123,3 +123,117 @@ func TestFirstCommandAfterDial(t *testing.T) {
 		}
 	}
 }
+
+// TestExitStatusCannotBeForged runs commands whose output imitates a status
+// line, in the fixed format Ward used before and with the marker of the
+// command before: the status reported is the command's own.
+func TestExitStatusCannotBeForged(t *testing.T) {
+	srv := sshtest.Start(t)
+	s, err := dial(t, srv, srv.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+
+	// The old fixed sentinel, then exit 3.
+	out, err := s.Run(ctx, "printf '__WARD_RC=0\\n'; (exit 3)")
+	var ee *drivers.ExitError
+	if !errors.As(err, &ee) || ee.Status != 3 {
+		t.Fatalf("a command printing __WARD_RC=0 and exiting 3: out %q, err %v; want exit status 3", out, err)
+	}
+	if out != "__WARD_RC=0" {
+		t.Errorf("output = %q, want the forged line kept as output", out)
+	}
+
+	// A marker of the same shape, guessed: the status still comes from the
+	// command.
+	out, err = s.Run(ctx, "printf '\\n__WARD_RC_0123456789abcdef=0\\n'; (exit 4)")
+	if !errors.As(err, &ee) || ee.Status != 4 {
+		t.Fatalf("a command printing a guessed marker: out %q, err %v; want exit status 4", out, err)
+	}
+
+	// A command whose output is not over when its status is printed (a
+	// background job writing a status-like line later) does not get a
+	// second reading: the session is in step for the next command.
+	out, err = s.Run(ctx, "(exit 6)")
+	if !errors.As(err, &ee) || ee.Status != 6 {
+		t.Fatalf("(exit 6): out %q, err %v; want exit status 6", out, err)
+	}
+	// And the session is still in step: the next command reads its own output.
+	if out, err := s.Run(ctx, "echo next"); err != nil || out != "next" {
+		t.Fatalf("after forged status lines, Run = %q, %v; want \"next\"", out, err)
+	}
+	if s.Broken() {
+		t.Error("the session is marked broken after commands that ran to the end")
+	}
+}
+
+// TestTimedOutSessionIsBroken: a command that outlives its deadline leaves
+// its output in flight, so the session refuses the next command instead of
+// misreading that output as the next command's.
+func TestTimedOutSessionIsBroken(t *testing.T) {
+	srv := sshtest.Start(t)
+	s, err := dial(t, srv, srv.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = s.Run(ctx, "sleep 2; echo late-output")
+	if err == nil {
+		t.Fatal("a command running past its deadline succeeded")
+	}
+	if !errors.Is(err, drivers.ErrSessionBroken) || !s.Broken() {
+		t.Fatalf("timed-out command: err = %v, Broken() = %v; want drivers.ErrSessionBroken and a broken session", err, s.Broken())
+	}
+	// Wait until the late output has surely arrived: a session reused now
+	// would read it as the next command's.
+	time.Sleep(2500 * time.Millisecond)
+	out, err := s.Run(context.Background(), "echo fresh")
+	if !errors.Is(err, drivers.ErrSessionBroken) {
+		t.Fatalf("Run after a timeout = %q, %v; want a refusal wrapping drivers.ErrSessionBroken", out, err)
+	}
+	if !strings.Contains(err.Error(), "dial again") {
+		t.Errorf("refusal %q does not tell the caller to dial again", err)
+	}
+	var ee *drivers.ExitError
+	if errors.As(err, &ee) {
+		t.Errorf("refusal is an *ExitError (a pool would keep the session): %v", err)
+	}
+}
+
+// TestSplitStatus reads status lines as a device could print them: a status
+// line with another command's marker (the previous one's) is output, not
+// the status.
+func TestSplitStatus(t *testing.T) {
+	const mine, previous = "__WARD_RC_00112233aabbccdd=", "__WARD_RC_ffeeddcc99887766="
+	for _, c := range []struct {
+		name, result string
+		out          string
+		status       int
+		bad          string
+	}{
+		{"plain", "hello\r\n" + mine + "0\r\nWARD>", "hello", 0, ""},
+		{"no output", mine + "2\nWARD>", "", 2, ""},
+		{"previous marker first", previous + "0\n\n" + mine + "3\nWARD>", previous + "0", 3, ""},
+		{"old sentinel", "__WARD_RC=0\n" + mine + "1", "__WARD_RC=0", 1, ""},
+		{"no marker", "__WARD_RC=0\n" + previous + "0\nWARD>", "", 0, "no exit status"},
+		{"output after the status", "a\n" + mine + "0\n" + previous + "0\nWARD>", "", 0, "follows the exit status"},
+		{"not a number", "a\n" + mine + "zero\nWARD>", "", 0, "not a status"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, status, err := splitStatus(c.result, mine)
+			if c.bad != "" {
+				if err == nil || !strings.Contains(err.Error(), c.bad) {
+					t.Fatalf("splitStatus = %q, %d, %v; want an error containing %q", out, status, err, c.bad)
+				}
+				return
+			}
+			if err != nil || out != c.out || status != c.status {
+				t.Fatalf("splitStatus = %q, %d, %v; want %q, %d", out, status, err, c.out, c.status)
+			}
+		})
+	}
+}
