@@ -14,13 +14,14 @@ import (
 )
 
 func runFmt(c *cli, args []string) int {
-	fset := c.newFlagSet("fmt", "[-check] [-diff] [PATH...]")
+	fset := c.command("fmt", "[-check] [-diff] [PATH...]")
 	check := fset.Bool("check", false, "change nothing; list files that are not formatted and exit 1 if any")
 	diff := fset.Bool("diff", false, "print the changes as a unified diff")
-	paths, code, ok := parseFlags(fset, args)
+	paths, code, ok := fset.parse(args)
 	if !ok {
 		return code
 	}
+	defer fset.close()
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}

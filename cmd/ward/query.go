@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -31,20 +30,21 @@ func runQuery(c *cli, args []string) int {
 }
 
 func runQueryReach(c *cli, args []string) int {
-	fs := c.newFlagSet("query reach", "FROM TO [SERVICE|PORT/PROTO] [-policy DIR] [-db URL] [-json]\n\n"+
+	cl := c.command("query reach", "FROM TO [SERVICE|PORT/PROTO] [-policy DIR] [-db URL] [-json]\n\n"+
 		"FROM and TO are device names, zone or network names, or IP addresses (zone:NAME,\n"+
 		"network:NAME or device:NAME when a name is ambiguous). SERVICE is a service of the\n"+
 		"policy, or PORT/PROTO such as 443/tcp, 53/udp, icmp, echo-request/icmp; without it,\n"+
 		"any service. Exit status: 0 allowed, 1 denied, 2 no answer (error).")
-	dir := fs.String("policy", "./policy", "directory holding the policy's *.hcl and *.rego files")
-	asJSON := fs.Bool("json", false, "print the answer as JSON")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	dir := cl.String("policy", "./policy", "directory holding the policy's *.hcl and *.rego files")
+	asJSON := cl.Bool("json", false, "print the answer as JSON")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code // 0 after -h, 2 for a bad flag
 	}
+	defer cl.close()
 	if len(pos) < 2 || len(pos) > 3 {
-		fs.Usage()
+		cl.Usage()
 		return exitNoAnswer
 	}
 	q := engine.ReachQuery{From: pos[0], To: pos[1]}
@@ -62,12 +62,10 @@ func runQueryReach(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "ward query reach needs a valid policy; fix %s first (ward validate -policy %s).\n", *dir, *dir)
 		return exitNoAnswer
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return exitNoAnswer
 	}
-	defer st.Close()
 	devices, err := inventory.Active(ctx, st)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward query reach: %v\n", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -23,16 +22,17 @@ func runTarget(c *cli, args []string) int {
 // runTargetTrust records a target's SSH host key in its known_hosts after
 // showing the fingerprint, so Ward can connect with the key pinned.
 func runTargetTrust(c *cli, args []string) int {
-	fs := c.newFlagSet("target trust", "NAME [-policy DIR] [-yes] [-db URL]")
-	dir := fs.String("policy", "./policy", "policy directory that declares the target")
-	yes := fs.Bool("yes", false, "trust the key without asking (only when the fingerprint was checked out of band)")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("target trust", "NAME [-policy DIR] [-yes] [-db URL]")
+	dir := cl.String("policy", "./policy", "policy directory that declares the target")
+	yes := cl.Bool("yes", false, "trust the key without asking (only when the fingerprint was checked out of band)")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) != 1 {
-		fs.Usage()
+		cl.Usage()
 		return 2
 	}
 	cfg, diags := c.loadPolicy(*dir)
@@ -49,7 +49,7 @@ func runTargetTrust(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "ward target trust: target %q names no known_hosts file; add known_hosts = \"/etc/ward/known_hosts\" to it\n", t.Name)
 		return 1
 	}
-	ctx := context.Background()
+	ctx := cl.context()
 	key, err := sshsession.FetchHostKey(ctx, t.Address, t.Port, 10*time.Second)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward target trust %s: %v\n", t.Name, err)
@@ -79,11 +79,10 @@ func runTargetTrust(c *cli, args []string) int {
 			return 1
 		}
 	}
-	st, ok := c.openStore(ctx, *db)
+	_, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	replaced, err := sshsession.Trust(t.KnownHosts, t.Address, t.Port, key)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward target trust %s: writing %s: %v\n", t.Name, t.KnownHosts, err)

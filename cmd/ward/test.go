@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 
@@ -9,14 +8,15 @@ import (
 )
 
 func runTest(c *cli, args []string) int {
-	fs := c.newFlagSet("test", "[-policy DIR] [-run REGEX] [-v] [-json]")
-	dir := fs.String("policy", "./policy", "directory holding the policy and its *_test.rego files")
-	filter := fs.String("run", "", "run only tests whose package.name matches this regular expression")
-	verbose := fs.Bool("v", false, "list every test, not only failures")
-	asJSON := fs.Bool("json", false, "print results as a JSON array")
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("test", "[-policy DIR] [-run REGEX] [-v] [-json]")
+	dir := cl.String("policy", "./policy", "directory holding the policy and its *_test.rego files")
+	filter := cl.String("run", "", "run only tests whose package.name matches this regular expression")
+	verbose := cl.Bool("v", false, "list every test, not only failures")
+	asJSON := cl.Bool("json", false, "print results as a JSON array")
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
+	defer cl.close()
 
 	cfg, diags := c.loadPolicy(*dir)
 	if diags.HasErrors() {
@@ -24,7 +24,7 @@ func runTest(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "%s found in %s; fix them before running tests.\n", countSeverities(diags), *dir)
 		return 1
 	}
-	results, err := engine.RunTests(context.Background(), cfg, *filter)
+	results, err := engine.RunTests(cl.context(), cfg, *filter)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward test: %v\n", err)
 		return 1

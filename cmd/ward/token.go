@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -21,15 +20,16 @@ func runToken(c *cli, args []string) int {
 }
 
 func runTokenCreate(c *cli, args []string) int {
-	fs := c.newFlagSet("token create", "-role viewer|operator|admin [-name NAME] [-expires 90d] [-db URL]")
-	role := fs.String("role", "", "viewer (reads), operator (also quarantines, releases, imports, plans), admin (also applies, approves isolates, manages tokens)")
-	name := fs.String("name", "", "who or what uses it: siem, grafana, alice (default: ROLE-YYYYMMDD-HHMMSS)")
-	expires := fs.String("expires", "", "how long it is valid, e.g. 12h, 90d (default: until revoked)")
-	asJSON := fs.Bool("json", false, "print the token and its details as JSON")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("token create", "-role viewer|operator|admin [-name NAME] [-expires 90d] [-db URL]")
+	role := cl.String("role", "", "viewer (reads), operator (also quarantines, releases, imports, plans), admin (also applies, approves isolates, manages tokens)")
+	name := cl.String("name", "", "who or what uses it: siem, grafana, alice (default: ROLE-YYYYMMDD-HHMMSS)")
+	expires := cl.String("expires", "", "how long it is valid, e.g. 12h, 90d (default: until revoked)")
+	asJSON := cl.Bool("json", false, "print the token and its details as JSON")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
+	defer cl.close()
 	if *role == "" {
 		fmt.Fprintf(c.stderr, "ward token create: -role is required: %s\n", strings.Join(store.Roles(), ", "))
 		return 2
@@ -45,12 +45,10 @@ func runTokenCreate(c *cli, args []string) int {
 	if *name == "" {
 		*name = *role + "-" + time.Now().UTC().Format("20060102-150405")
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	secret, t, err := st.CreateToken(ctx, *name, *role, d, actor())
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward token create: %v\n", err)
@@ -68,18 +66,17 @@ func runTokenCreate(c *cli, args []string) int {
 }
 
 func runTokenList(c *cli, args []string) int {
-	fs := c.newFlagSet("token list", "[-json] [-db URL]")
-	asJSON := fs.Bool("json", false, "print the tokens as JSON")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("token list", "[-json] [-db URL]")
+	asJSON := cl.Bool("json", false, "print the tokens as JSON")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	defer cl.close()
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	ts, err := st.ListTokens(ctx)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward token list: %v\n", err)
@@ -129,22 +126,21 @@ func runTokenList(c *cli, args []string) int {
 }
 
 func runTokenRevoke(c *cli, args []string) int {
-	fs := c.newFlagSet("token revoke", "NAME [-db URL]")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("token revoke", "NAME [-db URL]")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) != 1 {
 		fmt.Fprintln(c.stderr, "ward token revoke: name one token (ward token list shows them)")
 		return 2
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	if _, err := st.RevokeToken(ctx, pos[0], actor()); err != nil {
 		fmt.Fprintf(c.stderr, "ward token revoke: %v\n", err)
 		return 1

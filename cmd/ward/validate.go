@@ -10,13 +10,14 @@ import (
 )
 
 func runValidate(c *cli, args []string) int {
-	fs := c.newFlagSet("validate", "[-policy DIR] [-json]")
-	dir := fs.String("policy", "./policy", "directory holding the policy's *.hcl and *.rego files")
-	asJSON := fs.Bool("json", false, "print diagnostics as a JSON array on stdout")
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("validate", "[-policy DIR] [-json]")
+	dir := cl.String("policy", "./policy", "directory holding the policy's *.hcl and *.rego files")
+	asJSON := cl.Bool("json", false, "print diagnostics as a JSON array on stdout")
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) > 0 {
 		fmt.Fprintf(c.stderr, "ward validate: unexpected argument %q; name the policy directory with -policy %s\n", pos[0], pos[0])
 		return 2

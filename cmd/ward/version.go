@@ -10,10 +10,11 @@ import (
 var version = "dev"
 
 func runVersion(c *cli, args []string) int {
-	fs := c.newFlagSet("version", "")
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("version", "")
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
+	defer cl.close()
 	v := version
 	if v == "dev" {
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
