@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,6 +40,9 @@ type Engine struct {
 	// device must be placed on its own.
 	signature []string
 
+	// timeout bounds Evaluate; 0 is EvaluateTimeout of the device count.
+	timeout time.Duration
+
 	devices map[string]inventory.Device // by name
 	state   *Result
 	reach   *reachIndex // built by the first Reach after Evaluate
@@ -49,6 +53,9 @@ type Option func(*Engine)
 
 // WithClock sets the clock that decides which flows have expired.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithTimeout sets the deadline of Evaluate (default EvaluateTimeout).
+func WithTimeout(d time.Duration) Option { return func(e *Engine) { e.timeout = d } }
 
 // Finding is a guardrail result.
 type Finding struct {
@@ -99,30 +106,12 @@ func New(ctx context.Context, cfg *policy.Config, devices []inventory.Device, op
 	for _, o := range opts {
 		o(e)
 	}
-	modules := map[string]*ast.Module{}
-	var diags hcl.Diagnostics
-	for name, src := range builtin.Modules() {
-		m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Built-in Rego does not parse", Detail: err.Error()}}
-		}
-		modules[name] = m
-	}
-	customPlacement := false
-	for _, rm := range cfg.Modules {
-		m, err := ast.ParseModuleWithOpts(rm.Filename, string(rm.Source), ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			diags = append(diags, policy.RegoDiagnostics(rm, err)...)
-			continue
-		}
-		modules[rm.Filename] = m
-		customPlacement = customPlacement || m.Package.Path.String() == "data.ward.placement"
+	compiler, customPlacement, diags := compileModules(cfg)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 	if !customPlacement {
 		e.signature = matchSignature(cfg)
-	}
-	if diags.HasErrors() {
-		return nil, diags
 	}
 
 	devs := map[string]any{}
@@ -137,16 +126,9 @@ func New(ctx context.Context, cfg *policy.Config, devices []inventory.Device, op
 	// reads, which for placement is one device at a time.
 	e.store = inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
 
-	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
-	compiler.Compile(modules)
-	if compiler.Failed() {
-		for _, err := range compiler.Errors {
-			diags = append(diags, policy.RegoErrorDiagnostic(cfg, err))
-		}
-		return nil, diags
-	}
 	prepare := func(q string) (rego.PreparedEvalQuery, error) {
-		return rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(e.store)).PrepareForEval(ctx)
+		opts := append(RegoOptions(), rego.Query(q), rego.Compiler(compiler), rego.Store(e.store))
+		return rego.New(opts...).PrepareForEval(ctx)
 	}
 	var err error
 	for _, q := range []struct {
@@ -166,6 +148,38 @@ func New(ctx context.Context, cfg *policy.Config, devices []inventory.Device, op
 	}
 	e.input = input.(ast.Object)
 	return e, nil
+}
+
+// compileModules parses the built-in and the policy's Rego and compiles
+// them together under the sandbox. customPlacement reports an operator
+// ward.placement module.
+func compileModules(cfg *policy.Config) (compiler *ast.Compiler, customPlacement bool, diags hcl.Diagnostics) {
+	modules := map[string]*ast.Module{}
+	for name, src := range builtin.Modules() {
+		m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Built-in Rego does not parse", Detail: err.Error()}}
+		}
+		modules[name] = m
+	}
+	for _, rm := range cfg.Modules {
+		m, err := ast.ParseModuleWithOpts(rm.Filename, string(rm.Source), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			diags = append(diags, policy.RegoDiagnostics(rm, err)...)
+			continue
+		}
+		modules[rm.Filename] = m
+		customPlacement = customPlacement || m.Package.Path.String() == "data.ward.placement"
+	}
+	if diags.HasErrors() {
+		return nil, false, diags
+	}
+	compiler = NewCompiler()
+	compiler.Compile(modules)
+	if compiler.Failed() {
+		return nil, false, CompileDiagnostics(cfg, compiler.Errors)
+	}
+	return compiler, customPlacement, nil
 }
 
 // docWithNow is the policy document as JSON-shaped Go values, plus now_ns.
@@ -225,8 +239,36 @@ func zoneIndex(cfg *policy.Config) map[string]any {
 }
 
 // Evaluate places every device, computes the effective policy and runs the
-// guardrails.
+// guardrails, within the engine's deadline; past it, the error is a
+// *TimeoutError naming the step that ran out of time.
 func (e *Engine) Evaluate(ctx context.Context) (*Result, error) {
+	limit := cmp.Or(e.timeout, EvaluateTimeout(len(e.devices)))
+	tctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	step := "placing the devices (package ward.placement)"
+	res, err := e.evaluate(tctx, &step)
+	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
+		return nil, &TimeoutError{Step: step, Limit: limit, Err: err}
+	}
+	return res, err
+}
+
+// TimeoutError is an evaluation stopped at its deadline.
+type TimeoutError struct {
+	Step  string // what was being evaluated
+	Limit time.Duration
+	Err   error // OPA's cancellation
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("%s did not finish within %v, so Ward stopped it: a Rego module in the policy directory loops or is too slow for this inventory; find it with ward test or opa eval --profile", e.Step, e.Limit)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// evaluate is Evaluate without the deadline; it keeps *step current for
+// the timeout's message.
+func (e *Engine) evaluate(ctx context.Context, step *string) (*Result, error) {
 	res := &Result{Zone: map[string]string{}, Conflicts: map[string][]string{}, Addresses: map[string]map[string]struct{}{},
 		Flows: map[string]policy.DocFlow{}, Matrix: map[string]map[string][]string{}}
 	e.reach = nil
@@ -238,6 +280,7 @@ func (e *Engine) Evaluate(ctx context.Context) (*Result, error) {
 	}
 	sort.Strings(res.Unplaced)
 
+	*step = "computing the effective policy (package ward.effective)"
 	rs, err := e.effective.Eval(ctx, rego.EvalParsedInput(e.input))
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the effective policy: %w", err)
@@ -275,6 +318,7 @@ func (e *Engine) Evaluate(ctx context.Context) (*Result, error) {
 			}
 		}
 	}
+	*step = "running the guardrails (package ward.guardrails)"
 	if err := e.guardrails(ctx, res); err != nil {
 		return nil, err
 	}
@@ -491,7 +535,12 @@ func (e *Engine) UpdateDevice(ctx context.Context, d inventory.Device) (string, 
 	e.devices[d.Name] = d
 	e.reachDeviceChanged(d.Name, old, &d)
 
-	zone, conflict, err := e.placeOne(ctx, d.Name)
+	tctx, cancel := context.WithTimeout(ctx, updateTimeout)
+	defer cancel()
+	zone, conflict, err := e.placeOne(tctx, d.Name)
+	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
+		err = &TimeoutError{Step: "placing device " + d.Name + " (package ward.placement)", Limit: updateTimeout, Err: err}
+	}
 	switch {
 	case err != nil:
 		return "", err

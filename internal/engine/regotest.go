@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -41,8 +42,16 @@ func RunTests(ctx context.Context, cfg *policy.Config, filter string) ([]TestRes
 			return nil, fmt.Errorf("bad -run pattern %q: %w", filter, err)
 		}
 	}
-	runner := tester.NewRunner().SetModules(modules).SetTimeout(30 * time.Second).Filter(filter)
+	// Tests run in the sandbox too: a test that could call http.send would
+	// be a way around it, and a module must behave in ward test as it does
+	// when Ward evaluates it.
+	compiler := ast.NewCompiler().WithCapabilities(Capabilities()).WithEnablePrintStatements(true).WithDefaultRegoVersion(ast.RegoV1)
+	runner := tester.NewRunner().SetCompiler(compiler).SetModules(modules).SetTimeout(30 * time.Second).Filter(filter).RaiseBuiltinErrors(true)
 	ch, err := runner.RunTests(ctx, nil)
+	var errs ast.Errors
+	if errors.As(err, &errs) {
+		return nil, errors.New(CompileDiagnostics(cfg, errs).Error())
+	}
 	if err != nil {
 		return nil, err
 	}
