@@ -174,8 +174,11 @@ type Quarantine struct {
 	// only notify.
 	MinSeverity string
 	// TTL overrides DefaultTTL per level (isolate, restrict).
-	TTL       map[string]time.Duration
-	DeclRange hcl.Range
+	TTL map[string]time.Duration
+	// PendingTTL is how long an alert held for a person (by the storm
+	// guard) waits for approval before it expires unapproved.
+	PendingTTL time.Duration
+	DeclRange  hcl.Range
 }
 
 // Quarantine actions.

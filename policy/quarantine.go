@@ -19,8 +19,14 @@ var quarantineSchema = &hcl.BodySchema{
 		{Name: "approval_required"},
 		{Name: "min_severity"},
 		{Name: "ttl"},
+		{Name: "pending_ttl"},
 	},
 }
+
+// DefaultPendingTTL is how long a held alert waits for a person unless
+// the quarantine block sets pending_ttl: long enough for a shift to see it,
+// short enough that a stale alert does not get approved days later.
+const DefaultPendingTTL = 4 * time.Hour
 
 // Severities are alert severities, lowest first.
 var Severities = []string{"info", "low", "medium", "high", "critical"}
@@ -28,7 +34,7 @@ var Severities = []string{"info", "low", "medium", "high", "critical"}
 var quarantineActions = []string{ActionIsolate, ActionRestrict, ActionNotify}
 
 func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
-	q := &Quarantine{DefaultTTL: 24 * time.Hour, MaxAutoPerHour: 20, Action: map[string]string{}, MinSeverity: "low",
+	q := &Quarantine{DefaultTTL: 24 * time.Hour, MaxAutoPerHour: 20, PendingTTL: DefaultPendingTTL, Action: map[string]string{}, MinSeverity: "low",
 		TTL: map[string]time.Duration{}, DeclRange: block.DefRange}
 	content, diags := block.Body.Content(quarantineSchema)
 	var d hcl.Diagnostics
@@ -51,6 +57,19 @@ func decodeQuarantineBlock(block *hcl.Block) (*Quarantine, hcl.Diagnostics) {
 					fmt.Sprintf("%q is not a positive duration. Write it like \"30m\", \"4h\", \"24h\" or \"7d\".", s)))
 			} else {
 				q.DefaultTTL = ttl
+			}
+		}
+	}
+	if attr, ok := content.Attributes["pending_ttl"]; ok {
+		s, d := attrString(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			ttl, err := ParseTTL(s)
+			if err != nil || ttl <= 0 {
+				diags = append(diags, errDiag(attr.Expr.Range(), "Invalid pending_ttl",
+					fmt.Sprintf("%q is not a positive duration. pending_ttl is how long an alert held by the storm guard waits for a person before it expires unapproved; write it like \"30m\", \"4h\" or \"1d\".", s)))
+			} else {
+				q.PendingTTL = ttl
 			}
 		}
 	}
