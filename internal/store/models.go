@@ -135,20 +135,43 @@ type APIToken struct {
 	LastUsedAt *time.Time
 }
 
-// Job is a unit of queued work, such as a push to one target.
+// Job is a unit of queued work for one target, run by internal/jobs under
+// the target's owner. Status is one of the Job* constants (jobs.go).
 type Job struct {
-	ID        uint64 `gorm:"primaryKey"`
-	Kind      string `gorm:"not null"`
-	Target    string `gorm:"not null;default:''"`
-	Payload   string `gorm:"not null;default:''"`
-	Status    string `gorm:"not null"`
-	Attempts  int    `gorm:"not null;default:0"`
-	RunAt     time.Time
-	LockedBy  string `gorm:"not null;default:''"`
-	LockedAt  *time.Time
-	LastError string `gorm:"not null;default:''"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID      uint64 `gorm:"primaryKey" json:"id"`
+	Kind    string `gorm:"not null" json:"kind"`
+	Target  string `gorm:"not null;default:''" json:"target"`
+	Payload string `gorm:"not null;default:''" json:"payload"`
+	// Key makes enqueueing idempotent: at most one queued job per key.
+	Key        string     `gorm:"column:key;not null;default:''" json:"key"`
+	Status     string     `gorm:"not null" json:"status"`
+	Attempts   int        `gorm:"not null;default:0" json:"attempts"`
+	RunAt      time.Time  `json:"run_at"`
+	LockedBy   string     `gorm:"not null;default:''" json:"locked_by"`
+	LockedAt   *time.Time `json:"locked_at"`
+	LastError  string     `gorm:"not null;default:''" json:"last_error"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+// TargetOwner is who holds a target for device I/O (internal/jobs.Owner):
+// on SQLite the lease itself, on PostgreSQL a note beside the advisory lock
+// so that a waiter can name the holder.
+type TargetOwner struct {
+	Target  string `gorm:"primaryKey"`
+	Holder  string `gorm:"not null"`
+	Purpose string `gorm:"not null;default:''"`
+	// Machine says where Pid means something (host, boot, pid namespace).
+	Machine string `gorm:"not null;default:''"`
+	Pid     int    `gorm:"not null;default:0"`
+	// Token is random per acquisition; only its taker renews or releases.
+	Token string `gorm:"not null"`
+	// Renewals counts renewals: a waiter judges a lease alive by seeing it
+	// change, on its own monotonic clock, not by ExpiresAt.
+	Renewals  int64     `gorm:"not null;default:0"`
+	Since     time.Time `gorm:"not null"`
+	ExpiresAt time.Time `gorm:"not null"`
 }
 
 // AuditEvent is one entry of the append-only, hash-chained audit log.
@@ -167,5 +190,5 @@ type AuditEvent struct {
 // models lists every model, for the schema consistency test.
 func models() []any {
 	return []any{&Device{}, &PolicyRevision{}, &Plan{}, &ApplyRun{}, &TargetState{}, &Alert{},
-		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &AuditEvent{}}
+		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &TargetOwner{}, &AuditEvent{}}
 }

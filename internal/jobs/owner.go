@@ -1,0 +1,312 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wardnet/ward/internal/store"
+)
+
+// OwnerOptions configures an Owner. Zero values take the defaults.
+type OwnerOptions struct {
+	// Holder is who we are, shown to waiters; default "HOST pid PID (COMMAND)".
+	Holder string
+	// Wait is how long Do waits for a busy target before *BusyError;
+	// default 60s.
+	Wait time.Duration
+	// TTL is how long a SQLite lease lives without renewal (default 15s);
+	// it is renewed every TTL/3. On PostgreSQL the pinned connection is
+	// checked every TTL/3 or every second, whichever is sooner.
+	TTL    time.Duration
+	Logger *slog.Logger
+	// Now is the wall clock written into leases (since, expires); default
+	// time.Now. Elapsed times are always measured on the monotonic clock.
+	Now func() time.Time
+}
+
+// Defaults for OwnerOptions.
+const (
+	DefaultWait = 60 * time.Second
+	DefaultTTL  = 15 * time.Second
+)
+
+// Owner serialises all device I/O to a target across every Ward process
+// sharing the store.
+type Owner struct {
+	st      *store.Store
+	opts    OwnerOptions
+	log     *slog.Logger
+	machine string // where our pid means something
+	pid     int
+	poll    time.Duration // how often a waiter asks the database again
+
+	mu    sync.Mutex
+	local map[string]*localSlot
+}
+
+// localSlot queues the goroutines of this process that want one target,
+// in front of the database lock, so they do not all poll the database.
+type localSlot struct {
+	sem     chan struct{}
+	users   int    // goroutines holding or waiting; the slot is dropped at 0
+	purpose string // the current holder's, for a BusyError
+	since   time.Time
+}
+
+// NewOwner returns an Owner of targets in st.
+func NewOwner(st *store.Store, o OwnerOptions) *Owner {
+	if o.Holder == "" {
+		o.Holder = defaultHolder()
+	}
+	if o.Wait <= 0 {
+		o.Wait = DefaultWait
+	}
+	if o.TTL <= 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Owner{
+		st: st, opts: o, log: o.Logger,
+		machine: machineID(), pid: os.Getpid(),
+		poll:  50 * time.Millisecond,
+		local: map[string]*localSlot{},
+	}
+}
+
+// Holder is the name this Owner shows to waiters.
+func (o *Owner) Holder() string { return o.opts.Holder }
+
+// defaultHolder is "HOST pid PID (COMMAND)", COMMAND being the program and
+// its subcommand, such as "ward serve".
+func defaultHolder() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	cmd := "unknown"
+	if len(os.Args) > 0 {
+		cmd = filepath.Base(os.Args[0])
+		if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+			cmd += " " + os.Args[1]
+		}
+	}
+	return fmt.Sprintf("%s pid %d (%s)", host, os.Getpid(), cmd)
+}
+
+// BusyError is returned by Do when the target stayed held by someone else
+// for the whole wait.
+type BusyError struct {
+	Target, Holder, Purpose string
+	Since                   time.Time
+	Waited                  time.Duration
+}
+
+func (e *BusyError) Error() string {
+	holder := e.Holder
+	if holder == "" {
+		holder = "another process (it recorded no name)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "target %q is busy: held by %s", e.Target, holder)
+	if e.Purpose != "" {
+		fmt.Fprintf(&b, " for %s", e.Purpose)
+	}
+	if !e.Since.IsZero() {
+		fmt.Fprintf(&b, " since %s", e.Since.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(&b, ", waited %s; try again later or check that process", e.Waited.Round(time.Second))
+	return b.String()
+}
+
+// ErrOwnershipLost is the cause of fn's context being cancelled when the
+// target could no longer be held (a lease not renewed in time, taken over,
+// or the PostgreSQL connection lost); Do then returns an error wrapping it.
+var ErrOwnershipLost = errors.New("ownership of the target was lost")
+
+// heldKey marks, in fn's context, a target this Owner holds for the call
+// chain, so that a nested Do fails at once instead of waiting on itself.
+type heldKey struct {
+	o      *Owner
+	target string
+}
+
+// hold is one acquisition of the database lock on a target.
+type hold interface {
+	// keep renews or checks the hold until ctx ends; it calls lost once
+	// if the hold cannot be kept.
+	keep(ctx context.Context, lost func(error))
+	release()
+}
+
+// Do runs fn while this process owns target. fn's ctx is cancelled, with
+// cause wrapping ErrOwnershipLost, if ownership is lost (lease could not be
+// renewed / PostgreSQL connection lost). Not reentrant for the same target:
+// a nested Do for a target the call chain holds returns an error at once.
+func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx context.Context) error) error {
+	if target == "" {
+		return errors.New("jobs: Do needs a target name")
+	}
+	if ctx.Value(heldKey{o, target}) != nil {
+		return fmt.Errorf("target %q is already held by this call chain (%s): Owner.Do is not reentrant; do the inner work in the outer call", target, o.opts.Holder)
+	}
+	start := time.Now()
+	deadline := start.Add(o.opts.Wait)
+
+	slot, err := o.lockLocal(ctx, target, purpose, deadline, start)
+	if err != nil {
+		return err
+	}
+	defer o.unlockLocal(target, slot)
+
+	h, err := o.acquire(ctx, target, purpose, deadline, start)
+	if err != nil {
+		return err
+	}
+
+	fctx, cancel := context.WithCancelCause(context.WithValue(ctx, heldKey{o, target}, true))
+	var lostErr error
+	var lostOnce sync.Once
+	lost := func(err error) {
+		lostOnce.Do(func() {
+			lostErr = fmt.Errorf("target %q: %w: %v", target, ErrOwnershipLost, err)
+			o.log.Error("lost ownership of a target while using it", "target", target, "purpose", purpose, "err", err)
+			cancel(lostErr)
+		})
+	}
+	kctx, stopKeep := context.WithCancel(context.WithoutCancel(ctx))
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		h.keep(kctx, lost)
+	}()
+
+	ferr := fn(fctx)
+
+	stopKeep()
+	<-kept
+	cancel(nil)
+	h.release()
+	if lostErr != nil {
+		return errors.Join(ferr, lostErr)
+	}
+	return ferr
+}
+
+// lockLocal waits for this process's turn on target.
+func (o *Owner) lockLocal(ctx context.Context, target, purpose string, deadline, start time.Time) (*localSlot, error) {
+	o.mu.Lock()
+	slot := o.local[target]
+	if slot == nil {
+		slot = &localSlot{sem: make(chan struct{}, 1)}
+		o.local[target] = slot
+	}
+	slot.users++
+	o.mu.Unlock()
+
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case slot.sem <- struct{}{}:
+		o.mu.Lock()
+		slot.purpose, slot.since = purpose, o.opts.Now()
+		o.mu.Unlock()
+		return slot, nil
+	case <-ctx.Done():
+		o.dropLocal(target, slot)
+		return nil, fmt.Errorf("waiting for target %q: %w", target, context.Cause(ctx))
+	case <-timer.C:
+		o.mu.Lock()
+		e := &BusyError{Target: target, Holder: o.opts.Holder, Purpose: slot.purpose, Since: slot.since, Waited: time.Since(start)}
+		o.mu.Unlock()
+		o.dropLocal(target, slot)
+		return nil, e
+	}
+}
+
+func (o *Owner) unlockLocal(target string, slot *localSlot) {
+	<-slot.sem
+	o.dropLocal(target, slot)
+}
+
+func (o *Owner) dropLocal(target string, slot *localSlot) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	slot.users--
+	if slot.users == 0 {
+		delete(o.local, target)
+	}
+}
+
+// acquire takes the database's lock on target, waiting until deadline.
+func (o *Owner) acquire(ctx context.Context, target, purpose string, deadline, start time.Time) (hold, error) {
+	rec := store.TargetOwner{
+		Target: target, Holder: o.opts.Holder, Purpose: purpose,
+		Machine: o.machine, Pid: o.pid, Token: newToken(),
+	}
+	if o.st.Dialect() == store.Postgres {
+		return o.acquirePG(ctx, rec, deadline, start)
+	}
+	return o.acquireLease(ctx, rec, deadline, start)
+}
+
+// busy builds the BusyError for target from its recorded holder.
+func (o *Owner) busy(target string, start time.Time) error {
+	e := &BusyError{Target: target, Waited: time.Since(start)}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rec, err := o.st.TargetOwnerOf(ctx, target); err == nil {
+		e.Holder, e.Purpose, e.Since = rec.Holder, rec.Purpose, rec.Since
+	}
+	return e
+}
+
+// sleepPoll waits one polling interval (with a little jitter, so that
+// waiters do not ask in step) or until deadline or ctx ends; false means
+// stop waiting.
+func (o *Owner) sleepPoll(ctx context.Context, deadline time.Time) bool {
+	d := o.poll + time.Duration(randUint64()%uint64(o.poll/2+1))
+	if left := time.Until(deadline); left < d {
+		d = left
+	}
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+func randUint64() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	var v uint64
+	for _, x := range b {
+		v = v<<8 | uint64(x)
+	}
+	return v
+}

@@ -1,0 +1,359 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wardnet/ward/internal/store"
+)
+
+// QueueOptions configures a Queue. Zero values take the defaults.
+type QueueOptions struct {
+	// Deadline bounds each job's handler (default 20s).
+	Deadline time.Duration
+	// MaxAttempts is how many times a job runs before it is failed for
+	// the operator (default 10).
+	MaxAttempts int
+	// Backoff is the delay before attempt+1 after attempt failed
+	// (default 1s doubling to 1m).
+	Backoff func(attempt int) time.Duration
+	Logger  *slog.Logger
+	// Now is the wall clock for due times (default time.Now).
+	Now func() time.Time
+	// Concurrency is how many targets are worked on at once (default 16).
+	Concurrency int
+	// Poll is how often Run looks for jobs enqueued by other processes
+	// (default 250ms).
+	Poll time.Duration
+}
+
+// Queue runs durable jobs (store.Job rows) per target, each under
+// Owner.Do with a deadline.
+type Queue struct {
+	st         *store.Store
+	owner      *Owner
+	opts       QueueOptions
+	log        *slog.Logger
+	worker     string // LockedBy of our claims
+	maxBackoff time.Duration
+	staleAfter time.Duration // a job running longer may be an orphan
+	budget     time.Duration // how long one Do keeps running a target's jobs
+	notify     chan struct{}
+
+	mu       sync.Mutex
+	handlers map[string]func(ctx context.Context, j store.Job) error
+	active   map[string]bool // targets with a worker in Run
+}
+
+// NewQueue returns a queue of the jobs in st, run under owner.
+func NewQueue(st *store.Store, owner *Owner, o QueueOptions) *Queue {
+	if o.Deadline <= 0 {
+		o.Deadline = 20 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.Backoff == nil {
+		o.Backoff = DefaultBackoff
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 16
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	var maxBackoff time.Duration
+	for a := 1; a <= o.MaxAttempts; a++ {
+		maxBackoff = max(maxBackoff, o.Backoff(a))
+	}
+	return &Queue{
+		st: st, owner: owner, opts: o, log: o.Logger,
+		worker:     owner.Holder() + " queue " + newToken()[:8],
+		maxBackoff: maxBackoff + time.Minute,
+		staleAfter: o.Deadline + 2*owner.opts.TTL + 10*time.Second,
+		budget:     max(2*o.Deadline, 5*time.Second),
+		notify:     make(chan struct{}, 1),
+		handlers:   map[string]func(context.Context, store.Job) error{},
+		active:     map[string]bool{},
+	}
+}
+
+// DefaultBackoff waits 1s after the first failure, doubling up to 1m.
+func DefaultBackoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > 7 {
+		return time.Minute
+	}
+	return min(time.Second<<(attempt-1), time.Minute)
+}
+
+// Handle registers h for jobs of kind. Jobs of kinds without a handler
+// are left queued for a process that has one.
+func (q *Queue) Handle(kind string, h func(ctx context.Context, j store.Job) error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.handlers[kind] = h
+}
+
+func (q *Queue) kinds() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Sorted(maps.Keys(q.handlers))
+}
+
+func (q *Queue) handler(kind string) func(context.Context, store.Job) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.handlers[kind]
+}
+
+// Notify wakes Run after an enqueue, so the job starts now rather than at
+// the next poll.
+func (q *Queue) Notify() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Run is ward serve's worker loop: until ctx ends it starts one worker per
+// target with due jobs, at most Concurrency at once, so a slow or dead
+// target delays only its own jobs. It returns after its workers stopped.
+func (q *Queue) Run(ctx context.Context) error {
+	sem := make(chan struct{}, q.opts.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(q.opts.Poll)
+	defer tick.Stop()
+	// At start every running job may be an orphan of our own previous
+	// life: visit their targets at once.
+	staleAfter := time.Duration(0)
+	for {
+		targets, err := q.st.DueTargets(ctx, q.kinds(), q.opts.Now(), staleAfter, q.maxBackoff)
+		staleAfter = q.staleAfter
+		if err != nil && ctx.Err() == nil {
+			q.log.Error("could not look for due jobs; will retry", "err", err)
+		}
+		for _, t := range targets {
+			q.mu.Lock()
+			busy := q.active[t]
+			q.active[t] = true
+			q.mu.Unlock()
+			if busy {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				q.work(ctx, t, sem)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-q.notify:
+		case <-tick.C:
+		}
+	}
+}
+
+// work runs target's due jobs, a budget at a time, pausing between
+// budgets so that another process waiting for the target gets a turn.
+func (q *Queue) work(ctx context.Context, target string, sem chan struct{}) {
+	defer func() {
+		q.mu.Lock()
+		delete(q.active, target)
+		q.mu.Unlock()
+	}()
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		more, errs := q.runTarget(ctx, target, q.budget)
+		<-sem
+		for _, err := range errs {
+			if ctx.Err() == nil {
+				q.log.Warn("job failed", "target", target, "err", err)
+			}
+		}
+		if !more {
+			return
+		}
+		t := time.NewTimer(q.opts.Poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runTarget runs target's due jobs in ID order under its owner, for up to
+// budget; more says jobs may still be due.
+func (q *Queue) runTarget(ctx context.Context, target string, budget time.Duration) (more bool, errs []error) {
+	kinds := q.kinds()
+	err := q.owner.Do(ctx, target, "queued jobs", func(octx context.Context) error {
+		start := time.Now()
+		for octx.Err() == nil {
+			j, err := q.st.ClaimJob(octx, store.ClaimOptions{
+				Target: target, Worker: q.worker, Kinds: kinds, Now: q.opts.Now(),
+				MaxAttempts: q.opts.MaxAttempts, MaxBackoff: q.maxBackoff,
+			})
+			if err != nil {
+				return err
+			}
+			if j == nil {
+				return nil
+			}
+			if err := q.runJob(octx, *j); err != nil {
+				errs = append(errs, err)
+			}
+			if time.Since(start) >= budget {
+				more = true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return more, errs
+}
+
+// runJob runs one claimed job under a deadline and records its outcome.
+// The returned error describes a failed attempt.
+func (q *Queue) runJob(octx context.Context, j store.Job) error {
+	h := q.handler(j.Kind)
+	var herr error
+	if h == nil {
+		herr = fmt.Errorf("no handler for job kind %q in this process", j.Kind)
+	} else {
+		herr = q.call(octx, h, j)
+	}
+	// Settle even if ownership was lost meanwhile: the conditional
+	// update refuses if another worker took the job over.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(octx), 15*time.Second)
+	defer cancel()
+	var serr error
+	var failure error
+	switch {
+	case herr == nil:
+		serr = q.st.CompleteJob(sctx, j)
+	case j.Attempts >= q.opts.MaxAttempts:
+		msg := fmt.Sprintf("attempt %d of %d: %v", j.Attempts, q.opts.MaxAttempts, herr)
+		serr = q.st.FailJob(sctx, j, msg)
+		failure = fmt.Errorf("job %d (%s) for target %q failed for good after %d attempts (kept as failed for the operator; list with ward status): %w",
+			j.ID, j.Kind, j.Target, j.Attempts, herr)
+	default:
+		wait := q.opts.Backoff(j.Attempts)
+		at := q.opts.Now().Add(wait)
+		serr = q.st.RetryJob(sctx, j, fmt.Sprintf("attempt %d of %d: %v", j.Attempts, q.opts.MaxAttempts, herr), at)
+		failure = fmt.Errorf("job %d (%s) for target %q, attempt %d of %d: %w; retrying in %s",
+			j.ID, j.Kind, j.Target, j.Attempts, q.opts.MaxAttempts, herr, wait)
+	}
+	if errors.Is(serr, store.ErrJobLost) {
+		q.log.Warn("another worker took a job over while it ran here", "job", j.ID, "kind", j.Kind, "target", j.Target)
+		serr = nil
+	}
+	return errors.Join(failure, serr)
+}
+
+// call runs h with the job's deadline, turning a panic into an error. A
+// handler that ignores its context keeps the target (its device I/O must
+// not overlap the next holder's), but is reported.
+func (q *Queue) call(octx context.Context, h func(context.Context, store.Job) error, j store.Job) error {
+	ctx, cancel := context.WithTimeout(octx, q.opts.Deadline)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
+			}
+		}()
+		done <- h(ctx, j)
+	}()
+	grace := time.NewTimer(q.opts.Deadline + 5*time.Second)
+	defer grace.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w (deadline %s; %v)", err, q.opts.Deadline, context.Cause(ctx))
+			}
+			return err
+		case <-grace.C:
+			q.log.Error("a job handler did not return after its deadline; its target stays held until it does",
+				"job", j.ID, "kind", j.Kind, "target", j.Target, "deadline", q.opts.Deadline)
+		}
+	}
+}
+
+// Drain runs every due job now — of targets, or of all targets when none
+// are named — and returns when none is due: for CLI commands that enqueue
+// work and must see it done before they exit. Targets are worked on
+// concurrently; the error joins every failed attempt and every target that
+// stayed busy. Jobs retried with backoff are not waited for.
+func (q *Queue) Drain(ctx context.Context, targets ...string) error {
+	var errs []error
+	skip := map[string]bool{} // busy targets: reported once, not retried
+	for ctx.Err() == nil {
+		due, err := q.st.DueTargets(ctx, q.kinds(), q.opts.Now(), q.staleAfter, q.maxBackoff)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		due = slices.DeleteFunc(due, func(t string) bool {
+			return skip[t] || (len(targets) > 0 && !slices.Contains(targets, t))
+		})
+		if len(due) == 0 {
+			break
+		}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, q.opts.Concurrency)
+		for _, t := range due {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				_, terrs := q.runTarget(ctx, t, 1<<62)
+				mu.Lock()
+				defer mu.Unlock()
+				errs = append(errs, terrs...)
+				if len(terrs) > 0 {
+					// Whatever is still due after a failure waits for its
+					// backoff or for ward serve; do not spin on it.
+					skip[t] = true
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("draining the job queue: %w", context.Cause(ctx)))
+	}
+	return errors.Join(errs...)
+}
