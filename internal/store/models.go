@@ -185,6 +185,11 @@ type AuditEvent struct {
 	Detail   string    `gorm:"not null;default:'{}'"` // JSON
 	PrevHash string    `gorm:"not null"`
 	Hash     string    `gorm:"not null"`
+	// Scheme is how Hash was made: AuditKeyed (HMAC under the audit key
+	// KeyID names) or AuditUnkeyed (plain SHA-256, events written before
+	// the log was keyed). See audit.go.
+	Scheme string `gorm:"not null;default:'sha256'"`
+	KeyID  string `gorm:"not null;default:''"`
 }
 
 // models lists every model, for the schema consistency test.

@@ -43,6 +43,9 @@ type Store struct {
 	dialect Dialect
 	now     func() time.Time
 	log     *slog.Logger
+	// auditKey keys the audit chain (WithAuditKey); nil writes refuse
+	// outside tests (audit.go).
+	auditKey *auditKey
 }
 
 // Option configures Open.
