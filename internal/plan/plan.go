@@ -41,9 +41,17 @@ type Plan struct {
 	Guardrails    Guardrails `json:"guardrails"`
 	// Changes is the semantic difference from what Ward last applied, and
 	// Targets the per-target configuration (when planned against a store).
-	Changes  *intent.Change `json:"changes,omitempty"`
-	Targets  []TargetPlan   `json:"targets,omitempty"`
-	Warnings []string       `json:"warnings"`
+	Changes *intent.Change `json:"changes,omitempty"`
+	Targets []TargetPlan   `json:"targets,omitempty"`
+	// EssentialLoss lists the (device, peer, service) pairs of essential
+	// flows that devices reach before the change and not after, whatever
+	// the cause (essential.go); at most 10,000 are listed and
+	// EssentialLossTotal counts them all. Endpoints records each essential
+	// endpoint's address and zone for the next plan to compare with.
+	EssentialLoss      []EssentialLoss     `json:"essential_loss"`
+	EssentialLossTotal int                 `json:"essential_loss_total"`
+	Endpoints          map[string]Endpoint `json:"essential_endpoints,omitempty"`
+	Warnings           []string            `json:"warnings"`
 	// Blocked is true when the plan must not be applied: a guardrail denies,
 	// or devices match two zones.
 	Blocked bool     `json:"blocked"`
@@ -238,9 +246,15 @@ func Build(ctx context.Context, cfg *policy.Config, devices []inventory.Device, 
 		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, opts.Store, opts.Only, opts.Refresh, opts.Owner); err != nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot plan the targets", Detail: err.Error()}}
 		}
+		if err := p.analyseEssential(ctx, opts, in, e.Devices(), res.Zone); err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot check the essential flows", Detail: err.Error()}}
+		}
 	}
 	if p.Reasons == nil {
 		p.Reasons = []string{}
+	}
+	if p.EssentialLoss == nil {
+		p.EssentialLoss = []EssentialLoss{}
 	}
 	return p, nil
 }

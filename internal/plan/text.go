@@ -16,6 +16,7 @@ func WriteText(w io.Writer, p *Plan) error {
 	}
 	ew.printf("Plan for %s (policy %s%s) against %d devices\n\n", p.Policy.Dir, p.Policy.Hash[:12], commit, p.Inventory.Devices)
 
+	writeEssentialLoss(ew, p)
 	if c := p.Changes; c != nil {
 		writeChanges(ew, p)
 	}
@@ -143,7 +144,7 @@ func writeChanges(ew *errWriter, p *Plan) {
 		ew.printf("!! ESSENTIAL flow %s on %s is %s: %s\n", e.Flow, e.Target, e.Kind, e.Message)
 	}
 	if len(c.Essential) > 0 {
-		ew.printf("!! ward apply refuses this plan unless given -allow-essential-change (recorded in the audit log).\n\n")
+		ew.printf("!! ward apply refuses this plan unless given -allow-essential-change -reason TEXT (recorded in the audit log).\n\n")
 	}
 	n := c.Counts
 	if c.Empty() {
@@ -178,4 +179,35 @@ func indent(s string) string {
 		return ""
 	}
 	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
+}
+
+// maxLossShown bounds the lost pairs the text lists; the JSON form lists
+// up to maxLossListed.
+const maxLossShown = 100
+
+// writeEssentialLoss lists, first of all, every device that would lose a
+// peer of an essential flow, with the peer, the service and why.
+func writeEssentialLoss(ew *errWriter, p *Plan) {
+	total := max(p.EssentialLossTotal, len(p.EssentialLoss))
+	if total == 0 {
+		return
+	}
+	ew.printf("!! ESSENTIAL: %d device/peer/service pair(s) of essential flows reachable now would be lost:\n", total)
+	for i, l := range p.EssentialLoss {
+		if i == maxLossShown {
+			break
+		}
+		arrow := "->"
+		if l.Direction == DirectionFrom {
+			arrow = "<-"
+		}
+		ew.printf("!!   %s (%s) %s %s: %s (flow %s): %s\n", l.Device, l.Zone, arrow, l.Peer, l.Service, l.Flow, l.Cause)
+	}
+	if more := total - min(len(p.EssentialLoss), maxLossShown); more > 0 {
+		ew.printf("!!   and %d more (ward plan -json lists up to %d in essential_loss)\n", more, maxLossListed)
+	}
+	if p.Changes == nil || len(p.Changes.Essential) == 0 {
+		ew.printf("!! ward apply refuses this plan unless given -allow-essential-change -reason TEXT (recorded in the audit log).\n")
+	}
+	ew.printf("\n")
 }
