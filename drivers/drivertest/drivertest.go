@@ -29,7 +29,9 @@ type Case struct {
 	// with drivers.ErrCheckFailed and change nothing.
 	Invalid bool
 	// Corrupt, when set, breaks the rendered configuration before it is
-	// applied (a rule the device cannot parse); it implies Invalid.
+	// applied (a rule the device cannot parse); it implies Invalid, and
+	// the driver may refuse it before sending anything
+	// (drivers.ErrInvalidConfig) or on the device's dry run.
 	Corrupt func(drivers.Config) drivers.Config
 }
 
@@ -44,8 +46,9 @@ func (c Case) invalid() bool { return c.Invalid || c.Corrupt != nil }
 //     the rendered configuration, so a later case replaces an earlier one
 //     (at least two valid cases with different configurations are needed);
 //   - applying the same configuration again succeeds and changes nothing;
-//   - each invalid case fails with drivers.ErrCheckFailed and leaves the
-//     running configuration exactly as it was;
+//   - each invalid case fails with drivers.ErrCheckFailed (a corrupted
+//     configuration may also fail with drivers.ErrInvalidConfig) and leaves
+//     the running configuration exactly as it was;
 //   - finally, applying what Running returned before the suite restores it
 //     (the rollback Ward's plan relies on).
 //
@@ -141,8 +144,10 @@ func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case)
 			switch {
 			case err == nil:
 				t.Errorf("Apply of an invalid configuration succeeded, want an error wrapping drivers.ErrCheckFailed; configuration:\n%s", clip(cfg.Text))
+			case errors.Is(err, drivers.ErrInvalidConfig) && c.Corrupt != nil:
+				// Refused before anything was sent: the best outcome.
 			case !errors.Is(err, drivers.ErrCheckFailed):
-				t.Errorf("Apply of an invalid configuration: err = %v; want it to wrap drivers.ErrCheckFailed (refused on the dry run, nothing changed)", err)
+				t.Errorf("Apply of an invalid configuration: err = %v; want it to wrap drivers.ErrCheckFailed (refused on the dry run, nothing changed) or, for a corrupted configuration, drivers.ErrInvalidConfig (refused before sending it)", err)
 			}
 			checkRunning(t, d, s, prev, "an invalid configuration changed the running configuration (-before +after)")
 		})

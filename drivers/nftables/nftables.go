@@ -2,16 +2,18 @@
 // "linux_nftables"). It owns one table, inet ward, and leaves every other
 // table on the host alone.
 //
-// Render writes the whole table as one nft script that replaces it (see
-// render.go for the chain layout: quarantine first, then established
-// connections, the intent's rules, monitor zones, and the default action as
-// the chain policy). Apply copies the script to the device, checks it with
-// `nft -c -f`, applies it with `nft -f` (one kernel transaction: the old
-// table or the new one, never a mix) and reads it back. Running lists the
-// table and prints it the way Render does (table.go), so the two compare
-// byte for byte. Quarantine sets are changed in place with AddToSet and
-// RemoveFromSet, and Apply keeps their members. Spellings nft insists on are
-// data, in quirks.go.
+// Render writes the whole table (see render.go for the chain layout:
+// quarantine first, then established connections, the intent's rules,
+// monitor zones, and the default action as the chain policy). Apply parses
+// the configuration into the table model before sending anything
+// (transaction.go), then copies to the device one nft script that deletes
+// the table's chains and static sets and declares the new ones, checks it
+// with `nft -c -f`, applies it with `nft -f` (one kernel transaction: the
+// old table or the new one, never a mix) and reads it back. Quarantine sets
+// are only ever declared by Apply, so their members, changed in place by
+// AddToSet and RemoveFromSet, are never read and rewritten by it. Running
+// lists the table and prints it the way Render does (table.go), so the two
+// compare byte for byte. Spellings nft insists on are data, in quirks.go.
 package nftables
 
 import (
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -41,19 +44,35 @@ type Options struct {
 	// TempDir is where Apply writes the script on the device; "" means
 	// /tmp. Apply makes a private directory in it and removes it after.
 	TempDir string
+	// Nft is the path of the nft program on the device; "" means nft, found
+	// on the session's PATH. It must be letters, digits and ._/- (it goes
+	// into command lines unquoted).
+	Nft string
 }
 
 type driver struct {
 	nft     string // the nft command, with sudo -n when asked for
 	chunk   int
 	tempDir string
+	bad     error // an option New could not use: every device operation fails with it
 }
 
-// New returns the driver configured by o.
+// nftPath is what Options.Nft may be.
+var nftPath = regexp.MustCompile(`^[A-Za-z0-9_./-]+$`)
+
+// New returns the driver configured by o. With an Options.Nft that would
+// need quoting, every operation on a device fails before sending anything.
 func New(o Options) drivers.Driver {
 	d := &driver{nft: "nft", chunk: 3000, tempDir: "/tmp"}
+	switch {
+	case o.Nft == "":
+	case nftPath.MatchString(o.Nft):
+		d.nft = o.Nft
+	default:
+		d.bad = fmt.Errorf("linux_nftables: Options.Nft %q: want a path of letters, digits and ._/- only", o.Nft)
+	}
 	if o.Sudo {
-		d.nft = "sudo -n nft"
+		d.nft = "sudo -n " + d.nft
 	}
 	if o.ChunkSize > 0 {
 		d.chunk = o.ChunkSize
@@ -121,7 +140,7 @@ func (d *driver) ReadQuarantine(ctx context.Context, s drivers.Session) (drivers
 }
 
 func (d *driver) read(ctx context.Context, s drivers.Session) (*table, error) {
-	out, found, err := d.list(ctx, s, "table "+tableName)
+	out, found, err := d.list(ctx, s, "table "+tableName, "")
 	if err != nil || !found {
 		return nil, err
 	}
@@ -135,8 +154,15 @@ func (d *driver) read(ctx context.Context, s drivers.Session) (*table, error) {
 // list runs nft list what; found is false when nft says there is no such
 // table or set. (Listing every table first to see would cost as much as the
 // listing itself: nft reads the whole ruleset for either.)
-func (d *driver) list(ctx context.Context, s drivers.Session, what string) (out string, found bool, err error) {
-	out, err = s.Run(ctx, d.nft+" list "+what)
+func (d *driver) list(ctx context.Context, s drivers.Session, what, flags string) (out string, found bool, err error) {
+	if d.bad != nil {
+		return "", false, d.bad
+	}
+	cmd := d.nft + " list " + what
+	if flags != "" {
+		cmd = d.nft + " " + flags + " list " + what
+	}
+	out, err = s.Run(ctx, cmd)
 	var exit *drivers.ExitError
 	if errors.As(err, &exit) && strings.Contains(exit.Output, absentMessage) {
 		return "", false, nil
@@ -144,50 +170,50 @@ func (d *driver) list(ctx context.Context, s drivers.Session, what string) (out 
 	return out, err == nil, err
 }
 
-// readQuarantine reads, with their members, the quarantine sets of want as
-// they run now; a set (or the table) not there yet has none.
-func (d *driver) readQuarantine(ctx context.Context, s drivers.Session, want *table) (*table, error) {
-	cur := &table{}
-	for _, set := range want.sets {
-		if !set.dynamic() {
-			continue
-		}
-		out, found, err := d.list(ctx, s, "set "+tableName+" "+set.name)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			continue
-		}
-		one, err := parseTable(out)
-		if err != nil || one == nil || len(one.sets) != 1 {
-			return nil, fmt.Errorf("nft listed set %s in a layout Ward does not know: %v", set.name, err)
-		}
-		cur.sets = append(cur.sets, one.sets[0])
-	}
-	return cur, nil
-}
-
-// Apply replaces the inet ward table with cfg (the empty Config removes
-// it), keeping the members of the quarantine sets that cfg also has.
+// Apply makes the inet ward table what cfg describes (the empty Config
+// removes the table, quarantine sets included) without ever writing the
+// members of its quarantine sets:
+//
+//  1. cfg is parsed and checked against the table model (checkConfig)
+//     before any command is sent; anything else is drivers.ErrInvalidConfig.
+//  2. The table's structure is read without set members (nft -t).
+//  3. One nft script deletes every chain and static set there is and
+//     declares cfg's sets and chains; quarantine sets are only declared,
+//     which keeps them and their members as they are. nft -c -f checks it,
+//     nft -f applies it in one transaction: the old table or the new one.
+//  4. The table is read back and compared with cfg, quarantine members
+//     left out.
+//
+// A quarantine set is deleted only when cfg no longer has it, or declares
+// it otherwise (another type or flags, which `add set` cannot change): then
+// it is recreated empty in the same transaction. Because that would
+// release the addresses in it, Apply refuses while such a set has members;
+// this is the one case where it reads members, and it only reads them.
 func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Config) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("linux_nftables: apply: %w", err)
 		}
 	}()
-	want, parseErr := parseTable(cfg.Text)
-	script := cfg.Text
-	if want == nil && parseErr == nil {
-		script = preamble // no table wanted: the preamble alone deletes it
+	if d.bad != nil {
+		return d.bad
 	}
-	if parseErr == nil && want != nil {
-		cur, err := d.readQuarantine(ctx, s, want)
-		if err != nil {
-			return fmt.Errorf("reading the quarantine sets first (to keep their members): %w; nothing was changed", err)
+	want, err := checkConfig(cfg.Text)
+	if err != nil {
+		return fmt.Errorf("%w: %v", drivers.ErrInvalidConfig, err)
+	}
+	cur, err := d.structure(ctx, s)
+	if err != nil {
+		return fmt.Errorf("reading the table's sets and chains first: %w; nothing was changed", err)
+	}
+	var recreate []string
+	if want != nil {
+		recreate = changedDeclarations(cur, want)
+		if err := d.refuseDroppingMembers(ctx, s, cur, want, recreate); err != nil {
+			return err
 		}
-		script += keepQuarantine(cur, want)
 	}
+	script := transaction(cur, want, recreate)
 
 	dir, file, err := d.upload(ctx, s, script)
 	defer shellfile.Remove(ctx, s, dir)
@@ -201,20 +227,24 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 		}
 		return fmt.Errorf("checking the script with nft -c -f %s: %w; nothing was changed", file, err)
 	}
-	if parseErr != nil {
-		return fmt.Errorf("nft accepts the configuration, but it is not an inet ward table as Render writes it (%v); nothing was changed", parseErr)
-	}
 	if _, err := s.Run(ctx, d.nft+" -f "+file); err != nil {
 		var exit *drivers.ExitError
 		if errors.As(err, &exit) {
 			return fmt.Errorf("nft -f %s failed after its check passed; nft applies a file in one transaction, so the previous table is still in force: %w", file, err)
 		}
-		return fmt.Errorf("the session failed while nft -f %s ran: nft applies a file in one transaction, so either the previous table or the new one is in force, never a mix; run ward drift to see which: %w", file, err)
+		return fmt.Errorf("while nft -f %s ran: %w: nft applies a file in one transaction, so either the previous table or the new one is in force, never a mix; read it on a new session (ward drift) to see which: %w", file, drivers.ErrOutcomeUnknown, err)
 	}
 
 	got, err := d.read(ctx, s)
 	if err != nil {
-		return fmt.Errorf("nft -f succeeded and the new table is in force, but reading it back failed: %w", err)
+		return fmt.Errorf("nft -f exited 0, so the new table is in force: %w: %w", drivers.ErrNotVerified, err)
+	}
+	if got != nil {
+		for _, set := range got.sets {
+			if set.dynamic() {
+				set.elems = nil
+			}
+		}
 	}
 	if g, w := got.script(), want.script(); g != w {
 		return fmt.Errorf("nft -f succeeded and the new table is in force, but the table read back differs from the one applied (%s): something else changed it meanwhile, or nft printed it in a form this driver does not know", firstDifference(w, g))
@@ -222,31 +252,61 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	return nil
 }
 
-// keepQuarantine returns the nft commands that put the current members of
-// each quarantine set back into the same set of the table being applied, in
-// the same transaction, and adds them to want.
-func keepQuarantine(cur, want *table) string {
+// structure reads the table's sets (with their declarations, without
+// members) and chains; nil when there is no table.
+func (d *driver) structure(ctx context.Context, s drivers.Session) (*table, error) {
+	out, found, err := d.list(ctx, s, "table "+tableName, "-t")
+	if err != nil || !found {
+		return nil, err
+	}
+	t, err := parseTable(out)
+	if err != nil {
+		return nil, fmt.Errorf("nft listed the table in a layout Ward does not know: %w", err)
+	}
+	for _, b := range t.blocks {
+		if b.kind != "chain" || !identifier.MatchString(b.name) {
+			return nil, fmt.Errorf("the table holds %s %q, which Ward does not write; remove it by hand (nft delete %s %s %s) and apply again", b.kind, b.name, b.kind, tableName, b.name)
+		}
+	}
+	for _, set := range t.sets {
+		if !identifier.MatchString(set.name) {
+			return nil, fmt.Errorf("the table holds set %q, which Ward does not write; remove it by hand and apply again", set.name)
+		}
+	}
+	return t, nil
+}
+
+// refuseDroppingMembers returns an error when the transaction would delete
+// a quarantine set that has members: one cfg leaves out, or one whose
+// declaration changed.
+func (d *driver) refuseDroppingMembers(ctx context.Context, s drivers.Session, cur, want *table, recreate []string) error {
 	if cur == nil {
-		return ""
+		return nil
 	}
-	var b strings.Builder
-	for _, ws := range want.sets {
-		if !ws.dynamic() {
+	for _, cs := range cur.sets {
+		if !cs.dynamic() || (keepsSet(want, cs.name) && !slices.Contains(recreate, cs.name)) {
 			continue
 		}
-		i := slices.IndexFunc(cur.sets, func(s *set) bool { return s.name == ws.name && s.dynamic() })
-		if i < 0 || len(cur.sets[i].elems) == 0 {
+		out, found, err := d.list(ctx, s, "set "+tableName+" "+cs.name, "")
+		if err != nil {
+			return fmt.Errorf("reading quarantine set %s, which this apply would recreate: %w; nothing was changed", cs.name, err)
+		}
+		if !found {
 			continue
 		}
-		elems := sortElements(cur.sets[i].elems)
-		strs := make([]string, len(elems))
-		for j, e := range elems {
-			strs[j] = e.String()
+		one, err := parseTable(out)
+		if err != nil || one == nil || len(one.sets) != 1 {
+			return fmt.Errorf("nft listed set %s in a layout Ward does not know: %v; nothing was changed", cs.name, err)
 		}
-		fmt.Fprintf(&b, "add element %s %s { %s }\n", tableName, ws.name, strings.Join(strs, ", "))
-		ws.elems = sortElements(append(ws.elems, elems...))
+		if n := len(one.sets[0].elems); n > 0 {
+			why := "the configuration no longer has it"
+			if keepsSet(want, cs.name) {
+				why = "the configuration declares it otherwise, which nft cannot change in place"
+			}
+			return fmt.Errorf("quarantine set %s holds %d addresses and would be recreated empty (%s), releasing them; nothing was changed: release those quarantines first (ward release), then apply again", cs.name, n, why)
+		}
 	}
-	return b.String()
+	return nil
 }
 
 // upload writes script to a new private directory on the device.
@@ -272,6 +332,9 @@ func (d *driver) RemoveFromSet(ctx context.Context, s drivers.Session, set strin
 }
 
 func (d *driver) changeSet(ctx context.Context, s drivers.Session, verb, set string, addrs []string, command func(name, elems string) string) error {
+	if d.bad != nil {
+		return d.bad
+	}
 	if err := checkName(set); err != nil {
 		return fmt.Errorf("linux_nftables: %s addresses: %w", verb, err)
 	}

@@ -15,12 +15,21 @@ import (
 // (failed with CI=true).
 func realNft(t *testing.T) drivers.Session {
 	t.Helper()
+	s, _ := realNftIn(t)
+	return s
+}
+
+// realNftIn is realNft, also returning the namespace, for tests that open
+// more sessions to it.
+func realNftIn(t *testing.T) (drivers.Session, string) {
+	t.Helper()
 	drivertest.NeedRoot(t, "nft in a network namespace")
 	drivertest.NeedCommand(t, "nft", "nftables")
+	ns := drivertest.Netns(t)
 	// A terminal line holds 4096 characters: no command may need more.
-	s := localsession.New(localsession.Options{Netns: drivertest.Netns(t), MaxLine: 4096})
+	s := localsession.New(localsession.Options{Netns: ns, MaxLine: 4096})
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s, ns
 }
 
 // breakRule makes the script refer to a set it does not declare, which only

@@ -61,17 +61,20 @@ const (
 	// tableName is the one table Ward owns; nothing else on the host is
 	// touched.
 	tableName = "inet ward"
-	// preamble makes `nft -f` replace the table in one transaction: the
-	// first line creates it if absent, so that the delete cannot fail.
+	// preamble starts a rendered configuration, so that it stays a script
+	// that replaces the table when run by hand (Apply builds its own,
+	// which keeps the quarantine sets: see transaction.go); Apply uses it
+	// alone to remove the table. The first line creates the table if
+	// absent, so that the delete cannot fail.
 	preamble = "table inet ward\ndelete table inet ward\n"
 
 	forwardChain    = "forward"
 	forwardHook     = "type filter hook forward priority filter; policy %s;"
 	restrictedChain = "restricted"
 
-	// quarantineComment marks the sets whose members Apply keeps: the
-	// quarantine changes them between applies (SetUpdater), and a routine
-	// policy push must never release a quarantined device.
+	// quarantineComment marks the sets whose members Apply never touches:
+	// the quarantine changes them between applies (SetUpdater), and a
+	// routine policy push must never release a quarantined device.
 	quarantineComment = "ward quarantine: apply keeps its members"
 
 	// absentMessage is how nft says that the table or set to list does

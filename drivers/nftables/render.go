@@ -67,7 +67,10 @@ func buildTable(t *intent.Target) (*table, error) {
 		for _, f := range families {
 			ns := &set{name: s.name + f.suffix, attrs: []string{"type " + f.setType, "flags interval"}, elems: f.prefixes(s)}
 			if s.dynamic {
+				// Members of a quarantine set are state, changed by
+				// AddToSet and RemoveFromSet: never configuration.
 				ns.attrs = append(ns.attrs, quoteComment(quarantineComment))
+				ns.elems = nil
 			}
 			tb.sets = append(tb.sets, ns)
 		}
