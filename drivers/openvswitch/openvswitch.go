@@ -10,9 +10,11 @@
 //
 // Ward marks the ports it manages with external_ids:ward-zone (and names the
 // device in ward-device, for whoever reads `ovs-vsctl list port`); Running
-// reads back exactly those ports, in the same form. Apply runs every line in
-// one ovs-vsctl transaction, first with --dry-run (a port missing on the
-// switch fails it, nothing changed). Ports Ward managed that the new Config
+// reads back exactly those ports, in the same form. Apply parses and checks
+// the configuration before sending anything (syntax.go: port and bridge
+// names, VLANs, the columns Ward sets), writes one ovs-vsctl transaction
+// from the parsed values, and runs it first with --dry-run (a port missing
+// on the switch fails it, nothing changed). Ports Ward managed that the new Config
 // leaves out are released: their marks are removed and their VLAN is left
 // as it was, so no device moves unasked. A port in the quarantine VLAN stays
 // there across Apply; only SetPortVLAN takes it out.
@@ -75,6 +77,7 @@ type driver struct {
 	scope   []string // the record holding the quarantine VLAN
 	chunk   int
 	tempDir string
+	bad     error // an option New could not use: every device operation fails with it
 }
 
 // New returns the driver configured by o.
@@ -95,6 +98,9 @@ func New(o Options) drivers.Driver {
 	}
 	if o.Bridge != "" {
 		d.scope = []string{"bridge", o.Bridge}
+		if !portName.MatchString(o.Bridge) {
+			d.bad = fmt.Errorf("openvswitch: bridge %q: want letters, digits and _.:@+/- only", o.Bridge)
+		}
 	}
 	return d
 }
@@ -236,6 +242,9 @@ func (d *driver) ReadQuarantine(ctx context.Context, s drivers.Session) (drivers
 }
 
 func (d *driver) read(ctx context.Context, s drivers.Session) (*state, error) {
+	if d.bad != nil {
+		return nil, d.bad
+	}
 	out, err := s.Run(ctx, d.vsctl+" --format=json --columns=name,tag,vlan_mode,external_ids list port")
 	if err != nil {
 		return nil, err
@@ -313,74 +322,91 @@ func (d *driver) bridgePorts(ctx context.Context, s drivers.Session) (map[string
 
 // Apply runs cfg as one ovs-vsctl transaction, with the ports Ward managed
 // that cfg leaves out released, and the ports in the quarantine VLAN kept
-// there; then it reads the switch back.
+// there; then it reads the switch back. cfg is parsed and checked first
+// (port and bridge names, VLANs, the columns Ward sets), before anything is
+// sent, and the transaction is written from the parsed values: no text of
+// cfg reaches the switch's shell as it was handed in.
 func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Config) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("openvswitch: apply: %w", err)
 		}
 	}()
-	want, parseErr := d.parse(cfg.Text)
+	if d.bad != nil {
+		return d.bad
+	}
+	want, err := d.checkConfig(cfg.Text)
+	if err != nil {
+		return fmt.Errorf("%w: %v", drivers.ErrInvalidConfig, err)
+	}
 	cur, err := d.read(ctx, s)
 	if err != nil {
 		return fmt.Errorf("reading the running ports first: %w; nothing was changed", err)
 	}
+	if d.bridge != "" {
+		onBridge, err := d.bridgePorts(ctx, s)
+		if err != nil {
+			return fmt.Errorf("listing the ports of bridge %s: %w; nothing was changed", d.bridge, err)
+		}
+		for _, p := range want.ports {
+			if !onBridge[p.name] {
+				return fmt.Errorf("port %s is not on bridge %s: %w", p.name, d.bridge, drivers.ErrCheckFailed)
+			}
+		}
+	}
 	var ops []string
-	for _, line := range strings.Split(cfg.Text, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
+	for _, line := range strings.Split(d.print(want), "\n") {
+		if line != "" {
 			ops = append(ops, line)
 		}
 	}
-	if parseErr == nil {
-		if d.bridge != "" {
-			onBridge, err := d.bridgePorts(ctx, s)
-			if err != nil {
-				return fmt.Errorf("listing the ports of bridge %s: %w; nothing was changed", d.bridge, err)
-			}
-			for _, p := range want.ports {
-				if !onBridge[p.name] {
-					return fmt.Errorf("port %s is not on bridge %s: %w", p.name, d.bridge, drivers.ErrCheckFailed)
-				}
-			}
-		}
-		ops = append(ops, d.reconcile(cur, want)...)
-	}
+	ops = append(ops, d.reconcile(cur, want)...)
 	if len(ops) > 0 {
-		cmd := d.vsctl + " " + strings.Join(ops, " ")
-		// --no-wait: a dry run commits nothing for ovs-vswitchd to carry out.
-		dry := strings.Replace(cmd, "ovs-vsctl ", "ovs-vsctl --dry-run --no-wait ", 1)
-		if len(dry) > d.chunk {
-			// Too long for one terminal line: run it from a script, with
-			// the dry-run options passed in (unquoted, so they split).
-			script := strings.Replace(cmd, "ovs-vsctl ", "ovs-vsctl $WARD_DRY ", 1)
-			dir, file, err := shellfile.Write(ctx, s, shellfile.Options{TempDir: d.tempDir, Prefix: "ward-ovs", Chunk: d.chunk}, "ward-ovs.sh", []byte(script+"\n"))
-			defer shellfile.Remove(ctx, s, dir)
-			if err != nil {
-				return fmt.Errorf("copying the transaction to the switch host: %w; nothing was changed", err)
-			}
-			dry, cmd = "WARD_DRY='--dry-run --no-wait' sh "+file, "WARD_DRY= sh "+file
-		}
-		if _, err := s.Run(ctx, dry); err != nil {
-			var exit *drivers.ExitError
-			if errors.As(err, &exit) {
-				return fmt.Errorf("ovs-vsctl --dry-run: %w: %w", drivers.ErrCheckFailed, err)
-			}
-			return fmt.Errorf("checking the transaction with ovs-vsctl --dry-run: %w; nothing was changed", err)
-		}
-		if parseErr != nil {
-			return fmt.Errorf("ovs-vsctl accepts the configuration, but it is not one Render writes (%v); nothing was changed", parseErr)
-		}
-		if _, err := s.Run(ctx, cmd); err != nil {
-			return fmt.Errorf("ovs-vsctl commits all its operations or none, so the ports are as they were unless it timed out waiting for ovs-vswitchd after committing: %w", err)
+		if err := d.transact(ctx, s, ops); err != nil {
+			return err
 		}
 	}
 	got, err := d.read(ctx, s)
 	if err != nil {
-		return fmt.Errorf("the transaction succeeded, but reading the ports back failed: %w", err)
+		return fmt.Errorf("the transaction succeeded, but reading the ports back failed: %w: %w", drivers.ErrNotVerified, err)
 	}
 	got.unquarantine()
 	if g, w := d.print(got), d.print(want); g != w {
 		return fmt.Errorf("the transaction succeeded and is in force, but the ports read back differ from the ones applied (got %q, want %q): something else changed them meanwhile", g, w)
+	}
+	return nil
+}
+
+// transact runs ops, operations written by print and reconcile, as one
+// ovs-vsctl transaction: first with --dry-run, then for real.
+func (d *driver) transact(ctx context.Context, s drivers.Session, ops []string) error {
+	cmd := d.vsctl + " " + strings.Join(ops, " ")
+	// --no-wait: a dry run commits nothing for ovs-vswitchd to carry out.
+	dry := strings.Replace(cmd, "ovs-vsctl ", "ovs-vsctl --dry-run --no-wait ", 1)
+	if len(dry) > d.chunk {
+		// Too long for one terminal line: run it from a script, with
+		// the dry-run options passed in (unquoted, so they split).
+		script := strings.Replace(cmd, "ovs-vsctl ", "ovs-vsctl $WARD_DRY ", 1)
+		dir, file, err := shellfile.Write(ctx, s, shellfile.Options{TempDir: d.tempDir, Prefix: "ward-ovs", Chunk: d.chunk}, "ward-ovs.sh", []byte(script+"\n"))
+		defer shellfile.Remove(ctx, s, dir)
+		if err != nil {
+			return fmt.Errorf("copying the transaction to the switch host: %w; nothing was changed", err)
+		}
+		dry, cmd = "WARD_DRY='--dry-run --no-wait' sh "+file, "WARD_DRY= sh "+file
+	}
+	if _, err := s.Run(ctx, dry); err != nil {
+		var exit *drivers.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("ovs-vsctl --dry-run: %w: %w", drivers.ErrCheckFailed, err)
+		}
+		return fmt.Errorf("checking the transaction with ovs-vsctl --dry-run: %w; nothing was changed", err)
+	}
+	if _, err := s.Run(ctx, cmd); err != nil {
+		var exit *drivers.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("ovs-vsctl commits all its operations or none, so the ports are as they were unless it timed out waiting for ovs-vswitchd after committing: %w", err)
+		}
+		return fmt.Errorf("the session failed while ovs-vsctl ran: %w: ovs-vsctl commits all its operations or none; read the switch on a new session (ward drift) to see which: %w", drivers.ErrOutcomeUnknown, err)
 	}
 	return nil
 }
@@ -414,6 +440,9 @@ func (d *driver) reconcile(cur, want *state) []string {
 
 // SetPortVLAN moves one port to vlan (quarantine, and back).
 func (d *driver) SetPortVLAN(ctx context.Context, s drivers.Session, name string, vlan int) error {
+	if d.bad != nil {
+		return d.bad
+	}
 	if !portName.MatchString(name) || !validVLAN(vlan) {
 		return fmt.Errorf("openvswitch: moving port %q to VLAN %d: want a port name of letters, digits and _.:@+/- and a VLAN from 1 to 4094", name, vlan)
 	}

@@ -2,6 +2,7 @@ package openvswitch
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -211,7 +212,80 @@ func TestQuarantineVLAN(t *testing.T) {
 		t.Errorf("SetPortVLAN of a port off the bridge: err = %v, want one saying it is not on bridge %s", err, br)
 	}
 	err = d.Apply(ctx, s, drivers.Config{Text: "-- set port " + p[0] + " tag=210 other_config:x=y\n"})
-	if !errors.Is(err, drivers.ErrCheckFailed) && (err == nil || !strings.Contains(err.Error(), "not one Render writes")) {
-		t.Errorf("Apply of a configuration Render does not write: err = %v, want a refusal", err)
+	if !errors.Is(err, drivers.ErrInvalidConfig) {
+		t.Errorf("Apply of a configuration Render does not write: err = %v, want drivers.ErrInvalidConfig", err)
+	}
+}
+
+// recorder is a session that records the commands it is asked to run and
+// runs none.
+type recorder struct{ commands []string }
+
+func (r *recorder) Run(_ context.Context, command string) (string, error) {
+	r.commands = append(r.commands, command)
+	return "", errors.New("recorder: no device")
+}
+func (r *recorder) Close() error { return nil }
+
+// TestApplyParsesBeforeSending hands Apply configurations that are not what
+// Render writes, shell injection among them: each is refused with
+// drivers.ErrInvalidConfig, naming what is wrong, before any command is
+// sent; a bridge name with shell characters is refused the same way.
+func TestApplyParsesBeforeSending(t *testing.T) {
+	d := New(Options{Bridge: "ward-br"})
+	good, err := d.Render(ward("p1", "p2", "p3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := "-- set port p1 tag=210 vlan_mode=access external_ids:ward-device=pump1 external_ids:ward-vlan=210 external_ids:ward-zone=infusion_pumps"
+	if !strings.Contains(good.Text, line+"\n") {
+		t.Fatalf("the rendered configuration has no line %q:\n%s", line, good.Text)
+	}
+	for _, c := range []struct{ name, text, want string }{
+		{"command after a value", strings.Replace(line, "tag=210", "tag=210; rm -rf /", 1), `tag "210;"`},
+		{"command in a port name", strings.Replace(line, "port p1", "port 'p1; rm -rf /'", 1), `port "p1; rm -rf /"`},
+		{"command substitution", line + " $(reboot)", `"$(reboot)": want column=value`},
+		{"backquotes in a name", strings.Replace(line, "port p1", "port p`reboot`", 1), "port \"p`reboot`\""},
+		{"operation Ward does not write", "-- del-br ward-br", "want -- set port NAME"},
+		{"another column", line + " other_config:x=y", "Ward sets only"},
+		{"VLAN over 4094", strings.Replace(line, "tag=210", "tag=5000", 1), "VLAN 5000: want 1 to 4094"},
+		{"VLAN 0 as a home", strings.Replace(line, "ward-vlan=210", "ward-vlan=0", 1), "not a VLAN"},
+		{"negative VLAN", strings.Replace(line, "tag=210", "tag=-1", 1), "VLAN -1"},
+		{"trunk", strings.Replace(line, "vlan_mode=access", "vlan_mode=trunk", 1), `vlan_mode "trunk"`},
+		{"port twice", line + "\n" + line, "set twice"},
+		{"quarantine VLAN of another record", "-- set bridge other-br external_ids:ward-quarantine-vlan=999", "want -- set port NAME"},
+		{"bad quarantine VLAN", "-- set bridge ward-br external_ids:ward-quarantine-vlan=4095", "ward-quarantine-vlan=VLAN"},
+		{"unterminated quote", "-- set port 'p1 tag=210", "unterminated quote"},
+		{"garbage", "rm -rf /", "want -- set port NAME"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &recorder{}
+			err := d.Apply(t.Context(), r, drivers.Config{Text: c.text + "\n"})
+			if !errors.Is(err, drivers.ErrInvalidConfig) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Apply: err = %v; want drivers.ErrInvalidConfig mentioning %q", err, c.want)
+			}
+			if len(r.commands) > 0 {
+				t.Errorf("Apply sent %d commands before refusing, first %q", len(r.commands), r.commands[0])
+			}
+		})
+	}
+
+	for _, bad := range []string{"br0; reboot", "br0 $(reboot)", "-br"} {
+		r := &recorder{}
+		d := New(Options{Bridge: bad})
+		err := d.Apply(t.Context(), r, good)
+		if err == nil || !strings.Contains(err.Error(), "bridge") || len(r.commands) > 0 {
+			t.Errorf("bridge %q: Apply err = %v, %d commands sent; want a refusal naming the bridge and none sent", bad, err, len(r.commands))
+		}
+		if _, err := d.Running(t.Context(), r); err == nil || len(r.commands) > 0 {
+			t.Errorf("bridge %q: Running err = %v, %d commands sent; want a refusal and none sent", bad, err, len(r.commands))
+		}
+	}
+
+	// The rendered configuration does reach the session.
+	r := &recorder{}
+	d.Apply(t.Context(), r, good)
+	if len(r.commands) == 0 {
+		t.Error("Apply of the rendered configuration sent nothing: the recorder sees no commands at all")
 	}
 }

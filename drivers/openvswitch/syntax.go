@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -126,6 +127,33 @@ func (d *driver) parse(text string) (*state, error) {
 			return nil, bad("want -- set port NAME ... or -- set %s ...", scope)
 		}
 	}
+	return st, nil
+}
+
+// checkConfig parses a configuration handed to Apply and checks every
+// value against the grammar Render writes: port names, VLANs from 1 to
+// 4094, access mode only, each port once. Apply writes its transaction
+// from the result, never from the text.
+func (d *driver) checkConfig(text string) (*state, error) {
+	st, err := d.parse(text)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, p := range st.ports {
+		switch {
+		case !portName.MatchString(p.name):
+			return nil, fmt.Errorf("port %q: want letters, digits and _.:@+/- only", p.name)
+		case seen[p.name]:
+			return nil, fmt.Errorf("port %s is set twice", p.name)
+		case p.tag != 0 && !validVLAN(p.tag):
+			return nil, fmt.Errorf("port %s: VLAN %d: want 1 to 4094", p.name, p.tag)
+		case p.mode != "" && p.mode != "access":
+			return nil, fmt.Errorf("port %s: vlan_mode %q: Ward sets access ports only", p.name, p.mode)
+		}
+		seen[p.name] = true
+	}
+	slices.SortFunc(st.ports, func(a, b port) int { return strings.Compare(a.name, b.name) })
 	return st, nil
 }
 
