@@ -13,8 +13,18 @@ import (
 const exampleInventory = "../../examples/hospital/inventory.csv"
 
 func TestMain(m *testing.M) {
+	// Commands that open a store create the audit key on first use: in a
+	// directory of this run's own, never under /etc (tests that need
+	// another directory set theirs).
+	creds, err := os.MkdirTemp("", "ward-test-credentials-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("WARD_CREDENTIALS_DIR", creds)
+	os.Unsetenv("WARD_AUDIT_KEY")
 	code := m.Run()
 	pgtest.StopShared()
+	os.RemoveAll(creds)
 	os.Exit(code)
 }
 

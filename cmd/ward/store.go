@@ -19,11 +19,22 @@ func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", def, "database URL: sqlite://PATH or postgres://USER@HOST/DB (env WARD_DB)")
 }
 
-// openStore opens and migrates the database, reporting failure on stderr.
+// openStore opens and migrates the database with the audit key (created on
+// first use, see audit.go), reporting failure on stderr. It refuses a key
+// other than the one the audit log was written with.
 func (c *cli) openStore(ctx context.Context, url string) (*store.Store, bool) {
-	st, err := store.Open(ctx, url)
+	key, keyPath, ok := c.loadAuditKey(true)
+	if !ok {
+		return nil, false
+	}
+	st, err := store.Open(ctx, url, store.WithAuditKey(key))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward: %v\n", err)
+		return nil, false
+	}
+	if err := st.CheckAuditKey(ctx); err != nil {
+		st.Close()
+		fmt.Fprintf(c.stderr, "ward: %v (audit key file %s)\n", err, keyPath)
 		return nil, false
 	}
 	return st, true

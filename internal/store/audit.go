@@ -355,7 +355,7 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *AuditCheckpoint) (*Audit
 					return broken(ev, "was written with audit key %s, not with the key given (%s): if the key file was replaced, verify with the original; otherwise the event was forged", ev.KeyID, s.auditKey.id)
 				}
 				if !hmac.Equal([]byte(s.auditKey.mac(&ev)), []byte(ev.Hash)) {
-					return broken(ev, "its content does not match its keyed hash: the row was changed, or the chain was recomputed without the audit key")
+					return broken(ev, "its content does not match its keyed hash: the row was changed after it was written, or the chain was recomputed without the audit key")
 				}
 				rep.Keyed++
 			default:
