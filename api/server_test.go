@@ -60,7 +60,8 @@ func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	m, err := quarantine.New(ctx, quarantine.Options{Store: st, Config: cfg, Drivers: reg})
+	holder := inforce.New(cfg, load, nil)
+	m, err := quarantine.New(ctx, quarantine.Options{Store: st, Policy: holder, Drivers: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 	c := api.Config{
 		Store:       st,
 		Quarantines: m,
-		Policy:      inforce.New(cfg, load, nil),
+		Policy:      holder,
 		PolicyDir:   examplePolicy,
 		Drivers:     reg,
 		Dial:        targets.dial,

@@ -7,33 +7,38 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
 )
 
 // quarantineManager opens the store, loads the policy and builds the
-// quarantine manager the quarantine commands share.
+// quarantine manager the quarantine commands share. Its decisions are the
+// store's transactions, the same ones ward serve runs, so a command and a
+// server (or two commands) acting on one device at once cannot both act.
 func (c *cli) quarantineManager(ctx context.Context, dir, db string, enforce bool) (*quarantine.Manager, *store.Store, bool) {
 	cfg, diags := c.loadPolicy(dir)
 	if diags.HasErrors() {
 		c.printDiags(cfg, diags)
 		return nil, nil, false
 	}
-	m, st, ok := c.newManager(ctx, cfg, db, enforce, nil)
-	return m, st, ok
+	return c.newManager(ctx, inforce.New(cfg, nil, nil), db, enforce, nil)
 }
 
-// newManager opens the store and builds a quarantine manager for cfg;
-// edit, when set, adjusts its options.
-func (c *cli) newManager(ctx context.Context, cfg *policy.Config, db string, enforce bool, edit func(*quarantine.Options)) (*quarantine.Manager, *store.Store, bool) {
+// newManager opens the store and builds a quarantine manager reading the
+// policy in force from holder; edit, when set, adjusts its options.
+func (c *cli) newManager(ctx context.Context, holder *inforce.Holder, db string, enforce bool, edit func(*quarantine.Options)) (*quarantine.Manager, *store.Store, bool) {
 	st, ok := c.openStore(ctx, db)
 	if !ok {
 		return nil, nil, false
 	}
-	opts := quarantine.Options{Store: st, Config: cfg, Drivers: newRegistry()}
+	opts := quarantine.Options{Store: st, Policy: holder, Drivers: newRegistry()}
 	if enforce {
-		opts.Dial = quarantine.DialFunc(dialer(cfg))
+		opts.Dial = func(ctx context.Context, name string) (drivers.Session, error) {
+			return dialer(holder.Load().Config)(ctx, name)
+		}
 	}
 	if edit != nil {
 		edit(&opts)
@@ -48,17 +53,18 @@ func (c *cli) newManager(ctx context.Context, cfg *policy.Config, db string, enf
 }
 
 func runQuarantine(c *cli, args []string) int {
-	fs := c.newFlagSet("quarantine", "DEVICE [-level restrict|isolate] [-ttl D] [-reason TEXT] [-policy DIR] [-db URL]")
-	level := fs.String("level", "isolate", "restrict (keep only essential flows) or isolate (quarantine VLAN, remediation only)")
-	ttl := fs.String("ttl", "", "how long it lasts, e.g. 30m, 4h, 7d (default: the policy's ttl for the level)")
-	reason := fs.String("reason", "", "why (recorded and shown)")
-	dir := fs.String("policy", "./policy", "policy directory")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("quarantine", "DEVICE [-level restrict|isolate] [-ttl D] [-reason TEXT] [-policy DIR] [-db URL]")
+	level := cl.String("level", "isolate", "restrict (keep only essential flows) or isolate (quarantine VLAN, remediation only)")
+	ttl := cl.String("ttl", "", "how long it lasts, e.g. 30m, 4h, 7d (default: the policy's ttl for the level)")
+	reason := cl.String("reason", "", "why (recorded and shown)")
+	dir := cl.String("policy", "./policy", "policy directory")
+	asJSON := cl.Bool("json", false, "print the result as JSON")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) != 1 {
 		fmt.Fprintln(c.stderr, "ward quarantine: name one device: ward quarantine DEVICE [-level restrict|isolate]")
 		return 2
@@ -71,8 +77,8 @@ func runQuarantine(c *cli, args []string) int {
 			return 2
 		}
 	}
-	ctx := context.Background()
-	m, st, ok := c.quarantineManager(ctx, *dir, *db, true)
+	ctx := cl.context()
+	m, st, ok := c.quarantineManager(ctx, *dir, *cl.db, true)
 	if !ok {
 		return 1
 	}
@@ -95,7 +101,7 @@ func (c *cli) printOutcome(out *quarantine.Outcome, asJSON bool) int {
 		if q.PendingLevel != "" {
 			fmt.Fprintf(c.stdout, " (%s waits for approval: ward approve %d)", q.PendingLevel, q.ID)
 		}
-		if q.ExpiresAt != nil && q.Status == quarantine.StatusActive {
+		if q.ExpiresAt != nil && (q.Status == quarantine.StatusActive || q.Status == quarantine.StatusPending) {
 			fmt.Fprintf(c.stdout, ", until %s", q.ExpiresAt.Local().Format(time.DateTime))
 		}
 		fmt.Fprintf(c.stdout, "\n  %s\n", out.Message)
@@ -110,20 +116,21 @@ func (c *cli) printOutcome(out *quarantine.Outcome, asJSON bool) int {
 }
 
 func runRelease(c *cli, args []string) int {
-	fs := c.newFlagSet("release", "DEVICE [-policy DIR] [-db URL]")
-	dir := fs.String("policy", "./policy", "policy directory")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("release", "DEVICE [-policy DIR] [-db URL]")
+	dir := cl.String("policy", "./policy", "policy directory")
+	asJSON := cl.Bool("json", false, "print the result as JSON")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) != 1 {
 		fmt.Fprintln(c.stderr, "ward release: name one device: ward release DEVICE")
 		return 2
 	}
-	ctx := context.Background()
-	m, st, ok := c.quarantineManager(ctx, *dir, *db, true)
+	ctx := cl.context()
+	m, st, ok := c.quarantineManager(ctx, *dir, *cl.db, true)
 	if !ok {
 		return 1
 	}
@@ -138,55 +145,104 @@ func runRelease(c *cli, args []string) int {
 }
 
 func runApprove(c *cli, args []string) int {
-	fs := c.newFlagSet("approve", "ID [-comment TEXT] [-policy DIR] [-db URL]")
-	comment := fs.String("comment", "", "why it is safe (recorded)")
-	dir := fs.String("policy", "./policy", "policy directory")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("approve", "ID... | -all-pending [-reason TEXT] [-policy DIR] [-db URL]")
+	reason := cl.String("reason", "", "why it is safe (recorded with each approval)")
+	comment := cl.String("comment", "", "the same as -reason")
+	allPending := cl.Bool("all-pending", false, "approve every quarantine waiting for a person (ward quarantines -status pending lists them)")
+	dir := cl.String("policy", "./policy", "policy directory")
+	asJSON := cl.Bool("json", false, "print the result as JSON")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
-	var id uint64
-	var err error
-	if len(pos) == 1 {
-		id, err = strconv.ParseUint(strings.TrimPrefix(pos[0], "#"), 10, 64)
+	defer cl.close()
+	var ids []uint64
+	for _, p := range pos {
+		id, err := strconv.ParseUint(strings.TrimPrefix(p, "#"), 10, 64)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "ward approve: %q is not a quarantine ID (ward quarantines -status pending lists them)\n", p)
+			return 2
+		}
+		ids = append(ids, id)
 	}
-	if len(pos) != 1 || err != nil {
-		fmt.Fprintln(c.stderr, "ward approve: give one quarantine ID (ward quarantines lists them)")
+	if (len(ids) == 0) == !*allPending {
+		fmt.Fprintln(c.stderr, "ward approve: give quarantine IDs or -all-pending, not both (ward quarantines -status pending lists them)")
 		return 2
 	}
-	ctx := context.Background()
-	m, st, ok := c.quarantineManager(ctx, *dir, *db, true)
+	why := *reason
+	if *comment != "" {
+		why = strings.TrimSpace(why + " " + *comment)
+	}
+	ctx := cl.context()
+	m, st, ok := c.quarantineManager(ctx, *dir, *cl.db, true)
 	if !ok {
 		return 1
 	}
 	defer st.Close()
 	defer m.Close()
-	out, err := m.Approve(ctx, id, actor(), *comment)
+	if len(ids) == 1 {
+		out, err := m.Approve(ctx, ids[0], actor(), why)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "ward approve: %v\n", err)
+			return 1
+		}
+		return c.printOutcome(out, *asJSON)
+	}
+	list, err := m.ApprovePending(ctx, ids, *allPending, actor(), why)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward approve: %v\n", err)
 		return 1
 	}
-	return c.printOutcome(out, *asJSON)
+	if *asJSON {
+		c.printJSON(list)
+	}
+	code = 0
+	for _, a := range list {
+		switch {
+		case a.Error != "":
+			fmt.Fprintf(c.stderr, "ward approve: #%d: %s\n", a.ID, a.Error)
+			code = 1
+		case a.Outcome.EnforceError != "":
+			code = 1
+			fallthrough
+		default:
+			if !*asJSON {
+				c.printOutcome(a.Outcome, false)
+			}
+		}
+	}
+	if len(list) == 0 && !*asJSON {
+		fmt.Fprintln(c.stdout, "No quarantine waits for a person.")
+	}
+	return code
 }
 
 func runQuarantines(c *cli, args []string) int {
-	fs := c.newFlagSet("quarantines", "[-all] [-json] [-policy DIR] [-db URL]")
-	all := fs.Bool("all", false, "also list released and expired quarantines")
-	dir := fs.String("policy", "./policy", "policy directory")
-	asJSON := fs.Bool("json", false, "print the list as JSON")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("quarantines", "[-status open|pending|active|released|expired|all] [-all] [-json] [-policy DIR] [-db URL]")
+	all := cl.Bool("all", false, "also list released and expired quarantines (the same as -status all)")
+	status := cl.String("status", "open", "which: open (active and pending), pending (waiting for a person: held by the storm guard or a level waiting for approval), active, released, expired or all")
+	dir := cl.String("policy", "./policy", "policy directory")
+	asJSON := cl.Bool("json", false, "print the list as JSON")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
-	ctx := context.Background()
-	m, st, ok := c.quarantineManager(ctx, *dir, *db, false)
+	defer cl.close()
+	which := *status
+	switch {
+	case *all:
+		which = "all"
+	case which == "open":
+		which = ""
+	}
+	ctx := cl.context()
+	m, st, ok := c.quarantineManager(ctx, *dir, *cl.db, false)
 	if !ok {
 		return 1
 	}
 	defer st.Close()
-	list, err := m.List(ctx, *all)
+	list, err := m.ListStatus(ctx, which)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward quarantines: %v\n", err)
 		return 1

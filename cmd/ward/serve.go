@@ -131,7 +131,7 @@ func runServe(c *cli, args []string) int {
 		return dialer(holder.Load().Config)(ctx, name)
 	}
 	metrics := api.NewMetrics()
-	m, st, ok := c.newManager(ctx, cfg, s.db, !s.noEnforce, func(o *quarantine.Options) {
+	m, st, ok := c.newManager(ctx, holder, s.db, !s.noEnforce, func(o *quarantine.Options) {
 		o.Logger = log
 		o.OnPushError = metrics.PushError
 		if o.Dial != nil {

@@ -12,11 +12,19 @@
 // change is in the store and the audit log, so a restart neither drops nor
 // forgets a quarantine.
 //
+// The database decides, not this process: a device has at most one open
+// quarantine (a unique index), every decision runs in one store transaction
+// that excludes other deciders in any process (store.QuarantineDecision),
+// approvals, releases and expiries are conditional updates, and the storm
+// guard counts the last hour's automatic actions in the store. So the CLI,
+// several ward serve replicas and the scheduler may act at once.
+//
 // Whatever the decision module says, Manager never quarantines a device
 // labelled protected=true or a target's own address, never isolates a
 // device in an essential flow (or of a criticality in approval_required)
-// without a person's approval, and turns automatic actions beyond
-// max_auto_per_hour into notify.
+// without a person's approval, and holds automatic actions beyond
+// max_auto_per_hour for a person: a pending quarantine, listed with the
+// approvals, that expires unapproved after the policy's pending_ttl.
 package quarantine
 
 import (
@@ -30,67 +38,89 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/engine"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
-// Quarantine statuses.
+// Quarantine statuses (store.Quarantine*): a device has at most one open
+// quarantine, active or pending.
 const (
-	StatusActive   = "active"
-	StatusReleased = "released"
-	StatusExpired  = "expired"
+	StatusActive   = store.QuarantineActive
+	StatusPending  = store.QuarantinePending
+	StatusReleased = store.QuarantineReleased
+	StatusExpired  = store.QuarantineExpired
 )
 
 // Options are a Manager's dependencies.
 type Options struct {
-	Store   *store.Store
-	Config  *policy.Config
+	Store *store.Store
+	// Policy is the policy in force. The Manager compiles the decision and
+	// places the inventory for the generation it holds, and again whenever
+	// the generation changes.
+	Policy  *inforce.Holder
 	Drivers *drivers.Registry
 	// Dial opens sessions to targets (kept open in a Pool).
 	Dial DialFunc
 	// NoEnforce records and decides but changes no target: for measuring
 	// intake, and for a Ward with no targets yet.
 	NoEnforce bool
-	Now       func() time.Time
 	Logger    *slog.Logger
 	// OnPushError, when set, is called for each target a quarantine change
 	// could not be pushed to (for metrics).
 	OnPushError func(target string, err error)
 }
 
-// Manager is the quarantine subsystem of one Ward process.
+// Manager is the quarantine subsystem of one Ward process. Its decisions
+// are the database's (see the package comment); what it keeps in memory is
+// derived from the policy in force and the inventory, rebuilt when either
+// changes.
 type Manager struct {
 	st        *store.Store
-	db        *gorm.DB // st.DB with prepared statements cached: intake runs the same few queries
-	cfg       *policy.Config
+	db        *gorm.DB // for enforce.go and reconcile.go until they read through store methods
+	holder    *inforce.Holder
 	reg       *drivers.Registry
 	pool      *Pool
-	decider   *Decider
-	now       func() time.Time
 	log       *slog.Logger
 	noEnforce bool
 	onPushErr func(target string, err error)
 
-	// mu serialises decisions and their enforcement, so the storm guard
-	// counts exactly and one device's quarantine steps happen in order.
-	mu        sync.Mutex
-	devices   map[string]*device // by name
-	byID      map[uint64]*device
-	byIP      map[netip.Addr]*device
-	byMAC     map[string]*device
-	targetIPs map[netip.Addr]string
-	docQ      *policy.DocQuarantine
-	// autoTimes are the times of the automatic actions in the last hour,
-	// oldest first: the storm guard's window (read from the store at start).
-	autoTimes []time.Time
+	// cur is the view for the policy generation and inventory load it was
+	// built from; rebuild serialises building a new one, so concurrent
+	// callers compile a new policy once (a local optimisation: nothing is
+	// decided under it).
+	cur     atomic.Pointer[view]
+	rebuild sync.Mutex
+	invGen  atomic.Uint64 // bumped by Reload
+
+	// mu guards cfg and devices, a mirror of the current view for
+	// enforce.go and reconcile.go, and serialises pushes to targets until
+	// they are jobs.
+	mu      sync.Mutex
+	cfg     *policy.Config
+	devices map[string]*device
+}
+
+// view is what the Manager derives from one policy generation and one
+// reading of the inventory. It is never changed once built.
+type view struct {
+	gen, invGen uint64
+	cfg         *policy.Config
+	decider     *Decider
+	devices     map[string]*device // by name
+	byID        map[uint64]*device
+	byIP        map[netip.Addr]*device
+	byMAC       map[string]*device
+	targetIPs   map[netip.Addr]string
+	docQ        *policy.DocQuarantine
 }
 
 // device is an inventory device as quarantine needs it.
@@ -102,12 +132,12 @@ type device struct {
 }
 
 // New builds a Manager: it loads the inventory from the store, places it
-// with the policy and compiles the decision.
+// with the policy in force and compiles the decision.
 func New(ctx context.Context, o Options) (*Manager, error) {
-	m := &Manager{st: o.Store, db: o.Store.DB.Session(&gorm.Session{PrepareStmt: true}), cfg: o.Config, reg: o.Drivers, now: o.Now, log: o.Logger, noEnforce: o.NoEnforce, onPushErr: o.OnPushError}
-	if m.now == nil {
-		m.now = time.Now
+	if o.Policy == nil {
+		return nil, errors.New("quarantine: no policy holder (Options.Policy)")
 	}
+	m := &Manager{st: o.Store, db: o.Store.DB, holder: o.Policy, reg: o.Drivers, log: o.Logger, noEnforce: o.NoEnforce, onPushErr: o.OnPushError}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -116,28 +146,10 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	} else {
 		m.noEnforce = true
 	}
-	if err := m.SetConfig(ctx, o.Config); err != nil {
+	if _, err := m.view(ctx); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// SetConfig switches the Manager to a new policy: it compiles the policy's
-// decision and places the inventory with it. Active quarantines stay as
-// they are; sessions to targets are closed, so the next push dials the
-// targets as the new policy describes them. On error nothing changes.
-func (m *Manager) SetConfig(ctx context.Context, cfg *policy.Config) error {
-	dec, err := NewDecider(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	if err := m.load(ctx, cfg, dec); err != nil {
-		return err
-	}
-	if m.pool != nil {
-		m.pool.Reset()
-	}
-	return nil
 }
 
 // Sessions reports the pool of SSH sessions the Manager keeps open.
@@ -157,18 +169,58 @@ func (m *Manager) Close() {
 
 // Reload reads the inventory again and places it.
 func (m *Manager) Reload(ctx context.Context) error {
-	m.mu.Lock()
-	cfg, dec := m.cfg, m.decider
-	m.mu.Unlock()
-	return m.load(ctx, cfg, dec)
+	m.invGen.Add(1)
+	_, err := m.view(ctx)
+	return err
 }
 
-// load reads the inventory, places it with cfg, and makes cfg and dec the
-// Manager's.
-func (m *Manager) load(ctx context.Context, cfg *policy.Config, dec *Decider) error {
-	var rows []store.Device
-	if err := m.db.WithContext(ctx).Where("removed_at IS NULL").Find(&rows).Error; err != nil {
-		return fmt.Errorf("reading the inventory: %w", err)
+// view returns the view of the policy in force, building it when the
+// policy's generation or the inventory changed since the last one.
+func (m *Manager) view(ctx context.Context) (*view, error) {
+	p := m.holder.Load()
+	if p == nil {
+		return nil, errors.New("no policy is in force: load a valid policy (ward validate) before quarantining")
+	}
+	inv := m.invGen.Load()
+	if v := m.cur.Load(); v != nil && v.gen == p.Gen && v.invGen == inv {
+		return v, nil
+	}
+	m.rebuild.Lock()
+	defer m.rebuild.Unlock()
+	old := m.cur.Load()
+	if old != nil && old.gen == p.Gen && old.invGen == inv {
+		return old, nil
+	}
+	dec := (*Decider)(nil)
+	if old != nil && old.gen == p.Gen {
+		dec = old.decider
+	} else {
+		var err error
+		if dec, err = NewDecider(ctx, p.Config); err != nil {
+			return nil, err
+		}
+	}
+	v, err := m.load(ctx, p.Config, dec)
+	if err != nil {
+		return nil, err
+	}
+	v.gen, v.invGen = p.Gen, inv
+	m.cur.Store(v)
+	m.mu.Lock()
+	m.cfg, m.devices = v.cfg, v.devices
+	m.mu.Unlock()
+	if old != nil && old.gen != v.gen && m.pool != nil {
+		// Targets are dialled as the new policy describes them.
+		m.pool.Reset()
+	}
+	return v, nil
+}
+
+// load reads the inventory and places it with cfg.
+func (m *Manager) load(ctx context.Context, cfg *policy.Config, dec *Decider) (*view, error) {
+	rows, err := m.st.CurrentDevices(ctx)
+	if err != nil {
+		return nil, err
 	}
 	invs := make([]inventory.Device, len(rows))
 	for i, r := range rows {
@@ -176,50 +228,35 @@ func (m *Manager) load(ctx context.Context, cfg *policy.Config, dec *Decider) er
 	}
 	e, diags := engine.New(ctx, cfg, invs)
 	if diags.HasErrors() {
-		return fmt.Errorf("loading the policy: %s", diags.Error())
+		return nil, fmt.Errorf("loading the policy: %s", diags.Error())
 	}
 	res, err := e.Evaluate(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	devices := map[string]*device{}
-	byID := map[uint64]*device{}
-	byIP := map[netip.Addr]*device{}
-	byMAC := map[string]*device{}
+	v := &view{cfg: cfg, decider: dec, devices: map[string]*device{}, byID: map[uint64]*device{},
+		byIP: map[netip.Addr]*device{}, byMAC: map[string]*device{}, targetIPs: map[netip.Addr]string{}}
 	for i, r := range rows {
 		d := &device{id: r.ID, inv: invs[i], zone: res.Zone[r.Name]}
 		d.essential = essentialFlows(cfg, res, d)
-		devices[r.Name], byID[r.ID] = d, d
+		v.devices[r.Name], v.byID[r.ID] = d, d
 		if d.inv.IP.IsValid() {
-			byIP[d.inv.IP.Unmap()] = d
+			v.byIP[d.inv.IP.Unmap()] = d
 		}
 		if d.inv.MAC != "" {
-			byMAC[d.inv.MAC] = d
+			v.byMAC[d.inv.MAC] = d
 		}
 	}
-	targetIPs := map[netip.Addr]string{}
 	for name, t := range cfg.Targets {
 		if a, err := netip.ParseAddr(t.Address); err == nil {
-			targetIPs[a.Unmap()] = name
+			v.targetIPs[a.Unmap()] = name
 		}
 	}
-	// Read the storm guard's window under the lock: an action recorded
-	// between the read and the swap would otherwise be forgotten.
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var auto []time.Time
-	if err := m.db.WithContext(ctx).Model(&store.Alert{}).
-		Where("received_at >= ? AND action IN ?", m.st.Now().Add(-time.Hour), []string{LevelIsolate, LevelRestrict}).
-		Order("received_at").Pluck("received_at", &auto).Error; err != nil {
-		return fmt.Errorf("reading the last hour's automatic quarantines: %w", err)
+	v.docQ = cfg.Document().Quarantine
+	if v.docQ == nil {
+		v.docQ = &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
 	}
-	docQ := cfg.Document().Quarantine
-	if docQ == nil {
-		docQ = &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
-	}
-	m.devices, m.byID, m.byIP, m.byMAC, m.targetIPs, m.docQ, m.autoTimes = devices, byID, byIP, byMAC, targetIPs, docQ, auto
-	m.cfg, m.decider = cfg, dec
-	return nil
+	return v, nil
 }
 
 // essentialFlows lists the essential flows in force that the device takes
@@ -268,6 +305,9 @@ type Result struct {
 	Action       string `json:"action"` // isolate, restrict, notify, none
 	Pending      string `json:"pending,omitempty"`
 	QuarantineID uint64 `json:"quarantine_id,omitempty"`
+	// Held reports the storm guard held the alert for a person: a pending
+	// quarantine (QuarantineID) waits for approval.
+	Held         bool   `json:"held,omitempty"`
 	Reason       string `json:"reason"`
 	EnforceError string `json:"enforce_error,omitempty"`
 }
@@ -275,9 +315,13 @@ type Result struct {
 // Intake handles alerts one by one, in order. An error is returned only
 // when the store fails; every alert handled before it is recorded.
 func (m *Manager) Intake(ctx context.Context, alerts []alert.Alert) ([]Result, error) {
+	v, err := m.view(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Result, 0, len(alerts))
 	for _, a := range alerts {
-		r, err := m.intakeOne(ctx, a)
+		r, err := m.intakeOne(ctx, v, a)
 		if err != nil {
 			return out, err
 		}
@@ -286,112 +330,211 @@ func (m *Manager) Intake(ctx context.Context, alerts []alert.Alert) ([]Result, e
 	return out, nil
 }
 
-func (m *Manager) intakeOne(ctx context.Context, a alert.Alert) (Result, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := Result{Source: a.Source, ID: a.ID, Status: "recorded", Action: "none"}
+// change is what a decision does to a device's open quarantine.
+type change struct {
+	seen *store.Quarantine // the open quarantine as read, or nil: a new one
+	q    *store.Quarantine // its new state
+	from string            // the level enforced before it ("": none)
+	push bool              // the targets must move from from to q.Level
+}
+
+// enforced is the level a quarantine has the targets enforce: none for a
+// pending or ended one.
+func enforced(q *store.Quarantine) string {
+	if q == nil || q.Status != StatusActive || q.Level == LevelNotify {
+		return ""
+	}
+	return q.Level
+}
+
+func (m *Manager) intakeOne(ctx context.Context, v *view, a alert.Alert) (Result, error) {
 	// A resolved notification carries the ID of the alert it ends: it is
 	// recorded on its own, once.
 	extID := a.ID
 	if a.Resolved {
 		extID += "#resolved"
 	}
-
-	// A duplicate is found when its insert conflicts (below), which rolls
-	// back everything its decision would have recorded.
-	var dup store.Alert
-
-	row := store.Alert{Source: a.Source, ExternalID: extID, Severity: string(a.Severity), MAC: a.MAC,
-		Signature: a.Signature, Raw: string(a.Raw), Format: a.Format, ReceivedAt: m.st.Now()}
-	if len(a.Addresses) > 0 {
-		row.IP = a.Addresses[0].String()
-	}
-	d, matchedIP := m.match(a)
-	var q *store.Quarantine
-	var enforce func(context.Context, *store.Quarantine) error
-	switch {
-	case a.Resolved:
-		r.Reason = "resolved: recorded, no action"
-	case d == nil && matchedIP.IsValid():
-		r.Reason = fmt.Sprintf("%s is target %s: Ward never quarantines its own targets", matchedIP, m.targetIPs[matchedIP])
-	case d == nil:
-		r.Reason = "no device in the inventory has this alert's addresses or MAC: recorded, no action"
-	default:
-		r.Device = d.inv.Name
-		row.DeviceID = &d.id
-		row.IP = d.inv.IP.String()
-		dec, cur, err := m.decide(ctx, d, DecisionRequest{}, &DecisionAlert{Source: a.Source, ID: a.ID,
-			Severity: string(a.Severity), Signature: a.Signature, Format: a.Format}, "alert:"+a.Source)
-		if err != nil {
-			// Never lose the alert to a broken decision module: record it
-			// for a person.
-			m.log.Error("quarantine decision failed", "device", d.inv.Name, "error", err)
-			dec, cur = Decision{Action: LevelNotify, Reason: "the quarantine decision failed (" + err.Error() + "); a person decides"}, nil
+	d, matchedIP := v.match(a)
+	actor := "alert:" + a.Source
+	var r Result
+	var c *change
+	decide := func(tx *store.QuarantineTx) error {
+		r, c = Result{Source: a.Source, ID: a.ID, Status: "recorded", Action: "none"}, nil
+		row := store.Alert{Source: a.Source, ExternalID: extID, Severity: string(a.Severity), MAC: a.MAC,
+			Signature: a.Signature, Raw: string(a.Raw), Format: a.Format, ReceivedAt: tx.Now()}
+		if len(a.Addresses) > 0 {
+			row.IP = a.Addresses[0].String()
 		}
-		r.Action, r.Pending, r.Reason = dec.Action, dec.Pending, dec.Reason
-		q, enforce = m.plan(d, cur, dec, "alert:"+a.Source, "", 0)
 		switch {
-		case q == nil && cur != nil:
-			r.Action, r.Pending = "none", ""
-			r.Reason = fmt.Sprintf("already quarantined (%s, #%d): recorded against it; decision was: %s", describeLevel(cur), cur.ID, dec.Reason)
-			row.QuarantineID = &cur.ID
-			r.QuarantineID = cur.ID
-		case q != nil && enforce == nil:
-			r.Action = LevelNotify // only a pending level: a person decides
-		}
-	}
-	row.Action, row.Decision = r.Action, r.Reason
-
-	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if q != nil {
-			if err := m.saveQuarantine(tx, q, "alert:"+a.Source, map[string]any{"alert_source": a.Source, "alert_id": a.ID, "reason": r.Reason, "via": a.Via}); err != nil {
+		case a.Resolved:
+			r.Reason = "resolved: recorded, no action"
+		case d == nil && matchedIP.IsValid():
+			r.Reason = fmt.Sprintf("%s is target %s: Ward never quarantines its own targets", matchedIP, v.targetIPs[matchedIP])
+		case d == nil:
+			r.Reason = "no device in the inventory has this alert's addresses or MAC: recorded, no action"
+		default:
+			r.Device = d.inv.Name
+			row.DeviceID = &d.id
+			row.IP = d.inv.IP.String()
+			var err error
+			if c, err = m.decideAlert(ctx, tx, v, d, a, &r); err != nil {
 				return err
 			}
-			row.QuarantineID = &q.ID
+			if c == nil && r.QuarantineID != 0 {
+				row.QuarantineID = &r.QuarantineID
+			}
 		}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-		if res.Error != nil {
-			return res.Error
+		row.Action, row.Decision = r.Action, r.Reason
+		if c != nil {
+			detail := map[string]any{"alert_source": a.Source, "alert_id": a.ID, "reason": r.Reason, "via": a.Via}
+			if err := m.save(tx, v, c, actor, detail); err != nil {
+				return err
+			}
+			row.QuarantineID = &c.q.ID
+			r.QuarantineID = c.q.ID
 		}
-		if res.RowsAffected == 0 {
+		// A duplicate is found when its insert conflicts, which rolls back
+		// everything its decision would have recorded.
+		if ok, err := tx.RecordAlert(&row); err != nil {
+			return err
+		} else if !ok {
 			return errDuplicate
 		}
-		if q != nil && q.AlertID == nil {
-			return tx.Model(q).Update("alert_id", row.ID).Error
+		r.AlertID = row.ID
+		if c != nil && c.q.AlertID == nil {
+			c.q.AlertID = &row.ID
+			return tx.LinkAlert(c.q.ID, row.ID)
 		}
 		return nil
-	})
+	}
+	err := m.decideRetrying(ctx, decide)
 	if errors.Is(err, errDuplicate) {
-		if err := m.db.WithContext(ctx).Where("source = ? AND external_id = ?", a.Source, extID).Take(&dup).Error; err != nil {
+		dup, err := m.st.FindAlert(ctx, a.Source, extID)
+		if err != nil {
 			return r, err
 		}
-		return m.duplicate(r, dup), nil
+		return v.duplicate(r, *dup), nil
 	}
 	if err != nil {
 		return r, fmt.Errorf("recording alert %s/%s: %w", a.Source, a.ID, err)
 	}
-	r.AlertID = row.ID
-	if r.Action == LevelIsolate || r.Action == LevelRestrict {
-		m.autoTimes = append(m.autoTimes, row.ReceivedAt)
+	if c != nil && c.push {
+		r.EnforceError = m.finishEnforce(ctx, c.q, c.from)
 	}
-	if q != nil {
-		r.QuarantineID = q.ID
-		if enforce != nil {
-			r.EnforceError = m.finishEnforce(ctx, q, enforce)
-		}
-	}
-	m.log.Info("alert", "source", a.Source, "id", a.ID, "device", r.Device, "action", r.Action, "pending", r.Pending, "reason", r.Reason)
+	m.log.Info("alert", "source", a.Source, "id", a.ID, "device", r.Device, "action", r.Action, "pending", r.Pending, "held", r.Held, "reason", r.Reason)
 	return r, nil
+}
+
+// decideRetrying runs one decision transaction, and once more if the
+// database refused a second open quarantine for the device: the new run
+// sees the open one and acts on it as the decision logic says.
+func (m *Manager) decideRetrying(ctx context.Context, fn func(*store.QuarantineTx) error) error {
+	err := m.st.QuarantineDecision(ctx, fn)
+	var open *store.OpenQuarantineError
+	if errors.As(err, &open) {
+		m.log.Warn("a second open quarantine was refused by the database; deciding again on the open one", "device_id", open.DeviceID, "open", open.Open.ID)
+		err = m.st.QuarantineDecision(ctx, fn)
+	}
+	return err
+}
+
+// decideAlert decides what an alert does to device d, inside the decision
+// transaction, and fills r. It returns the change to record, or nil.
+func (m *Manager) decideAlert(ctx context.Context, tx *store.QuarantineTx, v *view, d *device, a alert.Alert, r *Result) (*change, error) {
+	cur, err := tx.Open(d.id)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := m.decide(ctx, v, d, cur, DecisionRequest{}, &DecisionAlert{Source: a.Source, ID: a.ID,
+		Severity: string(a.Severity), Signature: a.Signature, Format: a.Format})
+	if err != nil {
+		// Never lose the alert to a broken decision module: record it
+		// for a person.
+		m.log.Error("quarantine decision failed", "device", d.inv.Name, "error", err)
+		dec = Decision{Action: LevelNotify, Reason: "the quarantine decision failed (" + err.Error() + "); a person decides"}
+	}
+	actor := "alert:" + a.Source
+	held, n, err := m.storm(tx, v, cur, dec)
+	if err != nil {
+		return nil, err
+	}
+	if held {
+		c, reason := m.hold(v, d, cur, dec, n, actor, tx.Now())
+		r.Action, r.Pending, r.Reason, r.Held = LevelNotify, dec.Action, reason, true
+		if c == nil {
+			r.QuarantineID = cur.ID
+			r.Reason += fmt.Sprintf("; already waiting for a person (#%d)", cur.ID)
+		}
+		return c, nil
+	}
+	r.Action, r.Pending, r.Reason = dec.Action, dec.Pending, dec.Reason
+	c := m.plan(v, d, cur, dec, actor, "", 0, tx.Now())
+	switch {
+	case c == nil && cur != nil:
+		r.Action, r.Pending = "none", ""
+		r.Reason = fmt.Sprintf("already quarantined (%s, #%d): recorded against it; decision was: %s", describeLevel(cur), cur.ID, dec.Reason)
+		r.QuarantineID = cur.ID
+	case c != nil && !c.push:
+		r.Action = LevelNotify // only a pending level: a person decides
+	}
+	return c, nil
+}
+
+// storm is the blast-radius guard: an automatic action that would start
+// or strengthen a quarantine is held for a person when max_auto_per_hour
+// automatic actions were taken in the last hour. The count is the
+// store's, read inside the decision transaction that excludes every other
+// decider, so it holds across processes; "the last hour" is by the
+// store's clock, and actions stamped in its future (the clock went back)
+// still count.
+func (m *Manager) storm(tx *store.QuarantineTx, v *view, cur *store.Quarantine, dec Decision) (held bool, n int, err error) {
+	q := v.cfg.Quarantine
+	if q == nil || dec.Action == LevelNotify || (cur != nil && levelRank(dec.Action) <= levelRank(enforced(cur))) {
+		return false, 0, nil
+	}
+	n, err = tx.AutomaticActionsSince(tx.Now().Add(-time.Hour))
+	if err != nil {
+		return false, 0, err
+	}
+	return n >= q.MaxAutoPerHour, n, nil
+}
+
+// hold turns a decision the storm guard held into a quarantine waiting
+// for a person: a new pending one, or a stronger pending level on the
+// device's open one. It returns nil when the open one already waits for
+// as much.
+func (m *Manager) hold(v *view, d *device, cur *store.Quarantine, dec Decision, n int, actor string, now time.Time) (*change, string) {
+	q := v.cfg.Quarantine
+	reason := fmt.Sprintf("held by the storm guard: %d automatic actions in the last hour, max_auto_per_hour %d; a person decides (ward approve) — would have been %s: %s",
+		n, q.MaxAutoPerHour, dec.Action, dec.Reason)
+	if cur == nil {
+		exp := now.Add(cmp.Or(q.PendingTTL, policy.DefaultPendingTTL))
+		nq := &store.Quarantine{DeviceID: d.id, Level: LevelNotify, PendingLevel: dec.Action, Status: StatusPending,
+			Reason: reason, CreatedBy: actor, CreatedAt: now, ExpiresAt: &exp, Addresses: d.inv.IP.String()}
+		if dec.Action == LevelIsolate {
+			m.fillSwitch(v, nq, d)
+		}
+		return &change{q: nq}, reason
+	}
+	if levelRank(dec.Action) <= levelRank(cur.PendingLevel) || levelRank(dec.Action) <= levelRank(cur.Level) {
+		return nil, reason
+	}
+	nq := *cur
+	nq.PendingLevel = dec.Action
+	if dec.Action == LevelIsolate {
+		m.fillSwitch(v, &nq, d)
+	}
+	return &change{seen: cur, q: &nq, from: enforced(cur)}, reason
 }
 
 var errDuplicate = errors.New("duplicate alert")
 
 // duplicate reports an alert received before, as it was recorded then.
-func (m *Manager) duplicate(r Result, dup store.Alert) Result {
+func (v *view) duplicate(r Result, dup store.Alert) Result {
 	r.Status, r.AlertID, r.Action, r.Pending, r.Device = "duplicate", dup.ID, dup.Action, "", ""
-	r.Reason, r.QuarantineID, r.EnforceError = "already received: "+dup.Decision, 0, ""
+	r.Reason, r.QuarantineID, r.EnforceError, r.Held = "already received: "+dup.Decision, 0, "", false
 	if dup.DeviceID != nil {
-		r.Device = m.deviceName(*dup.DeviceID)
+		r.Device = v.deviceName(*dup.DeviceID)
 	}
 	if dup.QuarantineID != nil {
 		r.QuarantineID = *dup.QuarantineID
@@ -401,45 +544,42 @@ func (m *Manager) duplicate(r Result, dup store.Alert) Result {
 
 // match finds the alert's device: by its addresses in order, then its MAC.
 // An address that is a target's returns (nil, that address).
-func (m *Manager) match(a alert.Alert) (*device, netip.Addr) {
+func (v *view) match(a alert.Alert) (*device, netip.Addr) {
 	for _, ip := range a.Addresses {
 		ip = ip.Unmap()
-		if _, ok := m.targetIPs[ip]; ok {
+		if _, ok := v.targetIPs[ip]; ok {
 			return nil, ip
 		}
-		if d := m.byIP[ip]; d != nil {
+		if d := v.byIP[ip]; d != nil {
 			return d, netip.Addr{}
 		}
 	}
-	if d := m.byMAC[a.MAC]; a.MAC != "" && d != nil {
+	if d := v.byMAC[a.MAC]; a.MAC != "" && d != nil {
 		return d, netip.Addr{}
 	}
 	return nil, netip.Addr{}
 }
 
 // decide evaluates the decision for d and applies the guards Ward keeps
-// whatever the module says. cur is the device's active quarantine, or nil.
-func (m *Manager) decide(ctx context.Context, d *device, req DecisionRequest, al *DecisionAlert, actor string) (Decision, *store.Quarantine, error) {
-	cur, err := m.active(ctx, d.id)
-	if err != nil {
-		return Decision{}, nil, err
-	}
-	in := DecisionInput{Request: req, Alert: al, Quarantine: m.docQ,
+// whatever the module says (the storm guard apart: see storm). cur is the
+// device's open quarantine, or nil.
+func (m *Manager) decide(ctx context.Context, v *view, d *device, cur *store.Quarantine, req DecisionRequest, al *DecisionAlert) (Decision, error) {
+	in := DecisionInput{Request: req, Alert: al, Quarantine: v.docQ,
 		Device: DecisionDevice{Name: d.inv.Name, Class: d.inv.Class, Vendor: d.inv.Vendor, Criticality: d.inv.Criticality,
 			Zone: d.zone, Labels: nonNilMap(d.inv.Labels), EssentialFlows: nonNilSlice(d.essential)}}
 	if cur != nil {
-		in.Current = DecisionCurrent{Level: cur.Level, Pending: cur.PendingLevel}
+		in.Current = DecisionCurrent{Level: enforced(cur), Pending: cur.PendingLevel}
 	}
-	dec, err := m.decider.Decide(ctx, in)
+	dec, err := v.decider.Decide(ctx, in)
 	if err != nil {
-		return Decision{}, nil, err
+		return Decision{}, err
 	}
-	q := m.cfg.Quarantine
+	q := v.cfg.Quarantine
 	switch {
 	case strings.EqualFold(d.inv.Labels["protected"], "true"):
-		return Decision{Action: LevelNotify, Reason: "the device is labelled protected=true: Ward never quarantines it"}, cur, nil
+		return Decision{Action: LevelNotify, Reason: "the device is labelled protected=true: Ward never quarantines it"}, nil
 	case q == nil && dec.Action != LevelNotify:
-		return Decision{Action: LevelNotify, Reason: "the policy has no quarantine block"}, cur, nil
+		return Decision{Action: LevelNotify, Reason: "the policy has no quarantine block"}, nil
 	}
 	// An isolate breaks every flow but remediation: never without a person
 	// for a device in an essential flow or of a criticality that needs one.
@@ -447,14 +587,7 @@ func (m *Manager) decide(ctx context.Context, d *device, req DecisionRequest, al
 		dec = Decision{Action: LevelRestrict, Pending: LevelIsolate,
 			Reason: dec.Reason + "; isolate waits for approval (essential flows or approval_required), restricted meanwhile"}
 	}
-	if !req.Manual && dec.Action != LevelNotify && (cur == nil || levelRank(dec.Action) > levelRank(cur.Level)) {
-		n := m.autoActionsSince(m.st.Now().Add(-time.Hour))
-		if n >= q.MaxAutoPerHour {
-			dec = Decision{Action: LevelNotify, Reason: fmt.Sprintf("max_auto_per_hour (%d) reached: %d automatic quarantines in the last hour; a person decides (would have been: %s)",
-				q.MaxAutoPerHour, n, dec.Action)}
-		}
-	}
-	return dec, cur, nil
+	return dec, nil
 }
 
 func nonNilMap(m map[string]string) map[string]string {
@@ -471,129 +604,115 @@ func nonNilSlice(s []string) []string {
 	return s
 }
 
-// autoActionsSince counts the automatic actions (alerts that started or
-// strengthened a quarantine) since a time, forgetting older ones.
-func (m *Manager) autoActionsSince(since time.Time) int {
-	i := 0
-	for i < len(m.autoTimes) && m.autoTimes[i].Before(since) {
-		i++
-	}
-	m.autoTimes = m.autoTimes[i:]
-	return len(m.autoTimes)
-}
-
-// active returns the device's active quarantine, or nil.
-func (m *Manager) active(ctx context.Context, deviceID uint64) (*store.Quarantine, error) {
-	var q store.Quarantine
-	err := m.db.WithContext(ctx).Where("device_id = ? AND status = ?", deviceID, StatusActive).Order("id desc").Take(&q).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil
-	}
-	return &q, err
-}
-
-// plan turns a decision into the quarantine row to save and the
-// enforcement to run after it is saved (nil: nothing to push). It returns
-// nil, nil when the decision changes nothing.
-func (m *Manager) plan(d *device, cur *store.Quarantine, dec Decision, actor, reason string, ttl time.Duration) (*store.Quarantine, func(context.Context, *store.Quarantine) error) {
+// plan turns a decision into the change of the device's open quarantine
+// cur (nil: none), or nil when the decision changes nothing.
+func (m *Manager) plan(v *view, d *device, cur *store.Quarantine, dec Decision, actor, reason string, ttl time.Duration, now time.Time) *change {
 	if dec.Action == LevelNotify && dec.Pending == "" {
-		return nil, nil
+		return nil
 	}
-	now := m.st.Now()
+	if ttl <= 0 && v.cfg.Quarantine != nil {
+		ttl = v.cfg.Quarantine.TTLFor(dec.Action)
+	}
 	if cur == nil {
 		if dec.Action == LevelNotify {
-			return nil, nil
-		}
-		if ttl <= 0 {
-			ttl = m.cfg.Quarantine.TTLFor(dec.Action)
+			return nil
 		}
 		exp := now.Add(ttl)
 		q := &store.Quarantine{DeviceID: d.id, Level: dec.Action, PendingLevel: dec.Pending, Status: StatusActive,
 			Reason: cmp.Or(reason, dec.Reason), CreatedBy: actor, CreatedAt: now, ExpiresAt: &exp,
 			Addresses: d.inv.IP.String()}
 		if dec.Action == LevelIsolate || dec.Pending == LevelIsolate {
-			m.fillSwitch(q, d)
+			m.fillSwitch(v, q, d)
 		}
-		return q, func(ctx context.Context, q *store.Quarantine) error { return m.push(ctx, q, "", q.Level) }
+		return &change{q: q, push: true}
 	}
 	q := *cur
+	c := &change{seen: cur, q: &q, from: enforced(cur)}
 	changed := false
-	var from string
-	if levelRank(dec.Action) > levelRank(cur.Level) {
-		from = cur.Level
+	if levelRank(dec.Action) > levelRank(c.from) {
 		q.Level = dec.Action
-		changed = true
+		changed, c.push = true, true
+		if q.Status == StatusPending {
+			// A quarantine held for a person becomes active: its time
+			// starts now.
+			q.Status = StatusActive
+			exp := now.Add(ttl)
+			q.ExpiresAt = &exp
+			q.Reason = cmp.Or(reason, dec.Reason)
+		}
 		if q.Level == LevelIsolate {
-			m.fillSwitch(&q, d)
+			m.fillSwitch(v, &q, d)
 		}
 	}
 	if dec.Pending != "" && levelRank(dec.Pending) > levelRank(q.Level) && q.PendingLevel != dec.Pending {
 		q.PendingLevel = dec.Pending
-		m.fillSwitch(&q, d)
+		m.fillSwitch(v, &q, d)
 		changed = true
 	}
 	if q.PendingLevel != "" && levelRank(q.PendingLevel) <= levelRank(q.Level) {
 		q.PendingLevel = ""
+		changed = changed || cur.PendingLevel != ""
 	}
 	if !changed {
-		return nil, nil
+		return nil
 	}
-	if from == "" {
-		return &q, nil // only a pending level: nothing to push
-	}
-	return &q, func(ctx context.Context, q *store.Quarantine) error { return m.push(ctx, q, from, q.Level) }
+	return c
 }
 
 // fillSwitch records the device's switch port and its own VLAN, for an
 // isolate and its release.
-func (m *Manager) fillSwitch(q *store.Quarantine, d *device) {
+func (m *Manager) fillSwitch(v *view, q *store.Quarantine, d *device) {
 	if d.inv.Switch == "" || d.inv.Port == "" {
 		return
 	}
 	q.SwitchTarget, q.SwitchPort = d.inv.Switch, d.inv.Port
-	if z := m.cfg.Zones[d.zone]; z != nil {
+	if z := v.cfg.Zones[d.zone]; z != nil {
 		q.HomeVLAN = z.VLAN
 	}
 }
 
-// saveQuarantine creates or updates q and writes the audit event, in tx.
-func (m *Manager) saveQuarantine(tx *gorm.DB, q *store.Quarantine, actor string, detail map[string]any) error {
+// save records change c in tx with its audit event (and, once pushes are
+// jobs, the jobs that enforce it).
+func (m *Manager) save(tx *store.QuarantineTx, v *view, c *change, actor string, detail map[string]any) error {
+	q := c.q
 	action := "quarantine.update"
-	if q.ID == 0 {
+	if c.seen == nil {
 		action = "quarantine.create"
-		if err := tx.Create(q).Error; err != nil {
-			return err
-		}
-	} else if err := tx.Save(q).Error; err != nil {
-		return err
 	}
-	detail["quarantine"] = q.ID
-	detail["level"], detail["pending"], detail["expires_at"] = q.Level, q.PendingLevel, q.ExpiresAt
-	_, err := m.st.Audit(tx, store.AuditEntry{Actor: actor, Action: action, Object: m.deviceName(q.DeviceID), Detail: detail})
-	return err
+	detail["level"], detail["pending"], detail["status"], detail["expires_at"] = q.Level, q.PendingLevel, q.Status, q.ExpiresAt
+	ev := store.AuditEntry{Actor: actor, Action: action, Object: v.deviceName(q.DeviceID), Detail: detail}
+	if c.seen == nil {
+		return tx.CreateQuarantine(q, ev, m.jobsFor(q))
+	}
+	return tx.UpdateQuarantine(*c.seen, q, ev, m.jobsFor(q))
 }
 
-func (m *Manager) deviceName(id uint64) string {
-	if d := m.byID[id]; d != nil {
+// jobsFor returns the push jobs that enforce q, committed with the change.
+// None yet: pushes run after the commit (finishEnforce), and Reconcile
+// repairs what a crash between the two left undone.
+func (m *Manager) jobsFor(*store.Quarantine) []store.Job { return nil }
+
+func (v *view) deviceName(id uint64) string {
+	if d := v.byID[id]; d != nil {
 		return d.inv.Name
 	}
 	return fmt.Sprintf("device #%d", id)
 }
 
-// finishEnforce runs enforce and records its outcome on q.
-func (m *Manager) finishEnforce(ctx context.Context, q *store.Quarantine, enforce func(context.Context, *store.Quarantine) error) string {
-	err := enforce(ctx, q)
+// finishEnforce moves q's device on the targets from level from to q's
+// enforced level, and records the outcome on q.
+func (m *Manager) finishEnforce(ctx context.Context, q *store.Quarantine, from string) string {
+	m.mu.Lock()
+	err := m.push(ctx, q, from, enforced(q))
+	m.mu.Unlock()
 	msg := ""
 	if err != nil {
 		msg = err.Error()
 		m.log.Error("quarantine not fully enforced; it will be retried", "quarantine", q.ID, "error", msg)
 	}
-	now := m.st.Now()
-	upd := map[string]any{"enforce_error": msg}
-	if err == nil {
-		upd["enforced_at"] = now
+	if rerr := m.st.RecordEnforcement(context.WithoutCancel(ctx), q.ID, msg, m.st.Now()); rerr != nil {
+		m.log.Error("recording the enforcement of a quarantine", "quarantine", q.ID, "error", rerr)
 	}
-	m.db.WithContext(context.WithoutCancel(ctx)).Model(&store.Quarantine{}).Where("id = ?", q.ID).Updates(upd)
 	q.EnforceError = msg
 	return msg
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine/alert"
@@ -181,7 +182,7 @@ func newEnv(t *testing.T, edit func(*policy.Config)) *env {
 			t.Fatal(err)
 		}
 	}
-	m, err := New(ctx, Options{Store: st, Config: cfg, Drivers: reg, Dial: func(_ context.Context, target string) (drivers.Session, error) {
+	m, err := New(ctx, Options{Store: st, Policy: inforce.New(cfg, nil, nil), Drivers: reg, Dial: func(_ context.Context, target string) (drivers.Session, error) {
 		f.mu.Lock()
 		f.dials++
 		f.mu.Unlock()
@@ -456,7 +457,7 @@ decision := {"action": "notify", "pending": "", "reason": "the SOC decides every
 	e := newEnv(t, func(cfg *policy.Config) {
 		cfg.Modules = append(cfg.Modules, &policy.RegoModule{Filename: "soc.rego", Source: []byte(notifyAll)})
 	})
-	if !e.m.decider.Custom {
+	if v, _ := e.m.view(context.Background()); !v.decider.Custom {
 		t.Fatal("the operator's module is not in use")
 	}
 	if r := intake(t, e, genericAlert("o1", tvIP, "critical"))[0]; r.Action != LevelNotify || r.Reason != "the SOC decides everything" {

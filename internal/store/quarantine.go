@@ -373,3 +373,37 @@ func (s *Store) FindAlert(ctx context.Context, source, extID string) (*Alert, er
 	}
 	return &rows[0], nil
 }
+
+// CurrentDevices returns the devices in the inventory now (not removed).
+func (s *Store) CurrentDevices(ctx context.Context) ([]Device, error) {
+	var rows []Device
+	if err := s.DB.WithContext(ctx).Where("removed_at IS NULL").Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("reading the inventory: %w", err)
+	}
+	return rows, nil
+}
+
+// DeviceNamed returns the device with this name, removed from the
+// inventory or not (the newest of that name), or ErrNotFound.
+func (s *Store) DeviceNamed(ctx context.Context, name string) (*Device, error) {
+	var rows []Device
+	if err := s.DB.WithContext(ctx).Where("name = ?", name).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("reading device %q: %w", name, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("device %q: %w", name, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// Find returns quarantine id as this transaction sees it, or ErrNotFound.
+func (t *QuarantineTx) Find(id uint64) (*Quarantine, error) {
+	var rows []Quarantine
+	if err := t.tx.Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("reading quarantine #%d: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("quarantine #%d: %w", id, ErrNotFound)
+	}
+	return &rows[0], nil
+}
