@@ -10,6 +10,9 @@ LDFLAGS      := -X main.version=$(VERSION)
 FUZZTIME     ?= 30s
 POLICY       ?= examples/hospital/policy
 DEMO_DB      ?= sqlite://./ward-demo.db
+# The demo database outlives the lab (its state in /run), so its audit key
+# lives beside it rather than in the lab's credential directory.
+DEMO_AUDIT_KEY ?= $(CURDIR)/ward-demo.audit.key
 LAB_STATE    ?= /run/ward-lab
 # Debian packages the tests and the demo need (PostgreSQL: the store tests
 # run on it as well as SQLite). Grows as Ward talks to real sshd, nft, Open
@@ -66,13 +69,13 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	./$(BIN) validate -policy $(POLICY)
 	./$(BIN) test -policy $(POLICY)
 	$(SUDO) bash examples/lab/lab.sh up
-	./$(BIN) inventory import examples/hospital/inventory.csv -db $(DEMO_DB)
-	WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) apply -policy $(POLICY) -db $(DEMO_DB) \
+	WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) ./$(BIN) inventory import examples/hospital/inventory.csv -db $(DEMO_DB)
+	WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) apply -policy $(POLICY) -db $(DEMO_DB) \
 	  -target core-fw -target access-ovs -auto-approve | tail -5
 	@echo
 	@echo "The example hospital runs in network namespaces; Ward enforces its policy there."
 	@echo "Try (as root):"
-	@echo "  export WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials WARD_DB=$(DEMO_DB)"
+	@echo "  export WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials WARD_DB=$(DEMO_DB) WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY)"
 	@echo "  ./$(BIN) query reach pump-netlab-01 pumpsrv-netlab-01 51444/tcp -policy $(POLICY)"
 	@echo "  examples/lab/probe.sh pump-netlab-01 pumpsrv-netlab-01 51444     # allowed: connects"
 	@echo "  examples/lab/probe.sh tv-netlab-01 pump-netlab-01 443            # guest -> pump: denied"
@@ -82,7 +85,7 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	@echo "  bash examples/lab/lab.sh down                                    # tear it down"
 	@echo
 	@test -s $(LAB_STATE)/alert-token || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(LAB_STATE)/alert-token)
-	@(umask 077; ./$(BIN) token create -role admin -name demo-admin-$$(date +%s) -expires 7d -db $(DEMO_DB) -json \
+	@(umask 077; WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) ./$(BIN) token create -role admin -name demo-admin-$$(date +%s) -expires 7d -db $(DEMO_DB) -json \
 	  | sed -n 's/.*"token": "\(ward_[^"]*\)".*/\1/p' > $(LAB_STATE)/admin-token)
 	@echo "Ward now serves its API on http://127.0.0.1:8080 (Ctrl-C stops it; the lab stays up)."
 	@echo "An admin token is in $(LAB_STATE)/admin-token (ward token create makes more). In another shell:"
@@ -96,7 +99,7 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/api/v1/quarantines"
 	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" -X POST http://127.0.0.1:8080/api/v1/quarantines/1/release"
 	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/metrics | grep ^ward_"
-	WARD_ALERT_TOKEN=$$(cat $(LAB_STATE)/alert-token) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials \
+	WARD_ALERT_TOKEN=$$(cat $(LAB_STATE)/alert-token) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) \
 	  ./$(BIN) serve -listen 127.0.0.1:8080 -policy $(POLICY) -db $(DEMO_DB)
 
 clean: ## Remove build output and the demo database
