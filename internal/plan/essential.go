@@ -131,27 +131,57 @@ func (e *EssentialError) Error() string {
 	}
 	b.WriteString(strings.Join(parts, " and "))
 	b.WriteString(": ")
-	var what []string
-	for i, l := range e.Losses {
-		if i == 3 {
-			break
-		}
-		what = append(what, l.String())
-	}
+	what := summariseLosses(e.Losses, 3)
 	for i, c := range e.Changes {
-		if len(what) >= 4 || (i > 0 && len(e.Losses) > 0) {
+		if i == 2 {
+			what = append(what, fmt.Sprintf("and %d more essential flow rule change(s)", len(e.Changes)-2))
 			break
 		}
 		what = append(what, c.Message)
 	}
 	b.WriteString(strings.Join(what, "; "))
-	if more := e.Total + len(e.Changes) - len(what); more > 0 {
-		fmt.Fprintf(&b, "; and %d more (listed at the top of the plan)", more)
-	}
 	if !e.NeedReason {
-		b.WriteString(". If a person has checked that patients are safe, run again with -allow-essential-change -reason TEXT")
+		b.WriteString(". The plan lists every one at the top. If a person has checked that patients are safe, run again with -allow-essential-change -reason TEXT")
 	}
 	return b.String()
+}
+
+// summariseLosses says, for the first few devices, which services they
+// lose with which peers, and why: "pump-01 (infusion_pumps) loses
+// pump_telemetry with pumpsrv-01, pumpsrv-02 (vlan 210 -> 199 on ...)".
+func summariseLosses(losses []EssentialLoss, devices int) []string {
+	var out []string
+	for i := 0; i < len(losses); {
+		j := i
+		for j < len(losses) && losses[j].Device == losses[i].Device {
+			j++
+		}
+		if len(out) == devices {
+			n := map[string]bool{}
+			for _, l := range losses[i:] {
+				n[l.Device] = true
+			}
+			out = append(out, fmt.Sprintf("and %d more device(s)", len(n)))
+			break
+		}
+		peers := map[string][]string{}
+		for _, l := range losses[i:j] {
+			if !slices.Contains(peers[l.Service], l.Peer) {
+				peers[l.Service] = append(peers[l.Service], l.Peer)
+			}
+		}
+		var svcs []string
+		for _, svc := range sortedNames(peers) {
+			ps := peers[svc]
+			if len(ps) > 6 {
+				ps = append(ps[:6:6], fmt.Sprintf("%d more", len(ps)-6))
+			}
+			svcs = append(svcs, svc+" with "+strings.Join(ps, ", "))
+		}
+		out = append(out, fmt.Sprintf("%s (%s) loses %s (%s)", losses[i].Device, losses[i].Zone, strings.Join(svcs, "; "), losses[i].Cause))
+		i = j
+	}
+	return out
 }
 
 // String is one lost pair for a person: "pump-01 -> pumpsrv-01 pump_telemetry
@@ -256,8 +286,18 @@ func lastRecorded(ctx context.Context, opts Options) (*recordedPlan, error) {
 	if err != nil || row == nil {
 		return nil, err
 	}
+	// A stored plan is the plan's JSON, or a signed envelope holding it in
+	// "plan" (sign.go); the signature is not checked here, since the
+	// record only says at which address a device was judged before.
+	var env struct {
+		Plan json.RawMessage `json:"plan"`
+	}
+	content := []byte(row.Content)
+	if json.Unmarshal(content, &env) == nil && len(env.Plan) > 0 {
+		content = env.Plan
+	}
 	var rp recordedPlan
-	if err := json.Unmarshal([]byte(row.Content), &rp); err != nil {
+	if err := json.Unmarshal(content, &rp); err != nil {
 		return nil, fmt.Errorf("the last applied plan (%d) is unreadable: %w; the essential-flow check compares with it", row.ID, err)
 	}
 	if rp.Endpoints == nil {
