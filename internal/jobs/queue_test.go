@@ -1,0 +1,292 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wardnet/ward/internal/store"
+)
+
+func enqueue(t *testing.T, st *store.Store, jobs ...store.Job) {
+	t.Helper()
+	if err := st.EnqueueJobs(context.Background(), jobs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func jobsByStatus(t *testing.T, st *store.Store, status string) []store.Job {
+	t.Helper()
+	js, err := st.ListJobs(context.Background(), status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// Jobs of a blackholed target (its handler blocks until the deadline) do
+// not delay jobs of the other targets.
+func TestQueueDeadTargetDelaysOnlyItself(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		owner := NewOwner(st, OwnerOptions{Holder: "serve"})
+		q := NewQueue(st, owner, QueueOptions{Deadline: 3 * time.Second, Poll: 50 * time.Millisecond, Concurrency: 4})
+		var mu sync.Mutex
+		done := map[string]time.Time{}
+		q.Handle("push", func(ctx context.Context, j store.Job) error {
+			if j.Target == "dead-fw" {
+				<-ctx.Done() // packets dropped: the dial hangs until the deadline
+				return fmt.Errorf("dial %s: %w", j.Target, ctx.Err())
+			}
+			mu.Lock()
+			done[j.Target+"/"+j.Payload] = time.Now()
+			mu.Unlock()
+			return nil
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ran := make(chan error, 1)
+		go func() { ran <- q.Run(ctx) }()
+
+		// The dead target first, with more jobs than Concurrency.
+		for i := range 6 {
+			enqueue(t, st, store.Job{Kind: "push", Target: "dead-fw", Payload: strconv.Itoa(i)})
+		}
+		q.Notify()
+		time.Sleep(200 * time.Millisecond) // the dead target's worker is stuck now
+		start := time.Now()
+		var want []string
+		for i := range 8 {
+			tg := fmt.Sprintf("fw-%d", i)
+			enqueue(t, st, store.Job{Kind: "push", Target: tg, Payload: "a"}, store.Job{Kind: "push", Target: tg, Payload: "b"})
+			want = append(want, tg+"/a", tg+"/b")
+		}
+		q.Notify()
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			n := len(done)
+			mu.Unlock()
+			if n == len(want) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		mu.Lock()
+		for _, k := range want {
+			at, ok := done[k]
+			if !ok {
+				t.Errorf("job %s not done within 1s while dead-fw hangs", k)
+			} else if at.Sub(start) > time.Second {
+				t.Errorf("job %s done %s after enqueue", k, at.Sub(start))
+			}
+		}
+		mu.Unlock()
+		cancel()
+		if err := <-ran; err != nil {
+			t.Fatal(err)
+		}
+		// The dead target's first job timed out and waits for a retry,
+		// holding back the ones behind it; none was lost.
+		var dead []store.Job
+		for _, j := range jobsByStatus(t, st, "") {
+			if j.Target == "dead-fw" {
+				dead = append(dead, j)
+			}
+		}
+		if len(dead) != 6 || dead[0].Status != store.JobQueued || dead[0].Attempts != 1 || !strings.Contains(dead[0].LastError, "deadline") {
+			t.Fatalf("dead target's jobs: %+v", dead)
+		}
+	})
+}
+
+// A failing job is retried after its backoff and gives up after
+// MaxAttempts, kept as failed with its last error.
+func TestQueueRetriesWithBackoff(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		owner := NewOwner(st, OwnerOptions{})
+		const backoff = 300 * time.Millisecond
+		q := NewQueue(st, owner, QueueOptions{MaxAttempts: 3, Backoff: func(int) time.Duration { return backoff }, Poll: 20 * time.Millisecond})
+		var mu sync.Mutex
+		var attempts []time.Time
+		q.Handle("flaky", func(ctx context.Context, j store.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts = append(attempts, time.Now())
+			if len(attempts) < 3 {
+				return fmt.Errorf("connection refused (attempt %d)", len(attempts))
+			}
+			return nil
+		})
+		q.Handle("broken", func(ctx context.Context, j store.Job) error { return errors.New("config rejected") })
+		enqueue(t, st, store.Job{Kind: "flaky", Target: "core-fw"}, store.Job{Kind: "broken", Target: "access-3w"})
+
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		go func() { _ = q.Run(ctx) }()
+		for ctx.Err() == nil {
+			if len(jobsByStatus(t, st, store.JobQueued))+len(jobsByStatus(t, st, store.JobRunning)) == 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(attempts) != 3 {
+			t.Fatalf("flaky job ran %d times, want 3", len(attempts))
+		}
+		for i := 1; i < len(attempts); i++ {
+			if gap := attempts[i].Sub(attempts[i-1]); gap < backoff {
+				t.Errorf("attempt %d ran %s after the previous, before its backoff %s", i+1, gap, backoff)
+			}
+		}
+		done := jobsByStatus(t, st, store.JobDone)
+		failed := jobsByStatus(t, st, store.JobFailed)
+		if len(done) != 1 || done[0].Kind != "flaky" || done[0].Attempts != 3 {
+			t.Fatalf("done: %+v", done)
+		}
+		if len(failed) != 1 || failed[0].Kind != "broken" || failed[0].Attempts != 3 || !strings.Contains(failed[0].LastError, "attempt 3 of 3: config rejected") || failed[0].FinishedAt == nil {
+			t.Fatalf("failed: %+v", failed)
+		}
+	})
+}
+
+// A job claimed by a process killed while running it is run again.
+func TestQueueRerunsJobOfKilledProcess(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, url string) {
+		dir := t.TempDir()
+		enqueue(t, st, store.Job{Kind: "push", Target: "core-fw", Payload: "x", Key: "push:core-fw"})
+		cmd := child{mode: "queue-hold", url: url, dir: dir, target: "core-fw", ttl: 15 * time.Second, holder: "serve (doomed)"}.start(t)
+		waitFile(t, filepath.Join(dir, "started"), 20*time.Second)
+		running := jobsByStatus(t, st, store.JobRunning)
+		if len(running) != 1 || !strings.Contains(running[0].LockedBy, "serve (doomed)") {
+			t.Fatalf("running: %+v", running)
+		}
+		// A job enqueued behind it runs after it.
+		enqueue(t, st, store.Job{Kind: "push", Target: "core-fw", Payload: "y"})
+		kill9(t, cmd)
+
+		owner := NewOwner(st, OwnerOptions{Holder: "cli", Wait: 5 * time.Second})
+		q := NewQueue(st, owner, QueueOptions{})
+		var ran []string
+		q.Handle("push", func(ctx context.Context, j store.Job) error {
+			ran = append(ran, j.Payload)
+			return nil
+		})
+		if err := q.Drain(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(ran, ",") != "x,y" {
+			t.Fatalf("ran %v, want the killed process's job x again, then y", ran)
+		}
+		all := jobsByStatus(t, st, "")
+		if len(all) != 2 || all[0].Status != store.JobDone || all[0].Attempts != 2 || all[1].Status != store.JobDone {
+			t.Fatalf("jobs: %+v", all)
+		}
+	})
+}
+
+// Drain runs every due job of the named targets in ID order per target,
+// leaves jobs not yet due and kinds it has no handler for, and reports
+// failures.
+func TestQueueDrain(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		owner := NewOwner(st, OwnerOptions{})
+		q := NewQueue(st, owner, QueueOptions{Backoff: func(int) time.Duration { return time.Hour }})
+		var mu sync.Mutex
+		ran := map[string][]string{}
+		q.Handle("push", func(ctx context.Context, j store.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			ran[j.Target] = append(ran[j.Target], j.Payload)
+			if j.Payload == "fail" {
+				return errors.New("device said no")
+			}
+			if _, ok := ctx.Deadline(); !ok {
+				return errors.New("handler ran without a deadline")
+			}
+			return nil
+		})
+		later := time.Now().Add(time.Hour)
+		for i := range 5 {
+			enqueue(t, st, store.Job{Kind: "push", Target: "core-fw", Payload: strconv.Itoa(i)})
+			enqueue(t, st, store.Job{Kind: "push", Target: "access-3w", Payload: strconv.Itoa(i)})
+		}
+		enqueue(t, st,
+			store.Job{Kind: "push", Target: "core-fw", Payload: "later", RunAt: later},
+			store.Job{Kind: "expire", Target: "core-fw", Payload: "unhandled"},
+			store.Job{Kind: "push", Target: "other", Payload: "not drained"},
+			store.Job{Kind: "push", Target: "bad-fw", Payload: "fail"},
+			store.Job{Kind: "push", Target: "bad-fw", Payload: "behind the failure"},
+		)
+		err := q.Drain(context.Background(), "core-fw", "access-3w", "bad-fw")
+		if err == nil || !strings.Contains(err.Error(), `target "bad-fw", attempt 1 of 10: device said no; retrying in 1h0m0s`) {
+			t.Fatalf("Drain: %v, want the bad-fw failure", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tg := range []string{"core-fw", "access-3w"} {
+			if got := strings.Join(ran[tg], ","); got != "0,1,2,3,4" {
+				t.Errorf("%s ran %s, want 0,1,2,3,4 in order", tg, got)
+			}
+		}
+		if got := strings.Join(ran["bad-fw"], ","); got != "fail" {
+			t.Errorf("bad-fw ran %s: the job behind a failed one must wait for it", got)
+		}
+		if len(ran["other"]) != 0 {
+			t.Error("Drain ran a target it was not asked for")
+		}
+		backlog, err := st.JobBacklog(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if backlog["core-fw"] != 2 || backlog["other"] != 1 || backlog["bad-fw"] != 2 || backlog["access-3w"] != 0 {
+			t.Fatalf("backlog %v", backlog)
+		}
+	})
+}
+
+// Enqueue commits with the decision: an idempotent key, and jobs that
+// arrive while Run sleeps start at Notify, not at the next poll.
+func TestQueueNotifyStartsAtOnce(t *testing.T) {
+	st := openStore(t, dbURL(t, store.SQLite))
+	owner := NewOwner(st, OwnerOptions{})
+	q := NewQueue(st, owner, QueueOptions{Poll: time.Hour})
+	got := make(chan time.Time, 1)
+	q.Handle("push", func(context.Context, store.Job) error { got <- time.Now(); return nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = q.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
+	q.Notify()
+	select {
+	case at := <-got:
+		if at.Sub(start) > 500*time.Millisecond {
+			t.Fatalf("job started %s after Notify", at.Sub(start))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("job did not start after Notify")
+	}
+}
+
+// A handler that panics fails its attempt instead of the process.
+func TestQueueHandlerPanic(t *testing.T) {
+	st := openStore(t, dbURL(t, store.SQLite))
+	q := NewQueue(st, NewOwner(st, OwnerOptions{}), QueueOptions{MaxAttempts: 1})
+	q.Handle("push", func(context.Context, store.Job) error { panic("nil map") })
+	enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
+	if err := q.Drain(context.Background()); err == nil || !strings.Contains(err.Error(), "handler panicked: nil map") {
+		t.Fatalf("Drain: %v", err)
+	}
+	if f := jobsByStatus(t, st, store.JobFailed); len(f) != 1 {
+		t.Fatalf("failed jobs %+v", f)
+	}
+}
