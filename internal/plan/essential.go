@@ -199,18 +199,25 @@ func (l EssentialLoss) String() string {
 // otherwise an *EssentialError unless allow is set with a reason that is
 // not blank.
 func (p *Plan) CheckEssential(allow bool, reason string) error {
-	var changes []intent.EssentialChange
-	if p.Changes != nil {
-		changes = p.Changes.Essential
-	}
-	total := max(p.EssentialLossTotal, len(p.EssentialLoss))
-	if total == 0 && len(changes) == 0 {
+	if !p.LosesEssential() {
 		return nil
 	}
 	if allow && strings.TrimSpace(reason) != "" {
 		return nil
 	}
-	return &EssentialError{Losses: p.EssentialLoss, Total: total, Changes: changes, NeedReason: allow}
+	var changes []intent.EssentialChange
+	if p.Changes != nil {
+		changes = p.Changes.Essential
+	}
+	return &EssentialError{Losses: p.EssentialLoss, Total: max(p.EssentialLossTotal, len(p.EssentialLoss)), Changes: changes, NeedReason: allow}
+}
+
+// LosesEssential reports whether the plan loses anything essential: a
+// device/peer/service pair, or an essential flow's rules (removed,
+// narrowed or no longer essential). Applying such a plan needs a person's
+// approval with a reason.
+func (p *Plan) LosesEssential() bool {
+	return p.EssentialLossTotal > 0 || len(p.EssentialLoss) > 0 || (p.Changes != nil && len(p.Changes.Essential) > 0)
 }
 
 // essentialInput is what the analysis compares.
