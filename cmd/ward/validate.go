@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -56,10 +57,16 @@ func runValidate(c *cli, args []string) int {
 }
 
 // loadPolicy parses and validates the policy in dir against this binary's
-// driver registry.
+// driver registry, and compiles its Rego in the engine's sandbox, so every
+// command that loads a policy (validate, plan, serve and its reloads)
+// refuses a module calling a builtin Ward does not allow, at its line.
 func (c *cli) loadPolicy(dir string) (*policy.Config, hcl.Diagnostics) {
 	p := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName()))
-	return p.LoadDir(dir)
+	cfg, diags := p.LoadDir(dir)
+	if cfg != nil && !diags.HasErrors() {
+		diags = append(diags, engine.Check(cfg)...)
+	}
+	return cfg, diags
 }
 
 func countSeverities(diags hcl.Diagnostics) string {
