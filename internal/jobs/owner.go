@@ -160,6 +160,9 @@ func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx cont
 	if target == "" {
 		return errors.New("jobs: Do needs a target name")
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("target %q: %w", target, context.Cause(ctx))
+	}
 	if ctx.Value(heldKey{o, target}) != nil {
 		return fmt.Errorf("target %q is already held by this call chain (%s): Owner.Do is not reentrant; do the inner work in the outer call", target, o.opts.Holder)
 	}

@@ -312,3 +312,29 @@ func BenchmarkDoUncontended(b *testing.B) {
 		})
 	}
 }
+
+// A holder that keeps a target for several TTLs keeps it: renewals (SQLite)
+// and session checks (PostgreSQL) do not report a loss that did not
+// happen, and a waiter meanwhile gets a BusyError.
+func TestLongHoldKeepsOwnership(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		const ttl = 600 * time.Millisecond
+		holder := NewOwner(st, OwnerOptions{Holder: "holder", TTL: ttl})
+		waiter := NewOwner(st, OwnerOptions{Holder: "waiter", TTL: ttl, Wait: 2 * ttl})
+		err := holder.Do(context.Background(), "core-fw", "apply", func(ctx context.Context) error {
+			var busy *BusyError
+			if err := waiter.Do(context.Background(), "core-fw", "quarantine", func(context.Context) error { return nil }); !errors.As(err, &busy) || busy.Holder != "holder" {
+				t.Errorf("waiter: %v, want a BusyError naming the holder", err)
+			}
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-time.After(2 * time.Second):
+				return nil
+			}
+		})
+		if err != nil {
+			t.Fatalf("holder: %v", err)
+		}
+	})
+}

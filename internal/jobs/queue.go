@@ -32,6 +32,9 @@ type QueueOptions struct {
 	// Poll is how often Run looks for jobs enqueued by other processes
 	// (default 250ms).
 	Poll time.Duration
+	// Retain is how long Run keeps done and superseded jobs (default 7
+	// days); failed jobs stay until an operator deals with them.
+	Retain time.Duration
 }
 
 // Queue runs durable jobs (store.Job rows) per target, each under
@@ -75,6 +78,9 @@ func NewQueue(st *store.Store, owner *Owner, o QueueOptions) *Queue {
 	if o.Poll <= 0 {
 		o.Poll = 250 * time.Millisecond
 	}
+	if o.Retain <= 0 {
+		o.Retain = 7 * 24 * time.Hour
+	}
 	var maxBackoff time.Duration
 	for a := 1; a <= o.MaxAttempts; a++ {
 		maxBackoff = max(maxBackoff, o.Backoff(a))
@@ -84,10 +90,13 @@ func NewQueue(st *store.Store, owner *Owner, o QueueOptions) *Queue {
 		worker:     owner.Holder() + " queue " + newToken()[:8],
 		maxBackoff: maxBackoff + time.Minute,
 		staleAfter: o.Deadline + 2*owner.opts.TTL + 10*time.Second,
-		budget:     max(2*o.Deadline, 5*time.Second),
-		notify:     make(chan struct{}, 1),
-		handlers:   map[string]func(context.Context, store.Job) error{},
-		active:     map[string]bool{},
+		// One Do runs jobs for up to a deadline, so that with the job in
+		// flight it holds the target for at most two: well within another
+		// process's Wait.
+		budget:   o.Deadline,
+		notify:   make(chan struct{}, 1),
+		handlers: map[string]func(context.Context, store.Job) error{},
+		active:   map[string]bool{},
 	}
 }
 
@@ -143,7 +152,16 @@ func (q *Queue) Run(ctx context.Context) error {
 	// At start every running job may be an orphan of our own previous
 	// life: visit their targets at once.
 	staleAfter := time.Duration(0)
+	var pruned time.Time
 	for {
+		if time.Since(pruned) > time.Hour {
+			pruned = time.Now()
+			if n, err := q.st.PruneJobs(ctx, q.opts.Now().Add(-q.opts.Retain)); err != nil && ctx.Err() == nil {
+				q.log.Warn("could not prune finished jobs", "err", err)
+			} else if n > 0 {
+				q.log.Info("pruned finished jobs", "count", n, "older_than", q.opts.Retain)
+			}
+		}
 		targets, err := q.st.DueTargets(ctx, q.kinds(), q.opts.Now(), staleAfter, q.maxBackoff)
 		staleAfter = q.staleAfter
 		if err != nil && ctx.Err() == nil {
@@ -189,7 +207,12 @@ func (q *Queue) work(ctx context.Context, target string, sem chan struct{}) {
 		more, errs := q.runTarget(ctx, target, q.budget)
 		<-sem
 		for _, err := range errs {
-			if ctx.Err() == nil {
+			var busy *BusyError
+			switch {
+			case ctx.Err() != nil:
+			case errors.As(err, &busy):
+				q.log.Warn("target busy; its jobs wait", "target", target, "err", err)
+			default:
 				q.log.Warn("job failed", "target", target, "err", err)
 			}
 		}
