@@ -62,6 +62,13 @@ type Config struct {
 	Dial    plan.DialFunc
 	// ApplyParallel is how many targets an apply pushes at once (default 4).
 	ApplyParallel int
+	// PlanSigner signs the plans the API records and checks them before
+	// an apply; without it applies are refused (plan.PrepareApply).
+	PlanSigner *plan.Signer
+	// Owner serialises each push and read of a target with every other
+	// device I/O to it, across processes (internal/jobs.Owner); nil runs
+	// them at once (tests).
+	Owner plan.Owner
 
 	// AlertToken, when not empty, is a bearer token that may post alerts
 	// and nothing else (WARD_ALERT_TOKEN).
@@ -103,8 +110,10 @@ type Server struct {
 	// the stored inventory, made when first needed after either changed.
 	viewMu sync.Mutex
 	view   *view
-	// applyMu lets one apply run at a time; driftMu one drift check.
-	applyMu sync.Mutex
+	// driftMu lets one drift check run at a time. Applies need no lock of
+	// their own: each push runs under Config.Owner and re-checks its
+	// target's base state there, so of two applies made against the same
+	// state the second is skipped on every target the first changed.
 	driftMu sync.Mutex
 }
 

@@ -700,8 +700,10 @@ func oaPlans(t *testing.T, c *oaClient) {
 		t.Errorf("apply: %s", r.body)
 	}
 	// Applied again: the targets it changed are no longer where it found
-	// them (skipped), still a 200.
-	c.want(t, 200, oaValid, "POST", "/api/v1/plans/"+id+"/apply", `{"allow_essential_change":true}`, admin)
+	// them, so the plan is refused before any device is contacted.
+	if r := c.want(t, 409, oaValid, "POST", "/api/v1/plans/"+id+"/apply", `{"allow_essential_change":true,"reason":"test"}`, admin); r.code() != "plan_stale" {
+		t.Errorf("applied twice: code %q, want plan_stale", r.code())
+	}
 	var p2 api.SavedPlan
 	c.want(t, 201, oaValid, "POST", "/api/v1/plans", `{}`, operator).decode(t, &p2)
 	c.want(t, 200, oaValid, "POST", "/api/v1/plans/"+strconv.FormatUint(p2.ID, 10)+"/apply", `{}`, admin)

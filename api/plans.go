@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
-	"gorm.io/gorm"
 )
 
 // PlanRequest is the body of POST /api/v1/plans.
@@ -50,9 +48,10 @@ type PlanSummary struct {
 // ApplyRequest is the body of POST /api/v1/plans/{id}/apply.
 type ApplyRequest struct {
 	// AllowEssentialChange is a person's explicit approval of a plan that
-	// removes or narrows a flow marked essential; it is recorded in the
-	// audit log.
-	AllowEssentialChange bool `json:"allow_essential_change"`
+	// loses a flow marked essential; with Reason (required then) it is
+	// recorded in the audit log.
+	AllowEssentialChange bool   `json:"allow_essential_change"`
+	Reason               string `json:"reason"`
 }
 
 // ApplyResult answers an apply.
@@ -110,7 +109,7 @@ func (s *Server) createPlan(c *gin.Context) {
 		fail(c, http.StatusUnprocessableEntity, "plan_failed", diags.Error(), "")
 		return
 	}
-	row, err := plan.Record(ctx, s.cfg.Store, p, actorOf(c))
+	row, err := plan.Record(ctx, s.cfg.Store, s.cfg.PlanSigner, p, actorOf(c))
 	if err != nil {
 		s.internal(c, "recording the plan", err)
 		return
@@ -124,15 +123,15 @@ func (s *Server) createPlan(c *gin.Context) {
 	c.JSON(http.StatusCreated, savedPlan(row, p))
 }
 
-// loadPlan reads the plan of the :id path parameter, or answers 404.
+// loadPlan reads the plan of the :id path parameter, or answers 404. The
+// plan is decoded for showing; an apply checks it with plan.PrepareApply.
 func (s *Server) loadPlan(c *gin.Context) (*store.Plan, *plan.Plan, bool) {
 	id, ok := idParam(c, "id")
 	if !ok {
 		return nil, nil, false
 	}
-	var row store.Plan
-	err := s.cfg.Store.DB.WithContext(c.Request.Context()).Take(&row, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	row, err := s.cfg.Store.GetPlan(c.Request.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
 		notFound(c, "plan", fmt.Sprint(id), " (GET /api/v1/plans lists them)")
 		return nil, nil, false
 	}
@@ -140,12 +139,12 @@ func (s *Server) loadPlan(c *gin.Context) (*store.Plan, *plan.Plan, bool) {
 		s.internal(c, "reading the plan", err)
 		return nil, nil, false
 	}
-	var p plan.Plan
-	if err := json.Unmarshal([]byte(row.Content), &p); err != nil {
-		s.internal(c, "reading the plan", err)
+	p, err := plan.DecodeUnverified([]byte(row.Content))
+	if err != nil {
+		s.internal(c, fmt.Sprintf("reading plan %d", id), err)
 		return nil, nil, false
 	}
-	return &row, &p, true
+	return row, p, true
 }
 
 func (s *Server) getPlan(c *gin.Context) {
@@ -161,41 +160,36 @@ func (s *Server) listPlans(c *gin.Context) {
 	if !ok {
 		return
 	}
-	db := s.cfg.Store.DB.WithContext(c.Request.Context())
-	var total int64
-	if err := db.Model(&store.Plan{}).Count(&total).Error; err != nil {
-		s.internal(c, "counting plans", err)
-		return
-	}
-	var rows []store.Plan
-	if err := db.Order("id DESC").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+	rows, total, err := s.cfg.Store.ListPlans(c.Request.Context(), limit, offset)
+	if err != nil {
 		s.internal(c, "listing plans", err)
 		return
 	}
-	out := Page[PlanSummary]{Items: []PlanSummary{}, Total: int(total), Limit: limit, Offset: offset}
+	out := Page[PlanSummary]{Items: []PlanSummary{}, Total: total, Limit: limit, Offset: offset}
 	for _, r := range rows {
-		var p plan.Plan
-		if err := json.Unmarshal([]byte(r.Content), &p); err != nil {
+		p, err := plan.DecodeUnverified([]byte(r.Content))
+		if err != nil {
 			s.internal(c, fmt.Sprintf("reading plan %d", r.ID), err)
 			return
 		}
 		out.Items = append(out.Items, PlanSummary{ID: r.ID, CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy, PolicyHash: p.Policy.Hash,
-			InventoryHash: p.Inventory.Hash, Changed: changedNames(&p), Blocked: p.Blocked})
+			InventoryHash: p.Inventory.Hash, Changed: changedNames(p), Blocked: p.Blocked})
 	}
 	c.JSON(http.StatusOK, out)
 }
 
-// applyPlan answers POST /api/v1/plans/{id}/apply: it pushes the plan
-// exactly as reviewed, refusing it if the policy or inventory changed
-// since, if it is blocked, or if it breaks an essential flow without
-// allow_essential_change. The push finishes even if the caller goes away
-// or Ward is asked to stop.
+// applyPlan answers POST /api/v1/plans/{id}/apply. The stored plan is
+// trusted for nothing but naming the targets: plan.PrepareApply checks its
+// signature, makes it again from the policy in force, the inventory and
+// the last-applied state, and judges the guardrails and the essential gate
+// itself, before any device is contacted. The push finishes even if the
+// caller goes away or Ward is asked to stop.
 func (s *Server) applyPlan(c *gin.Context) {
 	var req ApplyRequest
 	if !s.bindJSON(c, &req, true) {
 		return
 	}
-	row, p, ok := s.loadPlan(c)
+	row, _, ok := s.loadPlan(c)
 	if !ok {
 		return
 	}
@@ -207,40 +201,31 @@ func (s *Server) applyPlan(c *gin.Context) {
 		fail(c, http.StatusConflict, "no_target_access", "this server has no access to targets (started with -no-enforce); nothing was applied", "")
 		return
 	}
-	if !s.applyMu.TryLock() {
-		fail(c, http.StatusConflict, "apply_running", "another apply is running; try again when it has finished", "")
-		return
-	}
-	defer s.applyMu.Unlock()
 	ctx := c.Request.Context()
-	switch {
-	case p.Blocked:
-		fail(c, http.StatusConflict, "plan_blocked", fmt.Sprintf("plan %d is blocked and cannot be applied: %v", row.ID, p.Reasons), "")
-		return
-	case p.Policy.Hash != pol.hash:
-		fail(c, http.StatusConflict, "plan_stale", fmt.Sprintf("the policy in force changed since plan %d was made; make a new plan (POST /api/v1/plans) and review it", row.ID), "")
-		return
-	}
 	devices, err := inventory.Active(ctx, s.cfg.Store)
 	if err != nil {
 		s.internal(c, "reading the inventory", err)
 		return
 	}
-	if plan.InventoryHash(devices) != p.Inventory.Hash {
-		fail(c, http.StatusConflict, "plan_stale", fmt.Sprintf("the inventory changed since plan %d was made; make a new plan (POST /api/v1/plans) and review it", row.ID), "")
+	p, err := plan.PrepareApply(ctx, []byte(row.Content), plan.ApplyInputs{Signer: s.cfg.PlanSigner, Config: pol.cfg, Devices: devices,
+		Store: s.cfg.Store, Drivers: s.cfg.Drivers, PolicyDir: s.cfg.PolicyDir, GitCommit: policy.GitCommit(s.cfg.PolicyDir),
+		AllowEssentialChange: req.AllowEssentialChange, Reason: req.Reason, Actor: actorOf(c)})
+	var refused *plan.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		s.refuseApply(c, row.ID, refused)
+		return
+	case err != nil:
+		s.internal(c, "checking the plan", err)
 		return
 	}
-	changed := p.Changed()
-	if len(changed) == 0 {
+	if len(p.Changed()) == 0 {
 		c.JSON(http.StatusOK, ApplyResult{PlanID: row.ID, Status: "succeeded", Results: []plan.PushResult{}})
 		return
 	}
-	if p.Changes != nil && len(p.Changes.Essential) > 0 {
-		if !req.AllowEssentialChange {
-			fail(c, http.StatusConflict, "essential_change", fmt.Sprintf("plan %d removes or narrows %d essential flow(s) (plan.changes.essential); if a person has checked that patients are safe, apply again with {\"allow_essential_change\": true}", row.ID, len(p.Changes.Essential)), "allow_essential_change")
-			return
-		}
-		if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: actorOf(c), Action: "apply.allow_essential_change", Object: p.Policy.Hash, Detail: p.Changes.Essential}); err != nil {
+	if a := p.Approval; a != nil {
+		if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: a.Actor, Action: "apply.allow_essential_change", Object: fmt.Sprintf("plan %d", row.ID),
+			Detail: map[string]any{"reason": a.Reason, "policy_hash": p.Policy.Hash, "essential": p.Changes.Essential}}); err != nil {
 			s.internal(c, "writing the audit log", err)
 			return
 		}
@@ -250,11 +235,15 @@ func (s *Server) applyPlan(c *gin.Context) {
 	pushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	runID, results, err := plan.ApplyRecorded(pushCtx, row.ID, p, s.cfg.Drivers, s.cfg.Store, s.cfg.Dial, actorOf(c), s.cfg.ApplyParallel)
+	runID, results, err := plan.ApplyRecorded(pushCtx, row.ID, p, plan.ApplyOptions{Drivers: s.cfg.Drivers, Store: s.cfg.Store, Dial: s.cfg.Dial,
+		Owner: s.cfg.Owner, Actor: actorOf(c), Parallel: s.cfg.ApplyParallel})
 	s.metrics.applyDuration.Observe(time.Since(start).Seconds())
-	if err != nil {
+	if err != nil && results == nil {
 		s.internal(c, "applying the plan", err)
 		return
+	}
+	if err != nil {
+		s.cfg.Logger.Error("apply finished but was not fully recorded", "plan", row.ID, "run", runID, "err", err)
 	}
 	status := "succeeded"
 	for _, r := range results {
@@ -266,4 +255,18 @@ func (s *Server) applyPlan(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, ApplyResult{PlanID: row.ID, RunID: runID, Status: status, Results: results})
+}
+
+// refuseApply answers a plan PrepareApply refused: 409, with the refusal's
+// code, or 400 when the request itself lacks the approval's reason.
+func (s *Server) refuseApply(c *gin.Context, id uint64, r *plan.RefusedError) {
+	msg := fmt.Sprintf("plan %d: %v", id, r)
+	switch r.Code {
+	case plan.RefusedEssential:
+		fail(c, http.StatusConflict, r.Code, msg+` (through the API: {"allow_essential_change": true, "reason": "..."})`, "allow_essential_change")
+	case plan.RefusedStale, plan.RefusedTampered, plan.RefusedSignature:
+		fail(c, http.StatusConflict, r.Code, msg+"; make a new plan (POST /api/v1/plans) and review it", "")
+	default:
+		fail(c, http.StatusConflict, r.Code, msg, "")
+	}
 }

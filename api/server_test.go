@@ -15,9 +15,11 @@ import (
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/nftables"
 	"github.com/wardnet/ward/drivers/openvswitch"
+	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -92,6 +94,7 @@ func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 		PolicyDir:   examplePolicy,
 		Drivers:     reg,
 		Dial:        targets.dial,
+		PlanSigner:  planSigner(t),
 		AlertToken:  token,
 		AlertSecret: func(source string) ([]byte, bool) {
 			if source == signer {
@@ -184,4 +187,14 @@ func (m *memTargets) registry() *drivers.Registry {
 		reg.Register(drivers.Info{Name: n, Roles: []drivers.Role{drivers.RoleFirewall, drivers.RoleAccessSwitch}})
 	}
 	return reg
+}
+
+// planSigner is a plan-signing key of the test's own.
+func planSigner(t testing.TB) *plan.Signer {
+	t.Helper()
+	s, err := plan.LoadSigner(credentials.Source{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

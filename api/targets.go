@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
-	"gorm.io/gorm"
 )
 
 // Target is a target of the policy with what Ward last applied to it.
@@ -42,8 +41,8 @@ func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
 	if p == nil {
 		return nil, errors.New("Ward was started without a policy")
 	}
-	var states []store.TargetState
-	if err := s.cfg.Store.DB.WithContext(ctx).Find(&states).Error; err != nil {
+	states, err := s.cfg.Store.TargetStates(ctx)
+	if err != nil {
 		return nil, err
 	}
 	byName := map[string]store.TargetState{}
@@ -65,12 +64,13 @@ func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
 		if st, ok := byName[name]; ok {
 			la := &LastApply{At: st.AppliedAt.UTC(), Hash: st.Hash}
 			if st.ApplyRunID != nil {
-				var run store.ApplyRun
-				err := s.cfg.Store.DB.WithContext(ctx).Take(&run, *st.ApplyRunID).Error
-				if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+				run, err := s.cfg.Store.GetApplyRun(ctx, *st.ApplyRunID)
+				switch {
+				case err == nil:
+					la.RunID, la.RunStatus, la.Actor = run.ID, run.Status, run.Actor
+				case !errors.Is(err, store.ErrNotFound):
 					return nil, err
 				}
-				la.RunID, la.RunStatus, la.Actor = run.ID, run.Status, run.Actor
 			}
 			tv.LastApply = la
 		}
@@ -130,7 +130,7 @@ func (s *Server) targetDrift(c *gin.Context) {
 	defer s.driftMu.Unlock()
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Minute)
 	defer cancel()
-	drifts, err := plan.CheckDrift(ctx, s.cfg.Store, s.cfg.Drivers, map[string]string{name: t.Driver}, s.cfg.Dial)
+	drifts, err := plan.CheckDrift(ctx, s.cfg.Store, s.cfg.Drivers, map[string]string{name: t.Driver}, s.cfg.Dial, s.cfg.Owner)
 	if err != nil {
 		s.internal(c, "checking drift", err)
 		return

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -63,7 +62,7 @@ func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []
 	}
 	opts := plan.Options{PolicyDir: dir, GitCommit: policy.GitCommit(dir), Store: st, Drivers: newRegistry(), Only: only}
 	if refresh {
-		opts.Refresh = dialer(cfg)
+		opts.Refresh, opts.Owner = dialer(cfg), targetOwner(st)
 	}
 	p, diags := plan.Build(ctx, cfg, devices, opts)
 	if diags.HasErrors() {
@@ -74,10 +73,11 @@ func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []
 }
 
 func runApply(c *cli, args []string) int {
-	fs := c.newFlagSet("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change] [-refresh] [-target NAME]... [-policy DIR] [-db URL]")
-	dir := fs.String("policy", "./policy", "policy directory (for a saved plan: checked against the plan's hash)")
+	fs := c.newFlagSet("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change -reason TEXT] [-refresh] [-target NAME]... [-policy DIR] [-db URL]")
+	dir := fs.String("policy", "./policy", "policy directory (for a saved plan: the plan is made again from it and must match)")
 	auto := fs.Bool("auto-approve", false, "apply without asking")
-	allowEssential := fs.Bool("allow-essential-change", false, "apply although the plan removes or narrows a flow marked essential (recorded in the audit log)")
+	allowEssential := fs.Bool("allow-essential-change", false, "apply although the plan loses a flow marked essential; needs -reason (both recorded in the audit log)")
+	reason := fs.String("reason", "", "why a person judged an essential change safe for patients (required with -allow-essential-change)")
 	parallel := fs.Int("parallel", 4, "targets pushed at once")
 	refresh := fs.Bool("refresh", false, "read each target's running configuration first, and push again to any that was changed outside Ward (repairs drift)")
 	var only targetList
@@ -87,18 +87,30 @@ func runApply(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
+	if *allowEssential && strings.TrimSpace(*reason) == "" {
+		fmt.Fprintln(c.stderr, "ward apply: -allow-essential-change needs -reason TEXT: say why a person judged the change safe for patients (it is recorded in the audit log).")
+		return 2
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(c.stderr, "ward apply: one plan file at most, got %d\n", len(pos))
+		return 2
+	}
 	ctx := context.Background()
 	st, ok := c.openStore(ctx, *db)
 	if !ok {
 		return 1
 	}
 	defer st.Close()
+	signer, ok := c.planSigner("apply")
+	if !ok {
+		return 1
+	}
 
 	var p *plan.Plan
 	var cfg *policy.Config
 	if len(pos) == 1 {
 		var ok bool
-		if p, cfg, ok = c.loadSavedPlan(ctx, st, pos[0], fs, *dir); !ok {
+		if p, cfg, ok = c.loadSavedPlan(ctx, st, signer, pos[0], fs, *dir, *allowEssential, *reason); !ok {
 			return 1
 		}
 	} else {
@@ -106,29 +118,19 @@ func runApply(c *cli, args []string) int {
 		if p, cfg, ok = c.makePlan(ctx, st, *dir, only, *refresh); !ok {
 			return 1
 		}
+		err := plan.Gate(p, *allowEssential, *reason, actor())
 		if err := plan.WriteText(c.stdout, p); err != nil {
 			return 1
 		}
-	}
-	if p.Blocked {
-		fmt.Fprintln(c.stderr, "Refusing to apply a blocked plan.")
-		return 1
+		if err != nil {
+			fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
+			return 1
+		}
 	}
 	changed := p.Changed()
 	if len(changed) == 0 {
 		fmt.Fprintln(c.stdout, "Nothing to apply: every target already runs this policy.")
 		return 0
-	}
-	if p.Changes != nil && len(p.Changes.Essential) > 0 {
-		if !*allowEssential {
-			fmt.Fprintf(c.stderr, "Refusing: this plan removes or narrows %d essential flow(s) (listed at the top of the plan). If a person has checked that patients are safe, run again with -allow-essential-change.\n", len(p.Changes.Essential))
-			return 1
-		}
-		if _, err := st.AppendAudit(ctx, store.AuditEntry{Actor: actor(), Action: "apply.allow_essential_change", Object: p.Policy.Hash,
-			Detail: p.Changes.Essential}); err != nil {
-			fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
-			return 1
-		}
 	}
 	if !*auto {
 		fmt.Fprintf(c.stdout, "\nApply to %d target(s)? Only 'yes' is accepted: ", len(changed))
@@ -138,8 +140,16 @@ func runApply(c *cli, args []string) int {
 			return 1
 		}
 	}
-	results, err := plan.Apply(ctx, p, newRegistry(), st, dialer(cfg), actor(), *parallel)
-	if err != nil {
+	if a := p.Approval; a != nil {
+		if _, err := st.AppendAudit(ctx, store.AuditEntry{Actor: a.Actor, Action: "apply.allow_essential_change", Object: p.Policy.Hash,
+			Detail: map[string]any{"reason": a.Reason, "essential": p.Changes.Essential}}); err != nil {
+			fmt.Fprintf(c.stderr, "ward apply: %v; nothing was applied\n", err)
+			return 1
+		}
+	}
+	results, err := plan.ApplyWith(ctx, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg), Owner: targetOwner(st),
+		Signer: signer, Actor: actor(), Parallel: *parallel})
+	if err != nil && results == nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
 		return 1
 	}
@@ -153,6 +163,10 @@ func runApply(c *cli, args []string) int {
 		}
 		fmt.Fprintln(c.stdout, line)
 	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
+		return 1
+	}
 	if failed > 0 {
 		fmt.Fprintf(c.stdout, "%d of %d target(s) not applied; the others are. A target that failed keeps its previous configuration.\n", failed, len(results))
 		return 1
@@ -161,35 +175,45 @@ func runApply(c *cli, args []string) int {
 	return 0
 }
 
-// loadSavedPlan reads a plan file and refuses it if the policy or the
-// inventory changed since it was made.
-func (c *cli) loadSavedPlan(ctx context.Context, st *store.Store, path string, fs *flag.FlagSet, dir string) (*plan.Plan, *policy.Config, bool) {
+// planSigner loads the plan-signing key from the credential store
+// (WARD_CREDENTIALS_DIR), creating it on first use.
+func (c *cli) planSigner(cmd string) (*plan.Signer, bool) {
+	s, err := plan.LoadSigner(credentials.FromEnv())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward %s: %v\n", cmd, err)
+		return nil, false
+	}
+	return s, true
+}
+
+// targetOwner is what serialises device I/O per target across processes.
+// TODO(issue 12): return a jobs.Owner once internal/jobs lands; nil means
+// pushes are not yet excluded from another process's.
+func targetOwner(st *store.Store) plan.Owner {
+	return nil
+}
+
+// loadSavedPlan reads a signed plan file and checks it with
+// plan.PrepareApply against the current policy, inventory and
+// last-applied state, before any device is contacted. It returns the plan
+// to push: the one made again now, which must match the file.
+func (c *cli) loadSavedPlan(ctx context.Context, st *store.Store, signer *plan.Signer, path string, fs *flag.FlagSet, dir string, allow bool, reason string) (*plan.Plan, *policy.Config, bool) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
 		return nil, nil, false
 	}
-	var p plan.Plan
-	if err := json.Unmarshal(b, &p); err != nil {
-		fmt.Fprintf(c.stderr, "ward apply: %s is not a plan file: %v\n", path, err)
-		return nil, nil, false
-	}
-	if p.FormatVersion != plan.FormatVersion {
-		fmt.Fprintf(c.stderr, "ward apply: %s has plan format %q; this Ward reads %q. Run ward plan -out again.\n", path, p.FormatVersion, plan.FormatVersion)
-		return nil, nil, false
-	}
 	policyFlagSet := false
 	fs.Visit(func(f *flag.Flag) { policyFlagSet = policyFlagSet || f.Name == "policy" })
-	if !policyFlagSet && p.Policy.Dir != "" {
-		dir = p.Policy.Dir
+	if !policyFlagSet {
+		// Only where to look: what is found there must match the plan.
+		if p, err := plan.DecodeUnverified(b); err == nil && p.Policy.Dir != "" {
+			dir = p.Policy.Dir
+		}
 	}
 	cfg, diags := c.loadPolicy(dir)
 	if diags.HasErrors() {
 		c.printDiags(cfg, diags)
-		return nil, nil, false
-	}
-	if h := cfg.ContentHash(); h != p.Policy.Hash {
-		fmt.Fprintf(c.stderr, "Refusing %s: the policy in %s changed since the plan was made (hash %s, plan %s). Run ward plan -out again and review it.\n", path, dir, h[:12], p.Policy.Hash[:12])
 		return nil, nil, false
 	}
 	devices, err := inventory.Active(ctx, st)
@@ -197,11 +221,13 @@ func (c *cli) loadSavedPlan(ctx context.Context, st *store.Store, path string, f
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
 		return nil, nil, false
 	}
-	if h := plan.InventoryHash(devices); h != p.Inventory.Hash {
-		fmt.Fprintf(c.stderr, "Refusing %s: the inventory changed since the plan was made. Run ward plan -out again and review it.\n", path)
+	p, err := plan.PrepareApply(ctx, b, plan.ApplyInputs{Signer: signer, Config: cfg, Devices: devices, Store: st, Drivers: newRegistry(),
+		PolicyDir: dir, GitCommit: policy.GitCommit(dir), AllowEssentialChange: allow, Reason: reason, Actor: actor()})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward apply: %s: %v\n", path, err)
 		return nil, nil, false
 	}
-	return &p, cfg, true
+	return p, cfg, true
 }
 
 func runDrift(c *cli, args []string) int {
@@ -231,7 +257,7 @@ func runDrift(c *cli, args []string) int {
 			driverOf[name] = t.Driver
 		}
 	}
-	drifts, err := plan.CheckDrift(ctx, st, newRegistry(), driverOf, dialer(cfg))
+	drifts, err := plan.CheckDrift(ctx, st, newRegistry(), driverOf, dialer(cfg), targetOwner(st))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward drift: %v\n", err)
 		return 1

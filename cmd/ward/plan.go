@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+
 	"fmt"
 	"os"
 
@@ -14,7 +14,7 @@ func runPlan(c *cli, args []string) int {
 	dir := fs.String("policy", "./policy", "directory holding the policy")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (docs/plan-json.md)")
 	refresh := fs.Bool("refresh", false, "read each target's running configuration, and plan to push again to any that was changed outside Ward")
-	out := fs.String("out", "", "save the plan to FILE, for ward apply FILE")
+	out := fs.String("out", "", "save the plan, signed with the key in the credential store, to FILE, for ward apply FILE")
 	var only targetList
 	fs.Var(&only, "target", "plan only this target (repeatable)")
 	db := dbFlag(fs)
@@ -43,12 +43,20 @@ func runPlan(c *cli, args []string) int {
 		return 1
 	}
 	if *out != "" {
-		b, _ := json.MarshalIndent(p, "", "  ")
-		if err := os.WriteFile(*out, append(b, '\n'), 0o640); err != nil {
+		signer, ok := c.planSigner("plan")
+		if !ok {
+			return 1
+		}
+		b, err := signer.Sign(p)
+		if err != nil {
 			fmt.Fprintf(c.stderr, "ward plan: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(c.stdout, "\nSaved the plan to %s; apply exactly it with: ward apply %s\n", *out, *out)
+		if err := os.WriteFile(*out, b, 0o640); err != nil {
+			fmt.Fprintf(c.stderr, "ward plan: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(c.stdout, "\nSaved the plan, signed with key %s, to %s; apply exactly it with: ward apply %s\n", signer.KeyID(), *out, *out)
 	}
 	if p.Blocked {
 		return 1

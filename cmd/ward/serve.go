@@ -153,10 +153,14 @@ func runServe(c *cli, args []string) int {
 		log.Info("reconciled quarantines with the targets", "active", rep.Active, "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
 	}
 	creds := credentials.FromEnv()
+	signer, ok := c.planSigner("serve")
+	if !ok {
+		return 1
+	}
 	token := os.Getenv("WARD_ALERT_TOKEN")
 	acfg := api.Config{Store: st, Quarantines: m, Policy: holder, PolicyDir: s.dir, Drivers: newRegistry(),
 		AlertToken: token, AlertRate: s.alertRate, AlertBurst: s.alertBurst, MaxBody: s.maxBody, MaxImportBody: s.maxImportBody,
-		ApplyParallel: s.applyParallel, Metrics: metrics, Logger: log,
+		ApplyParallel: s.applyParallel, PlanSigner: signer, Owner: targetOwner(st), Metrics: metrics, Logger: log,
 		AlertSecret: func(source string) ([]byte, bool) {
 			cr, err := creds.Load("alert-" + source)
 			if err != nil || cr.Password == "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,44 +26,107 @@ type PushResult struct {
 	Duration time.Duration `json:"duration_ns"`
 }
 
+// ApplyOptions are what an apply needs besides the plan.
+type ApplyOptions struct {
+	Drivers *drivers.Registry
+	Store   *store.Store
+	Dial    DialFunc
+	// Owner serialises each target's push with every other device I/O to
+	// it, across processes (internal/jobs.Owner). Nil pushes at once:
+	// only for tests and callers that own the targets already.
+	Owner Owner
+	// Signer signs the plan Apply records; nil records it unsigned, and
+	// an unsigned plan can never be applied again from the store.
+	Signer   *Signer
+	Actor    string
+	Parallel int
+}
+
 // Apply pushes every changed target of p, at most parallel at a time, each
-// on its own: one target failing neither stops nor undoes the others. A
-// target whose last-applied state changed since the plan was made is
-// skipped. It records the apply run, each target's new state and the
-// audit events, and returns one result per changed target.
+// on its own: one target failing neither stops nor undoes the others. It
+// is for a plan Build made in this process; a plan read from a file or the
+// store goes through PrepareApply first. See ApplyWith.
 func Apply(ctx context.Context, p *Plan, reg *drivers.Registry, st *store.Store, dial DialFunc, actor string, parallel int) ([]PushResult, error) {
-	row, err := Record(ctx, st, p, actor)
+	return ApplyWith(ctx, p, ApplyOptions{Drivers: reg, Store: st, Dial: dial, Actor: actor, Parallel: parallel})
+}
+
+// ApplyWith records p and pushes every changed target of it. A target
+// whose last-applied state changed since the plan was made is skipped. It
+// records the apply run, each target's new state and the audit events,
+// and returns one result per changed target.
+func ApplyWith(ctx context.Context, p *Plan, o ApplyOptions) ([]PushResult, error) {
+	if err := CheckDrivers(p, o.Drivers); err != nil {
+		return nil, err
+	}
+	row, err := Record(ctx, o.Store, o.Signer, p, o.Actor)
 	if err != nil {
 		return nil, err
 	}
-	_, results, err := ApplyRecorded(ctx, row.ID, p, reg, st, dial, actor, parallel)
+	_, results, err := ApplyRecorded(ctx, row.ID, p, o)
 	return results, err
 }
 
-// Record stores a plan, so it can be shown and applied later by its ID.
-func Record(ctx context.Context, st *store.Store, p *Plan, actor string) (*store.Plan, error) {
-	content, err := json.Marshal(p)
+// Record stores a plan, signed when signer is not nil, so it can be shown
+// and applied later by its ID.
+func Record(ctx context.Context, st *store.Store, signer *Signer, p *Plan, actor string) (*store.Plan, error) {
+	var content []byte
+	var err error
+	if signer != nil {
+		content, err = signer.Sign(p)
+	} else {
+		content, err = json.Marshal(p)
+	}
 	if err != nil {
 		return nil, err
 	}
 	row := store.Plan{InventoryHash: p.Inventory.Hash, Content: string(content), CreatedBy: actor, CreatedAt: st.Now()}
-	if err := st.DB.WithContext(ctx).Create(&row).Error; err != nil {
-		return nil, fmt.Errorf("recording the plan: %w", err)
+	if err := st.CreatePlan(ctx, &row); err != nil {
+		return nil, err
 	}
 	return &row, nil
 }
 
-// ApplyRecorded is Apply for a plan already recorded as planID. It returns
-// the apply run's ID with the results.
-func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, reg *drivers.Registry, st *store.Store, dial DialFunc, actor string, parallel int) (uint64, []PushResult, error) {
-	run := store.ApplyRun{PlanID: planID, Status: "running", Actor: actor, StartedAt: st.Now()}
-	if err := st.DB.WithContext(ctx).Create(&run).Error; err != nil {
-		return 0, nil, fmt.Errorf("recording the apply run: %w", err)
+// CheckDrivers refuses a plan that would push to a target whose driver
+// this build of Ward does not have, before any device is contacted.
+func CheckDrivers(p *Plan, reg *drivers.Registry) error {
+	for _, tp := range p.Changed() {
+		if tp.Unavailable != "" {
+			continue // reported as skipped, never pushed
+		}
+		if info, ok := reg.Lookup(tp.Driver); !ok || info.New == nil {
+			return fmt.Errorf("target %s: driver %q is not available in this build of Ward (it can apply %s); nothing was applied", tp.Name, tp.Driver, strings.Join(available(reg), ", "))
+		}
+	}
+	return nil
+}
+
+// available names the drivers this build can apply with.
+func available(reg *drivers.Registry) []string {
+	var out []string
+	for _, name := range reg.Names() {
+		if info, _ := reg.Lookup(name); info.New != nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// ApplyRecorded is ApplyWith for a plan already recorded as planID. It
+// returns the apply run's ID with the results.
+func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) (uint64, []PushResult, error) {
+	if err := CheckDrivers(p, o.Drivers); err != nil {
+		return 0, nil, err
+	}
+	st := o.Store
+	run := store.ApplyRun{PlanID: planID, Status: "running", Actor: o.Actor, StartedAt: st.Now()}
+	if err := st.StartApplyRun(ctx, &run); err != nil {
+		return 0, nil, err
 	}
 
+	owner := ownerOrDirect(o.Owner)
 	changed := p.Changed()
 	results := make([]PushResult, len(changed))
-	sem := make(chan struct{}, max(parallel, 1))
+	sem := make(chan struct{}, max(o.Parallel, 1))
 	var wg sync.WaitGroup
 	for i, tp := range changed {
 		wg.Add(1)
@@ -71,7 +135,14 @@ func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, reg *drivers.Reg
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			err := pushOne(ctx, tp, reg, st, dial, run.ID, actor)
+			var err error
+			if tp.Unavailable != "" {
+				err = &skipError{tp.Unavailable}
+			} else {
+				err = owner.Do(ctx, tp.Name, "apply", func(ctx context.Context) error {
+					return pushOne(ctx, tp, o.Drivers, st, o.Dial, run.ID, o.Actor)
+				})
+			}
 			r := PushResult{Target: tp.Name, Status: "applied", Duration: time.Since(start)}
 			var skip *skipError
 			switch {
@@ -92,22 +163,33 @@ func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, reg *drivers.Reg
 			status = "failed"
 		}
 	}
-	summary, _ := json.Marshal(results)
-	now := st.Now()
-	st.DB.WithContext(ctx).Model(&run).Updates(map[string]any{"status": status, "summary": string(summary), "finished_at": now})
-	_, _ = st.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", run.ID),
-		Detail: map[string]any{"status": status, "results": results, "policy_hash": p.Policy.Hash, "inventory_hash": p.Inventory.Hash, "plan_id": planID}})
-	return run.ID, results, nil
+	summary, err := json.Marshal(results)
+	if err != nil {
+		return run.ID, results, err
+	}
+	// The pushes happened whatever the bookkeeping does next: report a
+	// failure to record them with the results, not instead of them.
+	var errs []error
+	if err := st.FinishApplyRun(ctx, run.ID, status, string(summary)); err != nil {
+		errs = append(errs, err)
+	}
+	detail := map[string]any{"status": status, "results": results, "policy_hash": p.Policy.Hash, "inventory_hash": p.Inventory.Hash, "plan_id": planID}
+	if p.Approval != nil {
+		detail["essential_change_approval"] = p.Approval
+	}
+	if _, err := st.AppendAudit(ctx, store.AuditEntry{Actor: o.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", run.ID), Detail: detail}); err != nil {
+		errs = append(errs, fmt.Errorf("auditing the end of apply run %d: %w", run.ID, err))
+	}
+	return run.ID, results, errors.Join(errs...)
 }
 
 type skipError struct{ msg string }
 
 func (e *skipError) Error() string { return e.msg }
 
+// pushOne pushes one target. It runs while this process owns the target,
+// so the base-state check and the push see the same last-applied state.
 func pushOne(ctx context.Context, tp *TargetPlan, reg *drivers.Registry, st *store.Store, dial DialFunc, runID uint64, actor string) error {
-	if tp.Unavailable != "" {
-		return &skipError{tp.Unavailable}
-	}
 	base, err := CurrentBaseHash(ctx, st, tp.Name)
 	if err != nil {
 		return err
@@ -115,7 +197,10 @@ func pushOne(ctx context.Context, tp *TargetPlan, reg *drivers.Registry, st *sto
 	if base != tp.BaseHash {
 		return &skipError{"another apply changed this target since the plan was made; run ward plan again"}
 	}
-	info, _ := reg.Lookup(tp.Driver)
+	info, ok := reg.Lookup(tp.Driver)
+	if !ok || info.New == nil {
+		return fmt.Errorf("driver %q is not available in this build of Ward; nothing was sent", tp.Driver)
+	}
 	d := info.New()
 	s, err := dial(ctx, tp.Name)
 	if err != nil {
@@ -141,8 +226,9 @@ type Drift struct {
 }
 
 // CheckDrift reads the running configuration of every target Ward has
-// applied and compares it with what it applied.
-func CheckDrift(ctx context.Context, st *store.Store, reg *drivers.Registry, driverOf map[string]string, dial DialFunc) ([]Drift, error) {
+// applied and compares it with what it applied. Each read runs while
+// owner (nil: none) holds the target.
+func CheckDrift(ctx context.Context, st *store.Store, reg *drivers.Registry, driverOf map[string]string, dial DialFunc, owner Owner) ([]Drift, error) {
 	states, _, err := lastApplied(ctx, st)
 	if err != nil {
 		return nil, err
@@ -159,13 +245,16 @@ func CheckDrift(ctx context.Context, st *store.Store, reg *drivers.Registry, dri
 			out = append(out, Drift{Target: name, Status: "error", Error: fmt.Sprintf("driver %q is not available", driverOf[name])})
 			continue
 		}
-		sess, err := dial(ctx, name)
-		if err != nil {
-			out = append(out, Drift{Target: name, Status: "error", Error: err.Error()})
-			continue
-		}
-		running, err := info.New().Running(ctx, sess)
-		sess.Close()
+		var running drivers.Config
+		err := ownerOrDirect(owner).Do(ctx, name, "drift", func(ctx context.Context) error {
+			sess, err := dial(ctx, name)
+			if err != nil {
+				return err
+			}
+			defer sess.Close()
+			running, err = info.New().Running(ctx, sess)
+			return err
+		})
 		if err != nil {
 			out = append(out, Drift{Target: name, Status: "error", Error: err.Error()})
 			continue

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -14,7 +13,6 @@ import (
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/internal/textdiff"
-	"gorm.io/gorm"
 )
 
 // TargetPlan is what a plan will do to one target: the intent, the
@@ -51,8 +49,8 @@ type AppliedState struct {
 
 // lastApplied reads every target's last-applied state.
 func lastApplied(ctx context.Context, st *store.Store) (map[string]AppliedState, map[string]string, error) {
-	var rows []store.TargetState
-	if err := st.DB.WithContext(ctx).Find(&rows).Error; err != nil {
+	rows, err := st.TargetStates(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
 	states, hashes := map[string]AppliedState{}, map[string]string{}
@@ -146,24 +144,13 @@ func RecordApplied(ctx context.Context, st *store.Store, runID uint64, tp *Targe
 	}
 	sum := sha256.Sum256(b)
 	hash := hex.EncodeToString(sum[:])
-	return st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row := store.TargetState{Target: tp.Name, Content: string(b), Hash: hash, ApplyRunID: &runID, AppliedAt: st.Now()}
-		if err := tx.Save(&row).Error; err != nil {
-			return err
-		}
-		_, err := st.Audit(tx, store.AuditEntry{Actor: actor, Action: "target.apply", Object: tp.Name,
-			Detail: map[string]any{"driver": tp.Driver, "apply_run": runID, "state_hash": hash}})
-		return err
-	})
+	row := store.TargetState{Target: tp.Name, Content: string(b), Hash: hash, ApplyRunID: &runID, AppliedAt: st.Now()}
+	return st.SaveTargetState(ctx, row, store.AuditEntry{Actor: actor, Action: "target.apply", Object: tp.Name,
+		Detail: map[string]any{"driver": tp.Driver, "apply_run": runID, "state_hash": hash}})
 }
 
 // CurrentBaseHash returns the hash of a target's last-applied state ("" if
 // never applied).
 func CurrentBaseHash(ctx context.Context, st *store.Store, target string) (string, error) {
-	var row store.TargetState
-	err := st.DB.WithContext(ctx).Where("target = ?", target).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", nil
-	}
-	return row.Hash, err
+	return st.TargetStateHash(ctx, target)
 }
