@@ -14,6 +14,10 @@ import (
 // checkpoints (see internal/store/audit.go).
 const AuditKey = "audit.key"
 
+// PlanSigningKey names the secret that seeds the Ed25519 key signing saved
+// plans (see internal/plan/sign.go).
+const PlanSigningKey = "plan-signing.key"
+
 // KeySize is the length of the keys Ward creates: 256 bits.
 const KeySize = 32
 
@@ -23,7 +27,7 @@ const KeySize = 32
 // host of their choosing as an SSH password.
 func wardKey(name string) bool {
 	switch name {
-	case AuditKey:
+	case AuditKey, PlanSigningKey:
 		return true
 	}
 	return false

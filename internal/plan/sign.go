@@ -16,7 +16,7 @@ import (
 // SigningKeyName is the file in Ward's credential store (WARD_CREDENTIALS_DIR,
 // default /etc/ward/credentials) whose 32 random bytes seed the Ed25519 key
 // that signs plans. It is created on first use.
-const SigningKeyName = "plan-signing.key"
+const SigningKeyName = credentials.PlanSigningKey
 
 // SignedFormat is the version of the signed-plan envelope.
 const SignedFormat = "1"

@@ -160,6 +160,14 @@ func TestLoadSignerCreatesOneKey(t *testing.T) {
 	if _, err := LoadSigner(src); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("a world-readable key was accepted (err %v)", err)
 	}
+	// A policy cannot name the key as a target's credential, which would
+	// send it to a host of the author's choosing as an SSH password.
+	if err := os.Chmod(filepath.Join(src.Dir, SigningKeyName), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := src.Load(SigningKeyName); err == nil {
+		t.Errorf("the plan-signing key loads as a target credential: %+v", c)
+	}
 }
 
 func must[T any](v T, err error) T {
