@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,19 +23,18 @@ func runAudit(c *cli, args []string) int {
 			return runAuditCheckpoint(c, args[1:])
 		}
 	}
-	fs := c.newFlagSet("audit", "[-limit N] [-json] [-db URL]   |   ward audit verify [-checkpoint FILE] [-db URL]   |   ward audit checkpoint [-o FILE] [-db URL]")
-	limit := fs.Int("limit", 50, "show the newest N events (0: all)")
-	asJSON := fs.Bool("json", false, "print events as a JSON array, oldest first")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("audit", "[-limit N] [-json] [-db URL]   |   ward audit verify [-checkpoint FILE] [-db URL]   |   ward audit checkpoint [-o FILE] [-db URL]")
+	limit := cl.Int("limit", 50, "show the newest N events (0: all)")
+	asJSON := cl.Bool("json", false, "print events as a JSON array, oldest first")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	defer cl.close()
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	evs, err := st.ListAudit(ctx, *limit)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward audit: %v\n", err)
@@ -89,18 +87,17 @@ func (c *cli) loadAuditKey(create bool) (key []byte, path string, ok bool) {
 }
 
 func runAuditCheckpoint(c *cli, args []string) int {
-	fs := c.newFlagSet("audit checkpoint", "[-o FILE] [-db URL]")
-	out := fs.String("o", "", "write the checkpoint to FILE (default: standard output); keep it where whoever can write the database cannot")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("audit checkpoint", "[-o FILE] [-db URL]")
+	out := cl.String("o", "", "write the checkpoint to FILE (default: standard output); keep it where whoever can write the database cannot")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	defer cl.close()
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	cp, err := st.AuditCheckpoint(ctx)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward audit checkpoint: %v\n", err)
@@ -149,12 +146,13 @@ func writeNewFile(name string, data []byte) error {
 }
 
 func runAuditVerify(c *cli, args []string) int {
-	fs := c.newFlagSet("audit verify", "[-checkpoint FILE] [-db URL]")
-	cpFile := fs.String("checkpoint", "", "also check the log against a checkpoint made by ward audit checkpoint -o FILE")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("audit verify", "[-checkpoint FILE] [-db URL]")
+	cpFile := cl.String("checkpoint", "", "also check the log against a checkpoint made by ward audit checkpoint -o FILE")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
+	defer cl.close()
 	var cp *store.AuditCheckpoint
 	if *cpFile != "" {
 		b, err := os.ReadFile(*cpFile)
@@ -177,8 +175,8 @@ func runAuditVerify(c *cli, args []string) int {
 	if key != nil {
 		opts = append(opts, store.WithAuditKey(key))
 	}
-	ctx := context.Background()
-	st, err := store.Open(ctx, *db, opts...)
+	ctx := cl.context()
+	st, err := store.Open(ctx, *cl.db, opts...)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward: %v\n", err)
 		return 1
