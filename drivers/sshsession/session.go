@@ -190,7 +190,14 @@ func (s *Session) Run(ctx context.Context, command string) (string, error) {
 	}
 	// The marker is passed to printf in two pieces, so the command line the
 	// terminal echoes never holds it whole.
+	// A context cancelled without a deadline (a signal, a caller giving
+	// up) closes the connection, which ends the read: the session is
+	// broken either way, and the caller need not wait for the device.
+	stop := context.AfterFunc(ctx, func() { s.d.Close() })
 	r, err := s.d.SendCommand(command+"; printf '\\n%s%s=%d\\n' __WARD_RC_ "+marker+" \"$?\"", opts...)
+	if !stop() {
+		return "", s.breakOff(command, fmt.Errorf("%w (the connection was closed)", context.Cause(ctx)))
+	}
 	if err != nil {
 		return "", s.breakOff(command, err)
 	}

@@ -237,3 +237,27 @@ func TestSplitStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelledRunReturns: a context cancelled without a deadline ends a
+// command that would run for long, at once, and breaks the session.
+func TestCancelledRunReturns(t *testing.T) {
+	srv := sshtest.Start(t)
+	s, err := dial(t, srv, srv.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	_, err = s.Run(ctx, "sleep 10")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Run returned %s after its context was cancelled, want at once", took-300*time.Millisecond)
+	}
+	if !errors.Is(err, drivers.ErrSessionBroken) || !errors.Is(err, context.Canceled) || !s.Broken() {
+		t.Fatalf("cancelled Run: err = %v, Broken() = %v; want context.Canceled and drivers.ErrSessionBroken", err, s.Broken())
+	}
+	if _, err := s.Run(context.Background(), "echo again"); !errors.Is(err, drivers.ErrSessionBroken) {
+		t.Fatalf("Run after a cancelled one: err = %v, want drivers.ErrSessionBroken", err)
+	}
+}
