@@ -87,7 +87,7 @@ func (h *pgHold) keep(ctx context.Context, lost func(error)) {
 		pctx, cancel := context.WithTimeout(ctx, 2*every)
 		var held bool
 		err := h.conn.QueryRowContext(pctx,
-			"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objid = ($1::bigint & 4294967295)::oid AND classid = (($1::bigint >> 32) & 4294967295)::oid)", h.key).Scan(&held)
+			"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND "+advisoryMatch+")", h.key).Scan(&held)
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -124,3 +124,22 @@ func discard(conn *sql.Conn) {
 	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	conn.Close()
 }
+
+// lockHeld reports whether any session holds target's advisory lock.
+func (o *Owner) lockHeld(ctx context.Context, target string) (bool, error) {
+	db, err := o.st.SQLDB()
+	if err != nil {
+		return false, err
+	}
+	var held bool
+	err = db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE "+advisoryMatch+")", advisoryKey(target)).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("target %q: reading its lock: %w", target, err)
+	}
+	return held, nil
+}
+
+// advisoryMatch selects, in pg_locks, the granted advisory lock whose
+// 64-bit key is $1 (PostgreSQL splits it into classid, the high half, and
+// objid, the low half).
+const advisoryMatch = "locktype = 'advisory' AND granted AND objsubid = 1 AND objid = ($1::bigint & 4294967295)::oid AND classid = (($1::bigint >> 32) & 4294967295)::oid"

@@ -107,8 +107,21 @@ func TestKilledHolderFreesTarget(t *testing.T) {
 				t.Fatalf("message %q", msg)
 			}
 
+			if hs, err := owner.Holders(context.Background()); err != nil || len(hs) != 1 || hs[0].Holder != "the child" {
+				t.Fatalf("holders while the child holds the target: %+v %v", hs, err)
+			}
+
 			kill9(t, cmd)
 			killed := time.Now()
+			hs, err := owner.Holders(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A dead holder is not listed where that can be told at once;
+			// on another machine only a waiter's TTL tells.
+			if wantListed := tc.machine != ""; (len(hs) == 1) != wantListed {
+				t.Fatalf("holders after the kill: %+v, want listed=%v", hs, wantListed)
+			}
 			owner = NewOwner(st, OwnerOptions{Holder: "the waiter", TTL: tc.ttl, Wait: 30 * time.Second})
 			var took time.Duration
 			if err := owner.Do(context.Background(), "core-fw", "apply", func(context.Context) error {

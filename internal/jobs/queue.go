@@ -230,12 +230,33 @@ func (q *Queue) work(ctx context.Context, target string, sem chan struct{}) {
 }
 
 // runTarget runs target's due jobs in ID order under its owner, for up to
-// budget; more says jobs may still be due.
+// budget; more says jobs may still be due. When ctx ends, a job already
+// running finishes (within its deadline) and no further job starts: a
+// push cut off half-way helps nobody.
 func (q *Queue) runTarget(ctx context.Context, target string, budget time.Duration) (more bool, errs []error) {
 	kinds := q.kinds()
-	err := q.owner.Do(ctx, target, "queued jobs", func(octx context.Context) error {
+	var mu sync.Mutex
+	inside := false
+	dctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stop(nil)
+	// Until the owner is ours, ctx's end stops the wait.
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !inside {
+			stop(context.Cause(ctx))
+		}
+	})
+	defer unhook()
+	err := q.owner.Do(dctx, target, "queued jobs", func(octx context.Context) error {
+		mu.Lock()
+		inside = octx.Err() == nil
+		mu.Unlock()
+		if !inside {
+			return nil
+		}
 		start := time.Now()
-		for octx.Err() == nil {
+		for octx.Err() == nil && ctx.Err() == nil {
 			j, err := q.st.ClaimJob(octx, store.ClaimOptions{
 				Target: target, Worker: q.worker, Kinds: kinds, Now: q.opts.Now(),
 				MaxAttempts: q.opts.MaxAttempts, MaxBackoff: q.maxBackoff,
@@ -256,7 +277,7 @@ func (q *Queue) runTarget(ctx context.Context, target string, budget time.Durati
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		errs = append(errs, err)
 	}
 	return more, errs

@@ -290,3 +290,33 @@ func TestQueueHandlerPanic(t *testing.T) {
 		t.Fatalf("failed jobs %+v", f)
 	}
 }
+
+// When Run's context ends (ward serve stopping), the job in flight
+// finishes and is recorded done; nothing further starts.
+func TestQueueStopFinishesJobInFlight(t *testing.T) {
+	st := openStore(t, dbURL(t, store.SQLite))
+	q := NewQueue(st, NewOwner(st, OwnerOptions{}), QueueOptions{Poll: 20 * time.Millisecond})
+	started := make(chan struct{}, 2)
+	q.Handle("push", func(ctx context.Context, j store.Job) error {
+		started <- struct{}{}
+		select {
+		case <-time.After(500 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("push cut off: %w", ctx.Err())
+		}
+	})
+	enqueue(t, st, store.Job{Kind: "push", Target: "core-fw", Payload: "1"}, store.Job{Kind: "push", Target: "core-fw", Payload: "2"})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- q.Run(ctx) }()
+	<-started
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	all := jobsByStatus(t, st, "")
+	if all[0].Status != store.JobDone || all[1].Status != store.JobQueued || all[1].Attempts != 0 {
+		t.Fatalf("after stop: %+v, want the first done and the second untouched", all)
+	}
+}
