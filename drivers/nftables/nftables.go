@@ -171,8 +171,8 @@ func (d *driver) list(ctx context.Context, s drivers.Session, what, flags string
 }
 
 // Apply makes the inet ward table what cfg describes (the empty Config
-// removes the table, quarantine sets included) without ever writing the
-// members of its quarantine sets:
+// removes the table) without ever writing the members of its quarantine
+// sets:
 //
 //  1. cfg is parsed and checked against the table model (checkConfig)
 //     before any command is sent; anything else is drivers.ErrInvalidConfig.
@@ -184,11 +184,15 @@ func (d *driver) list(ctx context.Context, s drivers.Session, what, flags string
 //  4. The table is read back and compared with cfg, quarantine members
 //     left out.
 //
-// A quarantine set is deleted only when cfg no longer has it, or declares
-// it otherwise (another type or flags, which `add set` cannot change): then
-// it is recreated empty in the same transaction. Because that would
-// release the addresses in it, Apply refuses while such a set has members;
-// this is the one case where it reads members, and it only reads them.
+// A quarantine set is deleted only when cfg no longer has it (the empty
+// Config included), or declares it otherwise (another type or flags, which
+// `add set` cannot change; it is then recreated empty in the same
+// transaction). Because that would release the addresses in it, Apply
+// refuses while such a set has members: this is the one case where it
+// reads members, and it only reads them. An address quarantined between
+// that read and the commit would still be lost with the set, which is why
+// quarantine changes and applies to one target must not overlap (the
+// per-target serialiser in internal/jobs).
 func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Config) (err error) {
 	defer func() {
 		if err != nil {
@@ -206,12 +210,9 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	if err != nil {
 		return fmt.Errorf("reading the table's sets and chains first: %w; nothing was changed", err)
 	}
-	var recreate []string
-	if want != nil {
-		recreate = changedDeclarations(cur, want)
-		if err := d.refuseDroppingMembers(ctx, s, cur, want, recreate); err != nil {
-			return err
-		}
+	recreate := changedDeclarations(cur, want)
+	if err := d.refuseDroppingMembers(ctx, s, cur, want, recreate); err != nil {
+		return err
 	}
 	script := transaction(cur, want, recreate)
 
@@ -300,10 +301,13 @@ func (d *driver) refuseDroppingMembers(ctx context.Context, s drivers.Session, c
 		}
 		if n := len(one.sets[0].elems); n > 0 {
 			why := "the configuration no longer has it"
-			if keepsSet(want, cs.name) {
+			switch {
+			case want == nil:
+				why = "the empty configuration removes the table"
+			case keepsSet(want, cs.name):
 				why = "the configuration declares it otherwise, which nft cannot change in place"
 			}
-			return fmt.Errorf("quarantine set %s holds %d addresses and would be recreated empty (%s), releasing them; nothing was changed: release those quarantines first (ward release), then apply again", cs.name, n, why)
+			return fmt.Errorf("quarantine set %s holds %d addresses and would be deleted (%s), releasing them; nothing was changed: release those quarantines first (ward release), then apply again", cs.name, n, why)
 		}
 	}
 	return nil

@@ -330,6 +330,24 @@ func TestQuarantineSetRedeclared(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "quarantine_restrict_v4 holds 1 addresses") || !strings.Contains(err.Error(), "no longer has it") {
 		t.Fatalf("Apply dropping a quarantine set with a member: err = %v; want a refusal", err)
 	}
+	// Nor does the empty configuration remove the table under it.
+	err = d.Apply(ctx, s, drivers.Config{})
+	if err == nil || !strings.Contains(err.Error(), "quarantine_restrict_v4 holds 1 addresses") || !strings.Contains(err.Error(), "removes the table") {
+		t.Fatalf("Apply of the empty configuration with a quarantined address: err = %v; want a refusal", err)
+	}
+	if got := members(t, s, "quarantine_restrict_v4"); len(got) != 1 {
+		t.Fatalf("after the refusals, quarantine_restrict_v4 = %v, want the address kept", got)
+	}
+	// Released, the table goes.
+	if err := d.(drivers.SetUpdater).RemoveFromSet(ctx, s, "quarantine_restrict", []string{"10.61.220.9"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, s, drivers.Config{}); err != nil {
+		t.Fatalf("Apply of the empty configuration with empty quarantine sets: %v", err)
+	}
+	if out, _ := s.Run(ctx, "nft list tables"); strings.Contains(out, "ward") {
+		t.Errorf("after applying the empty configuration, nft lists %q", out)
+	}
 }
 
 // recorder is a session that records the commands it is asked to run and

@@ -176,6 +176,9 @@ func transaction(cur, want *table, recreate []string) string {
 
 // keepsSet reports whether want has a quarantine set called name.
 func keepsSet(want *table, name string) bool {
+	if want == nil {
+		return false
+	}
 	return slices.ContainsFunc(want.sets, func(s *set) bool { return s.name == name && s.dynamic() })
 }
 
@@ -183,7 +186,7 @@ func keepsSet(want *table, name string) bool {
 // as quarantine sets, declared otherwise (another type or flags): `add set`
 // cannot change a declaration, so these must be recreated.
 func changedDeclarations(cur, want *table) []string {
-	if cur == nil {
+	if cur == nil || want == nil {
 		return nil
 	}
 	var out []string
