@@ -120,6 +120,11 @@ func (s *Server) postAlerts(c *gin.Context) {
 		s.metrics.alertReceived(alerts[i].Source, alerts[i].Format)
 	}
 	results, err := s.cfg.Quarantines.Intake(c.Request.Context(), alerts)
+	for _, r := range results {
+		if r.Held {
+			s.metrics.quarantineHeld()
+		}
+	}
 	if err != nil {
 		s.cfg.Logger.Error("alert intake failed", "error", err, "handled", len(results), "of", len(alerts))
 		fail(c, http.StatusServiceUnavailable, "intake_failed",

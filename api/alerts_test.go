@@ -588,16 +588,41 @@ func TestAlertStorm(t *testing.T) {
 		}
 	}
 	const maxAuto = 20 // examples/hospital/policy/quarantine.hcl
-	var quarantines, limited int64
-	s.st.DB.Model(&store.Quarantine{}).Count(&quarantines)
-	s.st.DB.Model(&store.Alert{}).Where("decision LIKE ?", "max_auto_per_hour (20) reached%").Count(&limited)
+	var quarantines, limited, unlinked int64
+	s.st.DB.Model(&store.Quarantine{}).Where("status = ?", quarantine.StatusActive).Count(&quarantines)
+	s.st.DB.Model(&store.Alert{}).Where("decision LIKE ?", "held by the storm guard%").Count(&limited)
+	s.st.DB.Model(&store.Alert{}).Where("decision LIKE ? AND quarantine_id IS NULL", "held by the storm guard%").Count(&unlinked)
 	// 1,000 high alerts over hundreds of devices: the guard, counting
-	// exactly, lets through max_auto_per_hour and no more.
+	// exactly, lets through max_auto_per_hour and no more; the rest wait
+	// for a person, each linked to its pending quarantine.
 	if auto != maxAuto || quarantines != maxAuto {
-		t.Errorf("%d automatic actions, %d quarantines; want max_auto_per_hour = %d", auto, quarantines, maxAuto)
+		t.Errorf("%d automatic actions, %d active quarantines; want max_auto_per_hour = %d", auto, quarantines, maxAuto)
 	}
-	if limited == 0 {
-		t.Error("no alert was held back by max_auto_per_hour")
+	if limited == 0 || unlinked != 0 {
+		t.Errorf("%d alerts held back by max_auto_per_hour, %d of them linked to no pending quarantine; want some, all linked", limited, unlinked)
+	}
+	held := 0
+	for _, r := range results {
+		if r.Held {
+			held++
+		}
+	}
+	if int64(held) != limited {
+		t.Errorf("%d results say held, %d alerts recorded as held", held, limited)
+	}
+	if m := s.do(t, "GET", "/metrics", nil, s.as(store.RoleViewer)); !strings.Contains(string(m.body), fmt.Sprintf("ward_quarantine_held_total %d\n", held)) {
+		t.Errorf("/metrics does not count the %d held alerts: %s", held, grepLines(string(m.body), "ward_quarantine_held"))
 	}
 	s.verifyAudit(t)
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

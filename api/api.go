@@ -43,6 +43,8 @@ type Quarantines interface {
 	Release(ctx context.Context, device, actor string) (*quarantine.Outcome, error)
 	Approve(ctx context.Context, id uint64, actor, comment string) (*quarantine.Outcome, error)
 	List(ctx context.Context, all bool) ([]quarantine.Listed, error)
+	ListStatus(ctx context.Context, status string) ([]quarantine.Listed, error)
+	ApprovePending(ctx context.Context, ids []uint64, all bool, actor, comment string) ([]quarantine.Approved, error)
 	Reload(ctx context.Context) error
 }
 
@@ -230,6 +232,7 @@ func New(cfg Config) *Server {
 	v1.GET("/quarantines/:id", viewer, s.getQuarantine)
 	v1.POST("/quarantines/:id/release", operator, s.releaseQuarantine)
 	v1.POST("/quarantines/:id/approve", admin, s.approveQuarantine)
+	v1.POST("/quarantines/approve", admin, s.approvePending)
 
 	v1.GET("/alerts", viewer, s.listAlerts)
 	v1.GET("/alerts/:id", viewer, s.getAlert)

@@ -129,6 +129,9 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 		func() routeCase {
 			return routeCase{method: "POST", path: "/api/v1/quarantines/" + pendingQuarantine() + "/approve", body: `{"comment":"ward checked"}`, min: a}
 		},
+		func() routeCase {
+			return routeCase{method: "POST", path: "/api/v1/quarantines/approve", body: `{"ids":[` + pendingQuarantine() + `],"comment":"ward checked"}`, min: a}
+		},
 		get("/api/v1/alerts", v), get(fmt.Sprintf("/api/v1/alerts/%d", alertID), v),
 		get("/api/v1/audit?limit=10", v), get("/api/v1/audit/verify", v),
 		get("/api/v1/targets", v), get("/api/v1/targets/core-fw", v), get("/api/v1/targets/core-fw/drift", v),

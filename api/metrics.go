@@ -25,6 +25,7 @@ type Metrics struct {
 	planDuration    prometheus.Histogram
 	applyDuration   prometheus.Histogram
 	pushErrors      *prometheus.CounterVec
+	held            prometheus.Counter
 
 	mu           sync.Mutex
 	sources      map[string]bool
@@ -55,7 +56,9 @@ func NewMetrics() *Metrics {
 		Help: "Time to apply a plan to its targets.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)})
 	m.pushErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_push_errors_total",
 		Help: "Failed pushes to a target, by target and kind (apply, quarantine, drift)."}, []string{"target", "kind"})
-	m.reg.MustRegister(m.requests, m.requestDuration, m.alerts, m.alertsLimited, m.planDuration, m.applyDuration, m.pushErrors,
+	m.held = prometheus.NewCounter(prometheus.CounterOpts{Name: "ward_quarantine_held_total",
+		Help: "Alerts the storm guard (max_auto_per_hour) held for a person: each waits as a pending quarantine (ward quarantines -status pending)."})
+	m.reg.MustRegister(m.requests, m.requestDuration, m.alerts, m.alertsLimited, m.planDuration, m.applyDuration, m.pushErrors, m.held,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +86,9 @@ func (m *Metrics) request(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.requestDuration.WithLabelValues(method, route).Observe(d.Seconds())
 }
+
+// quarantineHeld counts an alert the storm guard held for a person.
+func (m *Metrics) quarantineHeld() { m.held.Inc() }
 
 func (m *Metrics) alertReceived(source, format string) {
 	m.mu.Lock()

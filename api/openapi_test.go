@@ -485,13 +485,14 @@ type oaSample struct {
 // oaSamples are valid requests for the operations whose schema needs a
 // body or a query parameter.
 var oaSamples = map[string]oaSample{
-	"POST /api/v1/devices/import":   {query: "?format=csv", body: "name,ip,criticality\nx,10.97.0.1,low\n", header: http.Header{"Content-Type": {"text/csv"}}},
-	"GET /api/v1/reach":             {query: "?from=a&to=b"},
-	"POST /api/v1/quarantines":      {body: `{"device":"x"}`},
-	"POST /api/v1/alerts":           {body: `{"source":"siem","id":"AUTH","severity":"low","ip":"10.97.0.1"}`},
-	"POST /api/v1/tokens":           {body: `{"name":"x","role":"viewer"}`},
-	"POST /api/v1/plans":            {body: `{}`},
-	"POST /api/v1/plans/{id}/apply": {body: `{}`},
+	"POST /api/v1/devices/import":      {query: "?format=csv", body: "name,ip,criticality\nx,10.97.0.1,low\n", header: http.Header{"Content-Type": {"text/csv"}}},
+	"GET /api/v1/reach":                {query: "?from=a&to=b"},
+	"POST /api/v1/quarantines":         {body: `{"device":"x"}`},
+	"POST /api/v1/quarantines/approve": {body: `{"ids":[999999]}`},
+	"POST /api/v1/alerts":              {body: `{"source":"siem","id":"AUTH","severity":"low","ip":"10.97.0.1"}`},
+	"POST /api/v1/tokens":              {body: `{"name":"x","role":"viewer"}`},
+	"POST /api/v1/plans":               {body: `{}`},
+	"POST /api/v1/plans/{id}/apply":    {body: `{}`},
 }
 
 // oaAuthSweep sends each operation that needs a token with none, a
@@ -760,6 +761,10 @@ func oaQuarantines(t *testing.T, c *oaClient) {
 	c.want(t, 409, oaValid, "POST", "/api/v1/quarantines/"+id+"/approve", `{}`, admin)
 	c.want(t, 404, oaValid, "POST", "/api/v1/quarantines/99999/approve", `{}`, admin)
 	c.want(t, 400, oaInvalid, "POST", "/api/v1/quarantines/x/approve", `{}`, admin)
+	c.want(t, 200, oaValid, "GET", "/api/v1/quarantines?status=pending", nil, viewer)
+	c.want(t, 400, oaInvalid, "GET", "/api/v1/quarantines?status=maybe", nil, viewer)
+	c.want(t, 400, oaInvalid, "POST", "/api/v1/quarantines/approve", `{}`, admin)
+	c.want(t, 200, oaValid, "POST", "/api/v1/quarantines/approve", `{"all":true,"comment":"reviewed by the SOC"}`, admin)
 
 	c.want(t, 400, oaInvalid, "POST", "/api/v1/quarantines/"+id+"/release", `{"now":true}`, operator)
 	c.want(t, 200, oaValid, "POST", "/api/v1/quarantines/"+id+"/release", `{}`, operator)

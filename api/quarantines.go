@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
-	"gorm.io/gorm"
 )
 
 // QuarantineRequest is the body of POST /api/v1/quarantines.
@@ -32,12 +32,41 @@ type ApproveRequest struct {
 	Comment string `json:"comment"`
 }
 
+// ApprovePendingRequest is the body of POST /api/v1/quarantines/approve:
+// the quarantines to approve by ID, or all that wait for a person.
+type ApprovePendingRequest struct {
+	IDs     []uint64 `json:"ids"`
+	All     bool     `json:"all"`
+	Comment string   `json:"comment"`
+}
+
+// ApprovePendingResponse is the outcome of each approval, in order.
+type ApprovePendingResponse struct {
+	Approved int                   `json:"approved"`
+	Failed   int                   `json:"failed"`
+	Results  []quarantine.Approved `json:"results"`
+}
+
 func (s *Server) listQuarantines(c *gin.Context) {
 	all, ok := queryBool(c, "all")
 	if !ok {
 		return
 	}
-	list, err := s.cfg.Quarantines.List(c.Request.Context(), all)
+	status := c.Query("status")
+	switch {
+	case all && status != "" && status != "all":
+		fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("all=true and status=%s contradict each other: give one", status), "status")
+		return
+	case all:
+		status = "all"
+	case status == "open":
+		status = ""
+	}
+	if status != "" && !slices.Contains([]string{"all", quarantine.StatusActive, quarantine.StatusPending, quarantine.StatusReleased, quarantine.StatusExpired}, status) {
+		fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("status %q: want open, pending, active, released, expired or all", status), "status")
+		return
+	}
+	list, err := s.cfg.Quarantines.ListStatus(c.Request.Context(), status)
 	if err != nil {
 		s.internal(c, "listing quarantines", err)
 		return
@@ -55,9 +84,8 @@ func (s *Server) quarantineByID(c *gin.Context) (*quarantine.Listed, bool) {
 	if !ok {
 		return nil, false
 	}
-	var q store.Quarantine
-	err := s.cfg.Store.DB.WithContext(c.Request.Context()).Take(&q, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	q, err := s.cfg.Store.FindQuarantine(c.Request.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
 		notFound(c, "quarantine", fmt.Sprint(id), " (GET /api/v1/quarantines?all=true lists them)")
 		return nil, false
 	}
@@ -65,12 +93,12 @@ func (s *Server) quarantineByID(c *gin.Context) (*quarantine.Listed, bool) {
 		s.internal(c, "reading the quarantine", err)
 		return nil, false
 	}
-	var d store.Device
-	if err := s.cfg.Store.DB.WithContext(c.Request.Context()).Take(&d, q.DeviceID).Error; err != nil {
+	d, err := s.cfg.Store.DeviceByID(c.Request.Context(), q.DeviceID)
+	if err != nil {
 		s.internal(c, "reading the quarantined device", err)
 		return nil, false
 	}
-	return &quarantine.Listed{Quarantine: q, Device: d.Name}, true
+	return &quarantine.Listed{Quarantine: *q, Device: d.Name}, true
 }
 
 func (s *Server) getQuarantine(c *gin.Context) {
@@ -147,7 +175,7 @@ func (s *Server) releaseQuarantine(c *gin.Context) {
 	if !s.bindJSON(c, &struct{}{}, true) {
 		return
 	}
-	if q.Status != quarantine.StatusActive {
+	if q.Status != quarantine.StatusActive && q.Status != quarantine.StatusPending {
 		fail(c, http.StatusConflict, "not_active", fmt.Sprintf("quarantine #%d of %s is %s already", q.ID, q.Device, q.Status), "")
 		return
 	}
@@ -176,6 +204,39 @@ func (s *Server) approveQuarantine(c *gin.Context) {
 	if err != nil {
 		s.quarantineError(c, err, "")
 		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// approvePending approves several quarantines waiting for a person — the
+// IDs given, or all of them — each on its own: one changed meanwhile is
+// reported in its result and the others go on.
+func (s *Server) approvePending(c *gin.Context) {
+	var req ApprovePendingRequest
+	if !s.bindJSON(c, &req, false) {
+		return
+	}
+	if (len(req.IDs) == 0) == !req.All {
+		fail(c, http.StatusBadRequest, "invalid_field", `give "ids" (quarantines to approve) or "all": true (every one waiting for a person), not both`, "ids")
+		return
+	}
+	ctx, cancel := pushContext(c.Request.Context())
+	defer cancel()
+	results, err := s.cfg.Quarantines.ApprovePending(ctx, req.IDs, req.All, actorOf(c), req.Comment)
+	if err != nil {
+		s.quarantineError(c, err, "")
+		return
+	}
+	out := ApprovePendingResponse{Results: results}
+	if out.Results == nil {
+		out.Results = []quarantine.Approved{}
+	}
+	for _, r := range results {
+		if r.Error != "" {
+			out.Failed++
+		} else {
+			out.Approved++
+		}
 	}
 	c.JSON(http.StatusOK, out)
 }

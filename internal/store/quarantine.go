@@ -407,3 +407,16 @@ func (t *QuarantineTx) Find(id uint64) (*Quarantine, error) {
 	}
 	return &rows[0], nil
 }
+
+// DeviceByID returns device id, removed from the inventory or not, or
+// ErrNotFound.
+func (s *Store) DeviceByID(ctx context.Context, id uint64) (*Device, error) {
+	var rows []Device
+	if err := s.DB.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("reading device #%d: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("device #%d: %w", id, ErrNotFound)
+	}
+	return &rows[0], nil
+}
