@@ -113,6 +113,9 @@ func runApply(c *cli, args []string) int {
 		if p, cfg, ok = c.loadSavedPlan(ctx, st, signer, pos[0], fs, *dir, *allowEssential, *reason); !ok {
 			return 1
 		}
+		if a := p.Approval; a != nil {
+			fmt.Fprintf(c.stdout, "Essential change approved by %s: %s\n", a.Actor, a.Reason)
+		}
 	} else {
 		var ok bool
 		if p, cfg, ok = c.makePlan(ctx, st, *dir, only, *refresh); !ok {

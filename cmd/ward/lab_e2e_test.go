@@ -212,7 +212,7 @@ func TestLabEndToEnd(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "-allow-essential-change") {
 		t.Fatalf("apply of an essential removal: exit %d, want a refusal\n%s", code, errs)
 	}
-	code, out, errs = runWard(t, "apply", "-policy", pol, "-db", db, "-target", "core-fw", "-target", "access-ovs", "-auto-approve", "-allow-essential-change")
+	code, out, errs = runWard(t, "apply", "-policy", pol, "-db", db, "-target", "core-fw", "-target", "access-ovs", "-auto-approve", "-allow-essential-change", "-reason", "lab test of an approved essential change")
 	if code != 0 {
 		t.Fatalf("apply with -allow-essential-change: exit %d\n%s%s", code, out, errs)
 	}
