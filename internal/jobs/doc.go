@@ -15,6 +15,12 @@
 // the database lock. A caller that waits longer than OwnerOptions.Wait gets
 // a *BusyError naming the holder.
 //
+// What ownership cannot do: it is a lock the holder checks, not a fence the
+// device checks. A holder whose process stalls longer than 2/3 of the TTL
+// (SQLite) or whose session ends (PostgreSQL) has fn's context cancelled,
+// but a command already on the wire is not recalled; device I/O must
+// therefore honour its context and be idempotent, as drivers are.
+//
 // Queue (queue.go) runs store.Job rows — committed in the same transaction
 // as the decision that causes them (store.EnqueueJobs and its in-store
 // twin) — one worker per target, each job under Owner.Do with a deadline,

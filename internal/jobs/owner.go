@@ -197,12 +197,18 @@ func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx cont
 		h.keep(kctx, lost)
 	}()
 
-	ferr := fn(fctx)
-
-	stopKeep()
-	<-kept
-	cancel(nil)
-	h.release()
+	var ferr error
+	func() {
+		// Deferred, so that a panic in fn (recovered by a caller such as
+		// an HTTP server) still gives the target back.
+		defer func() {
+			stopKeep()
+			<-kept
+			cancel(nil)
+			h.release()
+		}()
+		ferr = fn(fctx)
+	}()
 	if lostErr != nil {
 		return errors.Join(ferr, lostErr)
 	}

@@ -305,6 +305,14 @@ func TestDoInProcess(t *testing.T) {
 		if want := errors.New("boom"); !errors.Is(owner.Do(ctx, "core-fw", "apply", func(context.Context) error { return want }), want) {
 			t.Fatal("fn's error is not returned")
 		}
+		// A panic in fn, recovered by the caller, still gives the target back.
+		func() {
+			defer func() { _ = recover() }()
+			_ = owner.Do(ctx, "core-fw", "apply", func(context.Context) error { panic("driver bug") })
+		}()
+		if err := owner.Do(ctx, "core-fw", "apply", func(context.Context) error { return nil }); err != nil {
+			t.Fatalf("after a panic in fn: %v", err)
+		}
 		if owners, err := st.ListTargetOwners(ctx); err != nil || len(owners) != 0 {
 			t.Fatalf("holders left after release: %+v %v", owners, err)
 		}
