@@ -315,90 +315,127 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *AuditCheckpoint) (*Audit
 			return nil, err
 		}
 	}
-	rep := &AuditReport{Checkpoint: cp, KeyID: s.AuditKeyID()}
-	var (
-		last   *AuditEvent
-		noKey  error
-		batch  []AuditEvent
-		broken = func(ev AuditEvent, reason string, args ...any) error {
-			rep.Break = &AuditBreak{Event: ev, Reason: fmt.Sprintf(reason, args...)}
-			return errStopWalk
+	w := &auditWalk{s: s, cp: cp, rep: &AuditReport{Checkpoint: cp, KeyID: s.AuditKeyID()}}
+	// Paged by seq itself, not by row id: the walk must not depend on ids
+	// following seq, which whoever tampers with the table can change.
+	const page = 1000
+walk:
+	for {
+		q := s.DB.WithContext(ctx).Order("seq").Limit(page)
+		if w.last != nil {
+			q = q.Where("seq > ?", w.last.Seq)
 		}
-	)
-	res := s.DB.WithContext(ctx).Order("seq").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
+		var batch []AuditEvent
+		if err := q.Find(&batch).Error; err != nil {
+			return nil, fmt.Errorf("reading the audit log: %w", err)
+		}
 		for _, ev := range batch {
-			prevSeq, prevHash := uint64(0), genesisHash
-			if last != nil {
-				prevSeq, prevHash = last.Seq, last.Hash
+			brk, err := w.check(ev)
+			if err != nil {
+				return nil, err
 			}
-			switch {
-			case ev.Seq != prevSeq+1:
-				return broken(ev, "follows event %d: events %d to %d are missing", prevSeq, prevSeq+1, ev.Seq-1)
-			case ev.PrevHash != prevHash:
-				return broken(ev, "does not link to the event before it: an event was removed, inserted or rewritten")
+			if brk != nil {
+				w.rep.Break = brk
+				break walk
 			}
-			switch ev.Scheme {
-			case AuditUnkeyed:
-				if rep.Keyed > 0 {
-					return broken(ev, "is unkeyed but follows keyed events: Ward writes no unkeyed event once the log is keyed, so this one was written or rewritten without the audit key")
-				}
-				if auditHash(&ev) != ev.Hash {
-					return broken(ev, "its content does not match its hash: the row was changed after it was written")
-				}
-				rep.Unkeyed++
-			case AuditKeyed:
-				if s.auditKey == nil || s.auditKey.err != nil {
-					noKey = fmt.Errorf("audit event %d is keyed (audit key %s) and no usable audit key was given, so it cannot be checked; verify with the audit key (the ward command reads $WARD_CREDENTIALS_DIR/audit.key)", ev.Seq, ev.KeyID)
-					return errStopWalk
-				}
-				if ev.KeyID != s.auditKey.id {
-					return broken(ev, "was written with audit key %s, not with the key given (%s): if the key file was replaced, verify with the original; otherwise the event was forged", ev.KeyID, s.auditKey.id)
-				}
-				if !hmac.Equal([]byte(s.auditKey.mac(&ev)), []byte(ev.Hash)) {
-					return broken(ev, "its content does not match its keyed hash: the row was changed after it was written, or the chain was recomputed without the audit key")
-				}
-				rep.Keyed++
-			default:
-				return broken(ev, "has unknown hash scheme %q: the row was changed after it was written", ev.Scheme)
-			}
-			if cp != nil && ev.Seq == cp.Seq && ev.Hash != cp.Hash {
-				return broken(ev, "does not match the checkpoint taken %s (hash %s there, %s now): this event or one before it was rewritten after the checkpoint",
-					cp.Taken.UTC().Format(time.RFC3339), short(cp.Hash), short(ev.Hash))
-			}
-			rep.Checked++
-			last = &ev
+			w.rep.Checked++
+			w.last = &ev
 		}
-		return nil
-	})
-	if res.Error != nil && res.Error != errStopWalk {
-		return nil, fmt.Errorf("reading the audit log: %w", res.Error)
-	}
-	if noKey != nil {
-		return nil, noKey
-	}
-	if rep.Break == nil && cp != nil {
-		var headSeq uint64
-		if last != nil {
-			headSeq = last.Seq
-		}
-		if cp.Seq > headSeq {
-			rep.Break = &AuditBreak{Event: AuditEvent{Seq: headSeq + 1}, Missing: true,
-				Reason: fmt.Sprintf("events %d to %d are gone: the checkpoint taken %s recorded event %d (hash %s), the log now ends at event %d; its tail was deleted",
-					headSeq+1, cp.Seq, cp.Taken.UTC().Format(time.RFC3339), cp.Seq, short(cp.Hash), headSeq)}
+		if len(batch) < page {
+			break
 		}
 	}
-	if rep.Break == nil {
-		rep.Head = last
-		return rep, nil
+	if w.rep.Break == nil {
+		w.rep.Break = w.checkTail()
+	}
+	if w.rep.Break == nil {
+		w.rep.Head = w.last
+		return w.rep, nil
 	}
 	var head []AuditEvent
 	if err := s.DB.WithContext(ctx).Order("seq DESC").Limit(1).Find(&head).Error; err != nil {
 		return nil, fmt.Errorf("reading the audit log: %w", err)
 	}
 	if len(head) == 1 {
-		rep.Head = &head[0]
+		w.rep.Head = &head[0]
 	}
-	return rep, nil
+	return w.rep, nil
+}
+
+// auditWalk is one verification pass over the log, oldest event first.
+type auditWalk struct {
+	s    *Store
+	cp   *AuditCheckpoint
+	rep  *AuditReport
+	last *AuditEvent // the last event found intact
+}
+
+// check verifies ev against the events before it: nil if it holds, the
+// break if not, an error if it cannot be checked (a keyed event and no key).
+func (w *auditWalk) check(ev AuditEvent) (*AuditBreak, error) {
+	broken := func(reason string, args ...any) (*AuditBreak, error) {
+		return &AuditBreak{Event: ev, Reason: fmt.Sprintf(reason, args...)}, nil
+	}
+	prevSeq, prevHash := uint64(0), genesisHash
+	if w.last != nil {
+		prevSeq, prevHash = w.last.Seq, w.last.Hash
+	}
+	switch {
+	case ev.Seq == prevSeq+2:
+		return broken("follows event %d: event %d is missing", prevSeq, prevSeq+1)
+	case ev.Seq != prevSeq+1:
+		return broken("follows event %d: events %d to %d are missing", prevSeq, prevSeq+1, ev.Seq-1)
+	case ev.PrevHash != prevHash:
+		return broken("does not link to the event before it: an event was removed, inserted or rewritten")
+	}
+	k := w.s.auditKey
+	switch ev.Scheme {
+	case AuditUnkeyed:
+		if w.rep.Keyed > 0 {
+			return broken("is unkeyed but follows keyed events: Ward writes no unkeyed event once the log is keyed, so this one was written or rewritten without the audit key")
+		}
+		if auditHash(&ev) != ev.Hash {
+			return broken("its content does not match its hash: the row was changed after it was written")
+		}
+	case AuditKeyed:
+		if k == nil || k.err != nil {
+			return nil, fmt.Errorf("audit event %d is keyed (audit key %s) and no usable audit key was given, so it cannot be checked; verify with the audit key (the ward command reads $WARD_CREDENTIALS_DIR/audit.key)", ev.Seq, ev.KeyID)
+		}
+		if ev.KeyID != k.id {
+			return broken("was written with audit key %s, not with the key given (%s): if the key file was replaced, verify with the original; otherwise the event was forged", ev.KeyID, k.id)
+		}
+		if !hmac.Equal([]byte(k.mac(&ev)), []byte(ev.Hash)) {
+			return broken("its content does not match its keyed hash: the row was changed after it was written, or the chain was recomputed without the audit key")
+		}
+	default:
+		return broken("has unknown hash scheme %q: the row was changed after it was written", ev.Scheme)
+	}
+	if cp := w.cp; cp != nil && ev.Seq == cp.Seq && ev.Hash != cp.Hash {
+		return broken("does not match the checkpoint taken %s (hash %s there, %s now): this event or one before it was rewritten after the checkpoint",
+			cp.Taken.UTC().Format(time.RFC3339), short(cp.Hash), short(ev.Hash))
+	}
+	if ev.Scheme == AuditKeyed {
+		w.rep.Keyed++
+	} else {
+		w.rep.Unkeyed++
+	}
+	return nil, nil
+}
+
+// checkTail, after an intact walk, reports a log that ends before the
+// checkpoint's event: its tail was cut off.
+func (w *auditWalk) checkTail() *AuditBreak {
+	var headSeq uint64
+	if w.last != nil {
+		headSeq = w.last.Seq
+	}
+	cp := w.cp
+	if cp == nil || cp.Seq <= headSeq {
+		return nil
+	}
+	return &AuditBreak{Event: AuditEvent{Seq: headSeq + 1}, Missing: true,
+		Reason: fmt.Sprintf("events %d to %d are gone: the checkpoint taken %s recorded event %d (hash %s), the log now ends at event %d; its tail was deleted",
+			headSeq+1, cp.Seq, cp.Taken.UTC().Format(time.RFC3339), cp.Seq, short(cp.Hash), headSeq)}
 }
 
 // short abbreviates a hash for messages.
@@ -408,8 +445,6 @@ func short(h string) string {
 	}
 	return h
 }
-
-var errStopWalk = errors.New("stop")
 
 // AuditCheckpointFormat identifies a checkpoint document and its version.
 const AuditCheckpointFormat = "ward-audit-checkpoint/1"
