@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
@@ -39,14 +40,42 @@ type DeviceDetail struct {
 	Quarantine *quarantine.Listed `json:"quarantine"`
 }
 
-func (s *Server) toDevice(r store.Device) Device {
+// placement is the engine's placement of the stored inventory under the
+// policy in force: the evaluation whose address sets the firewalls
+// enforce (the API's view), so the API never shows a zone the network
+// does not. It is nil when Ward has no policy.
+type placement struct{ res *engine.Result }
+
+// placement returns the view's evaluation; the result is never changed
+// after it is made, so it is read without holding viewMu.
+func (s *Server) placement(ctx context.Context) (placement, error) {
+	if s.pol.Load() == nil {
+		return placement{}, nil
+	}
+	s.viewMu.Lock()
+	defer s.viewMu.Unlock()
+	v, err := s.currentView(ctx)
+	if err != nil {
+		return placement{}, err
+	}
+	return placement{v.res}, nil
+}
+
+// placementOrFail returns the placement, or answers 500.
+func (s *Server) placementOrFail(c *gin.Context) (placement, bool) {
+	p, err := s.placement(c.Request.Context())
+	if err != nil {
+		s.internal(c, "evaluating the policy in force to place the devices", err)
+		return placement{}, false
+	}
+	return p, true
+}
+
+func (p placement) device(r store.Device) Device {
 	d := Device{Device: inventory.FromRow(r), Source: r.Source, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), RemovedAt: r.RemovedAt}
-	if p := s.pol.Load(); p != nil && r.RemovedAt == nil {
-		if z, conflict, ok := p.placer.Place(&d.Device); ok {
-			d.Zone = z
-		} else {
-			d.Conflict = conflict
-		}
+	if p.res != nil && r.RemovedAt == nil {
+		d.Zone = p.res.Zone[r.Name]
+		d.Conflict = p.res.Conflicts[r.Name]
 	}
 	return d
 }
@@ -87,6 +116,10 @@ func (s *Server) listDevices(c *gin.Context) {
 		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(term) + "%"
 		q = q.Where(`name_key LIKE ? ESCAPE '\' OR ip LIKE ? ESCAPE '\' OR mac LIKE ? ESCAPE '\'`, like, like, like)
 	}
+	pl, ok := s.placementOrFail(c)
+	if !ok {
+		return
+	}
 	var rows []store.Device
 	var out Page[Device]
 	if zone == "" {
@@ -101,7 +134,7 @@ func (s *Server) listDevices(c *gin.Context) {
 		}
 		out = Page[Device]{Items: make([]Device, 0, len(rows)), Total: int(total), Limit: limit, Offset: offset}
 		for _, r := range rows {
-			out.Items = append(out.Items, s.toDevice(r))
+			out.Items = append(out.Items, pl.device(r))
 		}
 	} else {
 		// The zone comes from the policy, not the database: place every
@@ -112,7 +145,7 @@ func (s *Server) listDevices(c *gin.Context) {
 		}
 		var in []Device
 		for _, r := range rows {
-			if d := s.toDevice(r); d.Zone == zone {
+			if d := pl.device(r); d.Zone == zone {
 				in = append(in, d)
 			}
 		}
@@ -146,7 +179,11 @@ func (s *Server) getDevice(c *gin.Context) {
 		s.internal(c, "reading the device's quarantine", err)
 		return
 	}
-	c.JSON(http.StatusOK, DeviceDetail{Device: s.toDevice(*row), Quarantine: q})
+	pl, ok := s.placementOrFail(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, DeviceDetail{Device: pl.device(*row), Quarantine: q})
 }
 
 // activeQuarantine returns a device's active quarantine, or nil.
@@ -181,7 +218,8 @@ func (s *Server) deleteDevice(c *gin.Context) {
 		s.internal(c, "reading the removed device", err)
 		return
 	}
-	c.JSON(http.StatusOK, s.toDevice(*removed))
+	// A removed device has no zone: no placement needed.
+	c.JSON(http.StatusOK, placement{}.device(*removed))
 }
 
 // importDevices answers POST /api/v1/devices/import: the body is an

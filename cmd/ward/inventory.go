@@ -13,6 +13,7 @@ import (
 	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/policy"
 )
 
 func runInventory(c *cli, args []string) int {
@@ -101,11 +102,14 @@ func runInventoryList(c *cli, args []string) int {
 			fmt.Fprintf(c.stderr, "ward inventory list: the policy in %s has no zone %q\n", *policyDir, *zone)
 			return 1
 		}
-		placer := engine.NewPlacer(cfg)
+		placed, err := placeInventory(ctx, st, cfg)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "ward inventory list -zone: %v\n", err)
+			return 1
+		}
 		kept := rows[:0]
 		for _, r := range rows {
-			d := inventory.FromRow(r)
-			if z, _, ok := placer.Place(&d); ok && z == *zone {
+			if r.RemovedAt == nil && placed.Zone[r.Name] == *zone {
 				kept = append(kept, r)
 			}
 		}
@@ -130,6 +134,22 @@ func runInventoryList(c *cli, args []string) int {
 	tw.Flush()
 	fmt.Fprintf(c.stdout, "%s.\n", plural(len(rows), "device"))
 	return 0
+}
+
+// placeInventory places the stored inventory as the engine does for a
+// plan: the same devices (every active one, as ward plan reads them) and
+// the same evaluation, operator ward.placement modules included, so the
+// zone listed is the zone the firewalls enforce.
+func placeInventory(ctx context.Context, st *store.Store, cfg *policy.Config) (*engine.Result, error) {
+	devices, err := inventory.Active(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	e, diags := engine.New(ctx, cfg, devices)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("loading the policy into the engine: %s", diags.Error())
+	}
+	return e.Evaluate(ctx)
 }
 
 func runInventoryShow(c *cli, args []string) int {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,5 +153,178 @@ func TestInventoryExportEscapesFormulas(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], `,'=cmd|' /C calc'!A0,`) || !strings.HasSuffix(lines[1], ",3 West") {
 		t.Fatalf("formula cell not escaped, or label lost:\n%s", lines[1])
+	}
+}
+
+// TestZoneOneMeaning: with an operator ward.placement module that moves
+// the 3 West infusion pumps into a zone no match block gives them, ward
+// inventory list -zone, GET /api/v1/devices and the firewall's address
+// sets in ward plan -json agree on every device's zone, device by device;
+// and the pumps are where the module says, not where the match blocks
+// would put them.
+func TestZoneOneMeaning(t *testing.T) {
+	dir := copyPolicy(t)
+	writeFile(t, dir, "review.hcl", `zone "pumps_under_review" {
+  description = "Pumps held back for a firmware review; placed by review.rego"
+  criticality = "high"
+  vlan        = 212
+  priority    = 10
+}
+
+flow "review_pumps_to_pump_servers" {
+  from     = zone.pumps_under_review
+  to       = zone.pump_servers
+  services = [service.https]
+  reason   = "Drug library updates while under review"
+  ticket   = "CHG-2001"
+}
+`)
+	writeFile(t, dir, "review.rego", `package ward.placement
+
+zone_match[id] contains "pumps_under_review" if {
+	d := data.ward.devices[id]
+	d.class == "infusion_pump"
+	d.location == "3 West"
+}
+`)
+	if code, out, errs := runWard(t, "validate", "-policy", dir); code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", code, out, errs)
+	}
+	db := "sqlite://" + filepath.Join(t.TempDir(), "ward.db")
+	if code, _, errs := runWard(t, "inventory", "import", exampleInventory, "-db", db); code != 0 {
+		t.Fatal(errs)
+	}
+
+	// The inventory, and what the test expects of the module, read from
+	// the CSV itself.
+	code, out, errs := runWard(t, "inventory", "list", "-db", db, "-json")
+	var all []struct{ Name, IP, Class, Location string }
+	if code != 0 || json.Unmarshal([]byte(out), &all) != nil || len(all) < 400 {
+		t.Fatalf("list: exit %d %s", code, errs)
+	}
+	moved := 0
+	for _, d := range all {
+		if d.Class == "infusion_pump" && d.Location == "3 West" {
+			moved++
+		}
+	}
+	if moved < 5 {
+		t.Fatalf("the example has %d pumps in 3 West; the test needs some", moved)
+	}
+
+	// 1. ward inventory list -zone, for every zone of the policy.
+	cfg, diags := (&cli{}).loadPolicy(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	cliZone := map[string]string{}
+	for _, z := range cfg.ZoneNames() {
+		code, out, errs := runWard(t, "inventory", "list", "-db", db, "-zone", z, "-policy", dir, "-json")
+		var in []struct{ Name string }
+		if code != 0 || json.Unmarshal([]byte(out), &in) != nil {
+			t.Fatalf("list -zone %s: exit %d %s", z, code, errs)
+		}
+		for _, d := range in {
+			if prev, dup := cliZone[d.Name]; dup {
+				t.Fatalf("%s listed in zones %s and %s", d.Name, prev, z)
+			}
+			cliZone[d.Name] = z
+		}
+	}
+
+	// 2. The API of ward serve over the same policy and store.
+	code, out, errs = runWard(t, "token", "create", "-role", "viewer", "-name", "zones", "-db", db)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	token := regexp.MustCompile(`ward_[A-Za-z0-9_-]{43}`).FindString(out)
+	srv := startServe(t, dir, db, "-no-enforce")
+	req, _ := http.NewRequest("GET", srv.url+"/api/v1/devices?limit=1000", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Items []struct{ Name, Zone string }
+		Total int
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || page.Total != len(page.Items) || len(page.Items) != len(all) {
+		t.Fatalf("GET /api/v1/devices: %d, %v, %d of %d items", resp.StatusCode, err, len(page.Items), page.Total)
+	}
+	apiZone := map[string]string{}
+	for _, d := range page.Items {
+		apiZone[d.Name] = d.Zone
+	}
+	srv.stop(t)
+
+	// 3. The firewall: the zone sets of the plan's firewall intent.
+	code, out, errs = runWard(t, "plan", "-policy", dir, "-db", db, "-json")
+	var p struct {
+		Targets []struct {
+			Name   string
+			Intent struct {
+				Firewall *struct {
+					Sets []struct {
+						Kind, Of string
+						V4, V6   []netip.Prefix
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("plan -json: exit %d, %v\n%s", code, err, errs)
+	}
+	firewalls := 0
+	for _, tg := range p.Targets {
+		fw := tg.Intent.Firewall
+		if fw == nil {
+			continue
+		}
+		firewalls++
+		hasSet := map[string]bool{}
+		for _, s := range fw.Sets {
+			hasSet[s.Of] = s.Kind == "zone"
+		}
+		for _, d := range all {
+			ip, err := netip.ParseAddr(d.IP)
+			if err != nil {
+				continue
+			}
+			var in []string
+			for _, s := range fw.Sets {
+				for _, pfx := range append(s.V4, s.V6...) {
+					if s.Kind == "zone" && pfx.Contains(ip) {
+						in = append(in, s.Of)
+					}
+				}
+			}
+			want := []string{}
+			if z := cliZone[d.Name]; hasSet[z] {
+				want = []string{z}
+			}
+			if !slices.Equal(in, want) && !(len(in) == 0 && len(want) == 0) {
+				t.Errorf("%s (%s): firewall %s has it in zone sets %v; ward inventory list -zone says %q", d.Name, d.IP, tg.Name, in, cliZone[d.Name])
+			}
+		}
+	}
+	if firewalls == 0 {
+		t.Fatalf("the plan has no firewall target:\n%s", out)
+	}
+
+	for _, d := range all {
+		if cliZone[d.Name] != apiZone[d.Name] {
+			t.Errorf("%s: ward inventory list -zone says %q, the API %q", d.Name, cliZone[d.Name], apiZone[d.Name])
+		}
+		isMoved := d.Class == "infusion_pump" && d.Location == "3 West"
+		switch {
+		case isMoved && cliZone[d.Name] != "pumps_under_review":
+			t.Errorf("%s is in %q, want pumps_under_review (review.rego)", d.Name, cliZone[d.Name])
+		case !isMoved && d.Class == "infusion_pump" && cliZone[d.Name] != "infusion_pumps":
+			t.Errorf("%s is in %q, want infusion_pumps (its match block)", d.Name, cliZone[d.Name])
+		}
 	}
 }
