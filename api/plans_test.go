@@ -140,7 +140,9 @@ func TestAPIApplyRefusesTamperedPlans(t *testing.T) {
 		change func(p *plan.Plan)
 		code   string // when signed again
 	}{
-		{"config text", func(p *plan.Plan) { firstChanged(t, p, "linux_nftables").Config += "add rule inet ward forward accept\n" }, plan.RefusedTampered},
+		{"config text", func(p *plan.Plan) {
+			firstChanged(t, p, "linux_nftables").Config += "add rule inet ward forward accept\n"
+		}, plan.RefusedTampered},
 		{"driver renamed", func(p *plan.Plan) { firstChanged(t, p, "openvswitch").Driver = "evil_driver" }, plan.RefusedDriver},
 		{"base state", func(p *plan.Plan) { firstChanged(t, p, "openvswitch").BaseHash = "feed" }, plan.RefusedStale},
 	}
