@@ -41,17 +41,9 @@ func (s *Server) listAudit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q := s.cfg.Store.DB.WithContext(c.Request.Context()).Order("seq DESC").Limit(limit)
-	if before > 0 {
-		q = q.Where("seq < ?", before)
-	}
-	for _, col := range []string{"actor", "action", "object"} {
-		if v := c.Query(col); v != "" {
-			q = q.Where(col+" = ?", v)
-		}
-	}
-	var rows []store.AuditEvent
-	if err := q.Find(&rows).Error; err != nil {
+	rows, err := s.cfg.Store.ListAuditEvents(c.Request.Context(), store.AuditQuery{Limit: limit, Before: uint64(before),
+		Actor: c.Query("actor"), Action: c.Query("action"), Object: c.Query("object")})
+	if err != nil {
 		s.internal(c, "reading the audit log", err)
 		return
 	}

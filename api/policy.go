@@ -139,13 +139,11 @@ func (s *Server) currentView(ctx context.Context) (*view, error) {
 	if p == nil {
 		return nil, errors.New("Ward was started without a policy")
 	}
-	var n int64
-	var updated, removed string
-	row := s.cfg.Store.DB.WithContext(ctx).Raw(`SELECT COUNT(*), COALESCE(CAST(MAX(updated_at) AS TEXT), ''), COALESCE(CAST(MAX(removed_at) AS TEXT), '') FROM devices`).Row()
-	if err := row.Scan(&n, &updated, &removed); err != nil {
-		return nil, fmt.Errorf("reading the inventory's version: %w", err)
+	version, err := s.cfg.Store.InventoryVersion(ctx)
+	if err != nil {
+		return nil, err
 	}
-	key := fmt.Sprintf("%s|%d|%s|%s", p.hash, n, updated, removed)
+	key := p.hash + "|" + version
 	if s.view != nil && s.view.key == key {
 		return s.view, nil
 	}
