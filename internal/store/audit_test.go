@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -596,4 +598,34 @@ func TestAuditVerifyPagesBySeq(t *testing.T) {
 		exec(t, st, "DELETE FROM audit_events WHERE seq = 1700")
 		wantBreak(t, verify(t, st, nil), 1701, "event 1700 is missing")
 	})
+}
+
+// ExampleStore_VerifyAuditLog: a keyed log, a checkpoint exported from it,
+// and a verify against that checkpoint after more events.
+func ExampleStore_VerifyAuditLog() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "ward-example-")
+	defer os.RemoveAll(dir)
+	// In production the key comes from the credential store:
+	// credentials.FromEnv().LoadOrCreateKey(credentials.AuditKey).
+	key := make([]byte, 32)
+	rand.Read(key)
+	st, err := Open(ctx, "sqlite://"+filepath.Join(dir, "ward.db"), WithAuditKey(key))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer st.Close()
+	st.AppendAudit(ctx, AuditEntry{Actor: "alice", Action: "inventory.import", Object: "devices.csv"})
+	cp, _ := st.AuditCheckpoint(ctx) // write it out with json.Marshal, keep it elsewhere
+	st.AppendAudit(ctx, AuditEntry{Actor: "alice", Action: "inventory.remove", Object: "pump-3w-01"})
+
+	rep, err := st.VerifyAuditLog(ctx, cp)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("head: event %d; intact: %v; keyed: %d, unkeyed: %d; checkpoint at event %d\n",
+		rep.Head.Seq, rep.Break == nil, rep.Keyed, rep.Unkeyed, rep.Checkpoint.Seq)
+	// Output: head: event 2; intact: true; keyed: 2, unkeyed: 0; checkpoint at event 1
 }
