@@ -132,6 +132,23 @@ func runChild(mode string) error {
 			return ctx.Err()
 		})
 		return q.Run(ctx)
+	case "queue-run":
+		// Run until dir/stop appears, recording each job in its
+		// target's log.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			for {
+				if _, err := os.Stat(filepath.Join(dir, "stop")); err == nil {
+					cancel()
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		q := NewQueue(st, owner, QueueOptions{Poll: 20 * time.Millisecond})
+		q.Handle("push", func(ctx context.Context, j store.Job) error { return record(dir, j) })
+		return q.Run(ctx)
 	}
 	return fmt.Errorf("unknown child mode %q", mode)
 }
@@ -157,6 +174,31 @@ func bump(dir string) error {
 	// A moment between read and write, so that an overlap loses an update.
 	time.Sleep(time.Millisecond)
 	if err := os.WriteFile(path, []byte(strconv.Itoa(n+1)), 0o600); err != nil {
+		return err
+	}
+	return os.Remove(marker)
+}
+
+// record appends j's payload and our pid to its target's log in dir,
+// failing if another job of the target is being recorded at the same time.
+func record(dir string, j store.Job) error {
+	marker := filepath.Join(dir, j.Target+".inside")
+	f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		_ = os.WriteFile(filepath.Join(dir, "overlap"), []byte(j.Target), 0o600)
+		return fmt.Errorf("overlap on %s: %w", j.Target, err)
+	}
+	f.Close()
+	time.Sleep(time.Millisecond)
+	log, err := os.OpenFile(filepath.Join(dir, j.Target+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(log, "%s %d\n", j.Payload, os.Getpid())
+	if cerr := log.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	return os.Remove(marker)
