@@ -38,6 +38,7 @@ package store
 // reports as unkeyed.
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -45,7 +46,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -498,7 +498,7 @@ func (s *Store) AuditCheckpoint(ctx context.Context) (*AuditCheckpoint, error) {
 // ParseAuditCheckpoint decodes a checkpoint document. Its signature is
 // checked by VerifyAuditLog, which holds the key.
 func ParseAuditCheckpoint(b []byte) (*AuditCheckpoint, error) {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var cp AuditCheckpoint
 	if err := dec.Decode(&cp); err != nil {
