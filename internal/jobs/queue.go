@@ -131,6 +131,17 @@ func (q *Queue) handler(kind string) func(context.Context, store.Job) error {
 	return q.handlers[kind]
 }
 
+// Enqueue adds jobs (store.EnqueueJobs) and wakes Run. Work caused by a
+// decision in the store is better enqueued in the decision's own
+// transaction, followed by Notify.
+func (q *Queue) Enqueue(ctx context.Context, jobs ...store.Job) error {
+	if err := q.st.EnqueueJobs(ctx, jobs...); err != nil {
+		return err
+	}
+	q.Notify()
+	return nil
+}
+
 // Notify wakes Run after an enqueue, so the job starts now rather than at
 // the next poll.
 func (q *Queue) Notify() {

@@ -267,8 +267,9 @@ func TestQueueNotifyStartsAtOnce(t *testing.T) {
 	go func() { _ = q.Run(ctx) }()
 	time.Sleep(100 * time.Millisecond)
 	start := time.Now()
-	enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
-	q.Notify()
+	if err := q.Enqueue(context.Background(), store.Job{Kind: "push", Target: "core-fw"}); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case at := <-got:
 		if at.Sub(start) > 500*time.Millisecond {
