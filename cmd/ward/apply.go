@@ -14,6 +14,7 @@ import (
 	"github.com/wardnet/ward/drivers/sshsession"
 	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -189,11 +190,13 @@ func (c *cli) planSigner(cmd string) (*plan.Signer, bool) {
 	return s, true
 }
 
-// targetOwner is what serialises device I/O per target across processes.
-// TODO(issue 12): return a jobs.Owner once internal/jobs lands; nil means
-// pushes are not yet excluded from another process's.
+// targetOwner serialises this process's device I/O per target with every
+// other Ward process sharing the store (a lease on SQLite, an advisory lock
+// on PostgreSQL): an apply, a refresh or drift read, and ward serve's
+// quarantine pushes never overlap on one target. A target held longer
+// than jobs.DefaultWait fails with the holder named.
 func targetOwner(st *store.Store) plan.Owner {
-	return nil
+	return jobs.NewOwner(st, jobs.OwnerOptions{})
 }
 
 // loadSavedPlan reads a signed plan file and checks it with

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -345,4 +347,64 @@ func TestApplyJudgesGuardrailsAndEssentialItself(t *testing.T) {
 			t.Errorf("the audit log lacks the approval and its reason:\n%s", audit)
 		}
 	})
+}
+
+// TestApplyWaitsForTheTargetsOwner: while another Ward process holds
+// core-fw (a quarantine push, say), ward apply pushes to access-ovs but
+// does not touch core-fw; once core-fw is given back, it goes on.
+func TestApplyWaitsForTheTargetsOwner(t *testing.T) {
+	ovs, fw := listen(t), listen(t)
+	pol, db := applyWorkspace(t, examplePolicy, ovs)
+	targets := filepath.Join(pol, "targets.hcl")
+	b, _ := os.ReadFile(targets)
+	block := regexp.MustCompile(`(?s)(target "core-fw" \{.*?port\s*=\s*)\d+`)
+	if !block.Match(b) {
+		t.Fatal("no port in target core-fw")
+	}
+	os.WriteFile(targets, block.ReplaceAll(b, []byte(fmt.Sprintf("${1}%d", fw.port()))), 0o644)
+	file := savePlan(t, pol, db, 0)
+
+	ctx := context.Background()
+	var errb strings.Builder
+	st, ok := (&cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}).openStore(ctx, db)
+	if !ok {
+		t.Fatal(errb.String())
+	}
+	defer st.Close()
+	other := jobs.NewOwner(st, jobs.OwnerOptions{Holder: "another ward (test)"})
+	held, release, gone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		gone <- other.Do(ctx, "core-fw", "quarantine", func(context.Context) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	done := make(chan string, 1)
+	go func() {
+		_, out, errs := runWard(t, "apply", file, "-auto-approve", "-policy", pol, "-db", db)
+		done <- out + errs
+	}()
+	for deadline := time.Now().Add(15 * time.Second); ovs.conns.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the apply never reached access-ovs, which nobody held")
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := fw.conns.Load(); n != 0 {
+		t.Fatalf("core-fw was contacted %d time(s) while another process held it", n)
+	}
+	close(release)
+	if err := <-gone; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case out := <-done:
+		if fw.conns.Load() == 0 {
+			t.Errorf("core-fw was never contacted after it was given back:\n%s", out)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the apply did not finish after core-fw was given back")
+	}
 }
