@@ -149,15 +149,34 @@ type env struct {
 // and access-ovs applied, and builds a Manager on fake drivers.
 func newEnv(t *testing.T, edit func(*policy.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	seedStore(t, st)
+	return newEnvOn(t, st, edit)
+}
+
+// seedStore imports the example inventory and marks core-fw and
+// access-ovs applied.
+func seedStore(t *testing.T, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := inventory.ImportFile(ctx, st, exampleInventory, inventory.FormatCSV, inventory.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, name := range []string{"core-fw", "access-ovs"} {
+		if err := st.DB.Create(&store.TargetState{Target: name, Content: "{}", Hash: "x", AppliedAt: time.Now()}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// newEnvOn builds a Manager on fake drivers over a store already seeded.
+func newEnvOn(t *testing.T, st *store.Store, edit func(*policy.Config)) *env {
+	t.Helper()
+	ctx := context.Background()
 	f := newFakeTargets()
 	reg := &drivers.Registry{}
 	for _, n := range []string{"linux_nftables", "openvswitch"} {
@@ -176,11 +195,6 @@ func newEnv(t *testing.T, edit func(*policy.Config)) *env {
 	}
 	if edit != nil {
 		edit(cfg)
-	}
-	for _, name := range []string{"core-fw", "access-ovs"} {
-		if err := st.DB.Create(&store.TargetState{Target: name, Content: "{}", Hash: "x", AppliedAt: time.Now()}).Error; err != nil {
-			t.Fatal(err)
-		}
 	}
 	m, err := New(ctx, Options{Store: st, Policy: inforce.New(cfg, nil, nil), Drivers: reg, Dial: func(_ context.Context, target string) (drivers.Session, error) {
 		f.mu.Lock()
