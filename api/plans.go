@@ -225,7 +225,7 @@ func (s *Server) applyPlan(c *gin.Context) {
 	}
 	if a := p.Approval; a != nil {
 		if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: a.Actor, Action: "apply.allow_essential_change", Object: fmt.Sprintf("plan %d", row.ID),
-			Detail: map[string]any{"reason": a.Reason, "policy_hash": p.Policy.Hash, "essential": p.Changes.Essential}}); err != nil {
+			Detail: plan.ApprovalDetail(p)}); err != nil {
 			s.internal(c, "writing the audit log", err)
 			return
 		}

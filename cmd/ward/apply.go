@@ -146,7 +146,7 @@ func runApply(c *cli, args []string) int {
 	}
 	if a := p.Approval; a != nil {
 		if _, err := st.AppendAudit(ctx, store.AuditEntry{Actor: a.Actor, Action: "apply.allow_essential_change", Object: p.Policy.Hash,
-			Detail: map[string]any{"reason": a.Reason, "essential": p.Changes.Essential}}); err != nil {
+			Detail: plan.ApprovalDetail(p)}); err != nil {
 			fmt.Fprintf(c.stderr, "ward apply: %v; nothing was applied\n", err)
 			return 1
 		}

@@ -185,35 +185,37 @@ func Gate(p *Plan, allowEssential bool, reason, actor string) error {
 		return refuse(RefusedBlocked, nil, "refusing a blocked plan: %s", strings.Join(p.Reasons, "; "))
 	}
 	reason = strings.TrimSpace(reason)
-	if err := checkEssential(p, allowEssential, reason); err != nil {
+	if err := p.CheckEssential(allowEssential, reason); err != nil {
 		return refuse(RefusedEssential, err, "refusing the plan")
 	}
-	if allowEssential && reason != "" && losesEssential(p) {
+	if allowEssential && reason != "" && p.LosesEssential() {
 		p.Approval = &Approval{Actor: actor, Reason: reason}
 	}
 	return nil
 }
 
-// checkEssential is the essential-flow gate.
-// TODO(issue 12): call p.CheckEssential(allow, reason) from essential.go
-// when it lands; until then the rule-based check stands in for it.
-func checkEssential(p *Plan, allow bool, reason string) error {
-	if !losesEssential(p) {
-		return nil
+// ApprovalDetail is what the audit event of an approved essential change
+// records: who, why, and what was approved (the first lost pairs, how many
+// there are, and the essential rule changes).
+func ApprovalDetail(p *Plan) map[string]any {
+	d := map[string]any{"policy_hash": p.Policy.Hash, "essential_loss_total": max(p.EssentialLossTotal, len(p.EssentialLoss))}
+	if a := p.Approval; a != nil {
+		d["actor"], d["reason"] = a.Actor, a.Reason
 	}
-	n := len(p.Changes.Essential)
-	if !allow {
-		return fmt.Errorf("it removes or narrows %d essential flow(s) (listed at the top of the plan); if a person has checked that patients are safe, run again with -allow-essential-change -reason TEXT", n)
+	losses := p.EssentialLoss
+	if len(losses) > maxLossAudited {
+		losses = losses[:maxLossAudited]
 	}
-	if reason == "" {
-		return fmt.Errorf("it removes or narrows %d essential flow(s); an approval needs a reason (-reason TEXT) for the audit log", n)
+	d["essential_loss"] = losses
+	if p.Changes != nil {
+		d["essential_rule_changes"] = p.Changes.Essential
 	}
-	return nil
+	return d
 }
 
-func losesEssential(p *Plan) bool {
-	return p.Changes != nil && len(p.Changes.Essential) > 0
-}
+// maxLossAudited bounds the lost pairs one audit event lists; the plan
+// lists them all.
+const maxLossAudited = 200
 
 func short(h string) string {
 	if len(h) > 12 {

@@ -452,7 +452,7 @@ func TestPrepareApplyEssentialGate(t *testing.T) {
 	f.apply(p)
 	f.edit("flows.hcl", removeFlow("pump_servers_to_pumps"))
 	losing := f.plan()
-	if !losesEssential(losing) {
+	if !losing.LosesEssential() {
 		t.Fatal("removing pump_servers_to_pumps loses nothing essential")
 	}
 	signed := f.sign(losing)
@@ -572,5 +572,48 @@ func TestDeviceIOOnlyUnderOwner(t *testing.T) {
 	want := []string{"access-ovs/apply", "access-ovs/drift", "access-ovs/refresh", "core-fw/apply", "core-fw/drift", "core-fw/refresh"}
 	if !slices.Equal(owner.purposes, want) {
 		t.Errorf("owner took %v, want %v", owner.purposes, want)
+	}
+}
+
+// TestPrepareApplyEssentialByInventory: an inventory edit re-zones a pump
+// without touching a rule; the saved plan lists the lost pairs, and a file
+// whose list was emptied and signed again is still refused, because the
+// gate runs on the plan made again.
+func TestPrepareApplyEssentialByInventory(t *testing.T) {
+	f := newFixture(t, "../../examples/hospital/policy")
+	p, err := f.prepare(f.sign(f.plan()), false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.apply(p)
+	b, err := os.ReadFile("../../examples/hospital/inventory.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const from = "pump-netlab-01,00:1a:2b:3c:4e:a7,10.61.210.241,infusion_pump,BD,"
+	if !strings.Contains(string(b), from) {
+		t.Fatal("pump-netlab-01 with vendor BD is not in the example inventory")
+	}
+	edited := filepath.Join(t.TempDir(), "inventory.csv")
+	os.WriteFile(edited, []byte(strings.Replace(string(b), from, strings.Replace(from, ",BD,", ",Acme Medical,", 1), 1)), 0o644)
+	if _, err := inventory.ImportFile(context.Background(), f.st, edited, inventory.FormatCSV, inventory.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	losing := f.plan()
+	if len(losing.EssentialLoss) == 0 {
+		t.Fatal("re-zoning pump-netlab-01 loses no essential pair")
+	}
+	signed := f.sign(losing)
+	before := len(f.rec.contacted())
+	_, err = f.prepare(signed, false, "")
+	wantRefused(t, err, RefusedEssential, "pump-netlab-01")
+	hide := func(p *Plan) { p.EssentialLoss, p.EssentialLossTotal, p.Endpoints = nil, 0, nil }
+	_, err = f.prepare(tamper(t, signed, hide, f.signer), false, "")
+	wantRefused(t, err, RefusedEssential, "pump-netlab-01")
+	if len(f.rec.contacted()) != before {
+		t.Fatal("a refused essential change contacted a device")
+	}
+	if _, err := f.prepare(signed, true, "pump validated by biomed; checked with pharmacy"); err != nil {
+		t.Fatalf("approved with a reason: %v", err)
 	}
 }
