@@ -1,128 +1,354 @@
 package quarantine
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/policy"
 )
 
-// enforcers are the targets a quarantine changes: the firewalls and
-// switches Ward has applied its configuration to (only they have the
-// quarantine sets and the managed ports), whose drivers can change one set
-// or one port.
-type enforcers struct {
-	firewalls map[string]drivers.SetUpdater
-	switches  map[string]drivers.VLANSetter
-	readers   map[string]drivers.QuarantineReader
+// Enforcement runs off the path that decides. A decision commits, in the
+// same transaction, one job per target that must change (syncJobs); the
+// job's handler (push.go) reads what the store says now about that one
+// device and makes that one target hold it. So a target that does not
+// answer delays only its own jobs, a crash between the decision and the
+// push leaves the job to run after the restart, and two jobs for the same
+// device run in any order, or twice, and still converge.
+
+// SyncJobKind is the kind of the jobs that make one target hold what the
+// store says about one device's quarantine.
+const SyncJobKind = "quarantine.sync"
+
+// syncPayload is a sync job's payload: the device, never the level — the
+// handler reads that from the store when it runs.
+type syncPayload struct {
+	DeviceID uint64 `json:"device_id"`
 }
 
-func (m *Manager) enforcers(ctx context.Context) (*enforcers, error) {
-	var applied []string
-	if err := m.db.WithContext(ctx).Model(&store.TargetState{}).Pluck("target", &applied).Error; err != nil {
-		return nil, fmt.Errorf("reading which targets Ward has applied: %w", err)
-	}
-	e := &enforcers{firewalls: map[string]drivers.SetUpdater{}, switches: map[string]drivers.VLANSetter{},
-		readers: map[string]drivers.QuarantineReader{}}
-	for _, name := range applied {
-		t := m.cfg.Targets[name]
-		if t == nil {
-			continue
-		}
-		info, ok := m.reg.Lookup(t.Driver)
-		if !ok || info.New == nil {
-			continue
-		}
-		d := info.New()
-		switch drivers.Role(t.Role) {
-		case drivers.RoleFirewall:
-			if su, ok := d.(drivers.SetUpdater); ok {
-				e.firewalls[name] = su
-			}
-		case drivers.RoleAccessSwitch:
-			if vs, ok := d.(drivers.VLANSetter); ok {
-				e.switches[name] = vs
-			}
-		}
-		if r, ok := d.(drivers.QuarantineReader); ok {
-			e.readers[name] = r
-		}
-	}
-	return e, nil
+// syncKey makes a queued job cover every later change of the device on
+// the target until it runs: it reads the store then.
+func syncKey(target string, deviceID uint64) string {
+	return fmt.Sprintf("qsync:%s:%d", target, deviceID)
 }
 
-// push moves q's device from level from to level to ("" is none: a
-// release), on every target at once. The error names each target that
-// failed; the others are done.
-func (m *Manager) push(ctx context.Context, q *store.Quarantine, from, to string) error {
-	if m.noEnforce || from == to {
+// syncJobs returns the jobs that bring the targets in line with q, a
+// quarantine as just decided (any status): one per firewall that can hold
+// its addresses in a quarantine set, and one for its switch port when q
+// records one. The caller enqueues them in the transaction that records
+// q. A Manager that does not enforce returns none.
+func (m *Manager) syncJobs(q store.Quarantine) []store.Job {
+	v := m.cur.Load()
+	if m.noEnforce || v == nil {
 		return nil
 	}
-	e, err := m.enforcers(ctx)
-	if err != nil {
-		return err
+	payload, _ := json.Marshal(syncPayload{DeviceID: q.DeviceID})
+	var out []store.Job
+	add := func(target string) {
+		out = append(out, store.Job{Kind: SyncJobKind, Target: target, Key: syncKey(target, q.DeviceID), Payload: string(payload)})
 	}
-	addrs := splitAddrs(q.Addresses)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []string
-	run := func(target string, fn func(drivers.Session) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := m.pool.Do(ctx, target, fn); err != nil {
-				if m.onPushErr != nil {
-					m.onPushErr(target, err)
-				}
-				mu.Lock()
-				errs = append(errs, fmt.Sprintf("%s: %v", target, err))
-				mu.Unlock()
+	if len(splitAddrs(q.Addresses)) > 0 {
+		for _, name := range slices.Sorted(maps.Keys(v.cfg.Targets)) {
+			if _, ok := m.firewall(v.cfg, name); ok {
+				add(name)
 			}
-		}()
-	}
-	if len(addrs) > 0 {
-		for name, su := range e.firewalls {
-			run(name, func(s drivers.Session) error {
-				switch to {
-				case LevelIsolate:
-					if err := su.AddToSet(ctx, s, intent.IsolateSet, addrs); err != nil {
-						return err
-					}
-					return su.RemoveFromSet(ctx, s, intent.RestrictSet, addrs)
-				case LevelRestrict:
-					if err := su.AddToSet(ctx, s, intent.RestrictSet, addrs); err != nil {
-						return err
-					}
-					return su.RemoveFromSet(ctx, s, intent.IsolateSet, addrs)
-				default:
-					return errors.Join(su.RemoveFromSet(ctx, s, intent.IsolateSet, addrs), su.RemoveFromSet(ctx, s, intent.RestrictSet, addrs))
-				}
-			})
 		}
 	}
-	if vs := e.switches[q.SwitchTarget]; vs != nil && q.SwitchPort != "" && (to == LevelIsolate || from == LevelIsolate) {
-		vlan := q.HomeVLAN
-		if to == LevelIsolate {
-			vlan = m.cfg.Quarantine.VLAN
-		}
-		// A port with no VLAN of its own is not Ward's to move: it could
-		// not be put back.
-		if vlan != 0 && q.HomeVLAN != 0 {
-			run(q.SwitchTarget, func(s drivers.Session) error { return vs.SetPortVLAN(ctx, s, q.SwitchPort, vlan) })
+	if q.SwitchPort != "" {
+		if _, ok := m.accessSwitch(v.cfg, q.SwitchTarget); ok && !slices.ContainsFunc(out, func(j store.Job) bool { return j.Target == q.SwitchTarget }) {
+			add(q.SwitchTarget)
 		}
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		return errors.New(strings.Join(errs, "; "))
+	return out
+}
+
+// firewall returns the set updater of target name, if it is a firewall
+// whose driver can change one quarantine set.
+func (m *Manager) firewall(cfg *policy.Config, name string) (drivers.SetUpdater, bool) {
+	d, ok := m.driver(cfg, name, drivers.RoleFirewall)
+	if !ok {
+		return nil, false
+	}
+	su, ok := d.(drivers.SetUpdater)
+	return su, ok
+}
+
+// accessSwitch returns the VLAN setter of target name, if it is an access
+// switch whose driver can move one port.
+func (m *Manager) accessSwitch(cfg *policy.Config, name string) (drivers.VLANSetter, bool) {
+	d, ok := m.driver(cfg, name, drivers.RoleAccessSwitch)
+	if !ok {
+		return nil, false
+	}
+	vs, ok := d.(drivers.VLANSetter)
+	return vs, ok
+}
+
+func (m *Manager) driver(cfg *policy.Config, name string, role drivers.Role) (drivers.Driver, bool) {
+	t := cfg.Targets[name]
+	if t == nil || drivers.Role(t.Role) != role || m.reg == nil {
+		return nil, false
+	}
+	info, ok := m.reg.Lookup(t.Driver)
+	if !ok || info.New == nil {
+		return nil, false
+	}
+	return info.New(), true
+}
+
+// applied returns the targets Ward has applied its configuration to: only
+// they have the quarantine sets and the ports Ward manages.
+func (m *Manager) applied(ctx context.Context) (map[string]bool, error) {
+	states, err := m.st.TargetStates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading which targets Ward has applied: %w", err)
+	}
+	out := make(map[string]bool, len(states))
+	for _, s := range states {
+		out[s.Target] = true
+	}
+	return out, nil
+}
+
+// recentPerDevice is how many of a device's newest quarantines a sync job
+// looks at for addresses and ports the targets may still hold.
+const recentPerDevice = 20
+
+// deviceTruth is what the store says now about one device, for a sync job.
+type deviceTruth struct {
+	// recent are the device's newest quarantines, open or ended: what the
+	// targets may hold for it.
+	recent []store.Quarantine
+	// active are every device's active quarantines: an address or port
+	// the device shares with another quarantined device stays contained.
+	active []store.Quarantine
+	// ip is the device's address in the inventory now, if any.
+	ip string
+}
+
+// readTruth reads what the store says now about device id.
+func (m *Manager) readTruth(ctx context.Context, v *view, id uint64) (*deviceTruth, error) {
+	recent, err := m.st.DeviceQuarantines(ctx, id, recentPerDevice)
+	if err != nil {
+		return nil, err
+	}
+	active, err := m.st.ActiveQuarantines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &deviceTruth{recent: recent, active: active}
+	if d := v.byID[id]; d != nil && d.inv.IP.IsValid() {
+		t.ip = d.inv.IP.String()
+	}
+	return t, nil
+}
+
+// subject is the quarantine a sync job's outcome is recorded on: the
+// device's open one, else its newest (just ended).
+func (t *deviceTruth) subject() *store.Quarantine {
+	for i := range t.recent {
+		if q := &t.recent[i]; q.Status == StatusActive || q.Status == StatusPending {
+			return q
+		}
+	}
+	if len(t.recent) > 0 {
+		return &t.recent[0]
 	}
 	return nil
+}
+
+// wantLevels maps each address of the active quarantines to the strongest
+// level one of them enforces (normalised addresses).
+func wantLevels(active []store.Quarantine) map[string]string {
+	want := map[string]string{}
+	for _, q := range active {
+		l := enforced(&q)
+		for _, a := range splitAddrs(q.Addresses) {
+			a = normAddr(a)
+			if levelRank(l) > levelRank(want[a]) {
+				want[a] = l
+			}
+		}
+	}
+	return want
+}
+
+// setChanges are the set commands that move addresses to their levels.
+type setChanges struct {
+	add, remove map[string][]string // set -> addresses
+}
+
+// levelChanges adds each address to the set of its level and removes it from the
+// other. Adds come first (run goes in this order), so a device moving
+// from restrict to isolate is never in neither set.
+func levelChanges(addrs []string, want map[string]string) setChanges {
+	c := setChanges{add: map[string][]string{}, remove: map[string][]string{}}
+	for _, a := range addrs {
+		switch want[normAddr(a)] {
+		case LevelIsolate:
+			c.add[intent.IsolateSet] = append(c.add[intent.IsolateSet], a)
+			c.remove[intent.RestrictSet] = append(c.remove[intent.RestrictSet], a)
+		case LevelRestrict:
+			c.add[intent.RestrictSet] = append(c.add[intent.RestrictSet], a)
+			c.remove[intent.IsolateSet] = append(c.remove[intent.IsolateSet], a)
+		default:
+			c.remove[intent.IsolateSet] = append(c.remove[intent.IsolateSet], a)
+			c.remove[intent.RestrictSet] = append(c.remove[intent.RestrictSet], a)
+		}
+	}
+	return c
+}
+
+// run sends the changes: every add, then every removal.
+func (c setChanges) run(ctx context.Context, su drivers.SetUpdater, s drivers.Session) error {
+	for _, set := range []string{intent.IsolateSet, intent.RestrictSet} {
+		if len(c.add[set]) > 0 {
+			if err := su.AddToSet(ctx, s, set, c.add[set]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, set := range []string{intent.IsolateSet, intent.RestrictSet} {
+		if len(c.remove[set]) > 0 {
+			if err := su.RemoveFromSet(ctx, s, set, c.remove[set]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// syncFirewall makes firewall target hold the device's addresses — those
+// of its quarantines and its address now — in the set of the level the
+// active quarantines give each, or in none.
+func (m *Manager) syncFirewall(ctx context.Context, target string, su drivers.SetUpdater, t *deviceTruth) error {
+	seen := map[string]bool{}
+	var addrs []string
+	for _, a := range append(quarantineAddrs(t.recent), t.ip) {
+		if a != "" && !seen[normAddr(a)] {
+			seen[normAddr(a)] = true
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	c := levelChanges(addrs, wantLevels(t.active))
+	return m.pool.Do(ctx, target, func(s drivers.Session) error { return c.run(ctx, su, s) })
+}
+
+func quarantineAddrs(qs []store.Quarantine) []string {
+	var out []string
+	for _, q := range qs {
+		out = append(out, splitAddrs(q.Addresses)...)
+	}
+	return out
+}
+
+// switchPort is a port a device's quarantine recorded on a switch, with
+// the VLAN it belongs in.
+type switchPort struct {
+	port string
+	home int
+}
+
+// syncSwitch makes switch target hold the device's ports as the active
+// quarantines say: in the quarantine VLAN while an isolate of a device
+// on the port is active, else back in the port's own VLAN.
+func (m *Manager) syncSwitch(ctx context.Context, v *view, target string, vs drivers.VLANSetter, t *deviceTruth) error {
+	var ports []switchPort
+	for _, q := range t.recent {
+		if q.SwitchTarget == target && q.SwitchPort != "" && !slices.ContainsFunc(ports, func(p switchPort) bool { return p.port == q.SwitchPort }) {
+			ports = append(ports, switchPort{q.SwitchPort, q.HomeVLAN})
+		}
+	}
+	if len(ports) == 0 {
+		return nil
+	}
+	isolated := isolatedPorts(t.active, target)
+	rd, _ := vs.(drivers.QuarantineReader)
+	return m.pool.Do(ctx, target, func(s drivers.Session) error {
+		have, blind, err := readPorts(ctx, rd, s)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, p := range ports {
+			_, inQuarantine := have[p.port]
+			switch {
+			case isolated[p.port] != nil:
+				if !blind && inQuarantine {
+					continue
+				}
+				if v.cfg.Quarantine == nil || v.cfg.Quarantine.VLAN == 0 {
+					errs = append(errs, fmt.Errorf("port %s: the policy in force has no quarantine VLAN to move it to", p.port))
+					continue
+				}
+				errs = append(errs, vs.SetPortVLAN(ctx, s, p.port, v.cfg.Quarantine.VLAN))
+			case blind || inQuarantine:
+				home := cmp.Or(have[p.port], p.home, m.homeVLAN(v, p.port, target))
+				if home == 0 {
+					errs = append(errs, fmt.Errorf("port %s is in the quarantine VLAN with no active quarantine, and its own VLAN is unknown: move it by hand", p.port))
+					continue
+				}
+				errs = append(errs, vs.SetPortVLAN(ctx, s, p.port, home))
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// isolatedPorts maps each port of switch target that an active isolate
+// holds in the quarantine VLAN to that quarantine. A port with no VLAN of
+// its own is not Ward's to move: it could not be put back.
+func isolatedPorts(active []store.Quarantine, target string) map[string]*store.Quarantine {
+	out := map[string]*store.Quarantine{}
+	for i := range active {
+		q := &active[i]
+		if enforced(q) == LevelIsolate && q.SwitchTarget == target && q.SwitchPort != "" && q.HomeVLAN != 0 {
+			out[q.SwitchPort] = q
+		}
+	}
+	return out
+}
+
+// readPorts reads which ports are in the quarantine VLAN (and the VLAN
+// each belongs in); without a reader it is blind.
+func readPorts(ctx context.Context, rd drivers.QuarantineReader, s drivers.Session) (have map[string]int, blind bool, err error) {
+	if rd == nil {
+		return map[string]int{}, true, nil
+	}
+	st, err := rd.ReadQuarantine(ctx, s)
+	if err != nil {
+		return nil, false, err
+	}
+	if st.Ports == nil {
+		st.Ports = map[string]int{}
+	}
+	return st.Ports, false, nil
+}
+
+// homeVLAN finds the VLAN of the device on a switch port, from the
+// inventory and placement.
+func (m *Manager) homeVLAN(v *view, port, target string) int {
+	for _, d := range v.devices {
+		if d.inv.Switch == target && d.inv.Port == port {
+			if z := v.cfg.Zones[d.zone]; z != nil {
+				return z.VLAN
+			}
+		}
+	}
+	return 0
 }
 
 func splitAddrs(s string) []string {
@@ -133,4 +359,41 @@ func splitAddrs(s string) []string {
 		}
 	}
 	return out
+}
+
+// normAddr writes an address or single-address prefix one way, so that
+// 10.0.0.1, 10.0.0.1/32 and ::ffff:10.0.0.1 compare equal.
+func normAddr(a string) string {
+	if p, err := netip.ParsePrefix(a); err == nil && p.IsSingleIP() {
+		return p.Addr().Unmap().String()
+	}
+	if ip, err := netip.ParseAddr(a); err == nil {
+		return ip.Unmap().String()
+	}
+	return a
+}
+
+// diffAddrs compares wanted set members with those on the target. Without
+// a reader (blind), everything wanted is added and nothing removed.
+func diffAddrs(want, have []string, blind bool) (add, remove []string) {
+	w, h := map[string]bool{}, map[string]bool{}
+	for _, a := range want {
+		w[normAddr(a)] = true
+	}
+	for _, a := range have {
+		h[normAddr(a)] = true
+	}
+	for a := range w {
+		if blind || !h[a] {
+			add = append(add, a)
+		}
+	}
+	for a := range h {
+		if !w[a] {
+			remove = append(remove, a)
+		}
+	}
+	sort.Strings(add)
+	sort.Strings(remove)
+	return add, remove
 }

@@ -92,6 +92,8 @@ type Manager struct {
 	log       *slog.Logger
 	noEnforce bool
 	onPushErr func(target string, err error)
+	// enf runs pushes as jobs, per target (push.go).
+	enf enforcement
 
 	// cur is the view for the policy generation and inventory load it was
 	// built from; rebuild serialises building a new one, so concurrent
@@ -687,10 +689,10 @@ func (m *Manager) save(tx *store.QuarantineTx, v *view, c *change, actor string,
 	return tx.UpdateQuarantine(*c.seen, q, ev, m.jobsFor(q))
 }
 
-// jobsFor returns the push jobs that enforce q, committed with the change.
-// None yet: pushes run after the commit (finishEnforce), and Reconcile
-// repairs what a crash between the two left undone.
-func (m *Manager) jobsFor(*store.Quarantine) []store.Job { return nil }
+// jobsFor returns the push jobs that enforce q, committed with the change
+// (enforce.go): a crash after the commit leaves them to run after the
+// restart.
+func (m *Manager) jobsFor(q *store.Quarantine) []store.Job { return m.syncJobs(*q) }
 
 func (v *view) deviceName(id uint64) string {
 	if d := v.byID[id]; d != nil {
@@ -699,20 +701,11 @@ func (v *view) deviceName(id uint64) string {
 	return fmt.Sprintf("device #%d", id)
 }
 
-// finishEnforce moves q's device on the targets from level from to q's
-// enforced level, and records the outcome on q.
-func (m *Manager) finishEnforce(ctx context.Context, q *store.Quarantine, from string) string {
-	m.mu.Lock()
-	err := m.push(ctx, q, from, enforced(q))
-	m.mu.Unlock()
-	msg := ""
-	if err != nil {
-		msg = err.Error()
-		m.log.Error("quarantine not fully enforced; it will be retried", "quarantine", q.ID, "error", msg)
-	}
-	if rerr := m.st.RecordEnforcement(context.WithoutCancel(ctx), q.ID, msg, m.st.Now()); rerr != nil {
-		m.log.Error("recording the enforcement of a quarantine", "quarantine", q.ID, "error", rerr)
-	}
+// finishEnforce has the targets carry out the jobs q's committed change
+// enqueued (push.go: with ward serve's queue it only wakes the queue) and
+// returns what they reported.
+func (m *Manager) finishEnforce(ctx context.Context, q *store.Quarantine, _ string) string {
+	msg := m.afterCommit(ctx, q)
 	q.EnforceError = msg
 	return msg
 }

@@ -5,15 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/store"
 )
+
+// ReconcileDeadline bounds Reconcile's work on one target, the wait for
+// its owner included: a target that does not answer holds up nothing but
+// its own line of the report.
+const ReconcileDeadline = 20 * time.Second
 
 // ReconcileReport is what Reconcile found and changed.
 type ReconcileReport struct {
@@ -25,187 +32,185 @@ type ReconcileReport struct {
 
 // Reconcile makes every target's quarantine state match the active
 // quarantines in the store: on start-up (so a restart neither drops nor
-// forgets one) and whenever an enforcement failed. It adds what is missing
-// and removes what no active quarantine explains (one released while Ward
-// was down).
+// forgets one) and periodically (a target that lost its state, a push
+// that failed). It adds what is missing and removes what no active
+// quarantine explains: a quarantine released or expired — final — is never
+// added back.
+//
+// Each target is reconciled at once with the others, under its owner
+// (the same one that serialises applies and quarantine jobs, in every
+// process) and within ReconcileDeadline. The active quarantines are read
+// after the owner is taken, so a job that ran before is never undone by a
+// reading older than it.
 func (m *Manager) Reconcile(ctx context.Context) (*ReconcileReport, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	rep := &ReconcileReport{}
 	if m.noEnforce {
 		return rep, nil
 	}
-	var active []store.Quarantine
-	if err := m.db.WithContext(ctx).Where("status = ?", StatusActive).Find(&active).Error; err != nil {
-		return nil, err
-	}
-	rep.Active = len(active)
-	e, err := m.enforcers(ctx)
+	v, err := m.view(ctx)
 	if err != nil {
 		return nil, err
 	}
-	want := map[string][]string{intent.IsolateSet: {}, intent.RestrictSet: {}}
-	wantPorts := map[string]map[string]*store.Quarantine{} // switch -> port -> quarantine
-	for i := range active {
-		q := &active[i]
-		set := intent.RestrictSet
-		if q.Level == LevelIsolate {
-			set = intent.IsolateSet
-			if q.SwitchPort != "" && q.HomeVLAN != 0 {
-				if wantPorts[q.SwitchTarget] == nil {
-					wantPorts[q.SwitchTarget] = map[string]*store.Quarantine{}
-				}
-				wantPorts[q.SwitchTarget][q.SwitchPort] = q
-			}
+	applied, err := m.applied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, owner, _ := m.jobQueue()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, name := range slices.Sorted(maps.Keys(applied)) {
+		su, isFirewall := m.firewall(v.cfg, name)
+		vs, isSwitch := m.accessSwitch(v.cfg, name)
+		if !isFirewall && !isSwitch {
+			continue
 		}
-		want[set] = append(want[set], splitAddrs(q.Addresses)...)
-	}
-	failed := map[string]string{}
-	note := func(target string, err error) {
-		rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", target, err))
-		failed[target] = err.Error()
-	}
-	for name, su := range e.firewalls {
-		rd := e.readers[name]
-		err := m.pool.Do(ctx, name, func(s drivers.Session) error {
-			have := map[string][]string{}
-			if rd != nil {
-				st, err := rd.ReadQuarantine(ctx, s)
+		wg.Go(func() {
+			tctx, cancel := context.WithTimeout(ctx, ReconcileDeadline)
+			defer cancel()
+			var tr targetReport
+			err := owner.Do(tctx, name, "quarantine reconcile", func(ctx context.Context) error {
+				active, err := m.st.ActiveQuarantines(ctx)
 				if err != nil {
 					return err
 				}
-				have = st.Sets
-			}
-			for _, set := range []string{intent.IsolateSet, intent.RestrictSet} {
-				add, remove := diffAddrs(want[set], have[set], rd == nil)
-				if len(add) > 0 {
-					if err := su.AddToSet(ctx, s, set, add); err != nil {
-						return err
-					}
-					rep.Added = append(rep.Added, fmt.Sprintf("%s: %s += %s", name, set, strings.Join(add, ", ")))
+				tr.active = active
+				if isFirewall {
+					return m.reconcileFirewall(ctx, name, su, active, &tr)
 				}
-				if len(remove) > 0 {
-					if err := su.RemoveFromSet(ctx, s, set, remove); err != nil {
-						return err
-					}
-					rep.Removed = append(rep.Removed, fmt.Sprintf("%s: %s -= %s", name, set, strings.Join(remove, ", ")))
+				return m.reconcileSwitch(ctx, v, name, vs, active, &tr)
+			})
+			if err != nil {
+				tr.errs = append(tr.errs, fmt.Sprintf("%s: %v", name, err))
+			}
+			var ids []uint64
+			for _, q := range tr.active {
+				if isFirewall || q.SwitchTarget == name {
+					ids = append(ids, q.ID)
 				}
 			}
-			return nil
+			if tr.active != nil {
+				// Only what was read under the owner: a target never
+				// reached says nothing about the quarantines.
+				m.record(ctx, ids, name, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Active = max(rep.Active, len(tr.active))
+			rep.Added = append(rep.Added, tr.added...)
+			rep.Removed = append(rep.Removed, tr.removed...)
+			rep.Errors = append(rep.Errors, tr.errs...)
 		})
-		if err != nil {
-			note(name, err)
-		}
 	}
-	for name, vs := range e.switches {
-		rd := e.readers[name]
-		err := m.pool.Do(ctx, name, func(s drivers.Session) error {
-			have := map[string]int{}
-			if rd != nil {
-				st, err := rd.ReadQuarantine(ctx, s)
-				if err != nil {
-					return err
-				}
-				have = st.Ports
-			}
-			var errs []error
-			for port, q := range wantPorts[name] {
-				if _, ok := have[port]; ok && rd != nil {
-					continue
-				}
-				if err := vs.SetPortVLAN(ctx, s, port, m.cfg.Quarantine.VLAN); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				rep.Added = append(rep.Added, fmt.Sprintf("%s: port %s -> quarantine VLAN %d (#%d)", name, port, m.cfg.Quarantine.VLAN, q.ID))
-			}
-			for port, home := range have {
-				if wantPorts[name][port] != nil {
-					continue
-				}
-				if home == 0 {
-					home = m.homeVLAN(port, name)
-				}
-				if home == 0 {
-					errs = append(errs, fmt.Errorf("port %s is in the quarantine VLAN with no active quarantine, and its own VLAN is unknown: move it by hand", port))
-					continue
-				}
-				if err := vs.SetPortVLAN(ctx, s, port, home); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				rep.Removed = append(rep.Removed, fmt.Sprintf("%s: port %s -> VLAN %d", name, port, home))
-			}
-			return errors.Join(errs...)
-		})
-		if err != nil {
-			note(name, err)
+	wg.Wait()
+	if rep.Active == 0 {
+		active, err := m.st.ActiveQuarantines(ctx)
+		if err == nil {
+			rep.Active = len(active)
 		}
 	}
 	sort.Strings(rep.Added)
 	sort.Strings(rep.Removed)
-	// Record the outcome on each active quarantine (and clear old errors).
-	var msgs []string
-	for t, msg := range failed {
-		msgs = append(msgs, t+": "+msg)
-	}
-	sort.Strings(msgs)
-	msg := strings.Join(msgs, "; ")
-	for _, q := range active {
-		if msg != q.EnforceError {
-			m.db.WithContext(ctx).Model(&store.Quarantine{}).Where("id = ?", q.ID).Update("enforce_error", msg)
-		}
-	}
+	sort.Strings(rep.Errors)
 	if len(rep.Added)+len(rep.Removed) > 0 || len(rep.Errors) > 0 {
 		detail, _ := json.Marshal(rep)
-		_, _ = m.st.AppendAudit(ctx, store.AuditEntry{Actor: "ward (reconcile)", Action: "quarantine.reconcile", Object: "targets", Detail: json.RawMessage(detail)})
+		if _, err := m.st.AppendAudit(context.WithoutCancel(ctx), store.AuditEntry{Actor: "ward (reconcile)", Action: "quarantine.reconcile", Object: "targets", Detail: json.RawMessage(detail)}); err != nil {
+			return rep, fmt.Errorf("recording the reconcile in the audit log: %w", err)
+		}
 	}
 	return rep, nil
 }
 
-// homeVLAN finds the VLAN of the device on a switch port, from the
-// inventory and placement.
-func (m *Manager) homeVLAN(port, target string) int {
-	for _, d := range m.devices {
-		if d.inv.Switch == target && d.inv.Port == port {
-			if z := m.cfg.Zones[d.zone]; z != nil {
-				return z.VLAN
-			}
-		}
-	}
-	return 0
+// targetReport is one target's part of a ReconcileReport.
+type targetReport struct {
+	active               []store.Quarantine // as read under the owner; nil if never read
+	added, removed, errs []string
 }
 
-// diffAddrs compares wanted set members with those on the target. Without
-// a reader (blind), everything wanted is added and nothing removed.
-func diffAddrs(want, have []string, blind bool) (add, remove []string) {
-	norm := func(a string) string {
-		if p, err := netip.ParsePrefix(a); err == nil && p.IsSingleIP() {
-			return p.Addr().Unmap().String()
-		}
-		if ip, err := netip.ParseAddr(a); err == nil {
-			return ip.Unmap().String()
-		}
-		return a
-	}
-	w, h := map[string]bool{}, map[string]bool{}
-	for _, a := range want {
-		w[norm(a)] = true
-	}
-	for _, a := range have {
-		h[norm(a)] = true
-	}
-	for a := range w {
-		if blind || !h[a] {
-			add = append(add, a)
+// reconcileFirewall makes the quarantine sets of firewall name hold the
+// active quarantines' addresses, each in the set of its strongest level.
+func (m *Manager) reconcileFirewall(ctx context.Context, name string, su drivers.SetUpdater, active []store.Quarantine, tr *targetReport) error {
+	want := map[string][]string{intent.IsolateSet: {}, intent.RestrictSet: {}}
+	for a, l := range wantLevels(active) {
+		if l == LevelIsolate {
+			want[intent.IsolateSet] = append(want[intent.IsolateSet], a)
+		} else if l == LevelRestrict {
+			want[intent.RestrictSet] = append(want[intent.RestrictSet], a)
 		}
 	}
-	for a := range h {
-		if !w[a] {
-			remove = append(remove, a)
+	rd, _ := su.(drivers.QuarantineReader)
+	return m.pool.Do(ctx, name, func(s drivers.Session) error {
+		have := map[string][]string{}
+		if rd != nil {
+			st, err := rd.ReadQuarantine(ctx, s)
+			if err != nil {
+				return err
+			}
+			have = st.Sets
 		}
-	}
-	slices.Sort(add)
-	slices.Sort(remove)
-	return add, remove
+		c := setChanges{add: map[string][]string{}, remove: map[string][]string{}}
+		for _, set := range []string{intent.IsolateSet, intent.RestrictSet} {
+			c.add[set], c.remove[set] = diffAddrs(want[set], have[set], rd == nil)
+		}
+		// Adds first: an address moving between sets is never in neither.
+		if err := c.run(ctx, su, s); err != nil {
+			return err
+		}
+		for _, set := range []string{intent.IsolateSet, intent.RestrictSet} {
+			if len(c.add[set]) > 0 {
+				tr.added = append(tr.added, fmt.Sprintf("%s: %s += %s", name, set, strings.Join(c.add[set], ", ")))
+			}
+			if len(c.remove[set]) > 0 {
+				tr.removed = append(tr.removed, fmt.Sprintf("%s: %s -= %s", name, set, strings.Join(c.remove[set], ", ")))
+			}
+		}
+		return nil
+	})
+}
+
+// reconcileSwitch puts the ports of the active isolates on switch name in
+// the quarantine VLAN, and every other port found there back in its own.
+func (m *Manager) reconcileSwitch(ctx context.Context, v *view, name string, vs drivers.VLANSetter, active []store.Quarantine, tr *targetReport) error {
+	wantPorts := isolatedPorts(active, name)
+	rd, _ := vs.(drivers.QuarantineReader)
+	return m.pool.Do(ctx, name, func(s drivers.Session) error {
+		have, blind, err := readPorts(ctx, rd, s)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, port := range slices.Sorted(maps.Keys(wantPorts)) {
+			q := wantPorts[port]
+			if _, ok := have[port]; ok && !blind {
+				continue
+			}
+			if v.cfg.Quarantine == nil || v.cfg.Quarantine.VLAN == 0 {
+				errs = append(errs, fmt.Errorf("port %s (quarantine #%d): the policy in force has no quarantine VLAN to move it to", port, q.ID))
+				continue
+			}
+			if err := vs.SetPortVLAN(ctx, s, port, v.cfg.Quarantine.VLAN); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			tr.added = append(tr.added, fmt.Sprintf("%s: port %s -> quarantine VLAN %d (#%d)", name, port, v.cfg.Quarantine.VLAN, q.ID))
+		}
+		for _, port := range slices.Sorted(maps.Keys(have)) {
+			if wantPorts[port] != nil {
+				continue
+			}
+			home := have[port]
+			if home == 0 {
+				home = m.homeVLAN(v, port, name)
+			}
+			if home == 0 {
+				errs = append(errs, fmt.Errorf("port %s is in the quarantine VLAN with no active quarantine, and its own VLAN is unknown: move it by hand", port))
+				continue
+			}
+			if err := vs.SetPortVLAN(ctx, s, port, home); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			tr.removed = append(tr.removed, fmt.Sprintf("%s: port %s -> VLAN %d", name, port, home))
+		}
+		return errors.Join(errs...)
+	})
 }
