@@ -412,3 +412,39 @@ func (q *Queue) Drain(ctx context.Context, targets ...string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// HeldBack describes the work of targets (or of all targets) that waits
+// behind a job which failed and waits for its retry: Drain does not run
+// it, so a CLI command that must know its change reached the devices
+// calls HeldBack after Drain. nil means nothing is held back.
+func (q *Queue) HeldBack(ctx context.Context, targets ...string) error {
+	queued, err := q.st.ListJobs(ctx, store.JobQueued)
+	if err != nil {
+		return err
+	}
+	kinds := q.kinds()
+	head := map[string]store.Job{} // the oldest queued job: the one the others wait for
+	count := map[string]int{}
+	for _, j := range queued {
+		if (len(targets) > 0 && !slices.Contains(targets, j.Target)) || !slices.Contains(kinds, j.Kind) {
+			continue
+		}
+		if _, ok := head[j.Target]; !ok {
+			head[j.Target] = j
+		}
+		count[j.Target]++
+	}
+	first := map[string]store.Job{}
+	for t, j := range head {
+		if j.Attempts > 0 { // a head that never failed is scheduled for later
+			first[t] = j
+		}
+	}
+	var out []error
+	for _, t := range slices.Sorted(maps.Keys(first)) {
+		j := first[t]
+		out = append(out, fmt.Errorf("target %q: %d job(s) wait for job %d (%s) to be retried at %s after %d failed attempt(s) (%s); ward serve retries it, or run this again then",
+			t, count[t], j.ID, j.Kind, j.RunAt.Local().Format(time.DateTime), j.Attempts, j.LastError))
+	}
+	return errors.Join(out...)
+}

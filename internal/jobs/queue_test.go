@@ -388,3 +388,38 @@ func TestQueueTwoProcesses(t *testing.T) {
 		}
 	})
 }
+
+// HeldBack says when a target's work waits behind an earlier failure
+// for its retry, which Drain does not run.
+func TestHeldBack(t *testing.T) {
+	st := openStore(t, dbURL(t, store.SQLite))
+	q := NewQueue(st, NewOwner(st, OwnerOptions{}), QueueOptions{Backoff: func(int) time.Duration { return time.Hour }})
+	fail := true
+	q.Handle("push", func(context.Context, store.Job) error {
+		if fail {
+			return errors.New("connection refused")
+		}
+		return nil
+	})
+	enqueue(t, st, store.Job{Kind: "push", Target: "core-fw", Payload: "1"})
+	if err := q.Drain(context.Background()); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("first Drain: %v", err)
+	}
+	// Another command enqueues and drains: its job is behind the failed one.
+	fail = false
+	enqueue(t, st, store.Job{Kind: "push", Target: "core-fw", Payload: "2"},
+		store.Job{Kind: "push", Target: "access-3w", Payload: "scheduled", RunAt: time.Now().Add(time.Hour)})
+	if err := q.Drain(context.Background()); err != nil {
+		t.Fatalf("second Drain: %v (nothing was due)", err)
+	}
+	err := q.HeldBack(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `target "core-fw": 2 job(s) wait for job 1 (push) to be retried at `) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("HeldBack: %v, want the held-back work named", err)
+	}
+	if strings.Contains(err.Error(), "access-3w") {
+		t.Fatalf("a job scheduled for later is reported as held back: %v", err)
+	}
+	if err := q.HeldBack(context.Background(), "access-3w"); err != nil {
+		t.Fatalf("HeldBack of another target: %v", err)
+	}
+}
