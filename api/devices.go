@@ -17,7 +17,6 @@ import (
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
-	"gorm.io/gorm"
 )
 
 // Device is a device as the API shows it: the inventory fields, the zone
@@ -103,43 +102,29 @@ func (s *Server) listDevices(c *gin.Context) {
 			return
 		}
 	}
-	q := s.cfg.Store.DB.WithContext(c.Request.Context()).Model(&store.Device{})
-	if !removed {
-		q = q.Where("removed_at IS NULL")
-	}
-	for _, col := range []string{"class", "criticality", "site", "vendor", "switch"} {
-		if v := c.Query(col); v != "" {
-			q = q.Where(col+" = ?", v)
-		}
-	}
-	if term := strings.ToLower(strings.TrimSpace(c.Query("q"))); term != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(term) + "%"
-		q = q.Where(`name_key LIKE ? ESCAPE '\' OR ip LIKE ? ESCAPE '\' OR mac LIKE ? ESCAPE '\'`, like, like, like)
-	}
 	pl, ok := s.placementOrFail(c)
 	if !ok {
 		return
 	}
-	var rows []store.Device
+	f := store.DeviceFilter{IncludeRemoved: removed, Class: c.Query("class"), Criticality: c.Query("criticality"), Site: c.Query("site"),
+		Vendor: c.Query("vendor"), Switch: c.Query("switch"), Search: c.Query("q")}
 	var out Page[Device]
 	if zone == "" {
-		var total int64
-		if err := q.Count(&total).Error; err != nil {
-			s.internal(c, "counting devices", err)
-			return
-		}
-		if err := q.Order("name_key").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+		f.Limit, f.Offset = limit, offset
+		rows, total, err := s.cfg.Store.ListDevices(c.Request.Context(), f)
+		if err != nil {
 			s.internal(c, "listing devices", err)
 			return
 		}
-		out = Page[Device]{Items: make([]Device, 0, len(rows)), Total: int(total), Limit: limit, Offset: offset}
+		out = Page[Device]{Items: make([]Device, 0, len(rows)), Total: total, Limit: limit, Offset: offset}
 		for _, r := range rows {
 			out.Items = append(out.Items, pl.device(r))
 		}
 	} else {
-		// The zone comes from the policy, not the database: place every
-		// device that passed the other filters.
-		if err := q.Order("name_key").Find(&rows).Error; err != nil {
+		// The zone comes from the engine, not the database: keep the
+		// devices that passed the other filters and are in the zone.
+		rows, _, err := s.cfg.Store.ListDevices(c.Request.Context(), f)
+		if err != nil {
 			s.internal(c, "listing devices", err)
 			return
 		}
@@ -188,15 +173,11 @@ func (s *Server) getDevice(c *gin.Context) {
 
 // activeQuarantine returns a device's active quarantine, or nil.
 func (s *Server) activeQuarantine(ctx context.Context, row *store.Device) (*quarantine.Listed, error) {
-	var q store.Quarantine
-	err := s.cfg.Store.DB.WithContext(ctx).Where("device_id = ? AND status = ?", row.ID, quarantine.StatusActive).Take(&q).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	q, err := s.cfg.Store.DeviceActiveQuarantine(ctx, row.ID)
+	if q == nil || err != nil {
 		return nil, err
 	}
-	return &quarantine.Listed{Quarantine: q, Device: row.Name}, nil
+	return &quarantine.Listed{Quarantine: *q, Device: row.Name}, nil
 }
 
 func (s *Server) deleteDevice(c *gin.Context) {

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/wardnet/ward/internal/store"
-	"gorm.io/gorm"
 )
 
 // ImportOptions says how Import treats the devices already stored.
@@ -41,30 +40,15 @@ type ImportResult struct {
 	Removed   int `json:"removed"`
 }
 
-// importBatch is how many rows one INSERT carries on PostgreSQL, well under
-// its limit on bound parameters. The pure-Go SQLite driver matches each
-// parameter to its argument by a linear scan, so its cost grows with the
-// square of the batch: small batches are much faster there.
-const importBatch = 1000
-
-const sqliteBatch = 50
-
-func batchSize(st *store.Store) int {
-	if st.Dialect() == store.SQLite {
-		return sqliteBatch
-	}
-	return importBatch
-}
-
 // Import writes devices (a whole file, already parsed) to the store in one
 // transaction with its audit event: either every device is stored, or
 // nothing changes. Conflicts with stored devices the file does not list
 // (the same IP or MAC) are reported like parse errors, every one of them.
 func Import(ctx context.Context, st *store.Store, devices []Device, opts ImportOptions) (ImportResult, error) {
 	var res ImportResult
-	err := st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var existing []store.Device
-		if err := tx.Find(&existing).Error; err != nil {
+	err := st.ImportInventory(ctx, func(tx *store.InventoryTx) error {
+		existing, err := tx.Devices()
+		if err != nil {
 			return err
 		}
 		byKey := make(map[string]*store.Device, len(existing))
@@ -81,16 +65,15 @@ func Import(ctx context.Context, st *store.Store, devices []Device, opts ImportO
 			}
 		}
 
-		now := st.Now()
-		var inserts []store.Device
-		var updates []*store.Device
+		now := tx.Now()
+		change := store.InventoryChange{At: now}
 		for _, d := range devices {
 			row := toRow(d, opts.Source)
 			old, ok := byKey[row.NameKey]
 			switch {
 			case !ok:
 				row.CreatedAt, row.UpdatedAt = now, now
-				inserts = append(inserts, row)
+				change.Insert = append(change.Insert, row)
 				res.Added++
 			case old.RemovedAt == nil && sameDevice(old, &row):
 				res.Unchanged++
@@ -101,51 +84,25 @@ func Import(ctx context.Context, st *store.Store, devices []Device, opts ImportO
 					res.Updated++
 				}
 				row.ID, row.CreatedAt, row.UpdatedAt = old.ID, old.CreatedAt, now
-				updates = append(updates, &row)
+				change.Update = append(change.Update, &row)
 			}
 		}
-
-		// Order matters for the unique indexes on active IPs and MACs:
-		// free addresses (removals, then moved addresses parked on
-		// placeholders) before taking them (updates, then inserts).
 		if opts.Replace {
-			var gone []uint64
 			for _, e := range existing {
 				if e.RemovedAt == nil && !inFile[e.NameKey] {
-					gone = append(gone, e.ID)
+					change.Remove = append(change.Remove, e.ID)
 				}
 			}
-			for start := 0; start < len(gone); start += importBatch {
-				ids := gone[start:min(start+importBatch, len(gone))]
-				if err := tx.Model(&store.Device{}).Where("id IN ?", ids).
-					Updates(map[string]any{"removed_at": now, "updated_at": now}).Error; err != nil {
-					return err
-				}
-			}
-			res.Removed = len(gone)
+			res.Removed = len(change.Remove)
 		}
-		for _, u := range updates {
-			if err := tx.Model(&store.Device{}).Where("id = ?", u.ID).
-				Updates(map[string]any{"ip": fmt.Sprintf("moving:%d", u.ID), "mac": fmt.Sprintf("moving:%d", u.ID)}).Error; err != nil {
-				return err
-			}
-		}
-		for _, u := range updates {
-			if err := tx.Select("*").Omit("created_at").Save(u).Error; err != nil {
-				return fmt.Errorf("device %s: %w", u.Name, err)
-			}
-		}
-		if len(inserts) > 0 {
-			if err := tx.CreateInBatches(inserts, batchSize(st)).Error; err != nil {
-				return err
-			}
+		if err := tx.Write(change); err != nil {
+			return err
 		}
 		detail := map[string]any{"replace": opts.Replace, "devices": len(devices), "result": res}
 		if opts.SHA256 != "" {
 			detail["sha256"] = opts.SHA256
 		}
-		_, err := st.Audit(tx, store.AuditEntry{Actor: opts.Actor, Action: "inventory.import", Object: opts.Source, Detail: detail})
-		return err
+		return tx.Audit(store.AuditEntry{Actor: opts.Actor, Action: "inventory.import", Object: opts.Source, Detail: detail})
 	})
 	if err != nil {
 		return ImportResult{}, err
@@ -221,15 +178,8 @@ type ListFilter struct {
 
 // List returns stored devices ordered by name.
 func List(ctx context.Context, st *store.Store, f ListFilter) ([]store.Device, error) {
-	q := st.DB.WithContext(ctx).Order("name_key")
-	if !f.IncludeRemoved {
-		q = q.Where("removed_at IS NULL")
-	}
-	if f.Class != "" {
-		q = q.Where("class = ?", f.Class)
-	}
-	var rows []store.Device
-	return rows, q.Find(&rows).Error
+	rows, _, err := st.ListDevices(ctx, store.DeviceFilter{Class: f.Class, IncludeRemoved: f.IncludeRemoved})
+	return rows, err
 }
 
 // Active returns every stored device that is not removed, as devices.
@@ -247,33 +197,16 @@ func Active(ctx context.Context, st *store.Store) ([]Device, error) {
 
 // Get returns one stored device by name (any case), removed or not.
 func Get(ctx context.Context, st *store.Store, name string) (*store.Device, error) {
-	var row store.Device
-	err := st.DB.WithContext(ctx).Where("name_key = ?", strings.ToLower(name)).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("device %q: %w", name, store.ErrNotFound)
-	}
-	return &row, err
+	return st.FindDevice(ctx, name)
 }
 
 // Remove marks a device removed (it stays for history) and audits it.
 func Remove(ctx context.Context, st *store.Store, name, actor string) error {
-	return st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var row store.Device
-		err := tx.Where("name_key = ? AND removed_at IS NULL", strings.ToLower(name)).Take(&row).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("device %q: %w (ward inventory list shows the devices)", name, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		now := st.Now()
-		if err := tx.Model(&row).Updates(map[string]any{"removed_at": now, "updated_at": now}).Error; err != nil {
-			return err
-		}
-		_, err = st.Audit(tx, store.AuditEntry{Actor: actor, Action: "inventory.remove", Object: row.Name,
-			Detail: map[string]string{"ip": row.IP, "mac": row.MAC}})
-		return err
-	})
+	err := st.RemoveDevice(ctx, name, actor)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w (ward inventory list shows the devices)", err)
+	}
+	return err
 }
 
 // ImportFile reads, parses and imports one inventory file. format may be
