@@ -137,10 +137,12 @@ func (e *BusyError) Error() string {
 // or the PostgreSQL connection lost); Do then returns an error wrapping it.
 var ErrOwnershipLost = errors.New("ownership of the target was lost")
 
-// heldKey marks, in fn's context, a target this Owner holds for the call
-// chain, so that a nested Do fails at once instead of waiting on itself.
+// heldKey marks, in fn's context, a target the call chain holds, so that a
+// nested Do fails at once instead of waiting on itself — also through
+// another Owner of the same store, as when two subsystems of one process
+// each made their own.
 type heldKey struct {
-	o      *Owner
+	st     *store.Store
 	target string
 }
 
@@ -163,7 +165,7 @@ func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx cont
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("target %q: %w", target, context.Cause(ctx))
 	}
-	if ctx.Value(heldKey{o, target}) != nil {
+	if ctx.Value(heldKey{o.st, target}) != nil {
 		return fmt.Errorf("target %q is already held by this call chain (%s): Owner.Do is not reentrant; do the inner work in the outer call", target, o.opts.Holder)
 	}
 	start := time.Now()
@@ -180,7 +182,7 @@ func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx cont
 		return err
 	}
 
-	fctx, cancel := context.WithCancelCause(context.WithValue(ctx, heldKey{o, target}, true))
+	fctx, cancel := context.WithCancelCause(context.WithValue(ctx, heldKey{o.st, target}, true))
 	var lostErr error
 	var lostOnce sync.Once
 	lost := func(err error) {

@@ -286,6 +286,13 @@ func TestDoInProcess(t *testing.T) {
 			if time.Since(start) > 100*time.Millisecond {
 				t.Error("nested Do waited instead of failing at once")
 			}
+			second := NewOwner(st, OwnerOptions{Holder: "me again"})
+			if err := second.Do(ctx, "core-fw", "nested", func(context.Context) error { return nil }); err == nil || !strings.Contains(err.Error(), "not reentrant") {
+				t.Errorf("nested Do through another Owner: %v, want a reentrancy error", err)
+			}
+			if time.Since(start) > 100*time.Millisecond {
+				t.Error("nested Do waited instead of failing at once")
+			}
 			if err := owner.Do(ctx, "access-3w", "refresh", func(context.Context) error { return nil }); err != nil {
 				t.Errorf("another target: %v", err)
 			}
