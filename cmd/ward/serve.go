@@ -19,6 +19,7 @@ import (
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/inforce"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -145,13 +146,18 @@ func runServe(c *cli, args []string) int {
 	defer m.Close()
 	metrics.WatchSessions(m.Sessions)
 
-	// Reconcile before taking alerts: a restart neither drops nor forgets a
-	// quarantine, and expiry that fell due while down happens now.
-	if rep, err := m.Reconcile(ctx); err != nil {
-		log.Error("reconciling quarantines with the targets", "error", err)
-	} else {
-		log.Info("reconciled quarantines with the targets", "active", rep.Active, "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
-	}
+	// One owner of each target for this process — applies, quarantine
+	// pushes, reconcile — excluding every other Ward process's device I/O
+	// to it; quarantine pushes are jobs its queue runs per target, so
+	// alert intake never waits on a device.
+	owner := jobs.NewOwner(st, jobs.OwnerOptions{Logger: log})
+	queue := jobs.NewQueue(st, owner, jobs.QueueOptions{Logger: log})
+	m.Jobs(queue, owner)
+
+	// Before taking alerts: first expiry — a quarantine whose time ran
+	// out while Ward was down is ended, never re-added — then reconcile,
+	// so a restart neither drops nor forgets a quarantine.
+	startup(ctx, m, log)
 	creds := credentials.FromEnv()
 	signer, ok := c.planSigner("serve")
 	if !ok {
@@ -160,7 +166,7 @@ func runServe(c *cli, args []string) int {
 	token := os.Getenv("WARD_ALERT_TOKEN")
 	acfg := api.Config{Store: st, Quarantines: m, Policy: holder, PolicyDir: s.dir, Drivers: newRegistry(),
 		AlertToken: token, AlertRate: s.alertRate, AlertBurst: s.alertBurst, MaxBody: s.maxBody, MaxImportBody: s.maxImportBody,
-		ApplyParallel: s.applyParallel, PlanSigner: signer, Owner: targetOwner(st), Metrics: metrics, Logger: log,
+		ApplyParallel: s.applyParallel, PlanSigner: signer, Owner: owner, Metrics: metrics, Logger: log,
 		AlertSecret: func(source string) ([]byte, bool) {
 			cr, err := creds.Load("alert-" + source)
 			if err != nil || cr.Password == "" {
@@ -185,7 +191,13 @@ func runServe(c *cli, args []string) int {
 		WriteTimeout: 15 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	var wg sync.WaitGroup
-	wg.Go(func() { scheduler(ctx, m, log, s.reconcileEvery) })
+	wg.Go(func() {
+		if err := queue.Run(ctx); err != nil {
+			log.Error("the job queue stopped", "error", err)
+		}
+	})
+	wg.Go(func() { expirer(ctx, m, log) })
+	wg.Go(func() { reconciler(ctx, m, log, s.reconcileEvery) })
 	wg.Go(func() { reloadOnHangup(ctx, srv, log) })
 	errc := make(chan error, 1)
 	scheme := "http"
@@ -220,7 +232,7 @@ func runServe(c *cli, args []string) int {
 		log.Error("shutdown", "error", err)
 		code = 1
 	}
-	wg.Wait() // the scheduler finishes the step it is in
+	wg.Wait() // the queue and the scheduler finish the step they are in
 	log.Info("stopped")
 	return code
 }
@@ -260,32 +272,66 @@ func reloadOnHangup(ctx context.Context, srv *api.Server, log *slog.Logger) {
 	}
 }
 
-// scheduler ends quarantines on time (checked every 250 ms) and keeps the
-// targets' quarantine state reconciled with the store. When ctx is done it
-// returns after the step it is in, which runs to its end.
-func scheduler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, reconcileEvery time.Duration) {
+// startup expires, then reconciles, the quarantines: in this order, so
+// that a quarantine whose expiry passed while Ward was down is ended in
+// the store before reconcile reads the active ones, and is removed from
+// the targets rather than added back.
+func startup(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
+	if n, err := m.ExpireDue(ctx); err != nil {
+		log.Error("expiring quarantines at start", "error", err)
+	} else if n > 0 {
+		log.Info("quarantines expired while Ward was down", "count", n)
+	}
+	if rep, err := m.Reconcile(ctx); err != nil {
+		log.Error("reconciling quarantines with the targets", "error", err)
+	} else {
+		log.Info("reconciled quarantines with the targets", "active", rep.Active, "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
+	}
+}
+
+// expirer ends quarantines on time, checked every 250 ms: a change in the
+// store whose pushes are jobs, so no target can hold it up. When ctx is
+// done it returns after the step it is in.
+func expirer(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		step, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		step, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		if n, err := m.ExpireDue(step); err != nil {
 			log.Error("expiring quarantines", "error", err)
 		} else if n > 0 {
 			log.Info("quarantines expired", "count", n)
 		}
-		if reconcileEvery > 0 && time.Since(last) >= reconcileEvery {
-			last = time.Now()
-			if rep, err := m.Reconcile(step); err != nil {
-				log.Error("reconciling quarantines", "error", err)
-			} else if len(rep.Added)+len(rep.Removed)+len(rep.Errors) > 0 {
-				log.Warn("reconciled quarantines", "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
-			}
+		cancel()
+	}
+}
+
+// reconciler keeps the targets' quarantine state reconciled with the
+// store, every interval (0: never after start), apart from expiry: a
+// target slow to answer delays only this loop, each target by at most
+// quarantine.ReconcileDeadline.
+func reconciler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		step, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*quarantine.ReconcileDeadline)
+		if rep, err := m.Reconcile(step); err != nil {
+			log.Error("reconciling quarantines", "error", err)
+		} else if len(rep.Added)+len(rep.Removed)+len(rep.Errors) > 0 {
+			log.Warn("reconciled quarantines", "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
 		}
 		cancel()
 	}
