@@ -22,7 +22,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/quarantine"
@@ -126,7 +125,6 @@ type policyState struct {
 	doc      *policy.Document
 	hash     string
 	loadedAt time.Time
-	placer   *engine.Placer
 }
 
 // policyRef derives a policyState from the holder's policy in force, once
@@ -149,7 +147,7 @@ func (r *policyRef) Load() *policyState {
 	if p := r.cache.Load(); p != nil && p.gen == in.Gen {
 		return p
 	}
-	p := &policyState{gen: in.Gen, cfg: in.Config, doc: in.Doc, hash: in.Hash, loadedAt: in.LoadedAt, placer: engine.NewPlacer(in.Config)}
+	p := &policyState{gen: in.Gen, cfg: in.Config, doc: in.Doc, hash: in.Hash, loadedAt: in.LoadedAt}
 	r.cache.Store(p)
 	return p
 }

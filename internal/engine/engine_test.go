@@ -52,7 +52,7 @@ func TestEngineExampleHospital(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := NewPlacer(cfg).PlaceAll(devices)
+	ref := newRefPlacer(cfg).PlaceAll(devices)
 	if !maps.Equal(res.Zone, ref.Zone) || len(res.Conflicts) != 0 || len(res.Unplaced) != 0 {
 		t.Fatalf("Rego placement differs from the reference: %d vs %d placed, conflicts %v, unplaced %v",
 			len(res.Zone), len(ref.Zone), res.Conflicts, res.Unplaced)

@@ -50,7 +50,7 @@ func TestPlacement(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	p := NewPlacer(cfg)
+	p := newRefPlacer(cfg)
 	ip := netip.MustParseAddr
 	tests := []struct {
 		name     string
@@ -93,7 +93,7 @@ func TestPlacement(t *testing.T) {
 
 	// Without a default zone an unmatched device is unplaced.
 	cfg.Settings = nil
-	all := NewPlacer(cfg).PlaceAll([]inventory.Device{{Name: "lost", IP: ip("192.0.2.1")}, tests[0].dev})
+	all := newRefPlacer(cfg).PlaceAll([]inventory.Device{{Name: "lost", IP: ip("192.0.2.1")}, tests[0].dev})
 	if len(all.Unplaced) != 1 || all.Unplaced[0] != "lost" || all.Zone["p1"] != "pumps" {
 		t.Errorf("PlaceAll: %+v", all)
 	}
@@ -103,7 +103,7 @@ func TestPlacement(t *testing.T) {
 // zone, and the unclassified ones are the few the example says.
 func TestPlacementExampleHospital(t *testing.T) {
 	cfg, devices := loadExample(t)
-	pl := NewPlacer(cfg).PlaceAll(devices)
+	pl := newRefPlacer(cfg).PlaceAll(devices)
 	if len(pl.Conflicts) != 0 || len(pl.Unplaced) != 0 {
 		t.Fatalf("conflicts %v, unplaced %v", pl.Conflicts, pl.Unplaced)
 	}

@@ -18,7 +18,7 @@ import (
 
 // TestReachProperty checks Reach against a reference evaluation written
 // straight from the semantics in Reach's doc comment, on random small
-// policies and inventories: placement by the Go Placer (not Rego), flows
+// policies and inventories: placement by the Go reference placer (not Rego), flows
 // read from policy.Config (not Result.Flows), expiry by Flow.ExpiredAt with
 // the engine's clock, services compared port by port.
 func TestReachProperty(t *testing.T) {
@@ -321,7 +321,7 @@ type refEnd struct {
 
 func newReachRef(cfg *policy.Config, devices []inventory.Device) *reachRef {
 	ref := &reachRef{cfg: cfg, devices: devices, zone: map[string]string{}}
-	p := NewPlacer(cfg)
+	p := newRefPlacer(cfg)
 	for i := range devices {
 		if z, _, ok := p.Place(&devices[i]); ok {
 			ref.zone[devices[i].Name] = z
