@@ -244,7 +244,11 @@ func (m *Manager) end(ctx context.Context, v *view, status, actor string, find f
 			Object: v.deviceName(seen.DeviceID), Detail: map[string]any{"level": seen.Level, "status": seen.Status, "pending": seen.PendingLevel}}
 		next := *seen
 		next.Status = status
-		q, err = tx.EndQuarantine(*seen, status, actor, ev, m.jobsFor(&next))
+		var jobs []store.Job
+		if enforced(seen) != "" {
+			jobs = m.jobsFor(&next) // a held quarantine enforced nothing to undo
+		}
+		q, err = tx.EndQuarantine(*seen, status, actor, ev, jobs)
 		return err
 	})
 	if err != nil || q == nil {

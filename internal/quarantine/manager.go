@@ -48,7 +48,6 @@ import (
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
-	"gorm.io/gorm"
 )
 
 // Quarantine statuses (store.Quarantine*): a device has at most one open
@@ -85,7 +84,6 @@ type Options struct {
 // changes.
 type Manager struct {
 	st        *store.Store
-	db        *gorm.DB // for enforce.go and reconcile.go until they read through store methods
 	holder    *inforce.Holder
 	reg       *drivers.Registry
 	pool      *Pool
@@ -102,13 +100,6 @@ type Manager struct {
 	cur     atomic.Pointer[view]
 	rebuild sync.Mutex
 	invGen  atomic.Uint64 // bumped by Reload
-
-	// mu guards cfg and devices, a mirror of the current view for
-	// enforce.go and reconcile.go, and serialises pushes to targets until
-	// they are jobs.
-	mu      sync.Mutex
-	cfg     *policy.Config
-	devices map[string]*device
 }
 
 // view is what the Manager derives from one policy generation and one
@@ -139,7 +130,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	if o.Policy == nil {
 		return nil, errors.New("quarantine: no policy holder (Options.Policy)")
 	}
-	m := &Manager{st: o.Store, db: o.Store.DB, holder: o.Policy, reg: o.Drivers, log: o.Logger, noEnforce: o.NoEnforce, onPushErr: o.OnPushError}
+	m := &Manager{st: o.Store, holder: o.Policy, reg: o.Drivers, log: o.Logger, noEnforce: o.NoEnforce, onPushErr: o.OnPushError}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -208,9 +199,6 @@ func (m *Manager) view(ctx context.Context) (*view, error) {
 	}
 	v.gen, v.invGen = p.Gen, inv
 	m.cur.Store(v)
-	m.mu.Lock()
-	m.cfg, m.devices = v.cfg, v.devices
-	m.mu.Unlock()
 	if old != nil && old.gen != v.gen && m.pool != nil {
 		// Targets are dialled as the new policy describes them.
 		m.pool.Reset()
@@ -683,10 +671,17 @@ func (m *Manager) save(tx *store.QuarantineTx, v *view, c *change, actor string,
 	}
 	detail["level"], detail["pending"], detail["status"], detail["expires_at"] = q.Level, q.PendingLevel, q.Status, q.ExpiresAt
 	ev := store.AuditEntry{Actor: actor, Action: action, Object: v.deviceName(q.DeviceID), Detail: detail}
-	if c.seen == nil {
-		return tx.CreateQuarantine(q, ev, m.jobsFor(q))
+	// Only a change of what the targets enforce needs pushing: an alert
+	// held for a person, or a level waiting for approval, enqueues
+	// nothing (in an alert storm, that is most of them).
+	var jobs []store.Job
+	if c.push {
+		jobs = m.jobsFor(q)
 	}
-	return tx.UpdateQuarantine(*c.seen, q, ev, m.jobsFor(q))
+	if c.seen == nil {
+		return tx.CreateQuarantine(q, ev, jobs)
+	}
+	return tx.UpdateQuarantine(*c.seen, q, ev, jobs)
 }
 
 // jobsFor returns the push jobs that enforce q, committed with the change
