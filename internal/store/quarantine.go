@@ -40,12 +40,13 @@ const quarantineLockKey = 0x77617271 // "warq"
 // the database.
 type OpenQuarantineError struct {
 	DeviceID uint64
+	Device   string     // its name
 	Open     Quarantine // the device's open quarantine
 }
 
 func (e *OpenQuarantineError) Error() string {
-	return fmt.Sprintf("device #%d already has an open quarantine #%d (%s, %s): act on that one (ward quarantines lists it) instead of opening another",
-		e.DeviceID, e.Open.ID, e.Open.Status, e.Open.Level)
+	return fmt.Sprintf("device %s already has an open quarantine #%d (%s, %s): act on that one (ward quarantines lists it) instead of opening another",
+		cmpOr(e.Device, fmt.Sprintf("#%d", e.DeviceID)), e.Open.ID, e.Open.Status, e.Open.Level)
 }
 
 // QuarantineChangedError is a conditional change that found the quarantine
@@ -159,7 +160,13 @@ func (t *QuarantineTx) CreateQuarantine(q *Quarantine, ev AuditEntry, jobs []Job
 		if open == nil {
 			return fmt.Errorf("recording the quarantine of device #%d: %w", q.DeviceID, err)
 		}
-		return &OpenQuarantineError{DeviceID: q.DeviceID, Open: *open}
+		var names []string
+		t.tx.Model(&Device{}).Where("id = ?", q.DeviceID).Limit(1).Pluck("name", &names)
+		e := &OpenQuarantineError{DeviceID: q.DeviceID, Open: *open}
+		if len(names) == 1 {
+			e.Device = names[0]
+		}
+		return e
 	}
 	return t.finish(q.ID, ev, jobs)
 }

@@ -55,7 +55,7 @@ func TestSecondOpenQuarantineRefused(t *testing.T) {
 			err := st.QuarantineDecision(ctx, func(tx *QuarantineTx) error {
 				return tx.CreateQuarantine(openQ(dev, status, "isolate", ""), AuditEntry{Actor: "t", Action: "quarantine.create"}, nil)
 			})
-			if !errors.As(err, &open) || open.Open.ID != first.ID || !strings.Contains(err.Error(), fmt.Sprintf("#%d", first.ID)) {
+			if !errors.As(err, &open) || open.Open.ID != first.ID || !strings.Contains(err.Error(), fmt.Sprintf("device pump-1 already has an open quarantine #%d", first.ID)) {
 				t.Errorf("second %s quarantine: %v, want refused naming #%d", status, err, first.ID)
 			}
 		}
