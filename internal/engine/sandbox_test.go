@@ -234,3 +234,22 @@ func TestRunTestsSandboxed(t *testing.T) {
 		t.Fatalf("want http.send refused at g_test.rego:4, got %v", err)
 	}
 }
+
+// A guardrail that asks a CMDB over HTTP is refused where it is written.
+func ExampleCheck() {
+	cfg, _ := policy.NewParser().Load(
+		policy.Source{Filename: "zones.hcl", Bytes: []byte(`zone "pumps" { criticality = "life_critical" }`)},
+		policy.Source{Filename: "cmdb.rego", Bytes: []byte(`package ward.guardrails
+
+deny contains msg if {
+	msg := "pump not in the CMDB"
+	r := http.send({"method": "GET", "url": "http://cmdb.example.org/pumps"})
+	r.status_code != 200
+}
+`)})
+	for _, d := range Check(cfg) {
+		fmt.Printf("%s:%d: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Summary)
+	}
+	// Output:
+	// cmdb.rego:5: Rego builtin not allowed in Ward policy
+}
