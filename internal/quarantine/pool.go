@@ -195,7 +195,9 @@ func (p *Pool) dialBounded(ctx context.Context, target string) (drivers.Session,
 	case r = <-done:
 	case <-dctx.Done():
 		go func() {
-			if late := <-done; late.s != nil {
+			// On error a dial may return a typed nil session: only a
+			// dial that succeeded has a session to close.
+			if late := <-done; late.err == nil && late.s != nil {
 				late.s.Close()
 			}
 		}()
