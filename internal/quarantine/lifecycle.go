@@ -62,6 +62,18 @@ func (m *Manager) Quarantine(ctx context.Context, req Request) (*Outcome, error)
 	if t, ok := v.targetIPs[d.inv.IP.Unmap()]; ok {
 		return nil, refused("device %s has the address of target %s: Ward never quarantines its own targets", d.inv.Name, t)
 	}
+	// The decision is evaluated before the transaction, on the open
+	// quarantine as read then, and again inside it only if that changed:
+	// Rego does not run under the lock that excludes other deciders.
+	req0 := DecisionRequest{Level: req.Level, Manual: true}
+	seen, err := m.st.OpenQuarantine(ctx, d.id)
+	if err != nil {
+		return nil, err
+	}
+	dec0, err := m.decide(ctx, v, d, seen, req0, nil)
+	if err != nil {
+		return nil, err
+	}
 	var out *Outcome
 	var c *change
 	err = m.decideRetrying(ctx, func(tx *store.QuarantineTx) error {
@@ -70,9 +82,11 @@ func (m *Manager) Quarantine(ctx context.Context, req Request) (*Outcome, error)
 		if err != nil {
 			return err
 		}
-		dec, err := m.decide(ctx, v, d, cur, DecisionRequest{Level: req.Level, Manual: true}, nil)
-		if err != nil {
-			return err
+		dec := dec0
+		if !sameOpen(cur, seen) {
+			if dec, err = m.decide(ctx, v, d, cur, req0, nil); err != nil {
+				return err
+			}
 		}
 		if dec.Action == LevelNotify && dec.Pending == "" {
 			return refused("not quarantined: %s", dec.Reason)

@@ -346,6 +346,13 @@ func (m *Manager) intakeOne(ctx context.Context, v *view, a alert.Alert) (Result
 	}
 	d, matchedIP := v.match(a)
 	actor := "alert:" + a.Source
+	var pre *early
+	if d != nil && !a.Resolved {
+		var err error
+		if pre, err = m.decideEarly(ctx, v, d, a); err != nil {
+			return Result{Source: a.Source, ID: a.ID}, fmt.Errorf("recording alert %s/%s: %w", a.Source, a.ID, err)
+		}
+	}
 	var r Result
 	var c *change
 	decide := func(tx *store.QuarantineTx) error {
@@ -367,7 +374,7 @@ func (m *Manager) intakeOne(ctx context.Context, v *view, a alert.Alert) (Result
 			row.DeviceID = &d.id
 			row.IP = d.inv.IP.String()
 			var err error
-			if c, err = m.decideAlert(ctx, tx, v, d, a, &r); err != nil {
+			if c, err = m.decideAlert(ctx, tx, v, d, a, pre, &r); err != nil {
 				return err
 			}
 			if c == nil && r.QuarantineID != 0 {
@@ -428,20 +435,60 @@ func (m *Manager) decideRetrying(ctx context.Context, fn func(*store.QuarantineT
 	return err
 }
 
+// early is a decision evaluated before the decision transaction, on the
+// device's open quarantine as read then: the Rego evaluation (which may
+// take up to its deadline) does not hold the lock that excludes every
+// other decider. The transaction uses it only if the open quarantine is
+// still the same.
+type early struct {
+	cur *store.Quarantine
+	dec Decision
+}
+
+// decideEarly reads d's open quarantine and evaluates the decision on it,
+// outside any transaction.
+func (m *Manager) decideEarly(ctx context.Context, v *view, d *device, a alert.Alert) (*early, error) {
+	cur, err := m.st.OpenQuarantine(ctx, d.id)
+	if err != nil {
+		return nil, err
+	}
+	return &early{cur: cur, dec: m.decideAlertRego(ctx, v, d, cur, a)}, nil
+}
+
+// decideAlertRego evaluates the decision for an alert about d; a failed
+// evaluation is notify with the reason, so no alert is lost to a broken
+// decision module.
+func (m *Manager) decideAlertRego(ctx context.Context, v *view, d *device, cur *store.Quarantine, a alert.Alert) Decision {
+	dec, err := m.decide(ctx, v, d, cur, DecisionRequest{}, &DecisionAlert{Source: a.Source, ID: a.ID,
+		Severity: string(a.Severity), Signature: a.Signature, Format: a.Format})
+	if err != nil {
+		m.log.Error("quarantine decision failed", "device", d.inv.Name, "error", err)
+		dec = Decision{Action: LevelNotify, Reason: "the quarantine decision failed (" + err.Error() + "); a person decides"}
+	}
+	return dec
+}
+
+// sameOpen reports whether two readings of a device's open quarantine
+// agree on what a decision depends on.
+func sameOpen(a, b *store.Quarantine) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.ID == b.ID && a.Status == b.Status && a.Level == b.Level && a.PendingLevel == b.PendingLevel
+}
+
 // decideAlert decides what an alert does to device d, inside the decision
 // transaction, and fills r. It returns the change to record, or nil.
-func (m *Manager) decideAlert(ctx context.Context, tx *store.QuarantineTx, v *view, d *device, a alert.Alert, r *Result) (*change, error) {
+func (m *Manager) decideAlert(ctx context.Context, tx *store.QuarantineTx, v *view, d *device, a alert.Alert, pre *early, r *Result) (*change, error) {
 	cur, err := tx.Open(d.id)
 	if err != nil {
 		return nil, err
 	}
-	dec, err := m.decide(ctx, v, d, cur, DecisionRequest{}, &DecisionAlert{Source: a.Source, ID: a.ID,
-		Severity: string(a.Severity), Signature: a.Signature, Format: a.Format})
-	if err != nil {
-		// Never lose the alert to a broken decision module: record it
-		// for a person.
-		m.log.Error("quarantine decision failed", "device", d.inv.Name, "error", err)
-		dec = Decision{Action: LevelNotify, Reason: "the quarantine decision failed (" + err.Error() + "); a person decides"}
+	dec := pre.dec
+	if !sameOpen(cur, pre.cur) {
+		// Another decision changed the device's quarantine since: decide
+		// again on what is open now (rare; under the lock).
+		dec = m.decideAlertRego(ctx, v, d, cur, a)
 	}
 	actor := "alert:" + a.Source
 	held, n, err := m.storm(tx, v, cur, dec)

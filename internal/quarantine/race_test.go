@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/internal/store/pgtest"
+	"github.com/wardnet/ward/policy"
 )
 
 // The tests here run the quarantine manager in two OS processes at once —
@@ -297,5 +299,60 @@ func TestTwoProcessesOneOpenQuarantine(t *testing.T) {
 				t.Errorf("second reconcile: %+v %v", rep, err)
 			}
 		})
+	}
+}
+
+// TestSlowDecisionHoldsNoLock: the decision lock excludes every decider
+// in every process, so the Rego evaluation runs outside it. An operator
+// module that loops to its deadline for one alert must not delay the
+// decisions about other devices meanwhile.
+func TestSlowDecisionHoldsNoLock(t *testing.T) {
+	e := newEnv(t, func(cfg *policy.Config) {
+		cfg.Modules = append(cfg.Modules, &policy.RegoModule{Filename: "soc.rego", Source: []byte(loopingDecision)})
+	})
+	ctx := context.Background()
+	devices, err := e.st.CurrentDevices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan time.Duration, 1)
+	start := time.Now()
+	go func() {
+		a := genericAlert("loop-1", tvIP, "critical")
+		a.Signature = "loop"
+		if _, err := e.m.Intake(ctx, []alert.Alert{a}); err != nil {
+			t.Error(err)
+		}
+		done <- time.Since(start)
+	}()
+	// Alerts about other devices, one after another for as long as the
+	// loop runs: each is decided at once.
+	sent := 0
+	for i := 0; ; i++ {
+		select {
+		case took := <-done:
+			if took < time.Second {
+				t.Fatalf("the looping decision finished in %v: the fixture did not loop to its deadline", took)
+			}
+			if sent < 5 {
+				t.Fatalf("only %d alerts decided beside the loop", sent)
+			}
+			return
+		default:
+		}
+		d := devices[1+i%(len(devices)-1)]
+		if d.IP == tvIP {
+			continue
+		}
+		t0 := time.Now()
+		r := intake(t, e, genericAlert(fmt.Sprintf("beside-%d", i), d.IP, "critical"))[0]
+		if took := time.Since(t0); took > 500*time.Millisecond {
+			t.Fatalf("alert for %s took %v while another alert's decision looped: the decision lock is held during Rego", d.Name, took)
+		}
+		if r.Status != "recorded" {
+			t.Fatalf("alert for %s: %+v", d.Name, r)
+		}
+		sent++
+		time.Sleep(20 * time.Millisecond)
 	}
 }
