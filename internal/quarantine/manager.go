@@ -4,10 +4,11 @@
 // Start with Manager: Intake takes alerts (normalised by the alert
 // subpackage), matches each to an inventory device by IP or MAC, asks the
 // Rego decision (package ward.quarantine: decision.go, policy/rego/
-// quarantine.rego) what to do, records it, and enforces it incrementally —
-// an address added to a quarantine set on every firewall Ward manages, and
-// for an isolate the device's switch port moved to the quarantine VLAN —
-// over SSH sessions kept open in a Pool. Quarantine (a person's request),
+// quarantine.rego) what to do, and records it together with the push jobs
+// that enforce it incrementally (enforce.go, push.go) — an address added to
+// a quarantine set on every firewall Ward manages, and for an isolate the
+// device's switch port moved to the quarantine VLAN — run per target over
+// SSH sessions kept open in a Pool. Quarantine (a person's request),
 // Approve, Release, ExpireDue and Reconcile complete the lifecycle; every
 // change is in the store and the audit log, so a restart neither drops nor
 // forgets a quarantine.
