@@ -49,6 +49,8 @@ func (c Case) invalid() bool { return c.Invalid || c.Corrupt != nil }
 //   - each invalid case fails with drivers.ErrCheckFailed (a corrupted
 //     configuration may also fail with drivers.ErrInvalidConfig) and leaves
 //     the running configuration exactly as it was;
+//   - text that is no configuration of the driver (shell commands) is
+//     refused with drivers.ErrInvalidConfig before any command is sent;
 //   - finally, applying what Running returned before the suite restores it
 //     (the rollback Ward's plan relies on).
 //
@@ -153,12 +155,38 @@ func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case)
 		})
 	}
 
+	t.Run("unparsed-never-sent", func(t *testing.T) {
+		// Text that is no configuration of the driver, shell commands in
+		// it, is refused before a single command reaches the device.
+		for _, text := range []string{"; touch /tmp/ward-pwned\n", "$(touch /tmp/ward-pwned)\n", "`touch /tmp/ward-pwned`\n"} {
+			rec := &recording{Session: s}
+			err := d.Apply(ctx, rec, drivers.Config{Text: text})
+			if !errors.Is(err, drivers.ErrInvalidConfig) {
+				t.Errorf("Apply of %q: err = %v; want drivers.ErrInvalidConfig (refused before sending anything)", text, err)
+			}
+			if len(rec.commands) > 0 {
+				t.Errorf("Apply of %q sent %d commands before refusing it, first %q", text, len(rec.commands), rec.commands[0])
+			}
+		}
+	})
+
 	t.Run("restore", func(t *testing.T) {
 		if err := d.Apply(ctx, s, before); err != nil {
 			t.Fatalf("Apply of the configuration Running returned before the suite (rollback): %v", err)
 		}
 		checkRunning(t, d, s, before, "after applying the configuration found before the suite, Running differs from it (-before +running)")
 	})
+}
+
+// recording passes commands to the session it wraps and remembers them.
+type recording struct {
+	drivers.Session
+	commands []string
+}
+
+func (r *recording) Run(ctx context.Context, command string) (string, error) {
+	r.commands = append(r.commands, command)
+	return r.Session.Run(ctx, command)
 }
 
 func checkRunning(t *testing.T, d drivers.Driver, s drivers.Session, want drivers.Config, what string) {

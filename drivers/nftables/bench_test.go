@@ -64,6 +64,10 @@ func TestLargeScriptSize(t *testing.T) {
 		if len(cfg.Text) > maxScript {
 			t.Errorf("100,000 devices and 3,000 rules (scattered %v) render %d bytes, over the %d budget", scattered, len(cfg.Text), maxScript)
 		}
+		// Apply's check before sending accepts everything Render writes.
+		if _, err := checkConfig(cfg.Text); err != nil {
+			t.Errorf("the rendered configuration (scattered %v) fails Apply's check: %v", scattered, err)
+		}
 		t.Logf("scattered %v: %d bytes", scattered, len(cfg.Text))
 	}
 }

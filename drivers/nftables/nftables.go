@@ -254,15 +254,35 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 }
 
 // structure reads the table's sets (with their declarations, without
-// members) and chains; nil when there is no table.
+// members) and chains (without rules); nil when there is no table. nft
+// lists sets and chains of every inet table at once, cheaply: listing the
+// table itself, even tersely, prints every rule.
 func (d *driver) structure(ctx context.Context, s drivers.Session) (*table, error) {
-	out, found, err := d.list(ctx, s, "table "+tableName, "-t")
-	if err != nil || !found {
-		return nil, err
+	if d.bad != nil {
+		return nil, d.bad
 	}
-	t, err := parseTable(out)
-	if err != nil {
-		return nil, fmt.Errorf("nft listed the table in a layout Ward does not know: %w", err)
+	var t *table
+	for _, what := range []string{"-t list sets inet", "list chains inet"} {
+		out, err := s.Run(ctx, d.nft+" "+what)
+		if err != nil {
+			return nil, err
+		}
+		block, found := wardBlock(out)
+		if !found {
+			continue
+		}
+		one, err := parseTable(block)
+		if err != nil {
+			return nil, fmt.Errorf("nft %s printed the table in a layout Ward does not know: %w", what, err)
+		}
+		if t == nil {
+			t = &table{}
+		}
+		t.sets = append(t.sets, one.sets...)
+		t.blocks = append(t.blocks, one.blocks...)
+	}
+	if t == nil {
+		return nil, nil
 	}
 	for _, b := range t.blocks {
 		if b.kind != "chain" || !identifier.MatchString(b.name) {

@@ -225,3 +225,24 @@ func splitElements(s string) []element {
 }
 
 func quoteComment(c string) string { return `comment "` + c + `"` }
+
+// wardBlock cuts the inet ward table out of a listing of several tables
+// (nft list sets inet): from its first line to the closing brace at the
+// start of a line.
+func wardBlock(listing string) (string, bool) {
+	var b strings.Builder
+	in := false
+	for _, line := range strings.Split(listing, "\n") {
+		switch {
+		case !in && line == "table "+tableName+" {":
+			in = true
+		case !in:
+			continue
+		}
+		b.WriteString(line + "\n")
+		if line == "}" {
+			return b.String(), true
+		}
+	}
+	return "", false
+}
