@@ -20,7 +20,6 @@ import (
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
-	"gorm.io/gorm"
 )
 
 // Headers of an HMAC-signed alert request.
@@ -221,13 +220,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	q := s.cfg.Store.DB.WithContext(ctx).Model(&store.Alert{})
-	if v := c.Query("source"); v != "" {
-		q = q.Where("source = ?", v)
-	}
-	if v := c.Query("action"); v != "" {
-		q = q.Where("action = ?", v)
-	}
+	q := store.AlertQuery{Source: c.Query("source"), Action: c.Query("action"), Limit: limit, Offset: offset}
 	if v := c.Query("device"); v != "" {
 		row, err := inventory.Get(ctx, s.cfg.Store, v)
 		if errors.Is(err, store.ErrNotFound) {
@@ -238,15 +231,10 @@ func (s *Server) listAlerts(c *gin.Context) {
 			s.internal(c, "reading the device", err)
 			return
 		}
-		q = q.Where("device_id = ?", row.ID)
+		q.DeviceID = row.ID
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		s.internal(c, "counting alerts", err)
-		return
-	}
-	var rows []store.Alert
-	if err := q.Order("id DESC").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+	rows, total, err := s.cfg.Store.ListAlerts(ctx, q)
+	if err != nil {
 		s.internal(c, "listing alerts", err)
 		return
 	}
@@ -267,9 +255,8 @@ func (s *Server) getAlert(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var r store.Alert
-	err := s.cfg.Store.DB.WithContext(c.Request.Context()).Take(&r, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	r, err := s.cfg.Store.GetAlert(c.Request.Context(), uint64(id))
+	if errors.Is(err, store.ErrNotFound) {
 		notFound(c, "alert", fmt.Sprint(id), "")
 		return
 	}
@@ -277,12 +264,12 @@ func (s *Server) getAlert(c *gin.Context) {
 		s.internal(c, "reading the alert", err)
 		return
 	}
-	names, err := s.deviceNames(c.Request.Context(), []store.Alert{r})
+	names, err := s.deviceNames(c.Request.Context(), []store.Alert{*r})
 	if err != nil {
 		s.internal(c, "reading the alert's device", err)
 		return
 	}
-	rec := alertRecord(r, names)
+	rec := alertRecord(*r, names)
 	if json.Valid([]byte(r.Raw)) {
 		rec.Raw = json.RawMessage(r.Raw)
 	}
@@ -306,16 +293,5 @@ func (s *Server) deviceNames(ctx context.Context, rows []store.Alert) (map[uint6
 			ids = append(ids, *r.DeviceID)
 		}
 	}
-	names := map[uint64]string{}
-	if len(ids) == 0 {
-		return names, nil
-	}
-	var devs []store.Device
-	if err := s.cfg.Store.DB.WithContext(ctx).Select("id", "name").Where("id IN ?", ids).Find(&devs).Error; err != nil {
-		return nil, err
-	}
-	for _, d := range devs {
-		names[d.ID] = d.Name
-	}
-	return names, nil
+	return s.cfg.Store.DeviceNames(ctx, ids)
 }

@@ -129,13 +129,7 @@ func (q *quarantineCollector) Describe(ch chan<- *prometheus.Desc) { ch <- q.des
 func (q *quarantineCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var rows []struct {
-		Level        string
-		PendingLevel string
-		N            int64
-	}
-	err := q.st.DB.WithContext(ctx).Model(&store.Quarantine{}).Select("level, pending_level, COUNT(*) AS n").
-		Where("status = ?", quarantine.StatusActive).Group("level, pending_level").Scan(&rows).Error
+	rows, err := q.st.CountActiveQuarantines(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(q.desc, err)
 		return
