@@ -11,15 +11,27 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"flag"
+	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/drivers/drivertest"
+	"github.com/wardnet/ward/drivers/localsession"
+	"github.com/wardnet/ward/internal/inforce"
+	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/internal/testenv"
 )
 
 // TestServeSettingsPrecedence: a flag beats its WARD_* variable, which
@@ -268,4 +280,154 @@ func TestServeLogFormats(t *testing.T) {
 			t.Errorf("newLogger(%q, %q) accepted", bad[0], bad[1])
 		}
 	}
+}
+
+// recordingSession runs commands on a session and keeps every command
+// line, so a test can say what was never sent.
+type recordingSession struct {
+	drivers.Session
+	mu   *sync.Mutex
+	sent *[]string
+}
+
+func (s recordingSession) Run(ctx context.Context, cmd string) (string, error) {
+	s.mu.Lock()
+	*s.sent = append(*s.sent, cmd)
+	s.mu.Unlock()
+	return s.Session.Run(ctx, cmd)
+}
+
+// quarantineNetns makes a network namespace whose nftables hold Ward's
+// quarantine sets (as linux_nftables renders them).
+func quarantineNetns(t *testing.T) string {
+	t.Helper()
+	testenv.NeedRoot(t, "nft in a network namespace")
+	testenv.NeedCommand(t, "nft", "nftables")
+	ns := drivertest.Netns(t)
+	cmd := exec.Command("ip", "netns", "exec", ns, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(`table inet ward {
+	set quarantine_isolate_v4 { type ipv4_addr; flags interval; comment "ward quarantine: apply keeps its members"; }
+	set quarantine_isolate_v6 { type ipv6_addr; flags interval; comment "ward quarantine: apply keeps its members"; }
+	set quarantine_restrict_v4 { type ipv4_addr; flags interval; comment "ward quarantine: apply keeps its members"; }
+	set quarantine_restrict_v6 { type ipv6_addr; flags interval; comment "ward quarantine: apply keeps its members"; }
+}
+`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("loading the quarantine sets into %s: %v: %s", ns, err, out)
+	}
+	return ns
+}
+
+func netnsSet(t *testing.T, ns, set string) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "set", "inet", "ward", set).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list set %s: %v: %s", set, err, out)
+	}
+	_, elems, _ := strings.Cut(string(out), "elements = {")
+	elems, _, _ = strings.Cut(elems, "}")
+	return " " + strings.Join(strings.Fields(strings.ReplaceAll(elems, ",", " ")), " ") + " "
+}
+
+// TestServeStartExpiresBeforeReconcile: ward serve's start-up on a real
+// nftables firewall. A quarantine whose time ran out while Ward was down
+// is removed from the firewall if it is still there, and never sent to it
+// again if the firewall lost it meanwhile (no add command at all), while
+// an active quarantine the firewall lost is added back.
+func TestServeStartExpiresBeforeReconcile(t *testing.T) {
+	ns := quarantineNetns(t)
+	db := "sqlite://" + filepath.Join(t.TempDir(), "ward.db")
+	if code, out, errs := runWard(t, "inventory", "import", exampleInventory, "-db", db); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	const tvIP, lblIP = "10.61.190.241", "10.61.130.11"
+	var mu sync.Mutex
+	var sent []string
+	manager := func() (*quarantine.Manager, *store.Store) {
+		t.Helper()
+		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+		cfg, diags := c.loadPolicy(examplePolicy)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		m, st, ok := c.newManager(t.Context(), inforce.New(cfg, nil, nil), db, true, func(o *quarantine.Options) {
+			o.Dial = func(ctx context.Context, target string) (drivers.Session, error) {
+				if target != "core-fw" {
+					return nil, fmt.Errorf("no target %s in this test", target)
+				}
+				return recordingSession{localsession.New(localsession.Options{Netns: ns}), &mu, &sent}, nil
+			}
+		})
+		if !ok {
+			t.Fatal("cannot build the quarantine manager")
+		}
+		return m, st
+	}
+	m, st := manager()
+	if err := st.SaveTargetState(t.Context(), store.TargetState{Target: "core-fw", Content: "{}", Hash: "x", AppliedAt: time.Now()},
+		store.AuditEntry{Actor: "test", Action: "apply.target", Object: "core-fw"}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+
+	for _, lost := range []bool{false, true} {
+		name := map[bool]string{false: "still-on-the-firewall", true: "lost-by-the-firewall"}[lost]
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			for _, r := range []quarantine.Request{
+				{Device: "tv-netlab-01", Level: quarantine.LevelIsolate, TTL: time.Second, Actor: "test"},
+				{Device: "lbl-icu-01", Level: quarantine.LevelRestrict, Actor: "test"},
+			} {
+				if out, err := m.Quarantine(ctx, r); err != nil || out.EnforceError != "" {
+					t.Fatalf("quarantine %s: %v %+v", r.Device, err, out)
+				}
+			}
+			if !strings.Contains(netnsSet(t, ns, "quarantine_isolate_v4"), " "+tvIP+" ") {
+				t.Fatal("the isolate was not enforced before the stop")
+			}
+			m.Close()
+			st.Close() // Ward is down
+			if lost {
+				for _, set := range []string{"quarantine_isolate_v4", "quarantine_restrict_v4"} {
+					if out, err := exec.Command("ip", "netns", "exec", ns, "nft", "flush", "set", "inet", "ward", set).CombinedOutput(); err != nil {
+						t.Fatalf("flush %s: %v %s", set, err, out)
+					}
+				}
+			}
+			time.Sleep(1500 * time.Millisecond) // the isolate's time runs out
+			mu.Lock()
+			sent = nil
+			mu.Unlock()
+			m, st = manager()
+			startup(ctx, m, log)
+
+			if got := netnsSet(t, ns, "quarantine_isolate_v4"); strings.Contains(got, " "+tvIP+" ") {
+				t.Errorf("after the start the isolate set holds %s, whose quarantine expired while Ward was down: %s", tvIP, got)
+			}
+			if got := netnsSet(t, ns, "quarantine_restrict_v4"); !strings.Contains(got, " "+lblIP+" ") {
+				t.Errorf("after the start the restrict set lacks %s, whose quarantine is active: %s", lblIP, got)
+			}
+			mu.Lock()
+			for _, c := range sent {
+				if strings.Contains(c, "add element") && strings.Contains(c, tvIP) && !strings.Contains(c, "delete element") {
+					t.Errorf("the start sent %s back to the firewall after its quarantine expired: %s", tvIP, c)
+				}
+			}
+			mu.Unlock()
+			list, err := m.List(ctx, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range list {
+				if l.Device == "tv-netlab-01" && l.Status != quarantine.StatusExpired {
+					t.Errorf("quarantine #%d of tv-netlab-01 is %s after the start, want expired", l.ID, l.Status)
+				}
+			}
+			if _, err := m.Release(ctx, "lbl-icu-01", "test"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	m.Close()
+	st.Close()
 }
