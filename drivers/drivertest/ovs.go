@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,6 +53,13 @@ func vswitchdUp() bool {
 }
 
 func startOVS() error {
+	// The daemons outlive the test: they must not inherit a descriptor the
+	// test process got from whoever started it, such as the lock that
+	// `flock /run/ward-lab.lock go test ...` holds for the test's run,
+	// which they would then hold for as long as they run.
+	if err := closeInheritedOnExec(); err != nil {
+		return err
+	}
 	for _, dir := range []string{ovsRunDir, ovsLogDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -80,6 +89,22 @@ func startOVS() error {
 			"--log-file="+filepath.Join(ovsLogDir, "ovs-vswitchd.log"))
 		if err := waitFor("ovs-vswitchd to answer", vswitchdUp); err != nil {
 			return errors.Join(startErr, err)
+		}
+	}
+	return nil
+}
+
+// closeInheritedOnExec marks every descriptor above standard error
+// close-on-exec. Go opens its own files that way; descriptors inherited
+// from the parent process are not.
+func closeInheritedOnExec() error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("listing this process's descriptors, so Open vSwitch does not inherit them: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
 		}
 	}
 	return nil
