@@ -29,17 +29,18 @@ func runInventory(c *cli, args []string) int {
 }
 
 func runInventoryImport(c *cli, args []string) int {
-	fs := c.newFlagSet("inventory import", "FILE [-format csv|json|netbox] [-replace] [-db URL]")
-	format := fs.String("format", "", "csv, json or netbox (default: detect from the file)")
-	replace := fs.Bool("replace", false, "mark stored devices missing from the file as removed (default: merge)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("inventory import", "FILE [-format csv|json|netbox] [-replace] [-db URL]")
+	format := cl.String("format", "", "csv, json or netbox (default: detect from the file)")
+	replace := cl.Bool("replace", false, "mark stored devices missing from the file as removed (default: merge)")
+	asJSON := cl.Bool("json", false, "print the result as JSON")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) != 1 {
-		fs.Usage()
+		cl.Usage()
 		return 2
 	}
 	var f inventory.Format
@@ -50,12 +51,10 @@ func runInventoryImport(c *cli, args []string) int {
 			return 2
 		}
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	res, err := inventory.ImportFile(ctx, st, pos[0], f, inventory.ImportOptions{Replace: *replace, Actor: actor()})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "Error: %v\n\nNothing was imported; the inventory is unchanged.\n", err)
@@ -70,22 +69,21 @@ func runInventoryImport(c *cli, args []string) int {
 }
 
 func runInventoryList(c *cli, args []string) int {
-	fs := c.newFlagSet("inventory list", "[-zone Z [-policy DIR]] [-class C] [-removed] [-json] [-db URL]")
-	zone := fs.String("zone", "", "only devices the policy places in this zone")
-	policyDir := fs.String("policy", "./policy", "policy directory, for -zone")
-	class := fs.String("class", "", "only devices of this class")
-	removed := fs.Bool("removed", false, "include removed devices")
-	asJSON := fs.Bool("json", false, "print devices as a JSON array")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("inventory list", "[-zone Z [-policy DIR]] [-class C] [-removed] [-json] [-db URL]")
+	zone := cl.String("zone", "", "only devices the policy places in this zone")
+	policyDir := cl.String("policy", "./policy", "policy directory, for -zone")
+	class := cl.String("class", "", "only devices of this class")
+	removed := cl.Bool("removed", false, "include removed devices")
+	asJSON := cl.Bool("json", false, "print devices as a JSON array")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	defer cl.close()
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	rows, err := inventory.List(ctx, st, inventory.ListFilter{Class: *class, IncludeRemoved: *removed})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward inventory list: %v\n", err)
@@ -153,23 +151,22 @@ func placeInventory(ctx context.Context, st *store.Store, cfg *policy.Config) (*
 }
 
 func runInventoryShow(c *cli, args []string) int {
-	fs := c.newFlagSet("inventory show", "NAME [-json] [-db URL]")
-	asJSON := fs.Bool("json", false, "print the device as JSON")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("inventory show", "NAME [-json] [-db URL]")
+	asJSON := cl.Bool("json", false, "print the device as JSON")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) != 1 {
-		fs.Usage()
+		cl.Usage()
 		return 2
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	d, err := inventory.Get(ctx, st, pos[0])
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward inventory show: %v\n", err)
@@ -199,22 +196,21 @@ func runInventoryShow(c *cli, args []string) int {
 }
 
 func runInventoryRm(c *cli, args []string) int {
-	fs := c.newFlagSet("inventory rm", "NAME [-db URL]")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl := c.command("inventory rm", "NAME [-db URL]")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if len(pos) != 1 {
-		fs.Usage()
+		cl.Usage()
 		return 2
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	if err := inventory.Remove(ctx, st, pos[0], actor()); err != nil {
 		fmt.Fprintf(c.stderr, "ward inventory rm: %v\n", err)
 		return 1
@@ -253,18 +249,17 @@ func (c *cli) printJSON(v any) int {
 }
 
 func runInventoryExport(c *cli, args []string) int {
-	fs := c.newFlagSet("inventory export", "[-o FILE] [-db URL]")
-	out := fs.String("o", "", "write to FILE instead of standard output")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := c.command("inventory export", "[-o FILE] [-db URL]")
+	out := cl.String("o", "", "write to FILE instead of standard output")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	defer cl.close()
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	devices, err := inventory.Active(ctx, st)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward inventory export: %v\n", err)
