@@ -166,6 +166,9 @@ func keep(ctx context.Context, s drivers.Session, err error) bool {
 	if err == nil {
 		return true
 	}
+	if errors.Is(err, drivers.ErrSessionBroken) {
+		return false
+	}
 	// The command ran and failed: the session is in step, unless the
 	// context ended meanwhile (the failure may be the cut-off command).
 	var exit *drivers.ExitError

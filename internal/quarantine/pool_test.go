@@ -3,6 +3,7 @@ package quarantine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -91,6 +92,10 @@ func (s *stuckSession) Run(ctx context.Context, cmd string) (string, error) {
 	if cmd == "exit1" {
 		return "", &drivers.ExitError{Command: cmd, Status: 1}
 	}
+	if cmd == "brokenerr" {
+		// An exit status the driver says cannot be trusted.
+		return "", fmt.Errorf("%w: %w", drivers.ErrSessionBroken, &drivers.ExitError{Command: cmd, Status: 1})
+	}
 	if cmd == "broken" {
 		s.broken = true
 		return "", &drivers.ExitError{Command: cmd, Status: 1}
@@ -150,6 +155,18 @@ func TestPoolKeepsOnlySessionsInStep(t *testing.T) {
 	}
 	if !first.isClosed() {
 		t.Error("a session that said it was broken was not closed")
+	}
+
+	// An error wrapping drivers.ErrSessionBroken: discarded too.
+	if err := run(ctx, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	second := last()
+	if err := run(ctx, "brokenerr"); !errors.Is(err, drivers.ErrSessionBroken) {
+		t.Fatalf("want ErrSessionBroken, got %v", err)
+	}
+	if !second.isClosed() {
+		t.Error("a session whose command failed with ErrSessionBroken was not closed")
 	}
 
 	// A command that hangs and ignores its context: Do returns on the
