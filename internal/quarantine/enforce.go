@@ -46,10 +46,15 @@ func syncKey(target string, deviceID uint64) string {
 // quarantine as just decided (any status): one per firewall that can hold
 // its addresses in a quarantine set, and one for its switch port when q
 // records one. The caller enqueues them in the transaction that records
-// q. A Manager that does not enforce returns none.
+// q. A Manager that does not enforce returns none, and so does a pending
+// quarantine.
 func (m *Manager) syncJobs(q store.Quarantine) []store.Job {
 	v := m.cur.Load()
-	if m.noEnforce || v == nil {
+	// A pending quarantine (held for a person) is a device's only open
+	// one and its level is notify, before and after it ends: the targets
+	// hold nothing for the device, and a storm of held alerts costs no
+	// push.
+	if m.noEnforce || v == nil || q.Status == StatusPending || q.Level == LevelNotify {
 		return nil
 	}
 	payload, _ := json.Marshal(syncPayload{DeviceID: q.DeviceID})

@@ -91,6 +91,16 @@ func TestSyncJobsConvergeInAnyOrder(t *testing.T) {
 			t.Errorf("quarantine #%d records an enforce error after every job succeeded: %s", l.ID, l.EnforceError)
 		}
 	}
+	// An alert held for a person enforces nothing, open or ended: no job.
+	held := store.Quarantine{DeviceID: 1, Status: StatusPending, Level: LevelNotify, PendingLevel: LevelIsolate,
+		Addresses: tvIP, SwitchTarget: "access-ovs", SwitchPort: "p-guest1", HomeVLAN: 190}
+	if js := e.m.syncJobs(held); len(js) != 0 {
+		t.Errorf("a held quarantine made jobs %+v", js)
+	}
+	held.Status = StatusExpired
+	if js := e.m.syncJobs(held); len(js) != 0 {
+		t.Errorf("a held quarantine that expired unapproved made jobs %+v", js)
+	}
 }
 
 func jobTargets(js []store.Job) []string {
