@@ -9,10 +9,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardnet/ward/api"
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/inforce"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -249,5 +251,54 @@ func TestAPIApplyJudgesEssentialItself(t *testing.T) {
 	}
 	if !approved {
 		t.Error("no apply.allow_essential_change event with the admin and the reason")
+	}
+}
+
+// TestAPIConcurrentAppliesPushOnce: two applies of one plan at once. The
+// second passes every check while the first is still pushing (nothing is
+// recorded yet), then waits for the targets' owner; once it has them, it
+// finds their base state changed and skips them. Each target is pushed
+// once, with no lock around the apply as a whole.
+func TestAPIConcurrentAppliesPushOnce(t *testing.T) {
+	s := &planServer{signer: planSigner(t)}
+	s.testServer = newTestServer(t, func(c *api.Config) {
+		c.PlanSigner = s.signer
+		c.Owner = jobs.NewOwner(c.Store, jobs.OwnerOptions{Holder: "test"})
+	})
+	ctx := context.Background()
+	first, id := heldApply(t, s.testServer, ctx)
+	second := make(chan api.ApplyResult, 1)
+	go func() {
+		status, _, body := s.apply(t, id, `{}`)
+		var res api.ApplyResult
+		if status != 200 || json.Unmarshal([]byte(body), &res) != nil {
+			t.Errorf("second apply: %d %s", status, body)
+		}
+		second <- res
+	}()
+	// The second is past its checks and waiting for the owner when its run
+	// is recorded as running too.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var n int64
+		s.st.DB.Model(&store.ApplyRun{}).Where("status = ?", "running").Count(&n)
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second apply never started pushing (%d runs running)", n)
+		}
+	}
+	close(s.targets.hold)
+	if got := <-first; !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("first apply: %s", got)
+	}
+	res := <-second
+	for _, r := range res.Results {
+		if r.Status != "skipped" {
+			t.Errorf("second apply: %s %s (%s), want skipped", r.Target, r.Status, r.Error)
+		}
+	}
+	if got := s.pushes(); len(got) != 2 {
+		t.Errorf("pushes %v: want core-fw and access-ovs once each", got)
 	}
 }
