@@ -421,3 +421,36 @@ func TestApplyParsesBeforeSending(t *testing.T) {
 func diffCfg(want, got drivers.Config) string { return drivertest.Diff(want.Text, got.Text) }
 
 func diffText(a, b string) string { return drivertest.Diff(a, b) }
+
+// TestListingStable: nft lists a table's sets in the order they were made,
+// and Apply keeps the quarantine sets while it makes the others anew; the
+// table as nft lists it must still be the same after another apply and
+// back, so that an operator's diff of two listings shows changes only.
+func TestListingStable(t *testing.T) {
+	s := realNft(t)
+	d := New(Options{TempDir: t.TempDir()})
+	ctx := t.Context()
+	a, err := d.Render(hospital())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.Render(variant(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, s, a); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Run(ctx, "nft list table inet ward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []drivers.Config{b, a} {
+		if err := d.Apply(ctx, s, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again, _ := s.Run(ctx, "nft list table inet ward"); again != first {
+		t.Errorf("the same configuration, applied again after another, lists differently (-first +again):\n%s", drivertest.Diff(first, again))
+	}
+}

@@ -168,9 +168,17 @@ func transaction(cur, want *table, recreate []string) string {
 			}
 		}
 	}
-	body := want.script()
-	body = strings.TrimPrefix(body, preamble)
-	b.WriteString(body)
+	// Quarantine sets are declared first, so that on a new table they are
+	// created first: nft lists a table's sets in the order they were
+	// made, and the quarantine sets, kept by every later apply, then stay
+	// where they are while the static sets after them are made anew. The
+	// listing of a table does not change order from one apply to the next.
+	for _, s := range want.sets {
+		if s.dynamic() {
+			b.WriteString("add set " + tableName + " " + s.name + " { " + strings.Join(s.attrs, "; ") + "; }\n")
+		}
+	}
+	b.WriteString(strings.TrimPrefix(want.script(), preamble))
 	return b.String()
 }
 
