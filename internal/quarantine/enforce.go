@@ -141,21 +141,24 @@ type deviceTruth struct {
 	ip string
 }
 
-// readTruth reads what the store says now about device id.
-func (m *Manager) readTruth(ctx context.Context, v *view, id uint64) (*deviceTruth, error) {
-	recent, err := m.st.DeviceQuarantines(ctx, id, recentPerDevice)
-	if err != nil {
-		return nil, err
-	}
+// readTruths reads what the store says now about devices ids, in order.
+func (m *Manager) readTruths(ctx context.Context, v *view, ids []uint64) ([]*deviceTruth, error) {
 	active, err := m.st.ActiveQuarantines(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := &deviceTruth{recent: recent, active: active}
-	if d := v.byID[id]; d != nil && d.inv.IP.IsValid() {
-		t.ip = d.inv.IP.String()
+	out := make([]*deviceTruth, len(ids))
+	for i, id := range ids {
+		recent, err := m.st.DeviceQuarantines(ctx, id, recentPerDevice)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &deviceTruth{recent: recent, active: active}
+		if d := v.byID[id]; d != nil && d.inv.IP.IsValid() {
+			out[i].ip = d.inv.IP.String()
+		}
 	}
-	return t, nil
+	return out, nil
 }
 
 // subject is the quarantine a sync job's outcome is recorded on: the
@@ -233,10 +236,10 @@ func (c setChanges) run(ctx context.Context, su drivers.SetUpdater, s drivers.Se
 	return nil
 }
 
-// syncFirewall makes firewall target hold the device's addresses — those
-// of its quarantines and its address now — in the set of the level the
-// active quarantines give each, or in none.
-func (m *Manager) syncFirewall(ctx context.Context, target string, su drivers.SetUpdater, t *deviceTruth) error {
+// deviceChanges are the set changes that make a firewall hold the
+// device's addresses — those of its quarantines and its address now — in
+// the set of the level the active quarantines give each, or in none.
+func deviceChanges(t *deviceTruth) setChanges {
 	seen := map[string]bool{}
 	var addrs []string
 	for _, a := range append(quarantineAddrs(t.recent), t.ip) {
@@ -245,10 +248,57 @@ func (m *Manager) syncFirewall(ctx context.Context, target string, su drivers.Se
 			addrs = append(addrs, a)
 		}
 	}
-	if len(addrs) == 0 {
+	return levelChanges(addrs, wantLevels(t.active))
+}
+
+// merge adds o's changes to c. Both were computed from one reading of the
+// active quarantines, so an address never wants two levels.
+func (c setChanges) merge(o setChanges) {
+	for set, as := range o.add {
+		c.add[set] = append(c.add[set], as...)
+	}
+	for set, as := range o.remove {
+		c.remove[set] = append(c.remove[set], as...)
+	}
+}
+
+func (c setChanges) empty() bool {
+	for _, m := range []map[string][]string{c.add, c.remove} {
+		for _, as := range m {
+			if len(as) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dedupe drops repeated addresses, so a batch sends each once.
+func (c setChanges) dedupe() {
+	for _, m := range []map[string][]string{c.add, c.remove} {
+		for set, as := range m {
+			seen := map[string]bool{}
+			m[set] = slices.DeleteFunc(as, func(a string) bool {
+				n := normAddr(a)
+				dup := seen[n]
+				seen[n] = true
+				return dup
+			})
+		}
+	}
+}
+
+// syncFirewall makes firewall target hold what the store says about the
+// devices in truths, in one batch of set commands.
+func (m *Manager) syncFirewall(ctx context.Context, target string, su drivers.SetUpdater, truths []*deviceTruth) error {
+	c := setChanges{add: map[string][]string{}, remove: map[string][]string{}}
+	for _, t := range truths {
+		c.merge(deviceChanges(t))
+	}
+	c.dedupe()
+	if c.empty() {
 		return nil
 	}
-	c := levelChanges(addrs, wantLevels(t.active))
 	return m.pool.Do(ctx, target, func(s drivers.Session) error { return c.run(ctx, su, s) })
 }
 

@@ -122,22 +122,60 @@ func (m *Manager) runSyncJob(ctx context.Context, j store.Job) error {
 		m.log.Debug("quarantine job for a target that holds no quarantine; nothing to do", "target", j.Target, "device_id", p.DeviceID)
 		return nil
 	}
-	t, err := m.readTruth(ctx, v, p.DeviceID)
+	ids := []uint64{p.DeviceID}
+	if isFirewall {
+		// A storm queues one job per device on each firewall: the first
+		// to run pushes every device queued so far, in one batch, so a
+		// device waits for at most the job in flight, not for the queue.
+		// The later jobs find their device already in place.
+		ids = append(ids, m.queuedDevices(ctx, j)...)
+	}
+	truths, err := m.readTruths(ctx, v, ids)
 	if err != nil {
 		return err
 	}
 	if isFirewall {
-		err = m.syncFirewall(ctx, j.Target, su, t)
+		err = m.syncFirewall(ctx, j.Target, su, truths)
 	} else {
-		err = m.syncSwitch(ctx, v, j.Target, vs, t)
+		err = m.syncSwitch(ctx, v, j.Target, vs, truths[0])
 	}
-	if q := t.subject(); q != nil {
-		m.record(ctx, []uint64{q.ID}, j.Target, err)
+	var subjects []uint64
+	for _, t := range truths {
+		if q := t.subject(); q != nil {
+			subjects = append(subjects, q.ID)
+		}
 	}
+	m.record(ctx, subjects, j.Target, err)
 	if err != nil {
 		return fmt.Errorf("quarantine of %s on target %q: %w", v.deviceName(p.DeviceID), j.Target, err)
 	}
 	return nil
+}
+
+// maxBatch bounds the devices one firewall push carries.
+const maxBatch = 500
+
+// queuedDevices returns the devices of the other sync jobs queued for j's
+// target, up to maxBatch. Failing to read them only forgoes the batch.
+func (m *Manager) queuedDevices(ctx context.Context, j store.Job) []uint64 {
+	queued, err := m.st.ListJobs(ctx, store.JobQueued)
+	if err != nil {
+		m.log.Warn("could not read the queued quarantine jobs to push them in one batch; pushing one device", "target", j.Target, "error", err)
+		return nil
+	}
+	var out []uint64
+	seen := map[uint64]bool{}
+	for _, o := range queued {
+		if o.Kind != SyncJobKind || o.Target != j.Target || o.ID == j.ID || len(out) >= maxBatch-1 {
+			continue
+		}
+		var p syncPayload
+		if json.Unmarshal([]byte(o.Payload), &p) == nil && p.DeviceID != 0 && !seen[p.DeviceID] {
+			seen[p.DeviceID] = true
+			out = append(out, p.DeviceID)
+		}
+	}
+	return out
 }
 
 // record writes the outcome of a push to target on quarantines ids, and
