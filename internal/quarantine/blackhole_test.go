@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -206,5 +207,35 @@ func TestBlackholedTargetDelaysOnlyItself(t *testing.T) {
 	}
 	if _, bad := pushErrs.Load("core-fw"); bad {
 		t.Error("a push to core-fw was counted as failed")
+	}
+
+	// Reconcile with the dead firewall: core-fw is reconciled (a member
+	// lost by hand is back), edge-fw is reported, and the whole takes the
+	// dead one's dial timeout, not its SSH client's.
+	lost := results[0].ip
+	for _, s := range results {
+		if s.r.Action == LevelIsolate || s.r.Action == LevelRestrict {
+			lost = s.ip
+			set := map[string]string{LevelIsolate: intent.IsolateSet, LevelRestrict: intent.RestrictSet}[s.r.Action] + "_v4"
+			if out, err := exec.Command("ip", "netns", "exec", ns, "nft", "delete", "element", "inet", "ward", set, "{", lost, "}").CombinedOutput(); err != nil {
+				t.Fatalf("deleting %s from %s by hand: %v %s", lost, set, err, out)
+			}
+			break
+		}
+	}
+	start := time.Now()
+	rep, err := m.Reconcile(ctx)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Errors, func(e string) bool { return strings.HasPrefix(e, "edge-fw: ") }) || slices.ContainsFunc(rep.Errors, func(e string) bool { return strings.HasPrefix(e, "core-fw") }) {
+		t.Errorf("reconcile errors %q, want edge-fw's only", rep.Errors)
+	}
+	if !slices.ContainsFunc(rep.Added, func(a string) bool { return strings.HasPrefix(a, "core-fw: ") && strings.Contains(a, lost) }) {
+		t.Errorf("reconcile added %q, want %s back on core-fw", rep.Added, lost)
+	}
+	if took > ReconcileDeadline {
+		t.Errorf("reconcile took %s with a dead target, want at most %s", took, ReconcileDeadline)
 	}
 }
