@@ -237,6 +237,8 @@ func New(cfg Config) *Server {
 
 	v1.GET("/audit", viewer, s.listAudit)
 	v1.GET("/audit/verify", viewer, s.verifyAudit)
+	v1.POST("/audit/verify", viewer, s.verifyAuditCheckpoint)
+	v1.GET("/audit/checkpoint", admin, s.auditCheckpoint)
 
 	v1.GET("/targets", viewer, s.listTargets)
 	v1.GET("/targets/:name", viewer, s.getTarget)

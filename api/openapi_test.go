@@ -493,6 +493,8 @@ var oaSamples = map[string]oaSample{
 	"POST /api/v1/tokens":              {body: `{"name":"x","role":"viewer"}`},
 	"POST /api/v1/plans":               {body: `{}`},
 	"POST /api/v1/plans/{id}/apply":    {body: `{}`},
+	"POST /api/v1/audit/verify": {body: `{"format":"ward-audit-checkpoint/1","seq":1,"hash":"00","at":"2026-01-01T00:00:00Z","events":1,` +
+		`"taken":"2026-01-01T00:00:00Z","key_id":"0000000000000000","mac":"00"}`},
 }
 
 // oaAuthSweep sends each operation that needs a token with none, a
@@ -941,6 +943,17 @@ func oaAuditTargets(t *testing.T, c *oaClient) {
 	if !v.Intact {
 		t.Errorf("audit log: %+v", v)
 	}
+	var cp store.AuditCheckpoint
+	c.want(t, 200, oaValid, "GET", "/api/v1/audit/checkpoint", nil, c.as(store.RoleAdmin)).decode(t, &cp)
+	var vc api.AuditVerify
+	c.want(t, 200, oaValid, "POST", "/api/v1/audit/verify", cp, viewer).decode(t, &vc)
+	if !vc.Intact || vc.Checkpoint == nil {
+		t.Errorf("audit log against its checkpoint: %+v", vc)
+	}
+	forged := cp
+	forged.Seq--
+	c.want(t, 400, oaValid, "POST", "/api/v1/audit/verify", forged, viewer)
+	c.want(t, 400, oaInvalid, "POST", "/api/v1/audit/verify", `{"format":"ward-audit-checkpoint/1","seq":-1}`, viewer)
 
 	var targets []api.Target
 	c.want(t, 200, oaValid, "GET", "/api/v1/targets", nil, viewer).decode(t, &targets)

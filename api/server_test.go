@@ -42,10 +42,16 @@ type testServer struct {
 	tokens map[string]string
 }
 
+// testAuditKey is the test server's audit key (store.WithAuditKey wants at
+// least 32 bytes).
+const testAuditKey = "ward api tests: the audit key, 32+ bytes"
+
 func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
+	// Keyed like ward serve's store, so routes that sign or check with the
+	// audit key (the audit checkpoint) work as in production.
+	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"), store.WithAuditKey([]byte(testAuditKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
