@@ -74,20 +74,21 @@ func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []
 }
 
 func runApply(c *cli, args []string) int {
-	fs := c.newFlagSet("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change -reason TEXT] [-refresh] [-target NAME]... [-policy DIR] [-db URL]")
-	dir := fs.String("policy", "./policy", "policy directory (for a saved plan: the plan is made again from it and must match)")
-	auto := fs.Bool("auto-approve", false, "apply without asking")
-	allowEssential := fs.Bool("allow-essential-change", false, "apply although the plan loses a flow marked essential; needs -reason (both recorded in the audit log)")
-	reason := fs.String("reason", "", "why a person judged an essential change safe for patients (required with -allow-essential-change)")
-	parallel := fs.Int("parallel", 4, "targets pushed at once")
-	refresh := fs.Bool("refresh", false, "read each target's running configuration first, and push again to any that was changed outside Ward (repairs drift)")
+	cl := c.command("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change -reason TEXT] [-refresh] [-target NAME]... [-policy DIR] [-db URL]")
+	dir := cl.String("policy", "./policy", "policy directory (for a saved plan: the plan is made again from it and must match)")
+	auto := cl.Bool("auto-approve", false, "apply without asking")
+	allowEssential := cl.Bool("allow-essential-change", false, "apply although the plan loses a flow marked essential; needs -reason (both recorded in the audit log)")
+	reason := cl.String("reason", "", "why a person judged an essential change safe for patients (required with -allow-essential-change)")
+	parallel := cl.Int("parallel", 4, "targets pushed at once")
+	refresh := cl.Bool("refresh", false, "read each target's running configuration first, and push again to any that was changed outside Ward (repairs drift)")
 	var only targetList
-	fs.Var(&only, "target", "apply only this target (repeatable)")
-	db := dbFlag(fs)
-	pos, code, ok := parseFlags(fs, args)
+	cl.Var(&only, "target", "apply only this target (repeatable)")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
 	if !ok {
 		return code
 	}
+	defer cl.close()
 	if *allowEssential && strings.TrimSpace(*reason) == "" {
 		fmt.Fprintln(c.stderr, "ward apply: -allow-essential-change needs -reason TEXT: say why a person judged the change safe for patients (it is recorded in the audit log).")
 		return 2
@@ -96,12 +97,10 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "ward apply: one plan file at most, got %d\n", len(pos))
 		return 2
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	signer, ok := c.planSigner("apply")
 	if !ok {
 		return 1
@@ -111,7 +110,7 @@ func runApply(c *cli, args []string) int {
 	var cfg *policy.Config
 	if len(pos) == 1 {
 		var ok bool
-		if p, cfg, ok = c.loadSavedPlan(ctx, st, signer, pos[0], fs, *dir, *allowEssential, *reason); !ok {
+		if p, cfg, ok = c.loadSavedPlan(ctx, st, signer, pos[0], cl.FlagSet, *dir, *allowEssential, *reason); !ok {
 			return 1
 		}
 		if a := p.Approval; a != nil {
@@ -237,26 +236,25 @@ func (c *cli) loadSavedPlan(ctx context.Context, st *store.Store, signer *plan.S
 }
 
 func runDrift(c *cli, args []string) int {
-	fs := c.newFlagSet("drift", "[-policy DIR] [-target NAME]... [-db URL] [-json]")
-	dir := fs.String("policy", "./policy", "policy directory (for the targets' addresses and credentials)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cl := c.command("drift", "[-policy DIR] [-target NAME]... [-db URL] [-json]")
+	dir := cl.String("policy", "./policy", "policy directory (for the targets' addresses and credentials)")
+	asJSON := cl.Bool("json", false, "print the result as JSON")
 	var only targetList
-	fs.Var(&only, "target", "check only this target (repeatable)")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl.Var(&only, "target", "check only this target (repeatable)")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
+	defer cl.close()
 	cfg, diags := c.loadPolicy(*dir)
 	if diags.HasErrors() {
 		c.printDiags(cfg, diags)
 		return 1
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	driverOf := map[string]string{}
 	for name, t := range cfg.Targets {
 		if len(only) == 0 || slices.Contains(only, name) {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"fmt"
 	"os"
 
@@ -10,23 +8,22 @@ import (
 )
 
 func runPlan(c *cli, args []string) int {
-	fs := c.newFlagSet("plan", "[-policy DIR] [-target NAME]... [-refresh] [-out FILE] [-db URL] [-json]")
-	dir := fs.String("policy", "./policy", "directory holding the policy")
-	asJSON := fs.Bool("json", false, "print the plan as JSON (docs/plan-json.md)")
-	refresh := fs.Bool("refresh", false, "read each target's running configuration, and plan to push again to any that was changed outside Ward")
-	out := fs.String("out", "", "save the plan, signed with the key in the credential store, to FILE, for ward apply FILE")
+	cl := c.command("plan", "[-policy DIR] [-target NAME]... [-refresh] [-out FILE] [-db URL] [-json]")
+	dir := cl.String("policy", "./policy", "directory holding the policy")
+	asJSON := cl.Bool("json", false, "print the plan as JSON (docs/plan-json.md)")
+	refresh := cl.Bool("refresh", false, "read each target's running configuration, and plan to push again to any that was changed outside Ward")
+	out := cl.String("out", "", "save the plan, signed with the key in the credential store, to FILE, for ward apply FILE")
 	var only targetList
-	fs.Var(&only, "target", "plan only this target (repeatable)")
-	db := dbFlag(fs)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl.Var(&only, "target", "plan only this target (repeatable)")
+	cl.dbFlag()
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
-	ctx := context.Background()
-	st, ok := c.openStore(ctx, *db)
+	defer cl.close()
+	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	defer st.Close()
 	p, _, ok := c.makePlan(ctx, st, *dir, only, *refresh)
 	if !ok {
 		return 1
