@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -205,13 +204,21 @@ const killChildEnv = "WARD_TEST_KILL_CHILD_DB"
 
 // TestKilledBetweenCommitAndPush: a Ward process records a quarantine and
 // is killed (SIGKILL) before any push reaches the firewall — its dials
-// never answer. A new process on the same store, running only its job
-// queue (no reconcile), enforces the quarantine on a real nftables
-// firewall: the push was committed with the decision.
+// never answer — while its queue holds the firewall's owner. A new process on the
+// same store, running only its job queue (no reconcile), enforces the
+// quarantine on a real nftables firewall: the push was committed with the
+// decision, and the dead process's hold on the target is let go. SQLite
+// (a lease whose holder's pid is gone) and PostgreSQL (an advisory lock
+// released with the connection).
 func TestKilledBetweenCommitAndPush(t *testing.T) {
 	drivertest.NeedRoot(t, "nft in a network namespace")
+	for name, url := range dbKinds(t) {
+		t.Run(name, func(t *testing.T) { killedBetweenCommitAndPush(t, url(t)) })
+	}
+}
+
+func killedBetweenCommitAndPush(t *testing.T, url string) {
 	ns := realFirewall(t)
-	url := "sqlite://" + filepath.Join(t.TempDir(), "ward.db")
 	st, err := store.Open(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
@@ -230,12 +237,15 @@ func TestKilledBetweenCommitAndPush(t *testing.T) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
-	committed := make(chan string, 1)
+	committed, dialling := make(chan string, 1), make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if line, ok := strings.CutPrefix(sc.Text(), "COMMITTED "); ok {
 				committed <- line
+			}
+			if sc.Text() == "DIALLING core-fw" {
+				close(dialling)
 			}
 		}
 		close(committed)
@@ -251,7 +261,13 @@ func TestKilledBetweenCommitAndPush(t *testing.T) {
 		child.Process.Kill()
 		t.Fatalf("the child committed nothing within a minute:\n%s", stderr.String())
 	}
-	time.Sleep(300 * time.Millisecond) // its queue has claimed the job and is stuck dialling
+	// Killed while its queue holds core-fw and dials it for the push.
+	select {
+	case <-dialling:
+	case <-time.After(30 * time.Second):
+		child.Process.Kill()
+		t.Fatalf("the child's queue never started the push to core-fw:\n%s", stderr.String())
+	}
 	if err := child.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +318,8 @@ func TestKillChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every dial hangs: the push never happens.
-	m, _ := realManager(t, st, func(ctx context.Context, _ string) (drivers.Session, error) {
+	m, _ := realManager(t, st, func(ctx context.Context, target string) (drivers.Session, error) {
+		fmt.Printf("DIALLING %s\n", target)
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}, nil)
