@@ -207,13 +207,58 @@ func pushOne(ctx context.Context, tp *TargetPlan, reg *drivers.Registry, st *sto
 		return err
 	}
 	defer s.Close()
-	if err := d.Apply(ctx, s, drivers.Config{Text: tp.Config}); err != nil {
+	err = d.Apply(ctx, s, drivers.Config{Text: tp.Config})
+	switch {
+	case err == nil:
+	case errors.Is(err, drivers.ErrNotVerified):
+		// The new configuration is in force; only its read-back failed.
+		if rerr := RecordApplied(ctx, st, runID, tp, actor); rerr != nil {
+			return fmt.Errorf("%w; recording the new state failed too: %v", err, rerr)
+		}
+		return fmt.Errorf("%w (recorded as applied: the device committed it)", err)
+	case errors.Is(err, drivers.ErrOutcomeUnknown):
+		return settleOutcome(ctx, err, d, tp, st, dial, runID, actor)
+	default:
 		return err
 	}
 	if err := RecordApplied(ctx, st, runID, tp, actor); err != nil {
 		return fmt.Errorf("applied, but recording the new state failed (the next plan will show it again): %w", err)
 	}
 	return nil
+}
+
+// settleOutcome finds out, on a new session, which configuration a target
+// runs after a push whose outcome the driver could not know (the session
+// was cut while the device committed), and records the new state when it is
+// the one pushed — so the recorded state never claims a table the device
+// does not run, and the next plan starts from the truth.
+func settleOutcome(ctx context.Context, pushErr error, d drivers.Driver, tp *TargetPlan, st *store.Store, dial DialFunc, runID uint64, actor string) error {
+	states, _, err := lastApplied(ctx, st)
+	if err != nil {
+		return fmt.Errorf("%w; reading the last applied state to tell which is in force failed: %v", pushErr, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	s, err := dial(rctx, tp.Name)
+	if err != nil {
+		return fmt.Errorf("%w; a new session to tell which is in force failed: %v (run ward drift)", pushErr, err)
+	}
+	defer s.Close()
+	prev := drivers.Config{Text: states[tp.Name].Config}
+	outcome, err := drivers.Which(rctx, d, s, drivers.Config{Text: tp.Config}, prev)
+	if err != nil {
+		return fmt.Errorf("%w; reading the running configuration to tell which is in force failed: %v (run ward drift)", pushErr, err)
+	}
+	switch outcome {
+	case drivers.OutcomeApplied:
+		if err := RecordApplied(ctx, st, runID, tp, actor); err != nil {
+			return fmt.Errorf("the session was cut, but a new one shows the new configuration in force; recording it failed: %w", err)
+		}
+		return nil
+	case drivers.OutcomePrevious:
+		return fmt.Errorf("%w; a new session shows the previous configuration still in force: nothing changed, apply again", pushErr)
+	}
+	return fmt.Errorf("%w; a new session shows neither the previous nor the new configuration (drift): run ward drift and apply -refresh", pushErr)
 }
 
 // Drift is how a target's running configuration differs from what Ward
