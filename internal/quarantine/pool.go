@@ -13,10 +13,11 @@ import (
 // DialFunc opens a session to a target by name.
 type DialFunc func(ctx context.Context, target string) (drivers.Session, error)
 
-// DefaultDialTimeout bounds one dial of a Pool: a target that drops
-// packets (no refusal) would otherwise hold its job for the SSH client's
-// own socket timeout.
-const DefaultDialTimeout = 5 * time.Second
+// DefaultDialTimeout bounds one dial of a Pool, login and prompt included:
+// a target that drops packets (no refusal) would otherwise hold its job
+// for the SSH client's own timeouts. Half a job's default deadline, so a
+// job whose dial failed still has time to say so.
+const DefaultDialTimeout = 10 * time.Second
 
 // Pool keeps one open session per target, so a quarantine costs a few
 // commands on a session already logged in rather than a new SSH handshake
