@@ -311,7 +311,7 @@ func killedBetweenCommitAndPush(t *testing.T, url string) {
 func TestKillChild(t *testing.T) {
 	url := os.Getenv(killChildEnv)
 	if url == "" {
-		t.Skip("the child process of TestKilledBetweenCommitAndPush")
+		t.Fatal("run only as the child process of TestKilledBetweenCommitAndPush")
 	}
 	st, err := store.Open(context.Background(), url)
 	if err != nil {

@@ -92,7 +92,7 @@ func runChildren(t *testing.T, job, url string, envs ...[]string) []childReport 
 func TestQuarantineChild(t *testing.T) {
 	job := os.Getenv(childEnv)
 	if job == "" {
-		t.Skip("a child process of TestTwoProcessesOneOpenQuarantine and TestStormAcrossProcesses")
+		t.Fatal("run only as a child process of TestTwoProcessesOneOpenQuarantine and TestStormAcrossProcesses")
 	}
 	st, err := store.Open(context.Background(), os.Getenv("WARD_QUARANTINE_DB"))
 	if err != nil {
