@@ -39,10 +39,16 @@ var migrations embed.FS
 
 // Store is an open, migrated database.
 type Store struct {
-	DB      *gorm.DB
-	dialect Dialect
-	now     func() time.Time
-	log     *slog.Logger
+	DB *gorm.DB
+	// hot is DB with prepared statements cached per connection, for the
+	// few queries alert intake runs on every alert (quarantine.go): SQLite
+	// spends more time preparing them than running them.
+	hot *gorm.DB
+	// decisions group-commits this process's quarantine decisions.
+	decisions decisionBatcher
+	dialect   Dialect
+	now       func() time.Time
+	log       *slog.Logger
 	// auditKey keys the audit chain (WithAuditKey); nil writes refuse
 	// outside tests (audit.go).
 	auditKey *auditKey
@@ -112,6 +118,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", redact(rawURL), err)
 	}
 	s.DB = db
+	s.hot = db.Session(&gorm.Session{PrepareStmt: true})
 	sqlDB, err := db.DB()
 	if err == nil && s.dialect == SQLite {
 		// One writer at a time is SQLite's model; more connections only
