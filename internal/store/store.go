@@ -124,6 +124,10 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		// One writer at a time is SQLite's model; more connections only
 		// queue on the busy timeout.
 		sqlDB.SetMaxOpenConns(4)
+		// Keep them all open: a connection closed when idle is opened
+		// again (pragmas) and re-prepares every statement — a fifth of
+		// alert intake's time under load.
+		sqlDB.SetMaxIdleConns(4)
 	}
 	if err == nil {
 		err = s.migrate(ctx, sqlDB)
