@@ -79,9 +79,11 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 
 func runServe(c *cli, args []string) int {
 	fs, s := serveFlags(c)
-	if _, code, ok := parseFlags(fs, args); !ok {
+	cl := &cmdline{FlagSet: fs, c: c}
+	if _, code, ok := cl.parse(args); !ok {
 		return code
 	}
+	defer cl.close()
 	if s.config == "" {
 		s.config = os.Getenv("WARD_CONFIG")
 	}
@@ -108,12 +110,7 @@ func runServe(c *cli, args []string) int {
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 
-	base := c.ctx
-	if base == nil {
-		base = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(base, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stop := cl.context(), cl.stop // ends on SIGINT or SIGTERM
 
 	cfg, diags := c.loadPolicy(s.dir)
 	if diags.HasErrors() {
