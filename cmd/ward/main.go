@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"plan":        {"Place devices, show the effective policy, check guardrails", runPlan},
 		"target":      {"Manage targets: trust a host key", runTarget},
 		"apply":       {"Push a plan to the targets", runApply},
+		"render":      {"Print each target's configuration in its own syntax", runRender},
 		"drift":       {"Compare the targets' running configuration with the last apply", runDrift},
 		"quarantine":  {"Quarantine a device now (restrict or isolate)", runQuarantine},
 		"release":     {"End a device's quarantine", runRelease},
