@@ -1,0 +1,558 @@
+package eosfake
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Options configure a fake switch. Username with Password and/or
+// AuthorizedKeys is required.
+type Options struct {
+	Hostname       string // default "switch"
+	Ports          int    // Ethernet1..EthernetN exist; default 8
+	Username       string
+	Password       string
+	AuthorizedKeys []gossh.PublicKey
+	PageLength     int   // lines per page until "terminal length 0"; default 24
+	Clock          Clock // for commit timers; default the real clock
+
+	// Faults.
+	DropAfterConfigLines int               // >0: cut the connection once this many configuration lines were accepted
+	StallOn              string            // a command line after which the fake answers nothing more on that connection
+	RefuseCommit         string            // non-empty: commit and commit timer print this and change nothing
+	FailCommands         map[string]string // command line -> error text printed instead of running it
+}
+
+// Clock is the time the fake's commit timers run on.
+type Clock interface {
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type realClock struct{}
+
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+
+// ManualClock is a Clock that moves only when told, for tests of commit
+// timers.
+type ManualClock struct {
+	mu     sync.Mutex
+	now    time.Duration
+	timers []*manualTimer
+}
+
+type manualTimer struct {
+	at      time.Duration
+	f       func()
+	stopped bool
+}
+
+// AfterFunc schedules f to run when the clock has advanced d.
+func (c *ManualClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &manualTimer{at: c.now + d, f: f}
+	c.timers = append(c.timers, t)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !t.stopped
+		t.stopped = true
+		return was
+	}
+}
+
+// Advance moves the clock on by d and runs the timers that came due.
+func (c *ManualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now += d
+	var due []func()
+	for _, t := range c.timers {
+		if !t.stopped && t.at <= c.now {
+			t.stopped = true
+			due = append(due, t.f)
+		}
+	}
+	c.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
+}
+
+// Fake is a running fake EOS switch.
+type Fake struct {
+	opts    Options
+	addr    string
+	hostKey gossh.PublicKey
+
+	mu          sync.Mutex
+	running     *config
+	startup     *config
+	sessions    map[string]*session
+	pending     *pendingCommit
+	log         []string
+	configLines int
+	rollbacks   int
+}
+
+type session struct {
+	name string
+	cfg  *config
+}
+
+// pendingCommit is a session committed with a timer: running holds its
+// configuration until it is confirmed, or before comes back.
+type pendingCommit struct {
+	name   string
+	before *config
+	stop   func() bool
+}
+
+// Start runs a fake switch on 127.0.0.1 until the test ends.
+func Start(t testing.TB, opts Options) *Fake {
+	t.Helper()
+	if opts.Hostname == "" {
+		opts.Hostname = "switch"
+	}
+	if opts.Ports == 0 {
+		opts.Ports = 8
+	}
+	if opts.PageLength == 0 {
+		opts.PageLength = 24
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.Username == "" || (opts.Password == "" && len(opts.AuthorizedKeys) == 0) {
+		t.Fatal("eosfake: Options need a Username and a Password or AuthorizedKeys")
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatalf("eosfake: host key: %v", err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatalf("eosfake: host key: %v", err)
+	}
+	f := &Fake{opts: opts, hostKey: signer.PublicKey(), sessions: map[string]*session{}}
+	f.running = newConfig(opts.Hostname, opts.Ports)
+	f.startup = f.running.clone()
+
+	srv := &ssh.Server{Handler: f.handle}
+	srv.AddHostKey(signer)
+	if opts.Password != "" {
+		srv.PasswordHandler = func(ctx ssh.Context, pw string) bool {
+			return ctx.User() == opts.Username && pw == opts.Password
+		}
+	}
+	if len(opts.AuthorizedKeys) > 0 {
+		srv.PublicKeyHandler = func(ctx ssh.Context, key ssh.PublicKey) bool {
+			if ctx.User() != opts.Username {
+				return false
+			}
+			for _, k := range opts.AuthorizedKeys {
+				if ssh.KeysEqual(k, key) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("eosfake: listen: %v", err)
+	}
+	f.addr = ln.Addr().String()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return f
+}
+
+// Addr is host:port to connect to.
+func (f *Fake) Addr() string { return f.addr }
+
+// Port is the TCP port the fake listens on.
+func (f *Fake) Port() int {
+	_, p, _ := net.SplitHostPort(f.addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// HostKey is the fake's host key, for a known_hosts line.
+func (f *Fake) HostKey() gossh.PublicKey { return f.hostKey }
+
+// KnownHosts writes a known_hosts file pinning the fake's host key and
+// returns its path.
+func (f *Fake) KnownHosts(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(f.addr)}, f.hostKey)
+	if err := os.WriteFile(p, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Running is the running configuration as show running-config prints it.
+func (f *Fake) Running() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.running.render()
+}
+
+// Startup is the saved configuration (copy running-config startup-config).
+func (f *Fake) Startup() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.startup.render()
+}
+
+// Log is every command line received, in order, over all connections.
+func (f *Fake) Log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+// Rollbacks counts commit timers that ran out and restored the
+// configuration from before their commit.
+func (f *Fake) Rollbacks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rollbacks
+}
+
+// shell is one interactive CLI connection.
+type shell struct {
+	f          *Fake
+	w          io.Writer
+	r          *bufio.Reader
+	mode       Mode
+	target     string   // the interface, VLAN id or ACL of a sub-mode
+	sess       *session // the configure session being edited, nil in configure terminal
+	pageLength int
+	quit       bool
+	afterCR    bool // the last byte read was CR: a LF next ends no line
+}
+
+func (f *Fake) handle(s ssh.Session) {
+	if _, _, isPty := s.Pty(); !isPty {
+		io.WriteString(s, "eosfake: only interactive shells (with a PTY) are served\r\n")
+		s.Exit(1)
+		return
+	}
+	sh := &shell{f: f, w: s, r: bufio.NewReader(s), mode: ModeExec, pageLength: f.opts.PageLength}
+	conn, _ := s.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
+	io.WriteString(s, sh.prompt())
+	for !sh.quit {
+		line, err := sh.readLine()
+		if err != nil {
+			return
+		}
+		switch sh.step(line) {
+		case stepDrop:
+			if conn != nil {
+				conn.Close()
+			}
+			return
+		case stepStall:
+			io.Copy(io.Discard, s)
+			return
+		}
+		if !sh.quit {
+			io.WriteString(s, sh.prompt())
+		}
+	}
+	s.Exit(0)
+}
+
+type stepResult int
+
+const (
+	stepOK stepResult = iota
+	stepDrop
+	stepStall
+)
+
+// step runs one command line and prints its output.
+func (sh *shell) step(line string) stepResult {
+	f := sh.f
+	f.mu.Lock()
+	cmd := strings.TrimSpace(line)
+	if cmd == "" {
+		f.mu.Unlock()
+		return stepOK
+	}
+	f.log = append(f.log, cmd)
+	if cmd == f.opts.StallOn {
+		f.mu.Unlock()
+		return stepStall
+	}
+	inConfig := sh.mode >= ModeConfig
+	out, err := "", error(nil)
+	if msg, ok := f.opts.FailCommands[cmd]; ok {
+		err = errors.New(msg)
+	} else {
+		out, err = sh.exec(strings.Fields(cmd))
+	}
+	drop := false
+	if err == nil && inConfig {
+		f.configLines++
+		drop = f.opts.DropAfterConfigLines > 0 && f.configLines >= f.opts.DropAfterConfigLines
+	}
+	f.mu.Unlock()
+	if drop {
+		return stepDrop
+	}
+	if err != nil {
+		out = err.Error()
+	}
+	sh.print(out)
+	return stepOK
+}
+
+// exec runs a tokenised command in the current mode; a global
+// configuration command typed in a sub-mode runs at the global level.
+func (sh *shell) exec(toks []string) (string, error) {
+	r, seq, args, err := match(sh.mode, toks)
+	if err == errInvalid && sh.mode > ModeConfig {
+		if r2, seq2, args2, err2 := match(ModeConfig, toks); err2 != errInvalid {
+			saved := sh.mode
+			sh.mode = ModeConfig
+			if err2 != nil {
+				sh.mode = saved
+				return "", err2
+			}
+			out, err := r2.run(sh, seq2, args2)
+			if err != nil {
+				sh.mode = saved
+			}
+			return out, err
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return r.run(sh, seq, args)
+}
+
+// cfg is the configuration commands change: the session's, or running.
+func (sh *shell) cfg() *config {
+	if sh.sess != nil {
+		return sh.sess.cfg
+	}
+	return sh.f.running
+}
+
+func (sh *shell) noArgs(a []string, do func()) error {
+	if len(a) > 0 {
+		return errInvalid
+	}
+	do()
+	return nil
+}
+
+func (sh *shell) onEthernet() bool { return strings.HasPrefix(sh.target, "Ethernet") }
+
+func (sh *shell) enterConfig() { sh.mode, sh.target, sh.sess = ModeConfig, "", nil }
+
+func (sh *shell) exit() {
+	if sh.mode == ModeConfig {
+		sh.end()
+		return
+	}
+	sh.mode, sh.target = ModeConfig, ""
+}
+
+// end leaves configuration; a session stays pending, uncommitted.
+func (sh *shell) end() { sh.mode, sh.target, sh.sess = ModePriv, "", nil }
+
+// commit copies the session into running (EOS: overwriting any change
+// made since the session began) and leaves configuration. With a timer,
+// the previous running configuration comes back when the timer runs out
+// unless configure session NAME commit confirms it first.
+func (sh *shell) commit(timer time.Duration) error {
+	f := sh.f
+	if sh.sess == nil {
+		return errInvalid
+	}
+	if f.opts.RefuseCommit != "" {
+		return errors.New(f.opts.RefuseCommit)
+	}
+	s := sh.sess
+	before := f.running
+	f.running = s.cfg.clone()
+	delete(f.sessions, s.name)
+	sh.end()
+	if timer > 0 {
+		p := &pendingCommit{name: s.name, before: before}
+		p.stop = f.opts.Clock.AfterFunc(timer, func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if f.pending == p {
+				f.running, f.pending = p.before, nil
+				f.rollbacks++
+			}
+		})
+		f.pending = p
+	}
+	return nil
+}
+
+// abort discards the session being edited.
+func (sh *shell) abort() error {
+	if sh.sess == nil {
+		return errInvalid
+	}
+	delete(sh.f.sessions, sh.sess.name)
+	sh.end()
+	return nil
+}
+
+func (f *Fake) confirmSession(name string) error {
+	if p := f.pending; p != nil && p.name == name {
+		p.stop()
+		f.pending = nil
+		return nil
+	}
+	if s := f.sessions[name]; s != nil {
+		if f.opts.RefuseCommit != "" {
+			return errors.New(f.opts.RefuseCommit)
+		}
+		f.running = s.cfg.clone()
+		delete(f.sessions, name)
+		return nil
+	}
+	return fmt.Errorf("%% Error: no configuration session named %s", name)
+}
+
+func (f *Fake) abortSession(name string) error {
+	if p := f.pending; p != nil && p.name == name {
+		p.stop()
+		f.running, f.pending = p.before, nil
+		return nil
+	}
+	if _, ok := f.sessions[name]; ok {
+		delete(f.sessions, name)
+		return nil
+	}
+	return fmt.Errorf("%% Error: no configuration session named %s", name)
+}
+
+// prompt is the mode's prompt, as in the EOS manual's examples:
+// switch>, switch#, switch(config)#, switch(config-if-Et5)#,
+// switch(config-acl-NAME)#, and in a session switch(config-s-NAME)#,
+// switch(config-s-NAME-if-Et5)# (the session's sub-modes as shown in
+// https://ngworx.ag/en/blog/arista-eos-config-sessions/ and
+// https://github.com/ansible-collections/arista.eos/issues/476).
+func (sh *shell) prompt() string {
+	h := sh.f.opts.Hostname
+	switch sh.mode {
+	case ModeExec:
+		return h + ">"
+	case ModePriv:
+		return h + "#"
+	}
+	ctx := "config"
+	if sh.sess != nil {
+		ctx += "-s-" + sh.sess.name
+	}
+	switch sh.mode {
+	case ModeIf:
+		ctx += "-if-" + shortIntf(sh.target)
+	case ModeVlan:
+		ctx += "-vlan-" + sh.target
+	case ModeACL:
+		ctx += "-acl-" + sh.target
+	}
+	return h + "(" + ctx + ")#"
+}
+
+// shortIntf is the short name EOS shows in prompts: Et5, Vl210.
+func shortIntf(name string) string {
+	if n, ok := strings.CutPrefix(name, "Ethernet"); ok {
+		return "Et" + n
+	}
+	if n, ok := strings.CutPrefix(name, "Vlan"); ok {
+		return "Vl" + n
+	}
+	return name
+}
+
+// readLine reads one line, echoing it as a terminal in cooked mode would
+// (the client's PTY does not echo: the device does).
+func (sh *shell) readLine() (string, error) {
+	var b []byte
+	for {
+		c, err := sh.r.ReadByte()
+		if err != nil {
+			return "", err
+		}
+		afterCR := sh.afterCR
+		sh.afterCR = c == '\r'
+		switch c {
+		case '\r', '\n':
+			if c == '\n' && afterCR {
+				continue // the second half of a CR LF line end
+			}
+			io.WriteString(sh.w, "\r\n")
+			return string(b), nil
+		case 0x7f, 0x08:
+			if len(b) > 0 {
+				b = b[:len(b)-1]
+				io.WriteString(sh.w, "\b \b")
+			}
+		default:
+			if c >= 0x20 {
+				b = append(b, c)
+				sh.w.Write([]byte{c})
+			}
+		}
+	}
+}
+
+// morePrompt is EOS's pager prompt while terminal length is not 0.
+const morePrompt = " --More-- "
+
+// print writes a command's output, a page at a time while paging is on:
+// space shows the next page, Enter one more line, q ends the output.
+func (sh *shell) print(out string) {
+	if out == "" {
+		return
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	page := sh.pageLength - 1
+	shown := 0
+	for i, l := range lines {
+		if page > 0 && shown == page && i < len(lines) {
+			io.WriteString(sh.w, morePrompt)
+			c, err := sh.r.ReadByte()
+			io.WriteString(sh.w, "\r"+strings.Repeat(" ", len(morePrompt))+"\r")
+			if err != nil || c == 'q' || c == 'Q' {
+				return
+			}
+			if c == ' ' {
+				shown = 0
+			} else {
+				shown = page - 1
+			}
+		}
+		io.WriteString(sh.w, l+"\r\n")
+		shown++
+	}
+}
