@@ -33,10 +33,21 @@ type Options struct {
 	Clock          Clock // for commit timers; default the real clock
 
 	// Faults.
-	DropAfterConfigLines int               // >0: cut the connection once this many configuration lines were accepted
-	StallOn              string            // a command line after which the fake answers nothing more on that connection
-	RefuseCommit         string            // non-empty: commit and commit timer print this and change nothing
-	FailCommands         map[string]string // command line -> error text printed instead of running it
+	//
+	// DropAfterConfigLines > 0 cuts the TCP connection, without an answer,
+	// as soon as that many lines typed in a configuration mode (exit and
+	// end included) were accepted, counted over the fake's life; a session
+	// then stays uncommitted, while configure terminal lines already took
+	// effect. StallOn is a command line after which the fake answers
+	// nothing more on that connection (it is logged, not run).
+	// RefuseCommit, when set, is printed by commit, commit timer and
+	// configure session NAME commit, which then change nothing.
+	// FailCommands maps a command line to an error text printed instead of
+	// running it.
+	DropAfterConfigLines int
+	StallOn              string
+	RefuseCommit         string
+	FailCommands         map[string]string
 }
 
 // Clock is the time the fake's commit timers run on.

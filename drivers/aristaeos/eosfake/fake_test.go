@@ -3,6 +3,7 @@ package eosfake
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/pem"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,6 +113,47 @@ func TestScrapligoConfiguresAndReadsBack(t *testing.T) {
 		if !strings.Contains(log, c) {
 			t.Errorf("log lacks %q:\n%s", c, log)
 		}
+	}
+}
+
+func TestPublicKeyLogin(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	sshPub, _ := gossh.NewPublicKey(pub)
+	block, err := gossh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Start(t, Options{Username: testUser, AuthorizedKeys: []gossh.PublicKey{sshPub}})
+	open := func(key []byte) error {
+		p, err := platform.NewPlatform("arista_eos", "127.0.0.1",
+			options.WithTransportType(transport.StandardTransport),
+			options.WithPort(f.Port()),
+			options.WithAuthUsername(testUser),
+			options.WithStandardTransportPrivateKeyBytes(key, ""),
+			options.WithSSHKnownHostsFile(f.KnownHosts(t)),
+			options.WithTimeoutOps(5*time.Second),
+			options.WithTimeoutSocket(5*time.Second),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := p.GetNetworkDriver()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Open(); err != nil {
+			return err
+		}
+		d.Close()
+		return nil
+	}
+	if err := open(pem.EncodeToMemory(block)); err != nil {
+		t.Fatalf("the authorised key was refused: %v", err)
+	}
+	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
+	other, _ := gossh.MarshalPrivateKey(otherPriv, "")
+	if err := open(pem.EncodeToMemory(other)); err == nil {
+		t.Fatal("a key that is not authorised got in")
 	}
 }
 
@@ -403,6 +445,23 @@ func TestFaultDropMidSession(t *testing.T) {
 	log := f.Log()
 	if last := log[len(log)-1]; last != "vlan 220" {
 		t.Errorf("the fake went on after the 3rd configuration line: log ends %q", log)
+	}
+}
+
+func TestFaultDropInConfigureTerminal(t *testing.T) {
+	f := start(t, Options{DropAfterConfigLines: 2})
+	d, err := dial(t, f, f.KnownHosts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SendConfigs([]string{"vlan 210", "vlan 220", "vlan 230"}); err == nil {
+		t.Fatal("no error although the connection was cut")
+	}
+	// Without a session each line takes effect as it is entered: the
+	// first two are in force, the third never arrived.
+	run := f.Running()
+	if !strings.Contains(run, "vlan 210\n!\nvlan 220\n!\n") || strings.Contains(run, "vlan 230") {
+		t.Errorf("running after the cut:\n%s", run)
 	}
 }
 

@@ -46,6 +46,12 @@ func TestGrammar(t *testing.T) {
 		{name: "session without name", line: "configure session", err: ErrIncomplete},
 		{name: "session prompt", line: "configure session ward-1", prompt: "switch(config-s-ward-1)#"},
 		{name: "session sub-mode prompt", setup: []string{"configure session w"}, line: "interface Et5", prompt: "switch(config-s-w-if-Et5)#"},
+		{name: "commit timer leaves the session", setup: []string{"configure session w", "vlan 9"}, line: "commit timer 1:00:00", prompt: "switch#", shows: "vlan 9"},
+		{name: "commit leaves the session", setup: []string{"configure session w", "vlan 9"}, line: "commit", prompt: "switch#", shows: "vlan 9"},
+		{name: "commit timer alone", setup: []string{"configure session w"}, line: "commit timer", err: ErrIncomplete},
+		{name: "commit timer seconds only", setup: []string{"configure session w"}, line: "commit timer 300", err: ErrInvalid},
+		{name: "commit timer 60 minutes", setup: []string{"configure session w"}, line: "commit timer 00:60:00", err: ErrInvalid},
+		{name: "rollback clean-config", setup: []string{"configure session w"}, line: "rollback clean-config", prompt: "switch(config-s-w)#"},
 		{name: "end leaves a session pending", setup: []string{"configure session w", "vlan 9"}, line: "end", prompt: "switch#"},
 
 		// Interfaces.
