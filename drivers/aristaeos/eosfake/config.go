@@ -1,7 +1,6 @@
 package eosfake
 
 import (
-	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -66,7 +65,7 @@ func (c *config) intf(name string) *intf {
 
 // add puts an entry into the list: with seq 0 after the last entry (the
 // last sequence number + 10, or 10 in an empty list). A sequence number
-// already in use is refused, as EOS refuses it.
+// already in use is refused with EOS's text, ErrDuplicateSeq.
 func (a *acl) add(seq int, text string) error {
 	if seq == 0 {
 		seq = 10
@@ -76,7 +75,7 @@ func (a *acl) add(seq int, text string) error {
 	}
 	for _, e := range a.entries {
 		if e.seq == seq {
-			return fmt.Errorf("%% Error: sequence number %d is already in use", seq)
+			return errDuplicateSeq
 		}
 	}
 	a.entries = append(a.entries, aclEntry{seq: seq, text: text})

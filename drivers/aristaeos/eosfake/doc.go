@@ -49,8 +49,9 @@
 // and IPv6 ACLs, named ports, wildcard masks, gt/lt/neq, counters,
 // remarks, resequence; checkpoints and configure replace; enable secrets
 // (enable never asks for a password); '?' help and tab completion; the
-// exact wording of the errors EOS prints for a duplicate sequence number
-// or an unknown session (the fake prints "% Error: ..." texts of its own);
+// exact wording of the error EOS prints for an unknown or pending session
+// (the fake prints "% Error: ..." texts of its own; "% Duplicate sequence
+// number" is EOS's own, see ErrDuplicateSeq);
 // a completed session's name being refused for reuse. The running
 // configuration shows only what the grammar can set, in the section order
 // hostname, vlans, Ethernet ports, Vlan interfaces, access lists.

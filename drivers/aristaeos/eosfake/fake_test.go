@@ -201,6 +201,24 @@ func TestErrorsFailInScrapligo(t *testing.T) {
 	if f.Running() != before {
 		t.Errorf("rejected input changed the running configuration")
 	}
+
+	// EOS's duplicate sequence error is not among scrapligo's arista_eos
+	// failure patterns: a driver must add it, as here.
+	lines := []string{"ip access-list A", "10 permit ip any any", "10 deny ip any any"}
+	mr, err := d.SendConfigs(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mr.Responses[2].Result; !strings.Contains(got, ErrDuplicateSeq) || mr.Failed != nil {
+		t.Errorf("duplicate sequence: %q, failed=%v (scrapligo's patterns do not list it)", got, mr.Failed)
+	}
+	mr, err = d.SendConfigs(lines[1:], opoptions.WithFailedWhenContains(append(d.FailedWhenContains, ErrDuplicateSeq)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mr.Failed == nil {
+		t.Errorf("a duplicate sequence number passed with the pattern added: %q", mr.Responses[0].Result)
+	}
 }
 
 // rawShell is a plain SSH client with a PTY, to watch the pager.
@@ -295,7 +313,7 @@ func TestPagingUntilTerminalLengthZero(t *testing.T) {
 	r.send("q") // stray input after the prompt is only typed, nothing runs
 	r.send("\x7f")
 	r.send("terminal length 0\r")
-	if got := r.expect("switch#"); !strings.Contains(got, "Pagination disabled.") {
+	if got := r.expect("switch#"); !strings.Contains(got, "Pagination disabled") {
 		t.Errorf("terminal length 0 printed %q", got)
 	}
 	r.send("show running-config\r")

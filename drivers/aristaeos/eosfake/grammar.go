@@ -35,10 +35,19 @@ const (
 	ErrAmbiguous  = "% Ambiguous command"
 )
 
+// ErrDuplicateSeq is what EOS prints for a sequence number already in use
+// (transcript from an Arista switch in
+// https://github.com/carlmontanari/scrapli/pull/356; the same error for
+// ACLs in https://github.com/ansible-collections/arista.eos/issues/284).
+// scrapligo v1.4.3's arista_eos failed-when-contains does not list it: a
+// driver must add it to notice the failure.
+const ErrDuplicateSeq = "% Duplicate sequence number"
+
 var (
-	errInvalid    = errors.New(ErrInvalid)
-	errIncomplete = errors.New(ErrIncomplete)
-	errAmbiguous  = errors.New(ErrAmbiguous)
+	errDuplicateSeq = errors.New(ErrDuplicateSeq)
+	errInvalid      = errors.New(ErrInvalid)
+	errIncomplete   = errors.New(ErrIncomplete)
+	errAmbiguous    = errors.New(ErrAmbiguous)
 )
 
 // Documents the grammar cites.
@@ -49,9 +58,9 @@ const (
 	docSessBlog = "Config Session Timers - Arista EOS: configure session NAME commit|abort from EXEC (https://advertisingemergency.net/?p=112); Config Session Commit Timer (https://eos.arista.com/author/7261-skommu/)"
 	docDiffs    = "show session-config diffs examples (https://null.53bits.co.uk/index.php?page=configuration-session; https://ngworx.ag/en/blog/arista-eos-config-sessions/)"
 	docACL      = "Arista EOS User Manual, ACLs and Route Maps: Access Control Lists, ip access-list, permit/deny (IPv4 ACL), ip access-group (https://www.arista.com/en/um-eos/eos-acls-and-route-maps); entry forms as in the arista.eos.eos_acls examples (https://github.com/ansible-collections/arista.eos/blob/main/docs/arista.eos.eos_acls_module.rst)"
-	docSwitch   = "Arista EOS User Manual, VLANs: switchport access vlan, switchport mode (https://www.arista.com/en/um-eos/eos-vlans); example (config-if-Et10)#switchport access vlan N (https://github.com/pkeroulas/nmos-testing-jtnm/blob/master/docs/arista_cmd_helper.md)"
-	docVlan     = "Arista EOS User Manual, VLANs: vlan, name (https://www.arista.com/en/um-eos/eos-vlans)"
-	docIPAddr   = "Arista EOS User Manual, IPv4: ip address (https://www.arista.com/en/um-eos/eos-ipv4)"
+	docSwitch   = "Arista EOS User Manual, VLANs: switchport access vlan, switchport mode (https://www.arista.com/en/um-eos/eos-vlans); examples int e2 / SW1(config-if-Et2)# switchport mode access / switchport access vlan 800 and int vlan 800 / SW1(config-if-Vl800)# (https://ccie.ninja/post/advanced-config-management-with-arista-eos) and (config-if-Et10)#switchport access vlan N (https://github.com/pkeroulas/nmos-testing-jtnm/blob/master/docs/arista_cmd_helper.md)"
+	docVlan     = "Arista EOS User Manual, VLANs: vlan, name (https://www.arista.com/en/um-eos/eos-vlans); prompt SW1(config-vlan-800)# (https://ccie.ninja/post/advanced-config-management-with-arista-eos)"
+	docIPAddr   = "Arista EOS User Manual, IPv4: ip address (https://www.arista.com/en/um-eos/eos-ipv4); SW1(config-if-Vl800)# ip address 10.0.0.50/24 (https://ccie.ninja/post/advanced-config-management-with-arista-eos); no ip address (Arista Warrior 2nd ed., ch. 9, https://www.oreilly.com/library/view/arista-warrior-2nd/9781491953037/ch09.html)"
 	docTerm     = "scrapligo arista_eos platform on-open (terminal width 32767, terminal length 0); output as in fakenos arista_eos (https://github.com/fakenos/fakenos/blob/main/docs/platforms/arista_eos.md)"
 	docSave     = "Arista EOS User Manual, ch. 3/ch. 4 File management: copy running-config startup-config, write (https://www.arista.com/en/um-eos)"
 )
@@ -291,9 +300,9 @@ func runTermLength(sh *shell, _ int, a []string) (string, error) {
 	}
 	sh.pageLength = n
 	if n == 0 {
-		return "Pagination disabled.", nil
+		return "Pagination disabled", nil
 	}
-	return "Pagination set to " + strconv.Itoa(n) + " lines.", nil
+	return "", nil // no example of what EOS prints here was found
 }
 
 func runTermWidth(sh *shell, _ int, a []string) (string, error) {
@@ -301,7 +310,7 @@ func runTermWidth(sh *shell, _ int, a []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "Width set to " + strconv.Itoa(n) + " columns.", nil
+	return "Width set to " + strconv.Itoa(n), nil
 }
 
 // intArg reads the single number argument of a command.

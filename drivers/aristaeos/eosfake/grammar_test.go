@@ -88,7 +88,7 @@ func TestGrammar(t *testing.T) {
 		{name: "next sequence number", setup: []string{"configure", "ip access-list A", "15 deny ip any any"}, line: "permit ip any any", shows: "   15 deny ip any any\n   25 permit ip any any"},
 		{name: "inserted by sequence", setup: []string{"configure", "ip access-list A", "10 deny ip any any", "30 deny ip any any"}, line: "20 permit ip host 1.1.1.1 any", shows: "   10 deny ip any any\n   20 permit ip host 1.1.1.1 any\n   30 deny ip any any"},
 		{name: "no seq", setup: []string{"configure", "ip access-list A", "10 deny ip any any", "20 permit ip any any"}, line: "no 10", shows: "ip access-list A\n   20 permit ip any any\n!"},
-		{name: "duplicate seq", setup: []string{"configure", "ip access-list A", "10 deny ip any any"}, line: "10 permit ip any any", err: "% Error"},
+		{name: "duplicate seq", setup: []string{"configure", "ip access-list A", "10 deny ip any any"}, line: "10 permit ip any any", err: "% Duplicate sequence number"},
 		{name: "ports missing", setup: []string{"configure", "ip access-list A"}, line: "permit tcp any any eq", err: ErrIncomplete},
 		{name: "destination missing", setup: []string{"configure", "ip access-list A"}, line: "permit tcp any", err: ErrIncomplete},
 		{name: "host without address", setup: []string{"configure", "ip access-list A"}, line: "permit tcp any host", err: ErrIncomplete},
