@@ -35,8 +35,9 @@
 //   - Configure sessions: configure session NAME (a copy of running),
 //     changes, show session-config [diffs], commit, commit timer hh:mm:ss
 //     (running takes the session at once and goes back by itself when the
-//     timer runs out, unless configure session NAME commit confirms it;
-//     configure session NAME abort rolls back at once), abort, rollback
+//     timer runs out, unless configure session NAME commit, or commit
+//     typed in the re-entered session, confirms it; configure session NAME
+//     abort, or abort in the session, rolls back at once), abort, rollback
 //     clean-config. The timer runs on Options.Clock (ManualClock in tests).
 //   - Faults: DropAfterConfigLines cuts the connection, StallOn stops
 //     answering, RefuseCommit refuses commits, FailCommands makes a command

@@ -407,6 +407,13 @@ func (sh *shell) commit(timer time.Duration) error {
 	}
 	s := sh.sess
 	before := f.running
+	if p := f.pending; p != nil && p.name == s.name {
+		// The confirming commit of a session under a commit timer; with
+		// a timer again, the rollback still goes back to before the first.
+		p.stop()
+		f.pending = nil
+		before = p.before
+	}
 	f.running = s.cfg.clone()
 	delete(f.sessions, s.name)
 	sh.end()
@@ -425,14 +432,16 @@ func (sh *shell) commit(timer time.Duration) error {
 	return nil
 }
 
-// abort discards the session being edited.
+// abort discards the session being edited; in a session whose commit
+// timer runs, it also rolls the commit back, as configure session NAME
+// abort does.
 func (sh *shell) abort() error {
 	if sh.sess == nil {
 		return errInvalid
 	}
-	delete(sh.f.sessions, sh.sess.name)
+	name := sh.sess.name
 	sh.end()
-	return nil
+	return sh.f.abortSession(name)
 }
 
 func (f *Fake) confirmSession(name string) error {

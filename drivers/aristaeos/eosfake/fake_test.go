@@ -437,12 +437,25 @@ func TestCommitTimerRollsBackUnlessConfirmed(t *testing.T) {
 		t.Fatalf("a confirmed commit was rolled back:\n%s", f.Running())
 	}
 
+	// Confirmed from inside the session, by its second commit.
+	sessionLines(t, d, "configure session ward4", "vlan 240", "commit timer 00:05:00")
+	sessionLines(t, d, "configure session ward4", "commit")
+	clock.Advance(time.Hour)
+	if !strings.Contains(f.Running(), "vlan 240") || f.Rollbacks() != 1 {
+		t.Fatalf("a commit confirmed in the session was rolled back:\n%s", f.Running())
+	}
+
 	// Aborted while the timer runs: back at once.
 	confirmed := f.Running()
 	sessionLines(t, d, "configure session ward3", "vlan 230", "commit timer 01:00:00")
 	sessionLines(t, d, "configure session ward3 abort")
 	if f.Running() != confirmed {
 		t.Fatalf("configure session ward3 abort did not roll back:\n%s", f.Running())
+	}
+	sessionLines(t, d, "configure session ward5", "vlan 250", "commit timer 01:00:00")
+	sessionLines(t, d, "configure session ward5", "abort")
+	if f.Running() != confirmed {
+		t.Fatalf("abort inside ward5 did not roll back:\n%s", f.Running())
 	}
 }
 

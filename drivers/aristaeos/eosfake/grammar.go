@@ -2,7 +2,6 @@ package eosfake
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -57,7 +56,7 @@ const (
 	docSessCmds = "Arista EOS User Manual, Session Management Commands: commit timer (https://www.arista.com/en/um-eos/eos-session-management-commands)"
 	docSessBlog = "Config Session Timers - Arista EOS: configure session NAME commit|abort from EXEC (https://advertisingemergency.net/?p=112); Config Session Commit Timer (https://eos.arista.com/author/7261-skommu/)"
 	docDiffs    = "show session-config diffs examples (https://null.53bits.co.uk/index.php?page=configuration-session; https://ngworx.ag/en/blog/arista-eos-config-sessions/)"
-	docACL      = "Arista EOS User Manual, ACLs and Route Maps: Access Control Lists, ip access-list, permit/deny (IPv4 ACL), ip access-group (https://www.arista.com/en/um-eos/eos-acls-and-route-maps); entry forms as in the arista.eos.eos_acls examples (https://github.com/ansible-collections/arista.eos/blob/main/docs/arista.eos.eos_acls_module.rst)"
+	docACL      = "Arista EOS User Manual, ACLs and Route Maps: Access Control Lists, ip access-list, permit/deny (IPv4 ACL), ip access-group (https://www.arista.com/en/um-eos/eos-acls-and-route-maps); entry forms as in the arista.eos.eos_acls examples (https://github.com/ansible-collections/arista.eos/blob/main/docs/arista.eos.eos_acls_module.rst); established for tcp as capirca's arista generator emits it (https://github.com/google/capirca/blob/master/doc/generators/arista.md)"
 	docSwitch   = "Arista EOS User Manual, VLANs: switchport access vlan, switchport mode (https://www.arista.com/en/um-eos/eos-vlans); examples int e2 / SW1(config-if-Et2)# switchport mode access / switchport access vlan 800 and int vlan 800 / SW1(config-if-Vl800)# (https://ccie.ninja/post/advanced-config-management-with-arista-eos) and (config-if-Et10)#switchport access vlan N (https://github.com/pkeroulas/nmos-testing-jtnm/blob/master/docs/arista_cmd_helper.md)"
 	docVlan     = "Arista EOS User Manual, VLANs: vlan, name (https://www.arista.com/en/um-eos/eos-vlans); prompt SW1(config-vlan-800)# (https://ccie.ninja/post/advanced-config-management-with-arista-eos)"
 	docIPAddr   = "Arista EOS User Manual, IPv4: ip address (https://www.arista.com/en/um-eos/eos-ipv4); SW1(config-if-Vl800)# ip address 10.0.0.50/24 (https://ccie.ninja/post/advanced-config-management-with-arista-eos); no ip address (Arista Warrior 2nd ed., ch. 9, https://www.oreilly.com/library/view/arista-warrior-2nd/9781491953037/ch09.html)"
@@ -352,11 +351,12 @@ func runConfigureSession(sh *shell, _ int, a []string) (string, error) {
 		}
 		return "", errInvalid
 	}
-	if sh.f.pending != nil && sh.f.pending.name == name {
-		return "", fmt.Errorf("%% Error: session %s is pending a commit timer; confirm it with configure session %s commit", name, name)
-	}
 	s := sh.f.sessions[name]
-	if s == nil {
+	if p := sh.f.pending; p != nil && p.name == name {
+		// Entering a session whose commit timer runs: its commit is the
+		// "second commit of that session" that confirms (docSessBlog).
+		s = &session{name: name, cfg: sh.f.running.clone()}
+	} else if s == nil {
 		s = &session{name: name, cfg: sh.f.running.clone()}
 		sh.f.sessions[name] = s
 	}
