@@ -1,0 +1,521 @@
+package junosfake
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scrapli/scrapligo/driver/network"
+	"github.com/scrapli/scrapligo/driver/opoptions"
+	"github.com/scrapli/scrapligo/driver/options"
+	"github.com/scrapli/scrapligo/platform"
+	"github.com/scrapli/scrapligo/util"
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+const testPassword = "s3cret-for-tests"
+
+// open logs in with scrapligo's juniper_junos platform on the standard
+// transport, the host key pinned by a known_hosts file.
+func open(t *testing.T, f *Fake, extra ...util.Option) *network.Driver {
+	t.Helper()
+	host, portStr, _ := net.SplitHostPort(f.Addr())
+	port, _ := strconv.Atoi(portStr)
+	opts := []util.Option{
+		options.WithTransportType("standard"),
+		options.WithPort(port),
+		options.WithAuthUsername("ward"),
+		options.WithAuthPassword(testPassword),
+		options.WithSSHKnownHostsFile(f.KnownHosts(t)),
+		options.WithTimeoutOps(5 * time.Second),
+	}
+	opts = append(opts, extra...)
+	p, err := platform.NewPlatform("juniper_junos", host, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.GetNetworkDriver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Open(); err != nil {
+		t.Fatalf("opening the session: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestScrapligoSessionConfiguresAndReadsBack(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, Running: []string{"set system host-name ex-access-1"}})
+	d := open(t, f)
+	if err := d.AcquirePriv("configuration-exclusive"); err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{
+		"set vlans v210 vlan-id 210",
+		"set vlans v210 l3-interface irb.210",
+		"set policy-options prefix-list pumps 10.61.210.0/24",
+		"set firewall family inet filter zone-pumps term t1 from source-prefix-list pumps",
+		"set firewall family inet filter zone-pumps term t1 from protocol tcp",
+		"set firewall family inet filter zone-pumps term t1 from destination-port 443",
+		"set firewall family inet filter zone-pumps term t1 then accept",
+		"set interfaces irb unit 210 family inet filter input zone-pumps",
+		"set interfaces ge-0/0/5 unit 0 family ethernet-switching interface-mode access vlan members v210",
+	}
+	mr, err := d.SendConfigs(lines, opoptions.WithPrivilegeLevel("configuration-exclusive"))
+	if err != nil || mr.Failed != nil {
+		t.Fatalf("sending configuration: %v %v", err, mr.Failed)
+	}
+	if f.Running() != "set system host-name ex-access-1" {
+		t.Fatalf("running configuration changed before commit:\n%s", f.Running())
+	}
+	r, err := d.SendConfig("commit check", opoptions.WithPrivilegeLevel("configuration-exclusive"))
+	if err != nil || !strings.Contains(r.Result, "configuration check succeeds") {
+		t.Fatalf("commit check: %v %q", err, r.Result)
+	}
+	r, err = d.SendConfig("commit", opoptions.WithPrivilegeLevel("configuration-exclusive"))
+	if err != nil || !strings.Contains(r.Result, "commit complete") {
+		t.Fatalf("commit: %v %q", err, r.Result)
+	}
+	if err := d.AcquirePriv("exec"); err != nil {
+		t.Fatal(err)
+	}
+	r, err = d.SendCommand("show configuration | display set")
+	if err != nil || r.Failed != nil {
+		t.Fatal(err, r.Failed)
+	}
+	want := `set system host-name ex-access-1
+set vlans v210 vlan-id 210
+set vlans v210 l3-interface irb.210
+set policy-options prefix-list pumps 10.61.210.0/24
+set firewall family inet filter zone-pumps term t1 from source-prefix-list pumps
+set firewall family inet filter zone-pumps term t1 from protocol tcp
+set firewall family inet filter zone-pumps term t1 from destination-port 443
+set firewall family inet filter zone-pumps term t1 then accept
+set interfaces irb unit 210 family inet filter input zone-pumps
+set interfaces ge-0/0/5 unit 0 family ethernet-switching interface-mode access
+set interfaces ge-0/0/5 unit 0 family ethernet-switching vlan members v210`
+	if got := strings.TrimSpace(r.Result); got != want {
+		t.Fatalf("read back:\n%s\nwant\n%s", got, want)
+	}
+	// scrapligo's on-open disabled the pager the documented way.
+	log := strings.Join(f.Log(), "\n")
+	for _, l := range []string{"set cli screen-length 0", "set cli screen-width 511", "configure exclusive"} {
+		if !strings.Contains(log, l) {
+			t.Errorf("log lacks %q:\n%s", l, log)
+		}
+	}
+}
+
+func TestInvalidInputFailsWithJunosText(t *testing.T) {
+	f := Start(t, Options{Password: testPassword})
+	d := open(t, f)
+	cases := []struct {
+		line, caret, msg string
+		// scrapligo's juniper_junos failed-when-contains lists "syntax
+		// error", "unknown command", "is ambiguous" and "No valid
+		// completions", not "missing argument": a driver must add it.
+		scrapliFails bool
+	}{
+		// caret under the bad word: prompt "ward@ex-access-1# " is 18 wide.
+		{"set vlanz v1 vlan-id 10", strings.Repeat(" ", 18+4) + "^", "syntax error.", true},
+		{"set vlans v1 vlan-id", strings.Repeat(" ", 18+21) + "^", "missing argument.", false},
+		{"sett vlans v1 vlan-id 10", strings.Repeat(" ", 18) + "^", "unknown command.", true},
+		{"set firewall family inet filter f term t from d 10.0.0.1", strings.Repeat(" ", 18+46) + "^", "'d' is ambiguous.", true},
+	}
+	for _, c := range cases {
+		r, err := d.SendConfig(c.line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (r.Failed != nil) != c.scrapliFails {
+			t.Errorf("%q: scrapligo's failure report %v, want %v; output %q", c.line, r.Failed, c.scrapliFails, r.Result)
+		}
+		if !strings.Contains(r.Result, c.caret+"\n"+c.msg) {
+			t.Errorf("%q: output %q lacks caret line and %q", c.line, r.Result, c.msg)
+		}
+	}
+	r, _ := d.SendConfig("show | display set")
+	if configOutput(r.Result) != "" {
+		t.Fatalf("rejected lines changed the candidate:\n%s", r.Result)
+	}
+}
+
+// rawShell logs in with crypto/ssh and a PTY, for what scrapligo hides
+// (the pager, a dropped connection).
+type rawShell struct {
+	t   *testing.T
+	in  interface{ Write([]byte) (int, error) }
+	out chan string
+	buf string
+}
+
+func shell(t *testing.T, f *Fake) *rawShell {
+	t.Helper()
+	cb, err := knownhosts.New(f.KnownHosts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := gossh.Dial("tcp", f.Addr(), &gossh.ClientConfig{User: "ward", Auth: []gossh.AuthMethod{gossh.Password(testPassword)}, HostKeyCallback: cb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := s.StdinPipe()
+	outR, _ := s.StdoutPipe()
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	rs := &rawShell{t: t, in: in, out: make(chan string, 100)}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := outR.Read(b)
+			if n > 0 {
+				rs.out <- string(b[:n])
+			}
+			if err != nil {
+				close(rs.out)
+				return
+			}
+		}
+	}()
+	rs.expect("ward@ex-access-1> ")
+	return rs
+}
+
+// expect reads until s appears and returns what came before it.
+func (r *rawShell) expect(s string) string {
+	r.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !strings.Contains(r.buf, s) {
+		select {
+		case chunk, ok := <-r.out:
+			if !ok {
+				r.t.Fatalf("connection closed waiting for %q; got %q", s, r.buf)
+			}
+			r.buf += chunk
+		case <-deadline:
+			r.t.Fatalf("timed out waiting for %q; got %q", s, r.buf)
+		}
+	}
+	i := strings.Index(r.buf, s)
+	before := r.buf[:i]
+	r.buf = r.buf[i+len(s):]
+	return before
+}
+
+func (r *rawShell) send(s string) { r.in.Write([]byte(s)) }
+
+func (r *rawShell) closed() bool {
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-r.out:
+			if !ok {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+func TestPagerUntilScreenLengthZero(t *testing.T) {
+	var running []string
+	for i := 1; i <= 30; i++ {
+		running = append(running, "set vlans v"+strconv.Itoa(i)+" vlan-id "+strconv.Itoa(i))
+	}
+	f := Start(t, Options{Password: testPassword, Running: running})
+	sh := shell(t, f)
+	sh.send("show configuration | display set\n")
+	page1 := sh.expect("---(more")
+	// A page is 23 lines of a 24-line screen; the 24th is the pager prompt.
+	if !strings.Contains(page1, "set vlans v23 vlan-id 23") || strings.Contains(page1, "v24 ") {
+		t.Fatalf("first page:\n%s", page1)
+	}
+	sh.send(" ")
+	rest := sh.expect("ward@ex-access-1> ")
+	if !strings.Contains(rest, "set vlans v30 vlan-id 30") {
+		t.Fatalf("after space:\n%s", rest)
+	}
+	sh.send("set cli screen-length 0\n")
+	if out := sh.expect("ward@ex-access-1> "); !strings.Contains(out, "Screen length set to 0") {
+		t.Fatalf("set cli screen-length 0 answered %q", out)
+	}
+	sh.send("show configuration | display set\n")
+	all := sh.expect("ward@ex-access-1> ")
+	if strings.Contains(all, "---(more") || !strings.Contains(all, "set vlans v30 vlan-id 30") {
+		t.Fatalf("with screen-length 0:\n%s", all)
+	}
+}
+
+func TestDropMidConfiguration(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, DropAfterConfigLines: 2})
+	sh := shell(t, f)
+	sh.send("configure exclusive\n")
+	sh.expect("ward@ex-access-1# ")
+	sh.send("set vlans a vlan-id 10\n")
+	sh.expect("ward@ex-access-1# ")
+	sh.send("set vlans b vlan-id 20\n")
+	sh.expect("ward@ex-access-1# ")
+	sh.send("set vlans c vlan-id 30\n")
+	if !sh.closed() {
+		t.Fatal("the connection stayed open after the third configuration line")
+	}
+	if f.Running() != "" {
+		t.Fatalf("nothing was committed, yet running is:\n%s", f.Running())
+	}
+	log := f.Log()
+	if log[len(log)-1] != "set vlans c vlan-id 30" {
+		t.Fatalf("log: %q", log)
+	}
+}
+
+func TestStall(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, StallOn: "commit"})
+	d := open(t, f, options.WithTimeoutOps(time.Second))
+	if _, err := d.SendConfigs([]string{"set vlans a vlan-id 10"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := d.SendConfig("commit"); err == nil {
+		t.Fatal("commit on a stalled device returned without error")
+	}
+	if time.Since(start) < 900*time.Millisecond {
+		t.Fatal("the stalled command failed before the timeout: the fake answered")
+	}
+	if f.Running() != "" {
+		t.Fatalf("the stalled commit ran: %s", f.Running())
+	}
+}
+
+func TestRefusedCommitLeavesRunning(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, Running: []string{"set vlans a vlan-id 10"}})
+	f.RefuseCommits("Policy error: Policy my-policy referenced but not defined")
+	d := open(t, f)
+	d.AcquirePriv("configuration-exclusive")
+	d.SendConfigs([]string{"set vlans a vlan-id 11"}, opoptions.WithPrivilegeLevel("configuration-exclusive"))
+	r, err := d.SendConfig("commit", opoptions.WithPrivilegeLevel("configuration-exclusive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Result, "error: Policy error: Policy my-policy referenced but not defined\nerror: configuration check-out failed") {
+		t.Fatalf("commit answered %q", r.Result)
+	}
+	if f.Running() != "set vlans a vlan-id 10" {
+		t.Fatalf("running after a refused commit: %s", f.Running())
+	}
+	// Leaving configure exclusive with changes asks whether to discard them;
+	// rollback 0 first, as a driver would.
+	d.SendConfig("rollback 0", opoptions.WithPrivilegeLevel("configuration-exclusive"))
+}
+
+func TestCommitConfirmedRollsBackUnlessConfirmed(t *testing.T) {
+	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f := Start(t, Options{Password: testPassword, Clock: clock, Running: []string{"set vlans a vlan-id 10"}})
+	d := open(t, f)
+	d.AcquirePriv("configuration-exclusive")
+	priv := opoptions.WithPrivilegeLevel("configuration-exclusive")
+	d.SendConfigs([]string{"set vlans a vlan-id 11"}, priv)
+	r, err := d.SendConfig("commit confirmed 5", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Result, "commit confirmed will be automatically rolled back in 5 minutes unless confirmed") {
+		t.Fatalf("commit confirmed answered %q", r.Result)
+	}
+	if f.Running() != "set vlans a vlan-id 11" || !f.ConfirmPending() {
+		t.Fatalf("after commit confirmed: %s (pending %v)", f.Running(), f.ConfirmPending())
+	}
+	clock.Advance(4 * time.Minute)
+	if f.Running() != "set vlans a vlan-id 11" {
+		t.Fatal("rolled back before the deadline")
+	}
+	clock.Advance(time.Minute)
+	if f.Running() != "set vlans a vlan-id 10" || f.ConfirmPending() {
+		t.Fatalf("not rolled back at the deadline: %s", f.Running())
+	}
+
+	// Confirmed in time: stays.
+	d.SendConfigs([]string{"set vlans a vlan-id 12"}, priv)
+	d.SendConfig("commit confirmed 5", priv)
+	clock.Advance(2 * time.Minute)
+	r, _ = d.SendConfig("commit", priv)
+	if !strings.Contains(r.Result, "commit complete") {
+		t.Fatalf("confirming commit answered %q", r.Result)
+	}
+	clock.Advance(time.Hour)
+	if f.Running() != "set vlans a vlan-id 12" {
+		t.Fatalf("confirmed commit rolled back: %s", f.Running())
+	}
+	// The confirming commit is a commit of its own: rollback 1 is the
+	// confirmed-commit one (vlan-id 12 too), rollback 2 the rolled-back-to 10.
+	r, _ = d.SendConfig("rollback 2", priv)
+	if !strings.Contains(r.Result, "load complete") {
+		t.Fatalf("rollback 2 answered %q", r.Result)
+	}
+	r, _ = d.SendConfig("show | display set", priv)
+	if configOutput(r.Result) != "set vlans a vlan-id 10" {
+		t.Fatalf("candidate after rollback 2: %q", r.Result)
+	}
+	d.SendConfig("rollback 0", priv)
+}
+
+// configOutput drops the "[edit]" banner line scrapligo leaves at the end
+// of configuration-mode output (its prompt pattern takes the banner only
+// when a "{master:0}" prefix stands on the same line).
+func configOutput(s string) string {
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "[edit]"))
+}
+
+func TestVirtualChassisPromptBanner(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, Master: "master:0"})
+	d := open(t, f)
+	priv := opoptions.WithPrivilegeLevel("configuration-private")
+	if err := d.AcquirePriv("configuration-private"); err != nil {
+		t.Fatal(err)
+	}
+	d.SendConfigs([]string{"set vlans a vlan-id 10"}, priv)
+	r, _ := d.SendConfig("show | display set", priv)
+	// With "{master:0}[edit]" on one line, scrapligo's pattern takes the
+	// whole banner as prompt: the output is the configuration alone.
+	if strings.TrimSpace(r.Result) != "set vlans a vlan-id 10" {
+		t.Fatalf("show | display set: %q", r.Result)
+	}
+	// configure private: another session's view is untouched until commit.
+	if f.Running() != "" {
+		t.Fatalf("running changed before commit: %s", f.Running())
+	}
+	r, _ = d.SendConfig("commit", priv)
+	if !strings.Contains(r.Result, "commit complete") || f.Running() != "set vlans a vlan-id 10" {
+		t.Fatalf("commit: %q, running %q", r.Result, f.Running())
+	}
+}
+
+func TestExclusiveLockAndDiscardOnExit(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, Running: []string{"set vlans a vlan-id 10"}})
+	a, b := shell(t, f), shell(t, f)
+	a.send("configure exclusive\n")
+	if out := a.expect("ward@ex-access-1# "); !strings.Contains(out, "warning: uncommitted changes will be discarded on exit\nEntering configuration mode") &&
+		!strings.Contains(strings.ReplaceAll(out, "\r", ""), "warning: uncommitted changes will be discarded on exit\nEntering configuration mode") {
+		t.Fatalf("configure exclusive answered %q", out)
+	}
+	b.send("configure exclusive\n")
+	if out := b.expect("ward@ex-access-1> "); !strings.Contains(out, "error: configuration database locked by:") {
+		t.Fatalf("second configure exclusive answered %q", out)
+	}
+	// Plain configure enters, lists the holder, and may not commit.
+	b.send("configure\n")
+	if out := b.expect("ward@ex-access-1# "); !strings.Contains(out, "Users currently editing the configuration:") || !strings.Contains(out, "exclusive [edit]") {
+		t.Fatalf("configure under a lock answered %q", out)
+	}
+	b.send("commit\n")
+	if out := b.expect("ward@ex-access-1# "); !strings.Contains(out, "error: configuration database locked by:") {
+		t.Fatalf("commit under another's lock answered %q", out)
+	}
+	b.send("exit\n")
+	b.expect("ward@ex-access-1> ")
+
+	a.send("set vlans a vlan-id 20\n")
+	a.expect("ward@ex-access-1# ")
+	a.send("show | compare\n")
+	// Layout from the sample of show system rollback compare: the sign, then
+	// the first level at column 3.
+	diff := strings.ReplaceAll(a.expect("ward@ex-access-1# "), "\r", "")
+	for _, want := range []string{"[edit vlans a]", "-  vlan-id 10;", "+  vlan-id 20;"} {
+		if !strings.Contains(diff, want) {
+			t.Errorf("show | compare lacks %q:\n%s", want, diff)
+		}
+	}
+	a.send("exit configuration-mode\n")
+	q := strings.ReplaceAll(a.expect("(yes) "), "\r", "")
+	if !strings.Contains(q, "The configuration has been changed but not committed\nwarning: Auto rollback on exiting 'configure exclusive'\nDiscard uncommitted changes? [yes,no]") {
+		t.Fatalf("exit with changes answered %q", q)
+	}
+	a.send("yes\n")
+	if out := strings.ReplaceAll(a.expect("ward@ex-access-1> "), "\r", ""); !strings.Contains(out, "warning: discarding uncommitted changes\nload complete\nExiting configuration mode") {
+		t.Fatalf("after yes: %q", out)
+	}
+	// The lock is gone with the discarded changes.
+	b.send("configure exclusive\n")
+	b.expect("ward@ex-access-1# ")
+	b.send("show | display set\n")
+	if out := strings.ReplaceAll(b.expect("ward@ex-access-1# "), "\r", ""); !strings.Contains(out, "set vlans a vlan-id 10\n") || strings.Contains(out, "vlan-id 20") {
+		t.Fatalf("candidate after the discard: %q", out)
+	}
+}
+
+func TestLoadSetTerminalAndDelete(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, Running: []string{"set vlans a vlan-id 10", "set vlans b vlan-id 20"}})
+	sh := shell(t, f)
+	sh.send("configure private\n")
+	sh.expect("ward@ex-access-1# ")
+	sh.send("load set terminal\n")
+	sh.expect("[Type ^D at a new line to end input]")
+	sh.send("set vlans c vlan-id 30\ndelete vlans b\nset policy-options prefix-list p 10.0.0.0/24\n\x04")
+	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete") {
+		t.Fatalf("load answered %q", out)
+	}
+	sh.send("delete vlans zz\n")
+	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "warning: statement not found") {
+		t.Fatalf("delete of nothing answered %q", out)
+	}
+	sh.send("commit\n")
+	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "commit complete") {
+		t.Fatalf("commit answered %q", out)
+	}
+	want := "set vlans a vlan-id 10\nset vlans c vlan-id 30\nset policy-options prefix-list p 10.0.0.0/24"
+	if f.Running() != want {
+		t.Fatalf("running:\n%s\nwant\n%s", f.Running(), want)
+	}
+	wantText := `vlans {
+    a {
+        vlan-id 10;
+    }
+    c {
+        vlan-id 30;
+    }
+}
+policy-options {
+    prefix-list p {
+        10.0.0.0/24;
+    }
+}`
+	if f.RunningText() != wantText {
+		t.Fatalf("show configuration:\n%s\nwant\n%s", f.RunningText(), wantText)
+	}
+}
+
+// configure private commits only if nobody committed since its copy was taken.
+func TestPrivateCommitAfterAnotherCommit(t *testing.T) {
+	f := Start(t, Options{Password: testPassword})
+	a, b := shell(t, f), shell(t, f)
+	a.send("configure private\n")
+	a.expect("ward@ex-access-1# ")
+	b.send("configure private\n")
+	b.expect("ward@ex-access-1# ")
+	b.send("set vlans b vlan-id 20\n")
+	b.expect("ward@ex-access-1# ")
+	b.send("commit\n")
+	b.expect("commit complete")
+	a.send("set vlans a vlan-id 10\n")
+	a.expect("ward@ex-access-1# ")
+	a.send("commit\n")
+	if out := a.expect("ward@ex-access-1# "); !strings.Contains(out, "error: configuration check-out failed") {
+		t.Fatalf("stale private commit answered %q", out)
+	}
+	if f.Running() != "set vlans b vlan-id 20" {
+		t.Fatalf("running: %s", f.Running())
+	}
+}
