@@ -408,10 +408,13 @@ func interfaceName(a []string, ports int) (string, error) {
 		return "", errInvalid
 	}
 	i := strings.IndexAny(s, "0123456789")
-	if i < 2 {
+	if i < 1 {
 		return "", errInvalid
 	}
 	kind, num := strings.ToLower(s[:i]), s[i:]
+	if kind == "v" {
+		return "", errAmbiguous // Vlan or Vxlan on EOS
+	}
 	n, err := strconv.Atoi(num)
 	if err != nil {
 		return "", errInvalid

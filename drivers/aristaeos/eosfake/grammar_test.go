@@ -57,6 +57,8 @@ func TestGrammar(t *testing.T) {
 		// Interfaces.
 		{name: "Et5", setup: []string{"configure"}, line: "interface Et5", prompt: "switch(config-if-Et5)#"},
 		{name: "ethernet 5, two tokens", setup: []string{"configure"}, line: "interface ethernet 5", prompt: "switch(config-if-Et5)#"},
+		{name: "int e2", setup: []string{"configure"}, line: "int e2", prompt: "switch(config-if-Et2)#"},
+		{name: "int v2", setup: []string{"configure"}, line: "int v2", err: ErrAmbiguous},
 		{name: "int vl210", setup: []string{"configure"}, line: "int vl210", prompt: "switch(config-if-Vl210)#", shows: "interface Vlan210"},
 		{name: "no such port", setup: []string{"configure"}, line: "interface Ethernet9", err: ErrInvalid},
 		{name: "no loopbacks here", setup: []string{"configure"}, line: "interface Loopback1", err: ErrInvalid},
