@@ -53,9 +53,14 @@
 // exact wording of the error EOS prints for an unknown or pending session
 // (the fake prints "% Error: ..." texts of its own; "% Duplicate sequence
 // number" is EOS's own, see ErrDuplicateSeq);
-// a completed session's name being refused for reuse. The running
-// configuration shows only what the grammar can set, in the section order
-// hostname, vlans, Ethernet ports, Vlan interfaces, access lists.
+// a completed session's name being refused for reuse.
+//
+// Not documented, so chosen: the running configuration shows only what the
+// grammar can set, in the section order hostname, vlans, Ethernet ports,
+// Vlan interfaces, access lists, and a prefix with host bits set as its
+// network; a session prompt carries the whole session name (EOS shortens
+// long ones); the pager prompt is " --More-- "; "Copy completed
+// successfully." after saving.
 //
 // # Documents
 //
