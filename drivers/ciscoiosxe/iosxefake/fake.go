@@ -166,6 +166,10 @@ func Start(t testing.TB, opts Options) *Fake {
 // Close stops the server, cuts every session and stops a revert timer.
 func (f *Fake) Close() {
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
 	f.closed = true
 	if f.revert != nil {
 		f.revert.timer.Stop()
@@ -221,7 +225,7 @@ func (f *Fake) Startup() string {
 }
 
 // Log is every command line received, in order, from every session;
-// passwords typed at the enable prompt are left out.
+// empty lines and passwords typed at the enable prompt are left out.
 func (f *Fake) Log() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -361,6 +365,9 @@ func (s *session) loop() {
 			line = "end"
 		}
 		s.promptLen = len(p)
+		if strings.TrimSpace(line) == "" {
+			continue // a bare return (clients send them to find the prompt) only redraws the prompt
+		}
 		s.f.mu.Lock()
 		s.f.log = append(s.f.log, line)
 		configLine := s.mode.configuring()
@@ -530,7 +537,7 @@ func (s *session) run(line string) string {
 	case failIncomplete:
 		return IncompleteCommand + "\n\n"
 	case failAmbiguous:
-		return AmbiguousCommand + strconv.Quote(strings.TrimSpace(line)) + "\n"
+		return AmbiguousCommand + `"` + strings.TrimSpace(line) + `"` + "\n"
 	}
 	return s.f.rules[idx].apply(s, args)
 }
