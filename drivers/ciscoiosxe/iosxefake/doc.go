@@ -32,7 +32,9 @@
 //     inserting by number; "no N"; "no <entry>"), permit/deny of ip, a
 //     protocol number, tcp, udp and icmp; addresses any, host A.B.C.D,
 //     A.B.C.D WILDCARD and object-group NAME; port operators eq, gt, lt, neq,
-//     range; established; a few ICMP types by name; log; remark;
+//     range, ports by number or by IOS's name and read back by name where
+//     IOS has one (eq 80 shows as eq www, eq 443 stays); established; a few
+//     ICMP types by name; log; remark;
 //   - object-group network with host A.B.C.D and A.B.C.D MASK entries and a
 //     description; an object group used by an ACL cannot be removed or
 //     emptied (the Object Groups for ACLs guide's restriction);
@@ -56,9 +58,9 @@
 // FailCommand prints a given text instead of running a command (use the
 // OS's own texts: InvalidInput, IncompleteCommand, or a refusal).
 //
-// What it does not cover: IOS's own port and protocol names on input or
-// output (IOS shows eq 80 as eq www, 53 as domain; the fake keeps numbers),
-// standard and numbered ACLs, service object groups, IPv6, the VLAN
+// What it does not cover: protocol names other than ip, tcp, udp and icmp
+// (a protocol number is accepted and shown as typed), standard and numbered
+// ACLs, service object groups, IPv6, the VLAN
 // database (switchport access vlan does not create VLANs), trunks,
 // configure replace without force (its confirmation prompt), copy, the
 // "?" help, exec commands over SSH without a terminal, and syslog

@@ -113,7 +113,7 @@ func TestSequenceNumbers(t *testing.T) {
 	if got := x.run("20 permit ip any any"); got != "% Duplicate sequence number\n" {
 		t.Errorf("taken sequence number: %q", got)
 	}
-	want := "ip access-list extended A\n 10 permit tcp any any eq 22\n 15 permit udp any any eq 53\n 20 deny ip any any\n!"
+	want := "ip access-list extended A\n 10 permit tcp any any eq 22\n 15 permit udp any any eq domain\n 20 deny ip any any\n!"
 	if !strings.Contains(x.f.cfg.render(), want) {
 		t.Fatalf("got\n%s\nwant\n%s", x.f.cfg.render(), want)
 	}
@@ -155,5 +155,37 @@ func TestGrammarCitesDocuments(t *testing.T) {
 		if !strings.Contains(r.Doc, "http") {
 			t.Errorf("%s %q cites no document", r.Mode.Prompt(), r.Pattern)
 		}
+	}
+}
+
+// TestPortNames: ports read back as IOS-XE prints them — by name where IOS
+// has one for that protocol (the Catalyst 9300 capture cited in ports.go:
+// eq www, eq domain, eq bootps; eq 443 stays a number) — and a name is
+// accepted only for its own protocol.
+func TestPortNames(t *testing.T) {
+	x := newCLI(t, ModeConfig, Options{})
+	x.mustRun("ip access-list extended A",
+		"permit tcp any any eq 80",
+		"permit tcp any any eq 443",
+		"permit udp any any eq 53",
+		"permit udp any eq 67 any",
+		"permit tcp any range 20 21 any",
+	)
+	want := "ip access-list extended A\n" +
+		" 10 permit tcp any any eq www\n" +
+		" 20 permit tcp any any eq 443\n" +
+		" 30 permit udp any any eq domain\n" +
+		" 40 permit udp any eq bootps any\n" +
+		" 50 permit tcp any range ftp-data ftp any\n!"
+	if !strings.Contains(x.f.cfg.render(), want) {
+		t.Fatalf("got\n%s\nwant\n%s", x.f.cfg.render(), want)
+	}
+	const acl = len("Switch(config-ext-nacl)#")
+	if got := x.run("permit tcp any any eq bootps"); got != invalid(acl+len("permit tcp any any eq ")) {
+		t.Errorf("a UDP port name on tcp: %q", got)
+	}
+	x.mustRun("no permit tcp any any eq www", "no permit udp any any eq 53")
+	if strings.Contains(x.f.cfg.render(), "www") || strings.Contains(x.f.cfg.render(), "eq domain") {
+		t.Errorf("entries not removed by either spelling:\n%s", x.f.cfg.render())
 	}
 }

@@ -12,7 +12,9 @@ import (
 //	keyword         a keyword, matched case-insensitively, abbreviable to any
 //	                prefix that no other keyword possible at that position shares
 //	<kind>          a parameter: word, line (the rest of the line), ipv4, url,
-//	                iftype, ifnum, ifname, or n:LO-HI (a number in LO..HI)
+//	                iftype, ifnum, ifname, tcpport, udpport (a number or
+//	                IOS's name, read back as IOS shows it), or n:LO-HI (a
+//	                number in LO..HI)
 //	[ ... ]         optional
 //	{ a | b c }     one of the alternatives
 //
@@ -138,7 +140,7 @@ func parseParam(s, pattern string) param {
 		return param{kind: "n", lo: l, hi: h}
 	}
 	switch s {
-	case "word", "line", "ipv4", "url", "iftype", "ifnum", "ifname":
+	case "word", "line", "ipv4", "url", "iftype", "ifnum", "ifname", "tcpport", "udpport":
 		return param{kind: s}
 	}
 	panic(fmt.Sprintf("iosxefake: pattern %q: unknown parameter <%s>", pattern, s))
@@ -173,6 +175,10 @@ func (p param) accept(tok string) (string, bool) {
 		return tok, validIfNum(tok)
 	case "ifname":
 		return canonicalInterface(tok)
+	case "tcpport":
+		return portName("tcp", tok)
+	case "udpport":
+		return portName("udp", tok)
 	}
 	return "", false
 }

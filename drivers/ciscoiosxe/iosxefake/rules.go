@@ -43,6 +43,7 @@ const (
 	docConfirm   = "https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/syst-mgmt/b-system-management/m_cm-config-rollback-confirmed-change.html (Configuration Rollback Confirmed Change: configure terminal revert timer; configure confirm; configure revert)"
 	docReplace   = "https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/syst-mgmt/b-system-management/m_cm-config-rollback-0.html (Configuration Replace and Configuration Rollback: archive, path, maximum; archive config; configure replace target-url force)"
 	docTerminal  = "https://cisco.com/c/en/us/support/switches/catalyst-9300-series-switches/products-command-reference-list.html (Command Reference, Cisco IOS XE (Catalyst 9300): terminal length 0-512, terminal width 0-512; write memory; show running-config; show access-lists)"
+	docPorts     = "https://github.com/YangModels/yang/blob/main/vendor/cisco/xe/17121/Cisco-IOS-XE-acl.yang (acl-port-type: IOS-XE's port names); https://github.com/ChartinoLabs/Muninn/issues/1184 (C9300 IOS-XE 17.18 show access-lists: eq www, eq domain, eq 443)"
 	docArchiveCK = "https://github.com/napalm-automation/napalm napalm/ios/ios.py (published device output: \"Archive feature not enabled\", \"%Please turn config archive on\", configure revert now)"
 	docReplaceEx = "https://gist.github.com/ryankearney/8920941 (published session: show archive and configure replace output, \"Total number of passes\", \"Rollback Done\")"
 )
@@ -66,7 +67,10 @@ func Grammar() []Rule { return buildRules() }
 const addr = "{ any | host <ipv4> | <ipv4> <ipv4> | object-group <word> }"
 
 // A TCP or UDP port operator.
-const portop = "{ eq <n:0-65535> | gt <n:0-65535> | lt <n:0-65535> | neq <n:0-65535> | range <n:0-65535> <n:0-65535> }"
+func portop(proto string) string {
+	p := "<" + proto + "port>"
+	return "{ eq " + p + " | gt " + p + " | lt " + p + " | neq " + p + " | range " + p + " " + p + " }"
+}
 
 // ICMP message types accepted by name (the ACL guide's icmp-message list, the
 // subset Ward needs for ping and its replies).
@@ -75,9 +79,9 @@ const icmpType = "{ echo | echo-reply | unreachable | time-exceeded }"
 func acePatterns(proto string) []string {
 	switch proto {
 	case "tcp":
-		return []string{"{ permit | deny } tcp " + addr + " [ " + portop + " ] " + addr + " [ " + portop + " ] [ established ] [ log ]"}
+		return []string{"{ permit | deny } tcp " + addr + " [ " + portop("tcp") + " ] " + addr + " [ " + portop("tcp") + " ] [ established ] [ log ]"}
 	case "udp":
-		return []string{"{ permit | deny } udp " + addr + " [ " + portop + " ] " + addr + " [ " + portop + " ] [ log ]"}
+		return []string{"{ permit | deny } udp " + addr + " [ " + portop("udp") + " ] " + addr + " [ " + portop("udp") + " ] [ log ]"}
 	case "icmp":
 		return []string{"{ permit | deny } icmp " + addr + " " + addr + " [ " + icmpType + " ] [ log ]"}
 	}
@@ -251,7 +255,7 @@ func buildRules() []Rule {
 	// number, removal by number or by content, remarks.
 	for _, proto := range []string{"ip", "tcp", "udp", "icmp"} {
 		for _, p := range acePatterns(proto) {
-			add(ModeExtACL, p, docACL+"; "+docObjGroup, (*session).addACE)
+			add(ModeExtACL, p, docACL+"; "+docObjGroup+"; "+docPorts, (*session).addACE)
 			add(ModeExtACL, "<n:1-2147483647> "+p, docACL, (*session).addACE)
 			add(ModeExtACL, "no "+p, docACL, (*session).removeACE)
 		}
