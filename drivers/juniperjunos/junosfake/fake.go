@@ -44,6 +44,10 @@ type Options struct {
 	// shows in braces before its prompt ("{master:0}" over user@host>,
 	// "{master:0}[edit]" over user@host#); empty for none.
 	Master string
+	// Version, e.g. "21.4R3-S5.4", adds the version statement every real
+	// device's configuration starts with ("set version 21.4R3-S5.4");
+	// empty for none.
+	Version string
 	// Running is the initial committed configuration, as set commands
 	// (`show configuration | display set`); each must be accepted by the grammar.
 	Running []string
@@ -86,6 +90,8 @@ type Fake struct {
 	pending    *pendingConfirm
 	sessions   int      // logins so far, for the terminal names the CLI shows
 	lock       *session // the configure exclusive holder
+	lastAt     time.Time
+	lastBy     string
 }
 
 type pendingConfirm struct {
@@ -127,6 +133,7 @@ func Start(t testing.TB, opts Options) *Fake {
 		}
 	}
 	f.history = []*node{f.running.clone()}
+	f.lastAt, f.lastBy = f.clock.Now(), "root"
 
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -198,7 +205,25 @@ func (f *Fake) KnownHosts(t testing.TB) string {
 func (f *Fake) Running() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return strings.Join(f.running.setLines(), "\n")
+	return strings.Join(f.displaySetLocked(f.running), "\n")
+}
+
+// displaySetLocked and showLocked print a configuration with the version
+// statement first, as the device does.
+func (f *Fake) displaySetLocked(n *node) []string {
+	out := n.setLines()
+	if f.opts.Version != "" {
+		out = append([]string{"set version " + f.opts.Version}, out...)
+	}
+	return out
+}
+
+func (f *Fake) showLocked(n *node) []string {
+	out := n.text(0)
+	if f.opts.Version != "" {
+		out = append([]string{"version " + f.opts.Version + ";"}, out...)
+	}
+	return out
 }
 
 // RunningText is the committed configuration as `show configuration`
@@ -206,7 +231,7 @@ func (f *Fake) Running() string {
 func (f *Fake) RunningText() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return strings.Join(f.running.text(0), "\n")
+	return strings.Join(f.showLocked(f.running), "\n")
 }
 
 // Log is every line received, in order, from every session.
@@ -263,7 +288,8 @@ var (
 )
 
 // commitLocked makes cfg the running configuration and the newest rollback.
-func (f *Fake) commitLocked(cfg *node) {
+func (f *Fake) commitLocked(cfg *node, by string) {
+	f.lastAt, f.lastBy = f.clock.Now(), by
 	f.running = cfg.clone()
 	f.history = append([]*node{f.running.clone()}, f.history...)
 	if len(f.history) > 50 {
@@ -280,6 +306,6 @@ func (f *Fake) confirmDeadline(p *pendingConfirm) {
 		return
 	}
 	f.pending = nil
-	f.commitLocked(p.previous)
+	f.commitLocked(p.previous, "root")
 	f.candidate = nil
 }

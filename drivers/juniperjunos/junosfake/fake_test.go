@@ -1,7 +1,12 @@
 package junosfake
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -517,5 +522,227 @@ func TestPrivateCommitAfterAnotherCommit(t *testing.T) {
 	}
 	if f.Running() != "set vlans b vlan-id 20" {
 		t.Fatalf("running: %s", f.Running())
+	}
+}
+
+func TestFailCommandAndPublicKeyLogin(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, _ := gossh.NewPublicKey(pub)
+	block, err := gossh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Start(t, Options{AuthorizedKeys: []gossh.PublicKey{sshPub}})
+	// A statement the grammar accepts, refused as the device would refuse a
+	// statement its release does not know.
+	line := "set vlans v210 vlan-id 210"
+	f.FailCommand(line, strings.Repeat(" ", 18+4)+"^\nsyntax error.")
+
+	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, portStr, _ := net.SplitHostPort(f.Addr())
+	port, _ := strconv.Atoi(portStr)
+	p, err := platform.NewPlatform("juniper_junos", host,
+		options.WithTransportType("standard"),
+		options.WithPort(port),
+		options.WithAuthUsername("ward"),
+		options.WithAuthPrivateKey(keyFile, ""),
+		options.WithSSHKnownHostsFile(f.KnownHosts(t)),
+		options.WithTimeoutOps(5*time.Second),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.GetNetworkDriver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Open(); err != nil {
+		t.Fatalf("public-key login: %v", err)
+	}
+	defer d.Close()
+	r, err := d.SendConfig(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed == nil || !strings.Contains(r.Result, "syntax error.") {
+		t.Fatalf("failed command: %q (failed %v)", r.Result, r.Failed)
+	}
+	r, _ = d.SendConfig("show | display set")
+	if configOutput(r.Result) != "" {
+		t.Fatalf("the failed command changed the candidate: %q", r.Result)
+	}
+	d.SendConfig("rollback 0")
+}
+
+// A host key that is not the pinned one is refused.
+func TestWrongHostKeyRefused(t *testing.T) {
+	f := Start(t, Options{Password: testPassword})
+	other := Start(t, Options{Password: testPassword})
+	host, portStr, _ := net.SplitHostPort(f.Addr())
+	port, _ := strconv.Atoi(portStr)
+	// known_hosts of the other fake, rewritten to this fake's address.
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := "[" + host + "]:" + portStr + " " + string(gossh.MarshalAuthorizedKey(other.HostKey()))
+	os.WriteFile(kh, []byte(line), 0o600)
+	p, err := platform.NewPlatform("juniper_junos", host,
+		options.WithTransportType("standard"), options.WithPort(port),
+		options.WithAuthUsername("ward"), options.WithAuthPassword(testPassword),
+		options.WithSSHKnownHostsFile(kh), options.WithTimeoutOps(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := p.GetNetworkDriver()
+	if err := d.Open(); err == nil {
+		d.Close()
+		t.Fatal("logged in although the host key is not the pinned one")
+	}
+	if len(f.Log()) != 0 {
+		t.Fatalf("lines reached the device: %q", f.Log())
+	}
+}
+
+func TestLoadMergeAndOverrideTerminal(t *testing.T) {
+	f := Start(t, Options{Password: testPassword, Running: []string{"set vlans a vlan-id 10"}})
+	sh := shell(t, f)
+	sh.send("configure exclusive\n")
+	sh.expect("ward@ex-access-1# ")
+	sh.send("load merge terminal\n")
+	sh.expect("[Type ^D at a new line to end input]")
+	sh.send(`policy-options {
+    prefix-list pumps {
+        10.61.210.0/24;
+    }
+}
+firewall {
+    family inet {
+        filter zone-pumps {
+            term t1 {
+                from {
+                    source-prefix-list {
+                        pumps;
+                    }
+                    protocol tcp;
+                    destination-port [ 443 8443 ];
+                }
+                then accept;
+            }
+        }
+    }
+}
+` + "\x04")
+	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete") {
+		t.Fatalf("load merge answered %q", out)
+	}
+	sh.send("show | display set\n")
+	got := strings.ReplaceAll(sh.expect("ward@ex-access-1# "), "\r", "")
+	want := `set vlans a vlan-id 10
+set policy-options prefix-list pumps 10.61.210.0/24
+set firewall family inet filter zone-pumps term t1 from source-prefix-list pumps
+set firewall family inet filter zone-pumps term t1 from protocol tcp
+set firewall family inet filter zone-pumps term t1 from destination-port 443
+set firewall family inet filter zone-pumps term t1 from destination-port 8443
+set firewall family inet filter zone-pumps term t1 then accept
+`
+	if !strings.Contains(got, want) {
+		t.Fatalf("candidate after load merge:\n%s\nwant\n%s", got, want)
+	}
+	// A refused statement loads nothing.
+	sh.send("load override terminal\n")
+	sh.expect("[Type ^D at a new line to end input]")
+	sh.send("vlans {\n    b {\n        vlan-id 5000;\n    }\n}\n\x04")
+	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete (1 errors)") {
+		t.Fatalf("bad load answered %q", out)
+	}
+	sh.send("load override terminal\n")
+	sh.expect("[Type ^D at a new line to end input]")
+	sh.send("vlans {\n    b {\n        vlan-id 20;\n    }\n}\n\x04")
+	sh.expect("load complete")
+	sh.send("commit\n")
+	sh.expect("commit complete")
+	if f.Running() != "set vlans b vlan-id 20" {
+		t.Fatalf("running after load override: %q", f.Running())
+	}
+}
+
+func TestShowConfigurationAsTheDevicePrintsIt(t *testing.T) {
+	clock := NewManualClock(time.Date(2026, 3, 1, 8, 30, 0, 0, time.UTC))
+	f := Start(t, Options{Password: testPassword, Clock: clock, Version: "21.4R3-S5.4", Running: []string{
+		"set policy-options prefix-list pumps 10.61.210.0/24",
+		"set firewall family inet filter zone-pumps term t1 from source-prefix-list pumps",
+		"set firewall family inet filter zone-pumps term t1 from protocol tcp",
+		"set firewall family inet filter zone-pumps term t1 from destination-port 443",
+		"set firewall family inet filter zone-pumps term t1 from destination-port 8443",
+		"set firewall family inet filter zone-pumps term t1 then count pumps-https",
+		"set firewall family inet filter zone-pumps term t1 then accept",
+		"set interfaces irb unit 210 family inet filter input zone-pumps",
+	}})
+	sh := shell(t, f)
+	sh.send("set cli screen-length 0\n")
+	sh.expect("ward@ex-access-1> ")
+	clock.Advance(time.Hour)
+	sh.send("configure\n")
+	sh.expect("ward@ex-access-1# ")
+	sh.send("set vlans v210 vlan-id 210\n")
+	sh.expect("ward@ex-access-1# ")
+	sh.send("commit\n")
+	sh.expect("commit complete")
+	sh.send("exit\n")
+	sh.expect("ward@ex-access-1> ")
+	sh.send("show configuration\n")
+	got := strings.ReplaceAll(sh.expect("ward@ex-access-1> "), "\r", "")
+	want := `## Last commit: 2026-03-01 09:30:00 UTC by ward
+version 21.4R3-S5.4;
+policy-options {
+    prefix-list pumps {
+        10.61.210.0/24;
+    }
+}
+firewall {
+    family inet {
+        filter zone-pumps {
+            term t1 {
+                from {
+                    source-prefix-list {
+                        pumps;
+                    }
+                    protocol tcp;
+                    destination-port [ 443 8443 ];
+                }
+                then {
+                    count pumps-https;
+                    accept;
+                }
+            }
+        }
+    }
+}
+interfaces {
+    irb {
+        unit 210 {
+            family inet {
+                filter {
+                    input zone-pumps;
+                }
+            }
+        }
+    }
+}
+vlans {
+    v210 {
+        vlan-id 210;
+    }
+}
+`
+	if !strings.Contains(got, want) {
+		t.Fatalf("show configuration:\n%s\nwant\n%s", got, want)
+	}
+	if !strings.HasPrefix(f.Running(), "set version 21.4R3-S5.4\nset policy-options prefix-list pumps 10.61.210.0/24\n") {
+		t.Fatalf("Running: %s", f.Running())
 	}
 }

@@ -28,6 +28,7 @@ const (
 	docIRB           = "https://juniper.net/documentation/en_US/junos13.2/topics/reference/configuration-statement/irb-edit-interfaces.html (irb unit family inet { address; filter { input filter-name; } })"
 	docL3Interface   = "https://juniper.net/documentation/en_US/junos13.2/topics/reference/configuration-statement/l3-interface-edit-vlans-qfx-series.html (l3-interface irb.N under [edit vlans vlan-name], ELS)"
 	docEthSwitching  = "https://juniper.net/documentation/en_US/junos9.6/topics/reference/configuration-statement/family-ethernet-switching-edit-interfaces-ex-series.html (family ethernet-switching { vlan { members [ names ]; } })"
+	docELSSwitching  = "https://networkingdocs.hpe.com/documentation/us/en/software/junos/cli-reference/topics/ref/statement/family-ethernet-switching-edit-interfaces-qfx-series-els.html (family ethernet-switching, ELS: interface-mode (access | trunk), vlan members); https://docs.ansible.com/ansible/latest/modules/junos_l2_interfaces_module.html (ELS configures interface-mode, older releases port-mode)"
 	docVLANs         = "https://juniper.net/documentation/en_US/junos13.2/topics/task/verification/bridging-integrated-routing-bridging-interface-els.html (ELS VLANs with tags and IRB interfaces)"
 	docSystemExample = "https://juniper.net/documentation/en_US/junos12.3/topics/task/configuration/junos-cli-configure-exclusive-command-using.html (set system host-name in the example session)"
 )
@@ -76,12 +77,17 @@ var ConfigurationCommands = []Rule{
 	{Pattern: "rollback", Doc: docRollback},
 	{Pattern: "rollback <rollback>", Doc: docRollback},
 	{Pattern: "load set terminal", Doc: docLoad},
+	{Pattern: "load merge terminal", Doc: docLoad},
+	{Pattern: "load override terminal", Doc: docLoad},
 	{Pattern: "exit", Doc: docCLIConfig},
 	{Pattern: "quit", Doc: docCLIConfig},
 	{Pattern: "exit configuration-mode", Doc: docCLIConfig},
 }
 
 const termPrefix = "firewall;family inet;filter <name>;term <name>;"
+
+// Prefix-list and address match conditions are containers of names (each
+// may carry except), so show prints "source-prefix-list { pumps; }".
 
 // Statements is the configuration hierarchy the fake accepts: what Ward's
 // Junos driver needs for a routed zone firewall (irb units with an input
@@ -92,10 +98,10 @@ var Statements = []Rule{
 
 	{Pattern: "policy-options;prefix-list <name>;<prefix>", List: true, Doc: docPrefixList},
 
-	{Pattern: termPrefix + "from;source-prefix-list <name>", List: true, Doc: docFilterMatch},
-	{Pattern: termPrefix + "from;destination-prefix-list <name>", List: true, Doc: docFilterMatch},
-	{Pattern: termPrefix + "from;source-address <prefix>", List: true, Doc: docFilterMatch},
-	{Pattern: termPrefix + "from;destination-address <prefix>", List: true, Doc: docFilterMatch},
+	{Pattern: termPrefix + "from;source-prefix-list;<name>", List: true, Doc: docFilterMatch},
+	{Pattern: termPrefix + "from;destination-prefix-list;<name>", List: true, Doc: docFilterMatch},
+	{Pattern: termPrefix + "from;source-address;<prefix>", List: true, Doc: docFilterMatch},
+	{Pattern: termPrefix + "from;destination-address;<prefix>", List: true, Doc: docFilterMatch},
 	{Pattern: termPrefix + "from;protocol <protocol>", List: true, Doc: docFilterMatch},
 	{Pattern: termPrefix + "from;source-port <port>", List: true, Doc: docFilterMatch},
 	{Pattern: termPrefix + "from;destination-port <port>", List: true, Doc: docFilterMatch},
@@ -108,7 +114,7 @@ var Statements = []Rule{
 
 	{Pattern: "interfaces;irb;unit <unit>;family inet;address <prefix>", List: true, Doc: docIRB},
 	{Pattern: "interfaces;irb;unit <unit>;family inet;filter;input <name>", Doc: docIRB},
-	{Pattern: "interfaces;<interface>;unit <unit>;family ethernet-switching;interface-mode <interface-mode>", Doc: docEthSwitching},
+	{Pattern: "interfaces;<interface>;unit <unit>;family ethernet-switching;interface-mode <interface-mode>", Doc: docELSSwitching},
 	{Pattern: "interfaces;<interface>;unit <unit>;family ethernet-switching;vlan;members <name>", List: true, Doc: docEthSwitching},
 
 	{Pattern: "vlans;<name>;vlan-id <vlan-id>", Doc: docVLANs},

@@ -93,7 +93,8 @@ func TestCommandGrammar(t *testing.T) {
 		{configurationPats, "show | compare", "show | compare"},
 		{configurationPats, "exit configuration-mode", "exit configuration-mode"},
 		{configurationPats, "comit", "unknown command."},
-		{configurationPats, "load merge terminal", "syntax error."},
+		{configurationPats, "load merge terminal", "load merge terminal"},
+		{configurationPats, "load replace terminal", "syntax error."},
 	}
 	for _, c := range cases {
 		cmd, err := matchCommand(c.pats, tokenize(c.in))

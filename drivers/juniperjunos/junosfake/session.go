@@ -226,13 +226,16 @@ func (s *session) execute(line string) bool {
 	case "configure", "configure private", "configure exclusive":
 		s.enterConfig(strings.TrimPrefix(strings.Join(cmd.words[1:], " "), ""))
 	case "show configuration":
+		// Published sessions: the output starts with when and by whom the
+		// configuration was last committed.
 		s.f.mu.Lock()
-		out := s.f.running.text(0)
+		out := append([]string{fmt.Sprintf("## Last commit: %s by %s", s.f.lastAt.UTC().Format("2006-01-02 15:04:05 MST"), s.f.lastBy)},
+			s.f.showLocked(s.f.running)...)
 		s.f.mu.Unlock()
 		s.page(out)
 	case "show configuration | display set":
 		s.f.mu.Lock()
-		out := s.f.running.setLines()
+		out := s.f.displaySetLocked(s.f.running)
 		s.f.mu.Unlock()
 		s.page(out)
 	default:
@@ -331,12 +334,12 @@ func (s *session) configCommand(line string, toks []token) bool {
 		}
 	case verb == "show":
 		s.f.mu.Lock()
-		out := s.cand().text(0)
+		out := s.f.showLocked(s.cand())
 		s.f.mu.Unlock()
 		s.page(out)
 	case verb == "show | display set":
 		s.f.mu.Lock()
-		out := s.cand().setLines()
+		out := s.f.displaySetLocked(s.cand())
 		s.f.mu.Unlock()
 		s.page(out)
 	case verb == "show | compare":
@@ -354,6 +357,8 @@ func (s *session) configCommand(line string, toks []token) bool {
 		s.write(s.rollback(n) + "\n")
 	case verb == "load set terminal":
 		return s.loadSet()
+	case verb == "load merge terminal" || verb == "load override terminal":
+		return s.loadText(cmd.words[1] == "override")
 	default: // exit, quit, exit configuration-mode
 		return s.exitConfig()
 	}
@@ -456,7 +461,7 @@ func (s *session) commit(args []string) []string {
 		p := &pendingConfirm{deadline: f.clock.Now().Add(time.Duration(mins) * time.Minute), previous: previous}
 		p.stop = f.clock.AfterFunc(time.Duration(mins)*time.Minute, func() { f.confirmDeadline(p) })
 		f.pending = p
-		f.commitLocked(cand)
+		f.commitLocked(cand, f.opts.User)
 		s.afterCommitLocked()
 		return []string{"configuration check succeeds",
 			fmt.Sprintf("commit confirmed will be automatically rolled back in %d minutes unless confirmed", mins),
@@ -466,7 +471,7 @@ func (s *session) commit(args []string) []string {
 		f.pending.stop()
 		f.pending = nil
 	}
-	f.commitLocked(cand)
+	f.commitLocked(cand, f.opts.User)
 	s.afterCommitLocked()
 	return []string{"commit complete"}
 }
@@ -607,4 +612,154 @@ func (s *session) page(lines []string) {
 			step = s.screenLen - 1
 		}
 	}
+}
+
+// loadText reads configuration in the braces format until Ctrl-D at the
+// start of a line (docLoad): merge adds it to the candidate, override
+// makes it the whole candidate. Nothing changes if any statement is
+// refused. true ends the session.
+func (s *session) loadText(override bool) bool {
+	s.write("[Type ^D at a new line to end input]\n")
+	var text []string
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			return true
+		}
+		if line == ctrlD {
+			break
+		}
+		if !s.receive(line) {
+			return true
+		}
+		if !s.countConfigLine() {
+			return true
+		}
+		text = append(text, line)
+	}
+	stmts, bad := parseBraces(text)
+	var leaves []leaf
+	errors := 0
+	var out []string
+	if bad != nil {
+		errors++
+		out = append(out, fmt.Sprintf("terminal:%d:(%d) %s", bad.line, bad.col, msgSyntax))
+	}
+	for _, st := range stmts {
+		ls, err := matchStatement(statementPats, st.toks)
+		if err != nil {
+			errors++
+			col := err.Col
+			if col < 0 {
+				col = 0
+			}
+			out = append(out, fmt.Sprintf("terminal:%d:(%d) %s", st.line, col, err.Message))
+			continue
+		}
+		leaves = append(leaves, ls...)
+	}
+	if errors > 0 {
+		out = append(out, fmt.Sprintf("load complete (%d errors)", errors))
+		s.write(strings.Join(out, "\n") + "\n")
+		return false
+	}
+	s.f.mu.Lock()
+	target := s.cand()
+	if override {
+		target = &node{}
+	}
+	for _, l := range leaves {
+		target.set(l)
+	}
+	if override {
+		if s.kind == "private" {
+			s.private = target
+		} else {
+			s.f.candidate = target
+		}
+	}
+	s.f.mu.Unlock()
+	s.write("load complete\n")
+	return false
+}
+
+// braceStatement is one statement of braces-format input, as the words of
+// its full path, and the input line it ended on.
+type braceStatement struct {
+	toks []token
+	line int
+}
+
+type braceError struct{ line, col int }
+
+// parseBraces turns "a { b c; d [ e f ]; }" into the statements "a b c",
+// "a d e", "a d f". Lines starting with # are comments (the
+// "## Last commit" header show configuration prints).
+func parseBraces(lines []string) ([]braceStatement, *braceError) {
+	var out []braceStatement
+	var stack [][]string
+	var cur []string
+	var list []string
+	inList := false
+	for n, line := range lines {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		spaced := line
+		for _, c := range []string{"{", "}", ";", "[", "]"} {
+			spaced = strings.ReplaceAll(spaced, c, " "+c+" ")
+		}
+		for _, w := range strings.Fields(spaced) {
+			switch w {
+			case "{":
+				if inList || len(cur) == 0 {
+					return nil, &braceError{n + 1, strings.Index(line, "{")}
+				}
+				stack = append(stack, cur)
+				cur = nil
+			case "}":
+				if inList || len(cur) > 0 || len(stack) == 0 {
+					return nil, &braceError{n + 1, strings.Index(line, "}")}
+				}
+				stack = stack[:len(stack)-1]
+			case "[":
+				inList, list = true, nil
+			case "]":
+				inList = false
+			case ";":
+				if len(cur) == 0 {
+					return nil, &braceError{n + 1, strings.Index(line, ";")}
+				}
+				var path []string
+				for _, lvl := range stack {
+					path = append(path, lvl...)
+				}
+				vals := [][]string{cur}
+				if list != nil {
+					vals = nil
+					for _, v := range list {
+						vals = append(vals, append(append([]string(nil), cur...), v))
+					}
+				}
+				for _, v := range vals {
+					var toks []token
+					for _, w := range append(append([]string(nil), path...), v...) {
+						toks = append(toks, token{text: w})
+					}
+					out = append(out, braceStatement{toks: toks, line: n + 1})
+				}
+				cur, list = nil, nil
+			default:
+				if inList {
+					list = append(list, w)
+				} else {
+					cur = append(cur, w)
+				}
+			}
+		}
+	}
+	if len(stack) > 0 || len(cur) > 0 {
+		return nil, &braceError{len(lines), 0}
+	}
+	return out, nil
 }
