@@ -652,12 +652,22 @@ set firewall family inet filter zone-pumps term t1 then accept
 	if !strings.Contains(got, want) {
 		t.Fatalf("candidate after load merge:\n%s\nwant\n%s", got, want)
 	}
-	// A refused statement loads nothing.
+	// A refused statement is reported; unbalanced braces load nothing.
 	sh.send("load override terminal\n")
 	sh.expect("[Type ^D at a new line to end input]")
 	sh.send("vlans {\n    b {\n        vlan-id 5000;\n    }\n}\n\x04")
 	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete (1 errors)") {
 		t.Fatalf("bad load answered %q", out)
+	}
+	sh.send("load merge terminal\n")
+	sh.expect("[Type ^D at a new line to end input]")
+	sh.send("vlans {\n    c {\n        vlan-id 30;\n    }\n\x04")
+	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete (1 errors)") {
+		t.Fatalf("unbalanced load answered %q", out)
+	}
+	sh.send("show | display set\n")
+	if out := sh.expect("ward@ex-access-1# "); strings.Contains(out, "vlans c") {
+		t.Fatalf("unbalanced braces loaded something: %q", out)
 	}
 	sh.send("load override terminal\n")
 	sh.expect("[Type ^D at a new line to end input]")

@@ -616,8 +616,9 @@ func (s *session) page(lines []string) {
 
 // loadText reads configuration in the braces format until Ctrl-D at the
 // start of a line (docLoad): merge adds it to the candidate, override
-// makes it the whole candidate. Nothing changes if any statement is
-// refused. true ends the session.
+// makes it the whole candidate. As with load set, statements the grammar
+// refuses are reported and the others loaded ("load complete (N errors)");
+// unbalanced braces load nothing. true ends the session.
 func (s *session) loadText(override bool) bool {
 	s.write("[Type ^D at a new line to end input]\n")
 	var text []string
@@ -658,11 +659,6 @@ func (s *session) loadText(override bool) bool {
 		}
 		leaves = append(leaves, ls...)
 	}
-	if errors > 0 {
-		out = append(out, fmt.Sprintf("load complete (%d errors)", errors))
-		s.write(strings.Join(out, "\n") + "\n")
-		return false
-	}
 	s.f.mu.Lock()
 	target := s.cand()
 	if override {
@@ -679,7 +675,12 @@ func (s *session) loadText(override bool) bool {
 		}
 	}
 	s.f.mu.Unlock()
-	s.write("load complete\n")
+	if errors > 0 {
+		out = append(out, fmt.Sprintf("load complete (%d errors)", errors))
+	} else {
+		out = append(out, "load complete")
+	}
+	s.write(strings.Join(out, "\n") + "\n")
 	return false
 }
 
