@@ -426,13 +426,13 @@ func (s *session) commit(args []string) []string {
 	if f.opts.CommitError != "" {
 		return []string{"error: " + f.opts.CommitError, "error: configuration check-out failed"}
 	}
-	if f.lock != nil && f.lock != s {
-		// docConfigure: while one user holds configure exclusive, others
-		// cannot commit.
-		return append([]string{"error: configuration database locked by:"}, s.lockHolderLocked()...)
-	}
 	if len(args) > 0 && args[0] == "check" {
 		return []string{"configuration check succeeds"}
+	}
+	if f.lock != nil && f.lock != s {
+		// docConfigure: while one user holds configure exclusive, others
+		// cannot commit (a check commits nothing).
+		return append([]string{"error: configuration database locked by:"}, s.lockHolderLocked()...)
 	}
 	cand := s.cand()
 	if s.kind == "private" {
