@@ -47,10 +47,16 @@
 //     access-lists, write memory;
 //   - the safe change the Configuration Replace and Configuration Rollback
 //     guides describe: archive (path, maximum), archive config, show
-//     archive, configure replace URL force (only files archive config
-//     wrote), configure terminal revert timer N, configure confirm,
-//     configure revert now; an unconfirmed change rolls back by itself when
-//     the timer runs out (Options.Minute shortens the minute for tests).
+//     archive, configure replace URL force [time N | revert trigger [error]
+//     timer N] (only files archive config wrote; with a timer it backs the
+//     running configuration up to the archive first), configure terminal
+//     revert timer N, configure confirm, configure revert now, show archive
+//     config rollback timer; an unconfirmed change rolls back by itself when
+//     the timer runs out (Options.Minute shortens the minute for tests);
+//     "%Please turn config archive on" without the archive feature and
+//     "%No Rollback Confirmed Change pending" with nothing to confirm.
+//     Neither begins with "% " followed by one of scrapligo's failure
+//     patterns, so a driver must look for them itself.
 //
 // Faults: DropAfterConfigLines closes the connection right after running
 // the Nth configuration-mode line (the line is applied, its answer never
@@ -62,11 +68,15 @@
 // (a protocol number is accepted and shown as typed), standard and numbered
 // ACLs, service object groups, IPv6, the VLAN
 // database (switchport access vlan does not create VLANs), trunks,
-// configure replace without force (its confirmation prompt), copy, the
+// configure replace without force (IOS asks for confirmation; the fake
+// answers "% Incomplete command.", so drivers must send force), copy, the
 // "?" help, exec commands over SSH without a terminal, and syslog
 // messages. Texts the documents do not give are marked where they are
 // used: "% Duplicate sequence number", the object-group refusals,
-// "%Error opening URL (No such file or directory)". Keyword abbreviations
+// "%Error opening URL (No such file or directory)", the layout of show
+// archive config rollback timer beyond its "Timer value: N min" line, and
+// the IOS display forms the fake does not apply (IOS may show
+// "A.B.C.D 0.0.0.0" as "host A.B.C.D"; the fake shows what was typed). Keyword abbreviations
 // are resolved among the keywords the fake knows, which are fewer than a
 // real switch's: an abbreviation accepted here may be ambiguous on the
 // device, so drivers should send keywords in full.

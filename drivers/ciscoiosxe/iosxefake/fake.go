@@ -594,15 +594,30 @@ func (s *session) runDo(line string) string {
 // unless configure confirm comes within the given minutes, the running
 // configuration returns to what it is now. It needs the archive feature.
 func (s *session) configureRevertTimer(a []string) string {
-	f := s.f
-	if f.cfg.archivePath == "" {
-		return "%Please turn config archive on\n"
+	if s.f.cfg.archivePath == "" {
+		return noArchive
 	}
 	minutes, _ := strconv.Atoi(a[4])
+	s.startRevert(s.f.cfg.clone(), minutes)
+	s.mode = ModeConfig
+	return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+}
+
+// noArchive is what IOS answers a rollback-confirmed change when the
+// archive feature is off (NAPALM's IOS driver matches it).
+const noArchive = "%Please turn config archive on\n"
+
+// noPending is the answer when no rollback-confirmed change is pending.
+const noPending = "%No Rollback Confirmed Change pending\n"
+
+// startRevert arms (or re-arms, keeping the first rollback point) the
+// timer that puts point back in force after minutes.
+func (s *session) startRevert(point *config, minutes int) {
+	f := s.f
 	if f.revert != nil {
 		f.revert.timer.Stop()
 	} else {
-		f.revert = &pendingRevert{point: f.cfg.clone()}
+		f.revert = &pendingRevert{point: point}
 	}
 	r := f.revert
 	r.minutes, r.started, r.user = minutes, time.Now(), s.user
@@ -614,50 +629,82 @@ func (s *session) configureRevertTimer(a []string) string {
 			f.revert = nil
 		}
 	})
-	s.mode = ModeConfig
-	return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
 }
 
 func (s *session) configureConfirm([]string) string {
-	if r := s.f.revert; r != nil {
-		r.timer.Stop()
-		s.f.revert = nil
+	r := s.f.revert
+	if r == nil {
+		return noPending
 	}
+	r.timer.Stop()
+	s.f.revert = nil
 	return ""
 }
 
 func (s *session) configureRevertNow([]string) string {
-	if r := s.f.revert; r != nil {
-		r.timer.Stop()
-		s.f.cfg = r.point
-		s.f.revert = nil
+	r := s.f.revert
+	if r == nil {
+		return noPending
 	}
+	r.timer.Stop()
+	s.f.cfg = r.point
+	s.f.revert = nil
 	return ""
 }
 
+func (s *session) showRollbackTimer([]string) string {
+	r := s.f.revert
+	if r == nil {
+		return noPending
+	}
+	return fmt.Sprintf("Time configured: %s\nTimer value: %d min\nUser: %s\n",
+		r.started.UTC().Format("15:04:05 MST Mon Jan 2 2006"), r.minutes, r.user)
+}
+
 // configureReplace replaces the running configuration with a file the fake
-// wrote (archive config): the passes count 1 when anything changed.
+// wrote (archive config): the passes count 1 when anything changed. With
+// time N or revert trigger ... timer N it first backs the running
+// configuration up to the archive and arms the revert timer, as the
+// Rollback Confirmed Change guide describes.
 func (s *session) configureReplace(a []string) string {
 	url := a[2]
 	target := s.f.files[url]
 	if target == nil {
 		return fmt.Sprintf("%%Error opening %s (No such file or directory)\n", url)
 	}
+	var out strings.Builder
+	if len(a) > 4 {
+		if s.f.cfg.archivePath == "" {
+			return noArchive
+		}
+		minutes, _ := strconv.Atoi(a[len(a)-1])
+		backup := s.archiveNext()
+		fmt.Fprintf(&out, "Rollback Confirmed Change: Backing up current running config to %s\n", backup)
+		s.startRevert(s.f.files[backup].clone(), minutes)
+	}
 	passes := 0
 	if target.render() != s.f.cfg.render() {
 		passes = 1
 	}
 	s.f.cfg = target.clone()
-	return fmt.Sprintf("Total number of passes: %d\nRollback Done\n", passes)
+	fmt.Fprintf(&out, "Total number of passes: %d\nRollback Done\n", passes)
+	return out.String()
 }
 
 // archiveConfig saves the running configuration as the next archive file:
 // the archive path followed by -N.
 func (s *session) archiveConfig([]string) string {
-	f := s.f
-	if f.cfg.archivePath == "" {
-		return "%Please turn config archive on\n"
+	if s.f.cfg.archivePath == "" {
+		return noArchive
 	}
+	s.archiveNext()
+	return ""
+}
+
+// archiveNext writes the running configuration to the next archive file,
+// dropping the oldest beyond the maximum (10 unless set), and names it.
+func (s *session) archiveNext() string {
+	f := s.f
 	f.archSeq++
 	name := fmt.Sprintf("%s-%d", f.cfg.archivePath, f.archSeq)
 	f.files[name] = f.cfg.clone()
@@ -670,7 +717,7 @@ func (s *session) archiveConfig([]string) string {
 		delete(f.files, f.archives[0])
 		f.archives = f.archives[1:]
 	}
-	return ""
+	return name
 }
 
 func (s *session) showArchive([]string) string {

@@ -250,3 +250,59 @@ func TestEnablePrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceWithRevertTimer: configure replace ... force time N backs the
+// running configuration up to the archive, replaces it and, unconfirmed,
+// puts the backup back when the timer runs out; show archive config
+// rollback timer reports the timer as NAPALM's device tests read it.
+func TestReplaceWithRevertTimer(t *testing.T) {
+	f := Start(t, Options{Config: archived, Minute: 100 * time.Millisecond})
+	d := dial(t, f)
+	d.SendCommand("archive config") // flash:ward-1: the archive only
+	d.SendConfigs([]string{"interface Gi1/0/5", "switchport access vlan 210", "end"})
+	before := f.Running()
+	r, err := d.SendCommand("configure replace flash:ward-1 force time 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Rollback Confirmed Change: Backing up current running config to flash:ward-2\nTotal number of passes: 1\nRollback Done"
+	if !strings.Contains(r.Result, want) {
+		t.Errorf("configure replace ... time 1:\n%s\nwant\n%s", r.Result, want)
+	}
+	if strings.Contains(f.Running(), "switchport access vlan 210") {
+		t.Errorf("replace left the port in VLAN 210")
+	}
+	timer, _ := d.SendCommand("show archive config rollback timer")
+	if !strings.Contains(timer.Result, "Timer value: 1 min") {
+		t.Errorf("rollback timer: %q", timer.Result)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for f.RevertPending() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if f.Running() != before {
+		t.Errorf("the unconfirmed replace was not rolled back:\n%s", f.Running())
+	}
+	for _, cmd := range []string{"show archive config rollback timer", "configure confirm"} {
+		r, _ := d.SendCommand(cmd)
+		if !strings.Contains(r.Result, "%No Rollback Confirmed Change pending") {
+			t.Errorf("%s with nothing pending: %q", cmd, r.Result)
+		}
+	}
+}
+
+// TestReplaceForms: the replace forms of the Rollback Confirmed Change
+// guide parse; others are refused where IOS would refuse them.
+func TestReplaceForms(t *testing.T) {
+	x := newCLI(t, ModePrivExec, Options{})
+	for _, c := range []struct{ line, want string }{
+		{"configure replace flash:a force revert trigger error timer 5", "%Error opening flash:a (No such file or directory)\n"},
+		{"configure replace flash:a force revert trigger timer 5", "%Error opening flash:a (No such file or directory)\n"},
+		{"configure replace flash:a force time 121", invalid(len("Switch#configure replace flash:a force time "))},
+		{"configure replace flash:a force revert trigger", "% Incomplete command.\n\n"},
+	} {
+		if got := x.run(c.line); got != c.want {
+			t.Errorf("%q:\ngot  %q\nwant %q", c.line, got, c.want)
+		}
+	}
+}

@@ -44,6 +44,7 @@ const (
 	docReplace   = "https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/syst-mgmt/b-system-management/m_cm-config-rollback-0.html (Configuration Replace and Configuration Rollback: archive, path, maximum; archive config; configure replace target-url force)"
 	docTerminal  = "https://cisco.com/c/en/us/support/switches/catalyst-9300-series-switches/products-command-reference-list.html (Command Reference, Cisco IOS XE (Catalyst 9300): terminal length 0-512, terminal width 0-512; write memory; show running-config; show access-lists)"
 	docPorts     = "https://github.com/YangModels/yang/blob/main/vendor/cisco/xe/17121/Cisco-IOS-XE-acl.yang (acl-port-type: IOS-XE's port names); https://github.com/ChartinoLabs/Muninn/issues/1184 (C9300 IOS-XE 17.18 show access-lists: eq www, eq domain, eq 443)"
+	docConfirmEx = "https://github.com/napalm-automation/napalm test/ios commit-confirm tests run against a device (show archive config rollback timer: \"Timer value: 3 min\"; \"%No Rollback Confirmed Change pending\")"
 	docArchiveCK = "https://github.com/napalm-automation/napalm napalm/ios/ios.py (published device output: \"Archive feature not enabled\", \"%Please turn config archive on\", configure revert now)"
 	docReplaceEx = "https://gist.github.com/ryankearney/8920941 (published session: show archive and configure replace output, \"Total number of passes\", \"Rollback Done\")"
 )
@@ -120,9 +121,10 @@ func buildRules() []Rule {
 		return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
 	})
 	add(ModePrivExec, "configure terminal revert timer <n:1-120>", docConfirm, (*session).configureRevertTimer)
-	add(ModePrivExec, "configure confirm", docConfirm, (*session).configureConfirm)
+	add(ModePrivExec, "configure confirm", docConfirm+"; "+docConfirmEx, (*session).configureConfirm)
 	add(ModePrivExec, "configure revert now", docConfirm+"; "+docArchiveCK, (*session).configureRevertNow)
-	add(ModePrivExec, "configure replace <url> force", docReplace+"; "+docReplaceEx, (*session).configureReplace)
+	add(ModePrivExec, "configure replace <url> force [ { time <n:1-120> | revert trigger [ error ] timer <n:1-120> } ]", docReplace+"; "+docConfirm+"; "+docReplaceEx, (*session).configureReplace)
+	add(ModePrivExec, "show archive config rollback timer", docConfirm+"; "+docConfirmEx, (*session).showRollbackTimer)
 	add(ModePrivExec, "archive config", docReplace, (*session).archiveConfig)
 	add(ModePrivExec, "show archive", docReplace+"; "+docReplaceEx+"; "+docArchiveCK, (*session).showArchive)
 	add(ModePrivExec, "show running-config", docTerminal, func(s *session, _ []string) string { return s.f.showRunning() })
