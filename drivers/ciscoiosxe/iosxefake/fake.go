@@ -520,6 +520,11 @@ func (s *session) run(line string) string {
 		return ""
 	}
 	s.toks = toks
+	if !s.contextExists() {
+		// What this sub-mode configures is gone (a revert timer or a
+		// replace in force meanwhile): carry on from global configuration.
+		s.mode = ModeConfig
+	}
 	idx, args, fail := s.match(s.mode, toks)
 	if fail.kind != failNone && s.mode > ModeConfig {
 		// A command of global configuration typed in a sub-mode runs
@@ -540,6 +545,20 @@ func (s *session) run(line string) string {
 		return AmbiguousCommand + `"` + strings.TrimSpace(line) + `"` + "\n"
 	}
 	return s.f.rules[idx].apply(s, args)
+}
+
+// contextExists reports whether the interface, ACL or object group the
+// session's sub-mode configures is still in the configuration.
+func (s *session) contextExists() bool {
+	switch s.mode {
+	case ModeInterface:
+		return s.f.cfg.ifaces[s.iface] != nil
+	case ModeExtACL:
+		return s.f.cfg.acl(s.acl) != nil
+	case ModeNetworkGroup:
+		return s.f.cfg.group(s.group) != nil
+	}
+	return true
 }
 
 // caret is the line with a caret under token i of the line being run,

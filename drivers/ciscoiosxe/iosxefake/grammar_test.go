@@ -1,8 +1,10 @@
 package iosxefake
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cli is a session on a fake without SSH, for grammar tests: run returns
@@ -188,4 +190,41 @@ func TestPortNames(t *testing.T) {
 	if strings.Contains(x.f.cfg.render(), "www") || strings.Contains(x.f.cfg.render(), "eq domain") {
 		t.Errorf("entries not removed by either spelling:\n%s", x.f.cfg.render())
 	}
+}
+
+// TestSubModeAfterRevert: a session still in the sub-mode of an ACL that a
+// revert timer took away carries on from global configuration instead of
+// configuring (or resurrecting) the vanished ACL.
+func TestSubModeAfterRevert(t *testing.T) {
+	x := newCLI(t, ModeConfig, Options{Config: []string{"archive", "path flash:ward"}, Minute: 50 * time.Millisecond})
+	x.s.mode = ModePrivExec
+	x.mustRun("configure terminal revert timer 1", "ip access-list extended NEW", "permit ip any any")
+	deadline := time.Now().Add(3 * time.Second)
+	for x.f.RevertPending() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The caret aligns with the prompt the line was typed after.
+	if got := x.run("deny ip any any"); got != invalid(len("Switch(config-ext-nacl)#")) {
+		t.Errorf("an entry for a reverted ACL: %q", got)
+	}
+	if strings.Contains(x.f.cfg.render(), "NEW") {
+		t.Errorf("the reverted ACL came back:\n%s", x.f.cfg.render())
+	}
+}
+
+func ExampleGrammar() {
+	for _, r := range Grammar() {
+		if r.Mode == ModeNetworkGroup && !strings.HasPrefix(r.Pattern, "do ") {
+			fmt.Printf("Switch%s %s\n", r.Mode.Prompt(), r.Pattern)
+		}
+	}
+	// Output:
+	// Switch(config-network-group)# end
+	// Switch(config-network-group)# exit
+	// Switch(config-network-group)# host <ipv4>
+	// Switch(config-network-group)# <ipv4> <ipv4>
+	// Switch(config-network-group)# no host <ipv4>
+	// Switch(config-network-group)# no <ipv4> <ipv4>
+	// Switch(config-network-group)# description <line>
+	// Switch(config-network-group)# no description
 }
