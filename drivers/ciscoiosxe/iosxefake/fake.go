@@ -321,7 +321,9 @@ type session struct {
 	group      string
 	length     int // terminal length: 0 = no paging
 	width      int
-	toks       []string // tokens of the line being run
+	line       string   // the line being run, as typed
+	toks       []string // its words
+	offs       []int    // where each word starts in line
 	promptLen  int      // length of the prompt the line was typed after
 	closing    bool
 	wantEnable bool
@@ -515,11 +517,11 @@ func (s *session) page(out string) {
 // run parses and runs one line in the session's mode and returns what the
 // device prints. The caller holds f.mu.
 func (s *session) run(line string) string {
-	toks := strings.Fields(line)
+	toks, offs := fields(line)
 	if len(toks) == 0 {
 		return ""
 	}
-	s.toks = toks
+	s.toks, s.offs, s.line = toks, offs, line
 	if !s.contextExists() {
 		// What this sub-mode configures is gone (a revert timer or a
 		// replace in force meanwhile): carry on from global configuration.
@@ -562,19 +564,32 @@ func (s *session) contextExists() bool {
 }
 
 // caret is the line with a caret under token i of the line being run,
-// aligned with the prompt it was typed after.
+// aligned with where it was typed after the prompt.
 func (s *session) caret(i int) string {
-	col := s.promptLen
-	line := strings.Join(s.toks, " ")
+	col := s.promptLen + len(s.line)
 	if i < len(s.toks) {
-		col += len(strings.Join(s.toks[:i], " "))
-		if i > 0 {
-			col++
-		}
-	} else {
-		col += len(line) + 1
+		col = s.promptLen + s.offs[i]
 	}
 	return strings.Repeat(" ", col) + "^\n"
+}
+
+// fields splits a line into words and the offset of each in the line.
+func fields(line string) ([]string, []int) {
+	var toks []string
+	var offs []int
+	for i := 0; i < len(line); {
+		if line[i] == ' ' || line[i] == '\t' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
+			j++
+		}
+		toks, offs = append(toks, line[i:j]), append(offs, i)
+		i = j
+	}
+	return toks, offs
 }
 
 // match runs the rules of mode m over the tokens.
@@ -596,16 +611,19 @@ func (s *session) match(m Mode, toks []string) (int, []string, failure) {
 	return index[k], args, fail
 }
 
-// runDo runs an EXEC command from a configuration mode ("do show ...").
-func (s *session) runDo(line string) string {
-	saved, savedToks := s.mode, s.toks
+// runDo runs an EXEC command from a configuration mode ("do show ..."),
+// with a caret still aligned under what was typed.
+func (s *session) runDo(string) string {
+	saved, savedLine, savedPrompt := s.mode, s.line, s.promptLen
 	s.mode = ModePrivExec
-	s.promptLen += len("do ")
-	out := s.run(line)
+	s.promptLen += s.offs[1]
+	out := s.run(s.line[s.offs[1]:])
 	if s.mode == ModePrivExec {
 		s.mode = saved
 	}
-	s.toks = savedToks
+	s.promptLen = savedPrompt
+	s.toks, s.offs = fields(savedLine)
+	s.line = savedLine
 	return out
 }
 
