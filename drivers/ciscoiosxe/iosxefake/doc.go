@@ -15,7 +15,7 @@
 // What it covers, as documented:
 //   - the command modes and their prompts: Switch>, Switch#, Switch(config)#,
 //     (config-if), (config-ext-nacl), (config-network-group),
-//     (config-archive); enable with a secret (Password:, three tries, then
+//     (config-archive), (config-vlan); enable with a secret (Password:, three tries, then
 //     "% Bad secrets"; "% No password set" without one), disable, end,
 //     exit, Ctrl-Z, do; a global configuration command typed in a sub-mode
 //     runs and leaves the sub-mode;
@@ -38,6 +38,10 @@
 //   - object-group network with host A.B.C.D and A.B.C.D MASK entries and a
 //     description; an object group used by an ACL cannot be removed or
 //     emptied (the Object Groups for ACLs guide's restriction);
+//   - VLANs as a switch in VTP transparent mode keeps them: in the running
+//     configuration (vlan N, name), created by switchport access vlan when
+//     missing ("% Access VLAN does not exist. Creating vlan N"), VLAN 1 and
+//     1002-1005 always there;
 //   - interface VlanN (created on first use, removable) with ip address and
 //     ip access-group NAME in|out; physical ports with switchport mode
 //     access and switchport access vlan N (switchport is invalid input on an
@@ -67,12 +71,14 @@
 // What it does not cover: protocol names other than ip, tcp, udp and icmp
 // (a protocol number is accepted and shown as typed), standard and numbered
 // ACLs, service object groups, IPv6, the VLAN
-// database (switchport access vlan does not create VLANs), trunks,
+// database of VTP server mode (VLANs outside the running configuration, so
+// outside configure replace) and show vlan, trunks,
 // configure replace without force (IOS asks for confirmation; the fake
 // answers "% Incomplete command.", so drivers must send force), copy, the
 // "?" help, exec commands over SSH without a terminal, and syslog
 // messages. Texts the documents do not give are marked where they are
-// used: "% Duplicate sequence number", the object-group refusals,
+// used: "% Duplicate sequence number", the object-group refusals, the
+// default-VLAN refusals,
 // "%Error opening URL (No such file or directory)", the layout of show
 // archive config rollback timer beyond its "Timer value: N min" line, and
 // the IOS display forms the fake does not apply (IOS may show

@@ -319,6 +319,7 @@ type session struct {
 	iface      string
 	acl        string
 	group      string
+	vlan       int
 	length     int // terminal length: 0 = no paging
 	width      int
 	line       string   // the line being run, as typed
@@ -559,6 +560,9 @@ func (s *session) contextExists() bool {
 		return s.f.cfg.acl(s.acl) != nil
 	case ModeNetworkGroup:
 		return s.f.cfg.group(s.group) != nil
+	case ModeVLAN:
+		_, ok := s.f.cfg.vlans[s.vlan]
+		return ok || defaultVLAN(s.vlan)
 	}
 	return true
 }

@@ -79,7 +79,9 @@ func TestGrammarTable(t *testing.T) {
 		{"count is not IOS", ModeExtACL, []string{"ip access-list extended A"}, "permit ip any any count", invalid(acl + len("permit ip any any ")), ModeExtACL},
 		{"global command leaves the sub-mode", ModeExtACL, []string{"ip access-list extended A"}, "interface Vlan210", "", ModeInterface},
 		{"switchport on an SVI", ModeInterface, []string{"interface Vlan210"}, "switchport mode access", invalid(len("Switch(config-if)#")), ModeInterface},
-		{"access vlan on a port", ModeInterface, []string{"interface Gi1/0/5"}, "switchport access vlan 210", "", ModeInterface},
+		{"access vlan creates the VLAN", ModeInterface, []string{"interface Gi1/0/5"}, "switchport access vlan 210", "% Access VLAN does not exist. Creating vlan 210\n", ModeInterface},
+		{"access vlan of an existing VLAN", ModeInterface, []string{"vlan 210", "interface Gi1/0/5"}, "switchport access vlan 210", "", ModeInterface},
+		{"VLAN name", ModeVLAN, []string{"vlan 999"}, "name QUARANTINE", "", ModeVLAN},
 		{"access vlan out of range", ModeInterface, []string{"interface Gi1/0/5"}, "switchport access vlan 4095", invalid(len("Switch(config-if)#switchport access vlan ")), ModeInterface},
 		{"object-group subnet", ModeNetworkGroup, []string{"object-group network G"}, "10.0.0.0 255.255.255.0", "", ModeNetworkGroup},
 		{"object-group takes a mask, not a wildcard", ModeNetworkGroup, []string{"object-group network G"}, "10.0.0.0 0.0.0.255", invalid(og + len("10.0.0.0 ")), ModeNetworkGroup},
@@ -101,7 +103,7 @@ func TestGrammarTable(t *testing.T) {
 			if x.s.mode != c.after {
 				t.Errorf("%q: mode %s afterwards, want %s", c.line, x.s.mode.Prompt(), c.after.Prompt())
 			}
-			if c.want != "" && !strings.HasPrefix(c.want, "Enter") && x.f.cfg.render() != before {
+			if strings.HasPrefix(c.want, "% ") && !strings.HasPrefix(c.want, "% Access VLAN") && x.f.cfg.render() != before {
 				t.Errorf("rejected %q changed the configuration", c.line)
 			}
 		})
@@ -230,4 +232,22 @@ func ExampleGrammar() {
 	// Switch(config-network-group)# no <ipv4> <ipv4>
 	// Switch(config-network-group)# description <line>
 	// Switch(config-network-group)# no description
+}
+
+// TestVLANs: VLANs kept in the running configuration as in VTP transparent
+// mode, created by switchport access vlan when missing, named, removed;
+// VLAN 1 is always there and cannot be removed.
+func TestVLANs(t *testing.T) {
+	x := newCLI(t, ModeConfig, Options{})
+	x.mustRun("vlan 999", "name QUARANTINE", "exit", "vlan 20", "exit")
+	if out := x.run("no vlan 1"); !strings.HasPrefix(out, "%") {
+		t.Errorf("no vlan 1: %q", out)
+	}
+	x.mustRun("interface Gi1/0/5")
+	x.run("switchport access vlan 210")
+	x.mustRun("exit", "no vlan 20")
+	want := "vtp mode transparent\n!\nvlan 210\n!\nvlan 999\n name QUARANTINE\n!\n"
+	if !strings.Contains(x.f.cfg.render(), want) {
+		t.Errorf("got\n%s\nwant\n%s", x.f.cfg.render(), want)
+	}
 }

@@ -19,12 +19,13 @@ const (
 	ModeExtACL                   // Switch(config-ext-nacl)#
 	ModeNetworkGroup             // Switch(config-network-group)#
 	ModeArchive                  // Switch(config-archive)#
+	ModeVLAN                     // Switch(config-vlan)#
 	modeCount
 )
 
 // Prompt is what follows the hostname in the mode's prompt.
 func (m Mode) Prompt() string {
-	return [...]string{">", "#", "(config)#", "(config-if)#", "(config-ext-nacl)#", "(config-network-group)#", "(config-archive)#"}[m]
+	return [...]string{">", "#", "(config)#", "(config-if)#", "(config-ext-nacl)#", "(config-network-group)#", "(config-archive)#", "(config-vlan)#"}[m]
 }
 
 func (m Mode) configuring() bool { return m >= ModeConfig }
@@ -45,6 +46,8 @@ const (
 	docTerminal  = "https://cisco.com/c/en/us/support/switches/catalyst-9300-series-switches/products-command-reference-list.html (Command Reference, Cisco IOS XE (Catalyst 9300): terminal length 0-512, terminal width 0-512; write memory; show running-config; show access-lists)"
 	docPorts     = "https://github.com/YangModels/yang/blob/main/vendor/cisco/xe/17121/Cisco-IOS-XE-acl.yang (acl-port-type: IOS-XE's port names); https://github.com/ChartinoLabs/Muninn/issues/1184 (C9300 IOS-XE 17.18 show access-lists: eq www, eq domain, eq 443)"
 	docConfirmEx = "https://github.com/napalm-automation/napalm test/ios commit-confirm tests run against a device (show archive config rollback timer: \"Timer value: 3 min\"; \"%No Rollback Confirmed Change pending\")"
+	docVLAN      = "https://manualshive.com/ru/manual/cisco/catalyst-2960-series/66776?page=2195 (Catalyst 2960 configuration guide, Normal-Range VLAN Configuration Guidelines: VLAN IDs 1 and 1002-1005 are created automatically and cannot be removed; in VTP transparent mode VLAN configuration is saved in the running configuration; VLANs 1006-4094 only in transparent mode)"
+	docVLANMsg   = "published Catalyst CLI sessions (lab transcripts: \"switchport access vlan 10\" answered \"% Access VLAN does not exist. Creating vlan 10\"); no Cisco document found gives the text"
 	docArchiveCK = "https://github.com/napalm-automation/napalm napalm/ios/ios.py (published device output: \"Archive feature not enabled\", \"%Please turn config archive on\", configure revert now)"
 	docReplaceEx = "https://gist.github.com/ryankearney/8920941 (published session: show archive and configure replace output, \"Total number of passes\", \"Rollback Done\")"
 )
@@ -197,6 +200,35 @@ func buildRules() []Rule {
 		return ""
 	})
 
+	// VLANs, as a switch in VTP transparent mode keeps them.
+	add(ModeConfig, "vlan <n:1-4094>", docVLAN, func(s *session, a []string) string {
+		n, _ := strconv.Atoi(a[1])
+		s.f.cfg.addVLAN(n)
+		s.mode, s.vlan = ModeVLAN, n
+		return ""
+	})
+	add(ModeConfig, "no vlan <n:1-4094>", docVLAN, func(s *session, a []string) string {
+		n, _ := strconv.Atoi(a[2])
+		if defaultVLAN(n) {
+			return fmt.Sprintf("%%Default VLAN %d may not be deleted.\n", n)
+		}
+		delete(s.f.cfg.vlans, n)
+		return ""
+	})
+	add(ModeVLAN, "name <word>", docVLAN, func(s *session, a []string) string {
+		if defaultVLAN(s.vlan) {
+			return fmt.Sprintf("%%Default VLAN %d may not have its name changed.\n", s.vlan)
+		}
+		s.f.cfg.vlans[s.vlan] = a[1]
+		return ""
+	})
+	add(ModeVLAN, "no name", docVLAN, func(s *session, _ []string) string {
+		if !defaultVLAN(s.vlan) {
+			s.f.cfg.vlans[s.vlan] = ""
+		}
+		return ""
+	})
+
 	// Archive configuration.
 	add(ModeArchive, "path <url>", docReplace, func(s *session, a []string) string { s.f.cfg.archivePath = a[1]; return "" })
 	add(ModeArchive, "no path", docReplace, func(s *session, _ []string) string { s.f.cfg.archivePath = ""; return "" })
@@ -216,8 +248,13 @@ func buildRules() []Rule {
 	add(ModeInterface, "no shutdown", docCLI, func(s *session, _ []string) string { ifc(s).shutdown = false; return "" })
 	addWhen(ModeInterface, "switchport mode access", docL2, physical, func(s *session, _ []string) string { ifc(s).modeAccess = true; return "" })
 	addWhen(ModeInterface, "no switchport mode", docL2, physical, func(s *session, _ []string) string { ifc(s).modeAccess = false; return "" })
-	addWhen(ModeInterface, "switchport access vlan <n:1-4094>", docSwAccess+"; "+docL2, physical, func(s *session, a []string) string {
-		ifc(s).accessVlan, _ = strconv.Atoi(a[3])
+	addWhen(ModeInterface, "switchport access vlan <n:1-4094>", docSwAccess+"; "+docL2+"; "+docVLANMsg, physical, func(s *session, a []string) string {
+		n, _ := strconv.Atoi(a[3])
+		ifc(s).accessVlan = n
+		if _, ok := s.f.cfg.vlans[n]; !ok && !defaultVLAN(n) {
+			s.f.cfg.addVLAN(n)
+			return fmt.Sprintf("%% Access VLAN does not exist. Creating vlan %d\n", n)
+		}
 		return ""
 	})
 	addWhen(ModeInterface, "no switchport access vlan", docSwAccess, physical, func(s *session, _ []string) string { ifc(s).accessVlan = 0; return "" })

@@ -17,6 +17,16 @@ type config struct {
 	groups      []*objectGroup
 	archivePath string
 	archiveMax  int
+	vlans       map[int]string // VLAN -> name ("" unnamed); 1 and 1002-1005 are implicit
+}
+
+// defaultVLAN reports whether n is one of the VLANs a switch always has.
+func defaultVLAN(n int) bool { return n == 1 || (n >= 1002 && n <= 1005) }
+
+func (c *config) addVLAN(n int) {
+	if _, ok := c.vlans[n]; !ok && !defaultVLAN(n) {
+		c.vlans[n] = ""
+	}
 }
 
 type iface struct {
@@ -49,7 +59,7 @@ type objectGroup struct {
 }
 
 func newConfig(hostname string, ports []string) *config {
-	c := &config{hostname: hostname, ifaces: map[string]*iface{}}
+	c := &config{hostname: hostname, ifaces: map[string]*iface{}, vlans: map[int]string{}}
 	for _, p := range ports {
 		c.ifaces[p] = &iface{name: p, physical: true}
 	}
@@ -67,6 +77,10 @@ func (c *config) clone() *config {
 	for i, a := range c.acls {
 		b := &acl{name: a.name, entries: append([]ace(nil), a.entries...)}
 		n.acls[i] = b
+	}
+	n.vlans = make(map[int]string, len(c.vlans))
+	for k, v := range c.vlans {
+		n.vlans[k] = v
 	}
 	n.groups = make([]*objectGroup, len(c.groups))
 	for i, g := range c.groups {
@@ -110,6 +124,21 @@ func (c *config) render() string {
 		}
 		if c.archiveMax != 0 {
 			fmt.Fprintf(&b, " maximum %d\n", c.archiveMax)
+		}
+		b.WriteString("!\n")
+	}
+	// A switch in VTP transparent mode keeps VLANs in the running
+	// configuration (the VLAN guide's normal-range guidelines).
+	b.WriteString("vtp mode transparent\n!\n")
+	ids := make([]int, 0, len(c.vlans))
+	for id := range c.vlans {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		fmt.Fprintf(&b, "vlan %d\n", id)
+		if c.vlans[id] != "" {
+			fmt.Fprintf(&b, " name %s\n", c.vlans[id])
 		}
 		b.WriteString("!\n")
 	}
