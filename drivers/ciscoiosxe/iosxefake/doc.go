@@ -23,8 +23,10 @@
 //     that point; interface names as IOS abbreviates them (Gi1/0/5,
 //     gig 1/0/5, vlan210);
 //   - the three CLI errors with IOS's texts: "% Invalid input detected at
-//     '^' marker." under a caret line aligned with the offending token,
-//     "% Incomplete command.", and "% Ambiguous command:  "LINE"";
+//     '^' marker." under a caret line aligned with the start of the
+//     offending word as typed, "% Incomplete command.", and "% Ambiguous
+//     command:  "LINE"" (two spaces after the colon, the whole line quoted),
+//     as the CLI guide's error table and recorded sessions show them;
 //   - paging at terminal length (24 by default) with --More-- (space: next
 //     page, return: next line, anything else: stop) until terminal length 0;
 //     terminal width;
@@ -59,8 +61,8 @@
 //     the timer runs out (Options.Minute shortens the minute for tests);
 //     "%Please turn config archive on" without the archive feature and
 //     "%No Rollback Confirmed Change pending" with nothing to confirm.
-//     Neither begins with "% " followed by one of scrapligo's failure
-//     patterns, so a driver must look for them itself.
+//     scrapligo's failure patterns match neither, so a driver must look for
+//     them itself.
 //
 // Faults: DropAfterConfigLines closes the connection right after running
 // the Nth configuration-mode line (the line is applied, its answer never
@@ -94,5 +96,7 @@
 // access-port guide and switchport access vlan reference, "Configuration
 // Replace and Configuration Rollback" and "Configuration Rollback Confirmed
 // Change" (IOS XE 17); the texts for archive and replace results also follow
-// published sessions (NAPALM's IOS driver, a recorded configure replace).
+// published sessions (NAPALM's IOS driver and its device tests, a recorded
+// configure replace), as do "% Bad secrets" and "% No password set" at the
+// enable prompt.
 package iosxefake
