@@ -50,7 +50,8 @@
 //     SVI);
 //   - show running-config (Building configuration..., Current configuration
 //     : N bytes, sections closed by "!", "end"), show startup-config, show
-//     access-lists, write memory;
+//     access-lists, write memory, copy running-config startup-config (with
+//     its "Destination filename [startup-config]? " question);
 //   - the safe change the Configuration Replace and Configuration Rollback
 //     guides describe: archive (path, maximum), archive config, show
 //     archive, configure replace URL force [time N | revert trigger [error]

@@ -328,7 +328,13 @@ type session struct {
 	promptLen  int      // length of the prompt the line was typed after
 	closing    bool
 	wantEnable bool
-	stalled    bool
+	ask        *question // a question the last command asks before it completes
+}
+
+// question is an interactive prompt such as copy's destination filename.
+type question struct {
+	prompt string
+	answer func(s *session, answer string) string // called holding f.mu
 }
 
 func (f *Fake) handle(gs gssh.Session) {
@@ -403,6 +409,21 @@ func (s *session) loop() {
 			continue
 		}
 		s.page(out)
+		if q := s.ask; q != nil {
+			s.ask = nil
+			s.write(q.prompt)
+			a, _, err := s.readLine(true)
+			if err != nil {
+				return
+			}
+			s.f.mu.Lock()
+			if strings.TrimSpace(a) != "" {
+				s.f.log = append(s.f.log, a)
+			}
+			out := q.answer(s, a)
+			s.f.mu.Unlock()
+			s.page(out)
+		}
 	}
 }
 

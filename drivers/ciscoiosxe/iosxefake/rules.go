@@ -48,6 +48,7 @@ const (
 	docConfirmEx = "https://github.com/napalm-automation/napalm test/ios commit-confirm tests run against a device (show archive config rollback timer: \"Timer value: 3 min\"; \"%No Rollback Confirmed Change pending\")"
 	docVLAN      = "https://manualshive.com/ru/manual/cisco/catalyst-2960-series/66776?page=2195 (Catalyst 2960 configuration guide, Normal-Range VLAN Configuration Guidelines: VLAN IDs 1 and 1002-1005 are created automatically and cannot be removed; in VTP transparent mode VLAN configuration is saved in the running configuration; VLANs 1006-4094 only in transparent mode)"
 	docVLANMsg   = "published Catalyst CLI sessions (lab transcripts: \"switchport access vlan 10\" answered \"% Access VLAN does not exist. Creating vlan 10\"); no Cisco document found gives the text"
+	docCopy      = "published IOS sessions (copy running-config startup-config: \"Destination filename [startup-config]? \", then \"Building configuration...\" and \"[OK]\")"
 	docArchiveCK = "https://github.com/napalm-automation/napalm napalm/ios/ios.py (published device output: \"Archive feature not enabled\", \"%Please turn config archive on\", configure revert now)"
 	docReplaceEx = "https://gist.github.com/ryankearney/8920941 (published session: show archive and configure replace output, \"Total number of passes\", \"Rollback Done\")"
 )
@@ -138,6 +139,18 @@ func buildRules() []Rule {
 			name = a[2]
 		}
 		return s.f.cfg.showAccessLists(name)
+	})
+	add(ModePrivExec, "copy running-config startup-config", docTerminal+"; "+docCopy, func(s *session, _ []string) string {
+		// IOS asks for the destination; return (or the default name)
+		// saves, another name is not a file this fake keeps.
+		s.ask = &question{prompt: "Destination filename [startup-config]? ", answer: func(s *session, a string) string {
+			if a = strings.TrimSpace(a); a != "" && a != "startup-config" {
+				return fmt.Sprintf("%%Error opening %s (No such file or directory)\n", a)
+			}
+			s.f.startup = s.f.cfg.clone()
+			return "Building configuration...\n[OK]\n"
+		}}
+		return ""
 	})
 	add(ModePrivExec, "write memory", docTerminal, func(s *session, _ []string) string {
 		s.f.startup = s.f.cfg.clone()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scrapli/scrapligo/channel"
 	"github.com/scrapli/scrapligo/driver/network"
 	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
@@ -184,5 +185,31 @@ func TestPaging(t *testing.T) {
 	}
 	if strings.Contains(r.Result, "--More--") || !strings.HasSuffix(strings.TrimSpace(r.Result), "end") {
 		t.Errorf("after terminal length 0 the output is paged or cut:\n%s", r.Result)
+	}
+}
+
+// TestSaving: copy running-config startup-config asks for the destination
+// as IOS does; return saves. write memory saves without asking.
+func TestSaving(t *testing.T) {
+	f := Start(t, Options{})
+	d := dial(t, f)
+	d.SendConfigs([]string{"hostname core-1", "end"})
+	if strings.Contains(f.Startup(), "hostname core-1") {
+		t.Fatal("the startup configuration changed before saving")
+	}
+	r, err := d.SendInteractive([]*channel.SendInteractiveEvent{
+		{ChannelInput: "copy running-config startup-config", ChannelResponse: `Destination filename \[startup-config\]\?`},
+		{ChannelInput: "", ChannelResponse: "core-1#"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Result, "Building configuration...\n[OK]") || !strings.Contains(f.Startup(), "hostname core-1") {
+		t.Errorf("copy running-config startup-config: %q\nstartup:\n%s", r.Result, f.Startup())
+	}
+	d.SendConfigs([]string{"hostname core-2", "end"})
+	w, err := d.SendCommand("write memory")
+	if err != nil || !strings.Contains(w.Result, "[OK]") || !strings.Contains(f.Startup(), "hostname core-2") {
+		t.Errorf("write memory: %v %q", err, w.Result)
 	}
 }
