@@ -251,3 +251,24 @@ func TestVLANs(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", x.f.cfg.render(), want)
 	}
 }
+
+// TestShowAccessLists: show access-lists in the layout a Catalyst 9300
+// prints (the capture cited in ports.go): a header per list, then each
+// entry indented four spaces with its sequence number; run here through do
+// from interface configuration.
+func TestShowAccessLists(t *testing.T) {
+	x := newCLI(t, ModeConfig, Options{})
+	x.mustRun("ip access-list extended B", "permit tcp any any eq 443", "deny ip any any",
+		"ip access-list extended C", "permit udp any any eq 53", "interface Vlan210")
+	want := "Extended IP access list B\n    10 permit tcp any any eq 443\n    20 deny ip any any\n"
+	if got := x.run("do show access-lists B"); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	want += "Extended IP access list C\n    10 permit udp any any eq domain\n"
+	if got := x.run("do show access-lists"); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	if x.s.mode != ModeInterface {
+		t.Errorf("do left interface configuration")
+	}
+}

@@ -185,11 +185,9 @@ func (p param) accept(tok string) (string, bool) {
 
 // interfaceTypes are the interface types the fake knows, as IOS spells them
 // in show running-config; any unique case-insensitive prefix selects one.
-var interfaceTypes = [...]string{"GigabitEthernet", "Vlan"}
-
 func interfaceType(tok string) (string, bool) {
 	var found string
-	for _, t := range interfaceTypes {
+	for _, t := range [...]string{"GigabitEthernet", "Vlan"} {
 		if len(tok) > 0 && strings.HasPrefix(strings.ToLower(t), strings.ToLower(tok)) {
 			if found != "" {
 				return "", false
