@@ -427,6 +427,16 @@ func (s *session) loop() {
 	}
 }
 
+// skipLF drops the \n of a \r\n already received; it never waits for
+// one, since a terminal may end lines with \r alone.
+func (s *session) skipLF() {
+	if s.in.Buffered() > 0 {
+		if b, _ := s.in.Peek(1); len(b) == 1 && b[0] == '\n' {
+			s.in.ReadByte()
+		}
+	}
+}
+
 // readLine reads one line, echoing it as the terminal shows it (IOS echoes
 // input itself; nothing when echo is false, as at the password prompt).
 // Ctrl-Z ends the line and reports it, as IOS takes it for end.
@@ -439,10 +449,8 @@ func (s *session) readLine(echo bool) (string, bool, error) {
 		}
 		switch c {
 		case '\r', '\n':
-			if c == '\r' {
-				if n, err := s.in.Peek(1); err == nil && n[0] == '\n' {
-					s.in.ReadByte()
-				}
+			if c == '' {
+				s.skipLF()
 			}
 			s.write("\n")
 			return string(b), false, nil
@@ -522,10 +530,8 @@ func (s *session) page(out string) {
 		case ' ':
 			room = s.length - 1
 		case '\r', '\n':
-			if c == '\r' {
-				if n, err := s.in.Peek(1); err == nil && n[0] == '\n' {
-					s.in.ReadByte()
-				}
+			if c == '' {
+				s.skipLF()
 			}
 			room = 1
 		default:

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,5 +305,49 @@ func TestReplaceForms(t *testing.T) {
 		if got := x.run(c.line); got != c.want {
 			t.Errorf("%q:\ngot  %q\nwant %q", c.line, got, c.want)
 		}
+	}
+}
+
+// pipeTerminal is a terminal whose keys arrive when typed: reading waits,
+// as on a real connection, instead of meeting the end of a string.
+type pipeTerminal struct {
+	*io.PipeReader
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+func (p *pipeTerminal) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *pipeTerminal) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// TestCarriageReturnAlone: a terminal that ends lines with \r alone (as
+// most do) gets its answer and the next prompt without typing more.
+func TestCarriageReturnAlone(t *testing.T) {
+	f := Start(t, Options{Privileged: true})
+	r, w := io.Pipe()
+	term := &pipeTerminal{PipeReader: r}
+	s := &session{f: f, rw: term, in: bufio.NewReader(term), length: 24}
+	s.mode = ModePrivExec
+	go s.loop()
+	defer w.Close()
+	w.Write([]byte("configure terminal\r"))
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.HasSuffix(term.String(), "Switch(config)#") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no configuration prompt after \\r: %q", term.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want := "\r\nSwitch#configure terminal\r\nEnter configuration commands, one per line.  End with CNTL/Z.\r\nSwitch(config)#"
+	if term.String() != want {
+		t.Errorf("terminal shows %q, want %q", term.String(), want)
 	}
 }
