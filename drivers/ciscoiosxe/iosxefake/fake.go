@@ -449,7 +449,7 @@ func (s *session) readLine(echo bool) (string, bool, error) {
 		}
 		switch c {
 		case '\r', '\n':
-			if c == '' {
+			if c == '\r' {
 				s.skipLF()
 			}
 			s.write("\n")
@@ -530,7 +530,7 @@ func (s *session) page(out string) {
 		case ' ':
 			room = s.length - 1
 		case '\r', '\n':
-			if c == '' {
+			if c == '\r' {
 				s.skipLF()
 			}
 			room = 1
