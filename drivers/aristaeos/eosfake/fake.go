@@ -2,23 +2,17 @@ package eosfake
 
 import (
 	"bufio"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gliderlabs/ssh"
+	"github.com/wardnet/ward/drivers/clifake"
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // Options configure a fake switch. Username with Password and/or
@@ -107,9 +101,8 @@ func (c *ManualClock) Advance(d time.Duration) {
 
 // Fake is a running fake EOS switch.
 type Fake struct {
-	opts    Options
-	addr    string
-	hostKey gossh.PublicKey
+	opts Options
+	srv  *clifake.Server
 
 	mu          sync.Mutex
 	running     *config
@@ -152,71 +145,27 @@ func Start(t testing.TB, opts Options) *Fake {
 	if opts.Username == "" || (opts.Password == "" && len(opts.AuthorizedKeys) == 0) {
 		t.Fatal("eosfake: Options need a Username and a Password or AuthorizedKeys")
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("eosfake: host key: %v", err)
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatalf("eosfake: host key: %v", err)
-	}
-	f := &Fake{opts: opts, hostKey: signer.PublicKey(), sessions: map[string]*session{}}
+	f := &Fake{opts: opts, sessions: map[string]*session{}}
 	f.running = newConfig(opts.Hostname, opts.Ports)
 	f.startup = f.running.clone()
-
-	srv := &ssh.Server{Handler: f.handle}
-	srv.AddHostKey(signer)
-	if opts.Password != "" {
-		srv.PasswordHandler = func(ctx ssh.Context, pw string) bool {
-			return ctx.User() == opts.Username && pw == opts.Password
-		}
-	}
-	if len(opts.AuthorizedKeys) > 0 {
-		srv.PublicKeyHandler = func(ctx ssh.Context, key ssh.PublicKey) bool {
-			if ctx.User() != opts.Username {
-				return false
-			}
-			for _, k := range opts.AuthorizedKeys {
-				if ssh.KeysEqual(k, key) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("eosfake: listen: %v", err)
-	}
-	f.addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	f.srv = clifake.Start(t, "eosfake", clifake.Auth{User: opts.Username, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
 	return f
 }
 
 // Addr is host:port to connect to.
-func (f *Fake) Addr() string { return f.addr }
+func (f *Fake) Addr() string { return f.srv.Addr() }
 
 // Port is the TCP port the fake listens on.
-func (f *Fake) Port() int {
-	_, p, _ := net.SplitHostPort(f.addr)
-	n, _ := strconv.Atoi(p)
-	return n
-}
+func (f *Fake) Port() int { return f.srv.Port() }
 
 // HostKey is the fake's host key, for a known_hosts line.
-func (f *Fake) HostKey() gossh.PublicKey { return f.hostKey }
+func (f *Fake) HostKey() gossh.PublicKey { return f.srv.HostKey() }
 
 // KnownHosts writes a known_hosts file pinning the fake's host key and
 // returns its path.
 func (f *Fake) KnownHosts(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "known_hosts")
-	line := knownhosts.Line([]string{knownhosts.Normalize(f.addr)}, f.hostKey)
-	if err := os.WriteFile(p, []byte(line+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return f.srv.WriteKnownHosts(t)
 }
 
 // Running is the running configuration as show running-config prints it.
@@ -262,13 +211,10 @@ type shell struct {
 }
 
 func (f *Fake) handle(s ssh.Session) {
-	if _, _, isPty := s.Pty(); !isPty {
-		io.WriteString(s, "eosfake: only interactive shells (with a PTY) are served\r\n")
-		s.Exit(1)
+	if !clifake.NeedPTY(s, "eosfake: only interactive shells (with a PTY) are served\r\n") {
 		return
 	}
 	sh := &shell{f: f, w: s, r: bufio.NewReader(s), mode: ModeExec, pageLength: f.opts.PageLength}
-	conn, _ := s.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
 	io.WriteString(s, sh.prompt())
 	for !sh.quit {
 		line, err := sh.readLine()
@@ -277,9 +223,7 @@ func (f *Fake) handle(s ssh.Session) {
 		}
 		switch sh.step(line) {
 		case stepDrop:
-			if conn != nil {
-				conn.Close()
-			}
+			clifake.Cut(s)
 			return
 		case stepStall:
 			io.Copy(io.Discard, s)

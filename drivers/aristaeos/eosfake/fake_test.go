@@ -1,9 +1,6 @@
 package eosfake
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,8 +11,7 @@ import (
 	"github.com/scrapli/scrapligo/driver/network"
 	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
-	"github.com/scrapli/scrapligo/platform"
-	"github.com/scrapli/scrapligo/transport"
+	"github.com/wardnet/ward/drivers/clifake"
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -29,27 +25,10 @@ const (
 // definition, on the standard transport, the host key pinned.
 func dial(t *testing.T, f *Fake, knownHosts string) (*network.Driver, error) {
 	t.Helper()
-	p, err := platform.NewPlatform("arista_eos", "127.0.0.1",
-		options.WithTransportType(transport.StandardTransport),
-		options.WithPort(f.Port()),
+	return clifake.Scrapli(t, "arista_eos", f.Addr(), knownHosts,
 		options.WithAuthUsername(testUser),
 		options.WithAuthPassword(testPass),
-		options.WithSSHKnownHostsFile(knownHosts),
-		options.WithTimeoutOps(5*time.Second),
-		options.WithTimeoutSocket(5*time.Second),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := p.GetNetworkDriver()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Open(); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { d.Close() })
-	return d, nil
 }
 
 func start(t *testing.T, o Options) *Fake {
@@ -117,52 +96,29 @@ func TestScrapligoConfiguresAndReadsBack(t *testing.T) {
 }
 
 func TestPublicKeyLogin(t *testing.T) {
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	sshPub, _ := gossh.NewPublicKey(pub)
-	block, err := gossh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sshPub, keyPEM := clifake.ClientKey(t)
 	f := Start(t, Options{Username: testUser, AuthorizedKeys: []gossh.PublicKey{sshPub}})
 	open := func(key []byte) error {
-		p, err := platform.NewPlatform("arista_eos", "127.0.0.1",
-			options.WithTransportType(transport.StandardTransport),
-			options.WithPort(f.Port()),
+		_, err := clifake.Scrapli(t, "arista_eos", f.Addr(), f.KnownHosts(t),
 			options.WithAuthUsername(testUser),
 			options.WithStandardTransportPrivateKeyBytes(key, ""),
-			options.WithSSHKnownHostsFile(f.KnownHosts(t)),
-			options.WithTimeoutOps(5*time.Second),
-			options.WithTimeoutSocket(5*time.Second),
 		)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := p.GetNetworkDriver()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Open(); err != nil {
-			return err
-		}
-		d.Close()
-		return nil
+		return err
 	}
-	if err := open(pem.EncodeToMemory(block)); err != nil {
+	if err := open(keyPEM); err != nil {
 		t.Fatalf("the authorised key was refused: %v", err)
 	}
-	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
-	other, _ := gossh.MarshalPrivateKey(otherPriv, "")
-	if err := open(pem.EncodeToMemory(other)); err == nil {
+	_, otherPEM := clifake.ClientKey(t)
+	if err := open(otherPEM); err == nil {
 		t.Fatal("a key that is not authorised got in")
 	}
 }
 
 func TestHostKeyIsPinned(t *testing.T) {
 	f := start(t, Options{})
-	_, other, _ := ed25519.GenerateKey(rand.Reader)
-	signer, _ := gossh.NewSignerFromKey(other)
+	other, _ := clifake.ClientKey(t) // any key but the fake's host key
 	kh := filepath.Join(t.TempDir(), "known_hosts")
-	os.WriteFile(kh, []byte(knownhosts.Line([]string{knownhosts.Normalize(f.Addr())}, signer.PublicKey())+"\n"), 0o600)
+	os.WriteFile(kh, []byte(knownhosts.Line([]string{knownhosts.Normalize(f.Addr())}, other)+"\n"), 0o600)
 	if _, err := dial(t, f, kh); err == nil {
 		t.Fatal("connected although known_hosts holds another key")
 	}
@@ -229,27 +185,7 @@ type rawShell struct {
 }
 
 func openRaw(t *testing.T, f *Fake) *rawShell {
-	hk, err := knownhosts.New(f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := gossh.Dial("tcp", f.Addr(), &gossh.ClientConfig{User: testUser, Auth: []gossh.AuthMethod{gossh.Password(testPass)}, HostKeyCallback: hk, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RequestPty("xterm", 40, 200, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	in, _ := s.StdinPipe()
-	outR, _ := s.StdoutPipe()
-	if err := s.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	in, outR := clifake.Shell(t, f.Addr(), f.KnownHosts(t), testUser, testPass, 40, 200)
 	out := make(chan byte, 1<<16)
 	go func() {
 		b := make([]byte, 4096)

@@ -2,13 +2,8 @@ package iosxefake
 
 import (
 	"bufio"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +11,8 @@ import (
 	"time"
 
 	gssh "github.com/gliderlabs/ssh"
+	"github.com/wardnet/ward/drivers/clifake"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // Options configure a fake switch. The zero value is a Catalyst with 48
@@ -50,10 +45,8 @@ type Options struct {
 
 // Fake is a running fake IOS-XE switch.
 type Fake struct {
-	opts    Options
-	addr    string
-	hostKey ssh.PublicKey
-	srv     *gssh.Server
+	opts Options
+	srv  *clifake.Server
 
 	mu       sync.Mutex
 	cfg      *config
@@ -124,41 +117,7 @@ func Start(t testing.TB, opts Options) *Fake {
 		t.Fatalf("iosxefake: initial configuration: %v", err)
 	}
 
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("iosxefake: host key: %v", err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatalf("iosxefake: host key: %v", err)
-	}
-	f.hostKey = signer.PublicKey()
-	f.srv = &gssh.Server{Handler: f.handle}
-	f.srv.AddHostKey(signer)
-	if opts.Password != "" {
-		f.srv.PasswordHandler = func(ctx gssh.Context, pw string) bool {
-			return ctx.User() == opts.Username && pw == opts.Password
-		}
-	}
-	if len(opts.AuthorizedKeys) > 0 {
-		f.srv.PublicKeyHandler = func(ctx gssh.Context, key gssh.PublicKey) bool {
-			if ctx.User() != opts.Username {
-				return false
-			}
-			for _, k := range opts.AuthorizedKeys {
-				if gssh.KeysEqual(k, key) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("iosxefake: listen: %v", err)
-	}
-	f.addr = ln.Addr().String()
-	go f.srv.Serve(ln)
+	f.srv = clifake.Start(t, "iosxefake", clifake.Auth{User: opts.Username, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
 	t.Cleanup(f.Close)
 	return f
 }
@@ -179,35 +138,25 @@ func (f *Fake) Close() {
 }
 
 // Addr is host:port of the SSH server.
-func (f *Fake) Addr() string { return f.addr }
+func (f *Fake) Addr() string { return f.srv.Addr() }
 
 // Host and Port split Addr.
-func (f *Fake) Host() string { h, _, _ := net.SplitHostPort(f.addr); return h }
+func (f *Fake) Host() string { return f.srv.Host() }
 
 // Port is the TCP port of the SSH server.
-func (f *Fake) Port() int {
-	_, p, _ := net.SplitHostPort(f.addr)
-	n, _ := strconv.Atoi(p)
-	return n
-}
+func (f *Fake) Port() int { return f.srv.Port() }
 
 // HostKey is the server's host key, for a known_hosts entry.
-func (f *Fake) HostKey() ssh.PublicKey { return f.hostKey }
+func (f *Fake) HostKey() ssh.PublicKey { return f.srv.HostKey() }
 
 // KnownHostsLine is the known_hosts line pinning the host key to Addr.
-func (f *Fake) KnownHostsLine() string {
-	return knownhosts.Line([]string{knownhosts.Normalize(f.addr)}, f.hostKey)
-}
+func (f *Fake) KnownHostsLine() string { return f.srv.KnownHostsLine() }
 
 // WriteKnownHosts writes a known_hosts file holding KnownHostsLine into a
 // test temporary directory and returns its path.
 func (f *Fake) WriteKnownHosts(t testing.TB) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "known_hosts")
-	if err := os.WriteFile(path, []byte(f.KnownHostsLine()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return f.srv.WriteKnownHosts(t)
 }
 
 // Running is the running configuration as show running-config prints it.
@@ -338,10 +287,7 @@ type question struct {
 }
 
 func (f *Fake) handle(gs gssh.Session) {
-	_, _, isPty := gs.Pty()
-	if !isPty {
-		io.WriteString(gs, "% This fake only serves interactive shells (request a pty)\n")
-		gs.Exit(1)
+	if !clifake.NeedPTY(gs, "% This fake only serves interactive shells (request a pty)\n") {
 		return
 	}
 	s := &session{f: f, rw: gs, in: bufio.NewReader(gs), user: gs.User(), length: 24, width: 80}

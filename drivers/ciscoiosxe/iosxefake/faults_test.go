@@ -3,9 +3,6 @@ package iosxefake
 import (
 	"bufio"
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,8 +14,7 @@ import (
 
 	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
-	"github.com/scrapli/scrapligo/platform"
-	"github.com/scrapli/scrapligo/transport"
+	"github.com/wardnet/ward/drivers/clifake"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -160,22 +156,12 @@ func TestFailCommand(t *testing.T) {
 // TestHostKeyAndPublicKey: a public key logs in (here at privilege 15, so
 // no enable), and a known_hosts file pinning another key refuses the fake.
 func TestHostKeyAndPublicKey(t *testing.T) {
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	sshPub, _ := ssh.NewPublicKey(pub)
-	block, _ := ssh.MarshalPrivateKey(priv, "")
+	sshPub, keyPEM := clifake.ClientKey(t)
 	f := Start(t, Options{AuthorizedKeys: []ssh.PublicKey{sshPub}, Privileged: true})
-	p, err := platform.NewPlatform("cisco_iosxe", f.Host(),
-		options.WithTransportType(transport.StandardTransport),
-		options.WithPort(f.Port()),
+	d, err := clifake.Scrapli(t, "cisco_iosxe", f.Addr(), f.WriteKnownHosts(t),
 		options.WithAuthUsername("ward"),
-		options.WithStandardTransportPrivateKeyBytes(pem.EncodeToMemory(block), ""),
-		options.WithSSHKnownHostsFile(f.WriteKnownHosts(t)),
-		options.WithTimeoutOps(5*time.Second))
+		options.WithStandardTransportPrivateKeyBytes(keyPEM, ""))
 	if err != nil {
-		t.Fatal(err)
-	}
-	d, _ := p.GetNetworkDriver()
-	if err := d.Open(); err != nil {
 		t.Fatalf("public-key login: %v", err)
 	}
 	d.Close()
@@ -188,16 +174,9 @@ func TestHostKeyAndPublicKey(t *testing.T) {
 	line := strings.Replace(other.KnownHostsLine(), other.Addr(), f.Addr(), 1)
 	line = strings.Replace(line, "[127.0.0.1]:"+strconv.Itoa(other.Port()), "[127.0.0.1]:"+strconv.Itoa(f.Port()), 1)
 	os.WriteFile(wrong, []byte(line+"\n"), 0o600)
-	p2, _ := platform.NewPlatform("cisco_iosxe", f.Host(),
-		options.WithTransportType(transport.StandardTransport),
-		options.WithPort(f.Port()),
+	if _, err := clifake.Scrapli(t, "cisco_iosxe", f.Addr(), wrong,
 		options.WithAuthUsername("ward"),
-		options.WithStandardTransportPrivateKeyBytes(pem.EncodeToMemory(block), ""),
-		options.WithSSHKnownHostsFile(wrong),
-		options.WithTimeoutOps(5*time.Second))
-	d2, _ := p2.GetNetworkDriver()
-	if err := d2.Open(); err == nil {
-		d2.Close()
+		options.WithStandardTransportPrivateKeyBytes(keyPEM, "")); err == nil {
 		t.Fatal("connected although known_hosts pins another host key")
 	}
 }
@@ -206,17 +185,11 @@ func TestHostKeyAndPublicKey(t *testing.T) {
 // the session stays at user EXEC, so acquiring privilege-exec fails.
 func TestEnableWrongSecret(t *testing.T) {
 	f := Start(t, Options{})
-	p, _ := platform.NewPlatform("cisco_iosxe", f.Host(),
-		options.WithTransportType(transport.StandardTransport),
-		options.WithPort(f.Port()),
+	if _, err := clifake.Scrapli(t, "cisco_iosxe", f.Addr(), f.WriteKnownHosts(t),
 		options.WithAuthUsername("ward"),
 		options.WithAuthPassword("ward"),
 		options.WithAuthSecondary("not-the-secret"),
-		options.WithSSHKnownHostsFile(f.WriteKnownHosts(t)),
-		options.WithTimeoutOps(2*time.Second))
-	d, _ := p.GetNetworkDriver()
-	if err := d.Open(); err == nil {
-		d.Close()
+		options.WithTimeoutOps(2*time.Second)); err == nil {
 		t.Fatal("enable with a wrong secret reached privileged EXEC")
 	}
 }

@@ -5,15 +5,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/scrapli/scrapligo/channel"
 	"github.com/scrapli/scrapligo/driver/network"
 	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
-	"github.com/scrapli/scrapligo/platform"
-	"github.com/scrapli/scrapligo/transport"
 	"github.com/scrapli/scrapligo/util"
+	"github.com/wardnet/ward/drivers/clifake"
 )
 
 // dial opens a scrapligo network driver on the fake with scrapligo's own
@@ -22,28 +20,15 @@ import (
 // pinned in a known_hosts file.
 func dial(t *testing.T, f *Fake, extra ...util.Option) *network.Driver {
 	t.Helper()
-	opts := []util.Option{
-		options.WithTransportType(transport.StandardTransport),
-		options.WithPort(f.Port()),
+	opts := append([]util.Option{
 		options.WithAuthUsername("ward"),
 		options.WithAuthPassword("ward"),
 		options.WithAuthSecondary("enable"),
-		options.WithSSHKnownHostsFile(f.WriteKnownHosts(t)),
-		options.WithTimeoutOps(5 * time.Second),
-		options.WithTimeoutSocket(5 * time.Second),
-	}
-	p, err := platform.NewPlatform("cisco_iosxe", f.Host(), append(opts, extra...)...)
+	}, extra...)
+	d, err := clifake.Scrapli(t, "cisco_iosxe", f.Addr(), f.WriteKnownHosts(t), opts...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := p.GetNetworkDriver()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Open(); err != nil {
 		t.Fatalf("opening a session on the fake: %v", err)
 	}
-	t.Cleanup(func() { d.Close() })
 	return d
 }
 

@@ -1,18 +1,12 @@
 package junosfake
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gliderlabs/ssh"
+	"github.com/wardnet/ward/drivers/clifake"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -75,11 +69,9 @@ type Options struct {
 
 // Fake is a running fake Junos device.
 type Fake struct {
-	opts    Options
-	addr    string
-	hostKey gossh.PublicKey
-	srv     *ssh.Server
-	clock   Clock
+	opts  Options
+	srv   *clifake.Server
+	clock Clock
 
 	mu         sync.Mutex
 	log        []string
@@ -135,41 +127,7 @@ func Start(t testing.TB, opts Options) *Fake {
 	f.history = []*node{f.running.clone()}
 	f.lastAt, f.lastBy = f.clock.Now(), "root"
 
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.hostKey = signer.PublicKey()
-	f.srv = &ssh.Server{Handler: f.handle}
-	f.srv.AddHostKey(signer)
-	if opts.Password != "" {
-		f.srv.PasswordHandler = func(ctx ssh.Context, pw string) bool {
-			return ctx.User() == opts.User && pw == opts.Password
-		}
-	}
-	if len(opts.AuthorizedKeys) > 0 {
-		f.srv.PublicKeyHandler = func(ctx ssh.Context, key ssh.PublicKey) bool {
-			if ctx.User() != opts.User {
-				return false
-			}
-			for _, k := range opts.AuthorizedKeys {
-				if ssh.KeysEqual(k, key) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.addr = l.Addr().String()
-	go f.srv.Serve(l)
+	f.srv = clifake.Start(t, "junosfake", clifake.Auth{User: opts.User, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
 	t.Cleanup(func() {
 		f.srv.Close()
 		f.mu.Lock()
@@ -182,22 +140,16 @@ func Start(t testing.TB, opts Options) *Fake {
 }
 
 // Addr is host:port of the SSH server.
-func (f *Fake) Addr() string { return f.addr }
+func (f *Fake) Addr() string { return f.srv.Addr() }
 
 // HostKey is the server's host key, to pin in known_hosts.
-func (f *Fake) HostKey() gossh.PublicKey { return f.hostKey }
+func (f *Fake) HostKey() gossh.PublicKey { return f.srv.HostKey() }
 
 // KnownHosts writes a known_hosts file pinning HostKey for Addr and
 // returns its path.
 func (f *Fake) KnownHosts(t testing.TB) string {
 	t.Helper()
-	host, port, _ := net.SplitHostPort(f.addr)
-	line := fmt.Sprintf("[%s]:%s %s", host, port, gossh.MarshalAuthorizedKey(f.hostKey))
-	path := filepath.Join(t.TempDir(), "known_hosts")
-	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return f.srv.WriteKnownHosts(t)
 }
 
 // Running is the committed configuration as `show configuration | display

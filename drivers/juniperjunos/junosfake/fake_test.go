@@ -1,9 +1,6 @@
 package junosfake
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,10 +12,9 @@ import (
 	"github.com/scrapli/scrapligo/driver/network"
 	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
-	"github.com/scrapli/scrapligo/platform"
 	"github.com/scrapli/scrapligo/util"
+	"github.com/wardnet/ward/drivers/clifake"
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 const testPassword = "s3cret-for-tests"
@@ -27,29 +23,14 @@ const testPassword = "s3cret-for-tests"
 // transport, the host key pinned by a known_hosts file.
 func open(t *testing.T, f *Fake, extra ...util.Option) *network.Driver {
 	t.Helper()
-	host, portStr, _ := net.SplitHostPort(f.Addr())
-	port, _ := strconv.Atoi(portStr)
-	opts := []util.Option{
-		options.WithTransportType("standard"),
-		options.WithPort(port),
+	opts := append([]util.Option{
 		options.WithAuthUsername("ward"),
 		options.WithAuthPassword(testPassword),
-		options.WithSSHKnownHostsFile(f.KnownHosts(t)),
-		options.WithTimeoutOps(5 * time.Second),
-	}
-	opts = append(opts, extra...)
-	p, err := platform.NewPlatform("juniper_junos", host, opts...)
+	}, extra...)
+	d, err := clifake.Scrapli(t, "juniper_junos", f.Addr(), f.KnownHosts(t), opts...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := p.GetNetworkDriver()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Open(); err != nil {
 		t.Fatalf("opening the session: %v", err)
 	}
-	t.Cleanup(func() { d.Close() })
 	return d
 }
 
@@ -160,27 +141,7 @@ type rawShell struct {
 
 func shell(t *testing.T, f *Fake) *rawShell {
 	t.Helper()
-	cb, err := knownhosts.New(f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := gossh.Dial("tcp", f.Addr(), &gossh.ClientConfig{User: "ward", Auth: []gossh.AuthMethod{gossh.Password(testPassword)}, HostKeyCallback: cb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	in, _ := s.StdinPipe()
-	outR, _ := s.StdoutPipe()
-	if err := s.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	in, outR := clifake.Shell(t, f.Addr(), f.KnownHosts(t), "ward", testPassword, 24, 80)
 	rs := &rawShell{t: t, in: in, out: make(chan string, 100)}
 	go func() {
 		b := make([]byte, 4096)
@@ -526,15 +487,7 @@ func TestPrivateCommitAfterAnotherCommit(t *testing.T) {
 }
 
 func TestFailCommandAndPublicKeyLogin(t *testing.T) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sshPub, _ := gossh.NewPublicKey(pub)
-	block, err := gossh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sshPub, keyPEM := clifake.ClientKey(t)
 	f := Start(t, Options{AuthorizedKeys: []gossh.PublicKey{sshPub}})
 	// A statement the grammar accepts, refused as the device would refuse a
 	// statement its release does not know.
@@ -542,27 +495,14 @@ func TestFailCommandAndPublicKeyLogin(t *testing.T) {
 	f.FailCommand(line, strings.Repeat(" ", 18+4)+"^\nsyntax error.")
 
 	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	host, portStr, _ := net.SplitHostPort(f.Addr())
-	port, _ := strconv.Atoi(portStr)
-	p, err := platform.NewPlatform("juniper_junos", host,
-		options.WithTransportType("standard"),
-		options.WithPort(port),
+	d, err := clifake.Scrapli(t, "juniper_junos", f.Addr(), f.KnownHosts(t),
 		options.WithAuthUsername("ward"),
 		options.WithAuthPrivateKey(keyFile, ""),
-		options.WithSSHKnownHostsFile(f.KnownHosts(t)),
-		options.WithTimeoutOps(5*time.Second),
 	)
 	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := p.GetNetworkDriver()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Open(); err != nil {
 		t.Fatalf("public-key login: %v", err)
 	}
 	defer d.Close()
@@ -585,21 +525,13 @@ func TestWrongHostKeyRefused(t *testing.T) {
 	f := Start(t, Options{Password: testPassword})
 	other := Start(t, Options{Password: testPassword})
 	host, portStr, _ := net.SplitHostPort(f.Addr())
-	port, _ := strconv.Atoi(portStr)
 	// known_hosts of the other fake, rewritten to this fake's address.
 	kh := filepath.Join(t.TempDir(), "known_hosts")
 	line := "[" + host + "]:" + portStr + " " + string(gossh.MarshalAuthorizedKey(other.HostKey()))
 	os.WriteFile(kh, []byte(line), 0o600)
-	p, err := platform.NewPlatform("juniper_junos", host,
-		options.WithTransportType("standard"), options.WithPort(port),
+	if _, err := clifake.Scrapli(t, "juniper_junos", f.Addr(), kh,
 		options.WithAuthUsername("ward"), options.WithAuthPassword(testPassword),
-		options.WithSSHKnownHostsFile(kh), options.WithTimeoutOps(3*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _ := p.GetNetworkDriver()
-	if err := d.Open(); err == nil {
-		d.Close()
+		options.WithTimeoutOps(3*time.Second)); err == nil {
 		t.Fatal("logged in although the host key is not the pinned one")
 	}
 	if len(f.Log()) != 0 {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
-	gossh "golang.org/x/crypto/ssh"
+	"github.com/wardnet/ward/drivers/clifake"
 )
 
 const ctrlD = "\x04"
@@ -170,9 +170,7 @@ func (s *session) receive(line string) bool {
 
 // drop cuts the TCP connection, as a failed link would.
 func (s *session) drop() {
-	if c, ok := s.s.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
-		c.Close()
-	}
+	clifake.Cut(s.s)
 	s.s.Close()
 }
 
