@@ -80,6 +80,8 @@ func (m *Metrics) WatchSessions(stats func() quarantine.PoolStats) {
 		Help: "SSH sessions dialled for quarantine."}, func() float64 { return float64(stats().Dials) }))
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ward_ssh_dial_errors_total",
 		Help: "SSH dials for quarantine that failed."}, func() float64 { return float64(stats().DialErrors) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ward_ssh_sessions_discarded_total",
+		Help: "SSH sessions closed and never reused because a command on them timed out, hung or broke."}, func() float64 { return float64(stats().Discarded) }))
 }
 
 func (m *Metrics) request(method, route string, status int, d time.Duration) {

@@ -71,6 +71,7 @@ func TestMetrics(t *testing.T) {
 		`ward_ssh_sessions_open 2`,
 		`ward_ssh_dials_total 5`,
 		`ward_ssh_dial_errors_total 1`,
+		`ward_ssh_sessions_discarded_total `,
 		`ward_http_requests_total{method="POST",route="/api/v1/alerts",status="202"} 4`,
 		`ward_http_request_duration_seconds_count{method="POST",route="/api/v1/plans"} 1`,
 		`ward_alerts_received_total{format="generic",source="s197"} 1`,
