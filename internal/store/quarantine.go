@@ -436,16 +436,6 @@ func (s *Store) ListQuarantines(ctx context.Context, f QuarantineFilter) ([]Quar
 	return rows, nil
 }
 
-// RecordEnforcement records the outcome of pushing quarantine id: an empty
-// msg marks it enforced at now.
-func (s *Store) RecordEnforcement(ctx context.Context, id uint64, msg string, now time.Time) error {
-	upd := map[string]any{"enforce_error": msg}
-	if msg == "" {
-		upd["enforced_at"] = now.UTC()
-	}
-	return s.DB.WithContext(ctx).Model(&Quarantine{}).Where("id = ?", id).Updates(upd).Error
-}
-
 // FindAlert returns the alert received from source with external id extID.
 func (s *Store) FindAlert(ctx context.Context, source, extID string) (*Alert, error) {
 	var rows []Alert
