@@ -140,7 +140,7 @@ func (d *driver) ReadQuarantine(ctx context.Context, s drivers.Session) (drivers
 }
 
 func (d *driver) read(ctx context.Context, s drivers.Session) (*table, error) {
-	out, found, err := d.list(ctx, s, "table "+tableName, "")
+	out, found, err := d.list(ctx, s, "table "+tableName)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -154,15 +154,11 @@ func (d *driver) read(ctx context.Context, s drivers.Session) (*table, error) {
 // list runs nft list what; found is false when nft says there is no such
 // table or set. (Listing every table first to see would cost as much as the
 // listing itself: nft reads the whole ruleset for either.)
-func (d *driver) list(ctx context.Context, s drivers.Session, what, flags string) (out string, found bool, err error) {
+func (d *driver) list(ctx context.Context, s drivers.Session, what string) (out string, found bool, err error) {
 	if d.bad != nil {
 		return "", false, d.bad
 	}
-	cmd := d.nft + " list " + what
-	if flags != "" {
-		cmd = d.nft + " " + flags + " list " + what
-	}
-	out, err = s.Run(ctx, cmd)
+	out, err = s.Run(ctx, d.nft+" list "+what)
 	var exit *drivers.ExitError
 	if errors.As(err, &exit) && strings.Contains(exit.Output, absentMessage) {
 		return "", false, nil
@@ -308,7 +304,7 @@ func (d *driver) refuseDroppingMembers(ctx context.Context, s drivers.Session, c
 		if !cs.dynamic() || (keepsSet(want, cs.name) && !slices.Contains(recreate, cs.name)) {
 			continue
 		}
-		out, found, err := d.list(ctx, s, "set "+tableName+" "+cs.name, "")
+		out, found, err := d.list(ctx, s, "set "+tableName+" "+cs.name)
 		if err != nil {
 			return fmt.Errorf("reading quarantine set %s, which this apply would recreate: %w; nothing was changed", cs.name, err)
 		}
