@@ -124,25 +124,15 @@ func runAuditCheckpoint(c *cli, args []string) int {
 // writeNewFile writes data to name through a temporary file renamed into
 // place, so a checkpoint is never left half written.
 func writeNewFile(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	tmp, err := writeTemp(filepath.Dir(name), filepath.Base(name), string(data))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp.Name(), name)
+	return nil
 }
 
 func runAuditVerify(c *cli, args []string) int {

@@ -172,7 +172,7 @@ func writeRendered(dir string, targets []plan.TargetPlan) ([]string, error) {
 			removeTemps()
 			return nil, fmt.Errorf("target %q: the name cannot be a file name; nothing was written", tp.Name)
 		}
-		tmp, err := writeRenderedTemp(dir, tp)
+		tmp, err := writeTemp(dir, tp.Name+".cfg", tp.Config)
 		if err != nil {
 			removeTemps()
 			return nil, fmt.Errorf("target %s: %w; nothing was written to %s", tp.Name, err, dir)
@@ -197,15 +197,16 @@ func writeRendered(dir string, targets []plan.TargetPlan) ([]string, error) {
 	return written, nil
 }
 
-// writeRenderedTemp writes one target's configuration to a new temporary file in
-// dir (a dot file, so a half-done run is not taken for a configuration)
-// and returns its path.
-func writeRenderedTemp(dir string, tp plan.TargetPlan) (string, error) {
-	f, err := os.CreateTemp(dir, "."+tp.Name+".cfg.*")
+// writeTemp writes data to a new temporary file in dir, named after name
+// but hidden (a dot file, so a half-done run is not taken for the real
+// file), synced and readable by all, and returns its path for the caller to
+// rename into place.
+func writeTemp(dir, name, data string) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
 		return "", fmt.Errorf("creating a temporary file: %w", err)
 	}
-	_, err = f.WriteString(tp.Config)
+	_, err = f.WriteString(data)
 	err = errors.Join(err, f.Chmod(0o644), f.Sync(), f.Close())
 	if err != nil {
 		os.Remove(f.Name())
