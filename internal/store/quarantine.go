@@ -366,8 +366,14 @@ func isUniqueViolation(err error) bool {
 
 // FindQuarantine returns quarantine id, or ErrNotFound.
 func (s *Store) FindQuarantine(ctx context.Context, id uint64) (*Quarantine, error) {
+	return findQuarantine(s.DB.WithContext(ctx), id)
+}
+
+// findQuarantine reads quarantine id through db (the store, or a
+// transaction), or returns ErrNotFound.
+func findQuarantine(db *gorm.DB, id uint64) (*Quarantine, error) {
 	var rows []Quarantine
-	if err := s.DB.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+	if err := db.Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("reading quarantine #%d: %w", id, err)
 	}
 	if len(rows) == 0 {
@@ -471,16 +477,7 @@ func (s *Store) DeviceNamed(ctx context.Context, name string) (*Device, error) {
 }
 
 // Find returns quarantine id as this transaction sees it, or ErrNotFound.
-func (t *QuarantineTx) Find(id uint64) (*Quarantine, error) {
-	var rows []Quarantine
-	if err := t.tx.Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("reading quarantine #%d: %w", id, err)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("quarantine #%d: %w", id, ErrNotFound)
-	}
-	return &rows[0], nil
-}
+func (t *QuarantineTx) Find(id uint64) (*Quarantine, error) { return findQuarantine(t.tx, id) }
 
 // DeviceByID returns device id, removed from the inventory or not, or
 // ErrNotFound.
