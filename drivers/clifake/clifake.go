@@ -3,10 +3,11 @@
 // drivers/juniperjunos/junosfake): a github.com/gliderlabs/ssh server on
 // 127.0.0.1 with a fresh ed25519 host key, password and public-key login
 // for one user, the known_hosts line pinning that key, cutting a session's
-// TCP connection (the fakes' dropped-link fault), and the client side the
-// fakes' tests use (a PTY shell, a client key).
+// TCP connection (the fakes' dropped-link fault), the client side the
+// fakes' tests use (a PTY shell, a client key), and the clock their commit
+// timers run on (clock.go).
 //
-// It holds only transport: prompts, grammar, errors, paging and commit
+// It holds only transport and time: prompts, grammar, errors, paging and commit
 // logic belong to each OS's fake. Like the fakes it serves, it is for
 // tests only: it takes a testing.TB, and only _test.go files and the fake
 // packages may import it, never code that ships in ward.

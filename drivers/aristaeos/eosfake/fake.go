@@ -45,59 +45,11 @@ type Options struct {
 }
 
 // Clock is the time the fake's commit timers run on.
-type Clock interface {
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
-type realClock struct{}
-
-func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+type Clock = clifake.Clock
 
 // ManualClock is a Clock that moves only when told, for tests of commit
 // timers.
-type ManualClock struct {
-	mu     sync.Mutex
-	now    time.Duration
-	timers []*manualTimer
-}
-
-type manualTimer struct {
-	at      time.Duration
-	f       func()
-	stopped bool
-}
-
-// AfterFunc schedules f to run when the clock has advanced d.
-func (c *ManualClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &manualTimer{at: c.now + d, f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		was := !t.stopped
-		t.stopped = true
-		return was
-	}
-}
-
-// Advance moves the clock on by d and runs the timers that came due.
-func (c *ManualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now += d
-	var due []func()
-	for _, t := range c.timers {
-		if !t.stopped && t.at <= c.now {
-			t.stopped = true
-			due = append(due, t.f)
-		}
-	}
-	c.mu.Unlock()
-	for _, f := range due {
-		f()
-	}
-}
+type ManualClock = clifake.ManualClock
 
 // Fake is a running fake EOS switch.
 type Fake struct {
@@ -124,7 +76,7 @@ type session struct {
 type pendingCommit struct {
 	name   string
 	before *config
-	stop   func() bool
+	stop   func()
 }
 
 // Start runs a fake switch on 127.0.0.1 until the test ends.
@@ -140,7 +92,7 @@ func Start(t testing.TB, opts Options) *Fake {
 		opts.PageLength = 24
 	}
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = clifake.RealClock{}
 	}
 	if opts.Username == "" || (opts.Password == "" && len(opts.AuthorizedKeys) == 0) {
 		t.Fatal("eosfake: Options need a Username and a Password or AuthorizedKeys")

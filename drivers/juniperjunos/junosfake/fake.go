@@ -12,19 +12,13 @@ import (
 
 // Clock is the time the fake schedules confirmed-commit rollbacks by.
 // Tests use ManualClock to pass the deadline without waiting.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc runs f once d has passed; stop cancels it.
-	AfterFunc(d time.Duration, f func()) (stop func())
-}
+type Clock = clifake.Clock
 
-type realClock struct{}
+// ManualClock is a Clock that moves only when Advance is called.
+type ManualClock = clifake.ManualClock
 
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) AfterFunc(d time.Duration, f func()) func() {
-	t := time.AfterFunc(d, f)
-	return func() { t.Stop() }
-}
+// NewManualClock returns a ManualClock that starts at start.
+func NewManualClock(start time.Time) *ManualClock { return clifake.NewManualClock(start) }
 
 // Options configure a fake device.
 type Options struct {
@@ -109,7 +103,7 @@ func Start(t testing.TB, opts Options) *Fake {
 	}
 	f := &Fake{opts: opts, clock: opts.Clock, running: &node{}}
 	if f.clock == nil {
-		f.clock = realClock{}
+		f.clock = clifake.RealClock{}
 	}
 	for _, line := range opts.Running {
 		toks := tokenize(line)

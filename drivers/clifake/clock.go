@@ -1,12 +1,33 @@
-package junosfake
+package clifake
 
 import (
 	"sync"
 	"time"
 )
 
-// ManualClock is a Clock that moves only when Advance is called, so a test
-// can pass a commit-confirmed deadline at once.
+// Clock is the time a fake runs its commit timers on (the rollback of an
+// unconfirmed commit). Tests use ManualClock to pass a deadline without
+// waiting; RealClock is the wall clock.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc runs f once d has passed; stop cancels it.
+	AfterFunc(d time.Duration, f func()) (stop func())
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// Now is time.Now.
+func (RealClock) Now() time.Time { return time.Now() }
+
+// AfterFunc is time.AfterFunc.
+func (RealClock) AfterFunc(d time.Duration, f func()) func() {
+	t := time.AfterFunc(d, f)
+	return func() { t.Stop() }
+}
+
+// ManualClock is a Clock that moves only when Advance is called. Its zero
+// value starts at the zero time; NewManualClock starts it elsewhere.
 type ManualClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -19,7 +40,7 @@ type manualTimer struct {
 	stopped bool
 }
 
-// NewManualClock starts at start.
+// NewManualClock returns a ManualClock that starts at start.
 func NewManualClock(start time.Time) *ManualClock { return &ManualClock{now: start} }
 
 // Now is the clock's time.
@@ -42,8 +63,8 @@ func (c *ManualClock) AfterFunc(d time.Duration, f func()) func() {
 	}
 }
 
-// Advance moves the clock by d and runs, in this goroutine, every timer
-// that fell due.
+// Advance moves the clock by d and runs, in this goroutine and without the
+// clock's lock (f may call the clock), every timer that fell due.
 func (c *ManualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
