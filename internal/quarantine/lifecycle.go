@@ -110,7 +110,7 @@ func (m *Manager) Quarantine(ctx context.Context, req Request) (*Outcome, error)
 	if c != nil {
 		out.Changed = true
 		if c.push {
-			out.EnforceError = m.finishEnforce(ctx, c.q, c.from)
+			out.EnforceError = m.finishEnforce(ctx, c.q)
 		}
 		out.Quarantine = *c.q
 	}
@@ -157,7 +157,7 @@ func (m *Manager) Approve(ctx context.Context, id uint64, actor, comment string)
 			Detail: map[string]any{"approved": seen.PendingLevel, "from": enforced(seen), "was": seen.Status, "comment": comment, "expires_at": exp}}
 		next := *seen
 		next.Level, next.Status = seen.PendingLevel, StatusActive
-		q, err = tx.ApproveQuarantine(*seen, exp, store.Approval{Actor: actor, Decision: "approved", Comment: comment, CreatedAt: now}, ev, m.jobsFor(&next))
+		q, err = tx.ApproveQuarantine(*seen, exp, store.Approval{Actor: actor, Decision: "approved", Comment: comment, CreatedAt: now}, ev, m.syncJobs(next))
 		return err
 	})
 	var changed *store.QuarantineChangedError
@@ -170,7 +170,7 @@ func (m *Manager) Approve(ctx context.Context, id uint64, actor, comment string)
 		return nil, err
 	}
 	out := &Outcome{Device: v.deviceName(q.DeviceID), Changed: true, Message: fmt.Sprintf("approved: %s now %s", v.deviceName(q.DeviceID), q.Level)}
-	out.EnforceError = m.finishEnforce(ctx, q, enforced(seen))
+	out.EnforceError = m.finishEnforce(ctx, q)
 	out.Quarantine = *q
 	return out, nil
 }
@@ -260,7 +260,7 @@ func (m *Manager) end(ctx context.Context, v *view, status, actor string, find f
 		next.Status = status
 		var jobs []store.Job
 		if enforced(seen) != "" {
-			jobs = m.jobsFor(&next) // a held quarantine enforced nothing to undo
+			jobs = m.syncJobs(next) // a held quarantine enforced nothing to undo
 		}
 		q, err = tx.EndQuarantine(*seen, status, actor, ev, jobs)
 		return err
@@ -268,12 +268,11 @@ func (m *Manager) end(ctx context.Context, v *view, status, actor string, find f
 	if err != nil || q == nil {
 		return nil, err
 	}
-	from := enforced(seen)
 	out := &Outcome{Device: v.deviceName(q.DeviceID), Changed: true, Message: fmt.Sprintf("%s %s (was %s)", status, v.deviceName(q.DeviceID), describeLevel(seen))}
 	// An ended quarantine whose undo failed is retried by Reconcile, which
 	// removes whatever no active quarantine explains.
-	if from != "" {
-		out.EnforceError = m.finishEnforce(ctx, q, from)
+	if enforced(seen) != "" {
+		out.EnforceError = m.finishEnforce(ctx, q)
 	}
 	out.Quarantine = *q
 	return out, nil

@@ -417,7 +417,7 @@ func (m *Manager) intakeOne(ctx context.Context, v *view, a alert.Alert) (Result
 		return r, fmt.Errorf("recording alert %s/%s: %w", a.Source, a.ID, err)
 	}
 	if c != nil && c.push {
-		r.EnforceError = m.finishEnforce(ctx, c.q, c.from)
+		r.EnforceError = m.finishEnforce(ctx, c.q)
 	}
 	m.log.Info("alert", "source", a.Source, "id", a.ID, "device", r.Device, "action", r.Action, "pending", r.Pending, "held", r.Held, "reason", r.Reason)
 	return r, nil
@@ -709,8 +709,9 @@ func (m *Manager) fillSwitch(v *view, q *store.Quarantine, d *device) {
 	}
 }
 
-// save records change c in tx with its audit event (and, once pushes are
-// jobs, the jobs that enforce it).
+// save records change c in tx with its audit event and the push jobs that
+// enforce it (enforce.go), committed together: a crash after the commit
+// leaves the jobs to run after the restart.
 func (m *Manager) save(tx *store.QuarantineTx, v *view, c *change, actor string, detail map[string]any) error {
 	q := c.q
 	action := "quarantine.update"
@@ -724,18 +725,13 @@ func (m *Manager) save(tx *store.QuarantineTx, v *view, c *change, actor string,
 	// nothing (in an alert storm, that is most of them).
 	var jobs []store.Job
 	if c.push {
-		jobs = m.jobsFor(q)
+		jobs = m.syncJobs(*q)
 	}
 	if c.seen == nil {
 		return tx.CreateQuarantine(q, ev, jobs)
 	}
 	return tx.UpdateQuarantine(*c.seen, q, ev, jobs)
 }
-
-// jobsFor returns the push jobs that enforce q, committed with the change
-// (enforce.go): a crash after the commit leaves them to run after the
-// restart.
-func (m *Manager) jobsFor(q *store.Quarantine) []store.Job { return m.syncJobs(*q) }
 
 func (v *view) deviceName(id uint64) string {
 	if d := v.byID[id]; d != nil {
@@ -747,7 +743,7 @@ func (v *view) deviceName(id uint64) string {
 // finishEnforce has the targets carry out the jobs q's committed change
 // enqueued (push.go: with ward serve's queue it only wakes the queue) and
 // returns what they reported.
-func (m *Manager) finishEnforce(ctx context.Context, q *store.Quarantine, _ string) string {
+func (m *Manager) finishEnforce(ctx context.Context, q *store.Quarantine) string {
 	msg := m.afterCommit(ctx, q)
 	q.EnforceError = msg
 	return msg
