@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/intent"
 )
 
@@ -375,21 +376,9 @@ func portOps(ports []intent.Ports) ([]string, error) {
 	if len(ports) == 0 {
 		return []string{""}, nil
 	}
-	ps := slices.Clone(ports)
-	for _, p := range ps {
-		if p.From < 0 || p.To > 65535 || p.From > p.To {
-			return nil, fmt.Errorf("port range %d-%d: want 0 <= from <= to <= 65535", p.From, p.To)
-		}
-	}
-	slices.SortFunc(ps, func(a, b intent.Ports) int { return cmp.Or(a.From-b.From, a.To-b.To) })
-	merged := []intent.Ports{ps[0]}
-	for _, p := range ps[1:] {
-		last := &merged[len(merged)-1]
-		if p.From <= last.To+1 {
-			last.To = max(last.To, p.To)
-			continue
-		}
-		merged = append(merged, p)
+	merged, err := drivers.MergePorts(ports)
+	if err != nil {
+		return nil, err
 	}
 	if len(merged) == 1 && merged[0].From == 0 && merged[0].To == 65535 {
 		return []string{""}, nil

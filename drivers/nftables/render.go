@@ -267,21 +267,9 @@ func l4Match(rule intent.Rule, f family) (match, reply string, applies bool, err
 // portSet writes port ranges as nft prints them: sorted, overlapping and
 // adjacent ranges merged, braces only around more than one.
 func portSet(ports []intent.Ports) (string, error) {
-	ps := slices.Clone(ports)
-	for _, p := range ps {
-		if p.From < 0 || p.To > 65535 || p.From > p.To {
-			return "", fmt.Errorf("port range %d-%d: want 0 <= from <= to <= 65535", p.From, p.To)
-		}
-	}
-	slices.SortFunc(ps, func(a, b intent.Ports) int { return a.From - b.From })
-	merged := []intent.Ports{ps[0]}
-	for _, p := range ps[1:] {
-		last := &merged[len(merged)-1]
-		if p.From <= last.To+1 {
-			last.To = max(last.To, p.To)
-			continue
-		}
-		merged = append(merged, p)
+	merged, err := drivers.MergePorts(ports)
+	if err != nil {
+		return "", err
 	}
 	items := make([]string, len(merged))
 	for i, p := range merged {
