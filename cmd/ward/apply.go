@@ -48,18 +48,35 @@ func dialer(cfg *policy.Config) plan.DialFunc {
 // With refresh it reads each target's running configuration, so a target
 // changed by hand is planned (and applied) again.
 func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []string, refresh bool) (*plan.Plan, *policy.Config, bool) {
+	cfg, ok := c.planPolicy(dir)
+	if !ok {
+		return nil, nil, false
+	}
+	p, ok := c.buildPlan(ctx, st, cfg, dir, only, refresh)
+	return p, cfg, ok
+}
+
+// planPolicy loads the policy in dir for a plan, printing its diagnostics;
+// with errors there is no plan.
+func (c *cli) planPolicy(dir string) (*policy.Config, bool) {
 	cfg, diags := c.loadPolicy(dir)
 	if len(diags) > 0 {
 		c.printDiags(cfg, diags)
 	}
 	if diags.HasErrors() {
 		fmt.Fprintf(c.stderr, "%s found in %s; no plan was made.\n", countSeverities(diags), dir)
-		return nil, nil, false
+		return nil, false
 	}
+	return cfg, true
+}
+
+// buildPlan plans cfg, loaded from dir by planPolicy, against the store's
+// inventory (see makePlan).
+func (c *cli) buildPlan(ctx context.Context, st *store.Store, cfg *policy.Config, dir string, only []string, refresh bool) (*plan.Plan, bool) {
 	devices, err := inventory.Active(ctx, st)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward: %v\n", err)
-		return nil, nil, false
+		return nil, false
 	}
 	opts := plan.Options{PolicyDir: dir, GitCommit: policy.GitCommit(dir), Store: st, Drivers: newRegistry(), Only: only}
 	if refresh {
@@ -68,9 +85,9 @@ func (c *cli) makePlan(ctx context.Context, st *store.Store, dir string, only []
 	p, diags := plan.Build(ctx, cfg, devices, opts)
 	if diags.HasErrors() {
 		c.printDiags(cfg, diags)
-		return nil, nil, false
+		return nil, false
 	}
-	return p, cfg, true
+	return p, true
 }
 
 func runApply(c *cli, args []string) int {

@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/wardnet/ward/internal/plan"
+	"github.com/wardnet/ward/policy"
 )
 
 // runRender prints or writes each target's configuration in its own syntax:
@@ -37,14 +39,18 @@ func runRender(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "ward render: unexpected argument %q; select targets with -target NAME\n", pos[0])
 		return 2
 	}
-	if code, ok := c.checkRenderTargets(*dir, only); !ok {
-		return code
+	cfg, ok := c.planPolicy(*dir)
+	if !ok {
+		return 1
+	}
+	if !c.checkRenderTargets(cfg, *dir, only) {
+		return 2
 	}
 	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
 	}
-	p, _, ok := c.makePlan(ctx, st, *dir, only, false)
+	p, ok := c.buildPlan(ctx, st, cfg, *dir, only, false)
 	if !ok {
 		return 1
 	}
@@ -91,16 +97,8 @@ func runRender(c *cli, args []string) int {
 }
 
 // checkRenderTargets reports -target names the policy does not declare as a
-// usage error naming the targets it does. A policy that does not load is
-// left for makePlan to report with its diagnostics.
-func (c *cli) checkRenderTargets(dir string, only []string) (int, bool) {
-	if len(only) == 0 {
-		return 0, true
-	}
-	cfg, diags := c.loadPolicy(dir)
-	if cfg == nil || diags.HasErrors() {
-		return 0, true
-	}
+// usage error naming the targets it does, before the store is opened.
+func (c *cli) checkRenderTargets(cfg *policy.Config, dir string, only []string) bool {
 	var unknown []string
 	for _, name := range only {
 		if cfg.Targets[name] == nil && !slices.Contains(unknown, name) {
@@ -108,19 +106,15 @@ func (c *cli) checkRenderTargets(dir string, only []string) (int, bool) {
 		}
 	}
 	if len(unknown) == 0 {
-		return 0, true
+		return true
 	}
-	names := make([]string, 0, len(cfg.Targets))
-	for name := range cfg.Targets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(cfg.Targets))
 	known := "it declares no target"
 	if len(names) > 0 {
 		known = "its targets are " + strings.Join(names, ", ")
 	}
 	fmt.Fprintf(c.stderr, "ward render: the policy in %s has no target named %s; %s\n", dir, renderQuoted(unknown), known)
-	return 2, false
+	return false
 }
 
 // allRenderable reports every target whose driver is registered by name
