@@ -76,11 +76,8 @@ func (o *Owner) acquireLease(ctx context.Context, rec store.TargetOwner, deadlin
 				return &leaseHold{o: o, rec: got, lastStart: began}, nil
 			}
 		}
-		if !o.sleepPoll(ctx, deadline) {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("waiting for target %q: %w", rec.Target, context.Cause(ctx))
-			}
-			return nil, o.busy(rec.Target, start)
+		if err := o.pollAgain(ctx, rec.Target, deadline, start); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -46,12 +46,9 @@ func (o *Owner) acquirePG(ctx context.Context, rec store.TargetOwner, deadline, 
 		if got {
 			break
 		}
-		if !o.sleepPoll(ctx, deadline) {
+		if err := o.pollAgain(ctx, rec.Target, deadline, start); err != nil {
 			conn.Close()
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("waiting for target %q: %w", rec.Target, context.Cause(ctx))
-			}
-			return nil, o.busy(rec.Target, start)
+			return nil, err
 		}
 	}
 	h := &pgHold{o: o, conn: conn, key: key, rec: rec}

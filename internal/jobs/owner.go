@@ -285,25 +285,28 @@ func (o *Owner) busy(target string, start time.Time) error {
 	return e
 }
 
-// sleepPoll waits one polling interval (with a little jitter, so that
-// waiters do not ask in step) or until deadline or ctx ends; false means
-// stop waiting.
-func (o *Owner) sleepPoll(ctx context.Context, deadline time.Time) bool {
+// pollAgain waits one polling interval for target (with a little jitter,
+// so that waiters do not ask in step) and returns nil to ask again, or,
+// when ctx ends or deadline passes first, why the wait stopped: ctx's
+// cause, or the target's *BusyError.
+func (o *Owner) pollAgain(ctx context.Context, target string, deadline, start time.Time) error {
 	d := o.poll + time.Duration(randUint64()%uint64(o.poll/2+1))
 	if left := time.Until(deadline); left < d {
 		d = left
 	}
-	if d <= 0 {
-		return false
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			return nil
+		}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
+	if ctx.Err() != nil {
+		return fmt.Errorf("waiting for target %q: %w", target, context.Cause(ctx))
 	}
+	return o.busy(target, start)
 }
 
 func newToken() string {
