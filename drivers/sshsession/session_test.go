@@ -23,13 +23,21 @@ func dial(t *testing.T, srv *sshtest.Server, knownHosts string) (*Session, error
 		KnownHosts: knownHosts, Timeout: 5 * time.Second}, Credential{PrivateKey: srv.ClientKey})
 }
 
-func TestRunAgainstOpenSSH(t *testing.T) {
+// open starts an OpenSSH server and dials it, closing the session when the
+// test ends.
+func open(t *testing.T) (*sshtest.Server, *Session) {
+	t.Helper()
 	srv := sshtest.Start(t)
 	s, err := dial(t, srv, srv.KnownHosts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return srv, s
+}
+
+func TestRunAgainstOpenSSH(t *testing.T) {
+	_, s := open(t)
 	ctx := context.Background()
 
 	out, err := s.Run(ctx, "echo hello; echo world")
@@ -88,12 +96,7 @@ func TestHostKeyPinning(t *testing.T) {
 }
 
 func TestDroppedConnection(t *testing.T) {
-	srv := sshtest.Start(t)
-	s, err := dial(t, srv, srv.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	srv, s := open(t)
 	srv.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -128,12 +131,7 @@ func TestFirstCommandAfterDial(t *testing.T) {
 // line, in the fixed format Ward used before and with the marker of the
 // command before: the status reported is the command's own.
 func TestExitStatusCannotBeForged(t *testing.T) {
-	srv := sshtest.Start(t)
-	s, err := dial(t, srv, srv.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	_, s := open(t)
 	ctx := context.Background()
 
 	// The old fixed sentinel, then exit 3.
@@ -173,15 +171,10 @@ func TestExitStatusCannotBeForged(t *testing.T) {
 // its output in flight, so the session refuses the next command instead of
 // misreading that output as the next command's.
 func TestTimedOutSessionIsBroken(t *testing.T) {
-	srv := sshtest.Start(t)
-	s, err := dial(t, srv, srv.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	_, s := open(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	_, err = s.Run(ctx, "sleep 2; echo late-output")
+	_, err := s.Run(ctx, "sleep 2; echo late-output")
 	if err == nil {
 		t.Fatal("a command running past its deadline succeeded")
 	}
@@ -241,16 +234,11 @@ func TestSplitStatus(t *testing.T) {
 // TestCancelledRunReturns: a context cancelled without a deadline ends a
 // command that would run for long, at once, and breaks the session.
 func TestCancelledRunReturns(t *testing.T) {
-	srv := sshtest.Start(t)
-	s, err := dial(t, srv, srv.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	_, s := open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	_, err = s.Run(ctx, "sleep 10")
+	_, err := s.Run(ctx, "sleep 10")
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("Run returned %s after its context was cancelled, want at once", took-300*time.Millisecond)
 	}
