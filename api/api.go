@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,7 +26,6 @@ import (
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
-	"github.com/wardnet/ward/policy"
 )
 
 // OpenAPI is the API's description, served at /api/v1/openapi.yaml.
@@ -104,9 +102,6 @@ type Server struct {
 	metrics *Metrics
 	limiter *rateLimiter
 
-	// pol is what the API derives from the policy in force, remade when
-	// the holder's generation changes.
-	pol policyRef
 	// viewMu guards view, the evaluation of the policy in force against
 	// the stored inventory, made when first needed after either changed.
 	viewMu sync.Mutex
@@ -118,38 +113,12 @@ type Server struct {
 	driftMu sync.Mutex
 }
 
-// policyState is what the API derives from one policy in force.
-type policyState struct {
-	gen      uint64
-	cfg      *policy.Config
-	doc      *policy.Document
-	hash     string
-	loadedAt time.Time
-}
-
-// policyRef derives a policyState from the holder's policy in force, once
-// per generation.
-type policyRef struct {
-	holder *inforce.Holder
-	cache  atomic.Pointer[policyState]
-}
-
-// Load returns the API's view of the policy in force, or nil when Ward has
-// no policy.
-func (r *policyRef) Load() *policyState {
-	if r.holder == nil {
+// inForce returns the policy in force, or nil when Ward has none.
+func (s *Server) inForce() *inforce.Policy {
+	if s.cfg.Policy == nil {
 		return nil
 	}
-	in := r.holder.Load()
-	if in == nil {
-		return nil
-	}
-	if p := r.cache.Load(); p != nil && p.gen == in.Gen {
-		return p
-	}
-	p := &policyState{gen: in.Gen, cfg: in.Config, doc: in.Doc, hash: in.Hash, loadedAt: in.LoadedAt}
-	r.cache.Store(p)
-	return p
+	return s.cfg.Policy.Load()
 }
 
 // New builds the router.
@@ -185,7 +154,6 @@ func New(cfg Config) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{cfg: cfg, engine: e, metrics: cfg.Metrics, limiter: newRateLimiter(cfg.AlertRate, cfg.AlertBurst, cfg.Now)}
-	s.pol.holder = cfg.Policy
 	s.metrics.watchStore(cfg.Store)
 	e.Use(s.recover, s.observe)
 	e.NoRoute(func(c *gin.Context) {

@@ -48,7 +48,7 @@ type placement struct{ res *engine.Result }
 // placement returns the view's evaluation; the result is never changed
 // after it is made, so it is read without holding viewMu.
 func (s *Server) placement(ctx context.Context) (placement, error) {
-	if s.pol.Load() == nil {
+	if s.inForce() == nil {
 		return placement{}, nil
 	}
 	s.viewMu.Lock()
@@ -97,7 +97,7 @@ func (s *Server) listDevices(c *gin.Context) {
 	}
 	zone := c.Query("zone")
 	if zone != "" {
-		if p := s.pol.Load(); p == nil || p.cfg.Zones[zone] == nil {
+		if p := s.inForce(); p == nil || p.Config.Zones[zone] == nil {
 			fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("zone=%q: the policy has no such zone (GET /api/v1/zones lists them)", zone), "zone")
 			return
 		}

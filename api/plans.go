@@ -84,7 +84,7 @@ func (s *Server) createPlan(c *gin.Context) {
 		return
 	}
 	for i, t := range req.Targets {
-		if pol.cfg.Targets[t] == nil {
+		if pol.Config.Targets[t] == nil {
 			fail(c, http.StatusBadRequest, "invalid_field", fmt.Sprintf("targets[%d] %q is not a target of the policy (GET /api/v1/targets lists them)", i, t), "targets")
 			return
 		}
@@ -104,7 +104,7 @@ func (s *Server) createPlan(c *gin.Context) {
 	if req.Refresh {
 		opts.Refresh = s.cfg.Dial
 	}
-	p, diags := plan.Build(ctx, pol.cfg, devices, opts)
+	p, diags := plan.Build(ctx, pol.Config, devices, opts)
 	if diags.HasErrors() {
 		fail(c, http.StatusUnprocessableEntity, "plan_failed", diags.Error(), "")
 		return
@@ -207,7 +207,7 @@ func (s *Server) applyPlan(c *gin.Context) {
 		s.internal(c, "reading the inventory", err)
 		return
 	}
-	p, err := plan.PrepareApply(ctx, []byte(row.Content), plan.ApplyInputs{Signer: s.cfg.PlanSigner, Config: pol.cfg, Devices: devices,
+	p, err := plan.PrepareApply(ctx, []byte(row.Content), plan.ApplyInputs{Signer: s.cfg.PlanSigner, Config: pol.Config, Devices: devices,
 		Store: s.cfg.Store, Drivers: s.cfg.Drivers, PolicyDir: s.cfg.PolicyDir, GitCommit: policy.GitCommit(s.cfg.PolicyDir),
 		AllowEssentialChange: req.AllowEssentialChange, Reason: req.Reason, Actor: actorOf(c)})
 	var refused *plan.RefusedError

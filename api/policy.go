@@ -32,14 +32,14 @@ type PolicyInfo struct {
 	Targets   int       `json:"targets"`
 }
 
-func (s *Server) policyInfo(p *policyState) PolicyInfo {
-	return PolicyInfo{Hash: p.hash, Dir: s.cfg.PolicyDir, GitCommit: policy.GitCommit(s.cfg.PolicyDir), LoadedAt: p.loadedAt,
-		Zones: len(p.doc.Zones), Flows: len(p.doc.Flows), Targets: len(p.doc.Targets)}
+func (s *Server) policyInfo(p *inforce.Policy) PolicyInfo {
+	return PolicyInfo{Hash: p.Hash, Dir: s.cfg.PolicyDir, GitCommit: policy.GitCommit(s.cfg.PolicyDir), LoadedAt: p.LoadedAt,
+		Zones: len(p.Doc.Zones), Flows: len(p.Doc.Flows), Targets: len(p.Doc.Targets)}
 }
 
 // policyOrFail returns the policy in force, or answers 503.
-func (s *Server) policyOrFail(c *gin.Context) (*policyState, bool) {
-	p := s.pol.Load()
+func (s *Server) policyOrFail(c *gin.Context) (*inforce.Policy, bool) {
+	p := s.inForce()
 	if p == nil {
 		fail(c, http.StatusServiceUnavailable, "no_policy", "Ward was started without a policy", "")
 		return nil, false
@@ -66,15 +66,15 @@ func (s *Server) ReloadPolicy(ctx context.Context, actor string) (PolicyInfo, hc
 	if s.cfg.Policy == nil {
 		return PolicyInfo{}, nil, errors.New("this server cannot reload its policy: it was started without one")
 	}
-	old := s.pol.Load()
+	old := s.inForce()
 	_, diags, err := s.cfg.Policy.Reload(ctx)
 	if err != nil {
 		return PolicyInfo{}, diags, err
 	}
-	p := s.pol.Load()
-	detail := map[string]any{"hash": p.hash}
+	p := s.inForce()
+	detail := map[string]any{"hash": p.Hash}
 	if old != nil {
-		detail["previous_hash"] = old.hash
+		detail["previous_hash"] = old.Hash
 	}
 	if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: "policy.reload", Object: s.cfg.PolicyDir, Detail: detail}); err != nil {
 		return s.policyInfo(p), diags, &reloadedError{err}
@@ -125,7 +125,7 @@ func (s *Server) reloadPolicy(c *gin.Context) {
 // view is the policy in force evaluated against the stored inventory.
 type view struct {
 	key     string
-	pol     *policyState
+	pol     *inforce.Policy
 	eng     *engine.Engine
 	res     *engine.Result
 	devices int
@@ -135,7 +135,7 @@ type view struct {
 // inventory, made again when either changed. The caller holds s.viewMu
 // while it uses the view's engine.
 func (s *Server) currentView(ctx context.Context) (*view, error) {
-	p := s.pol.Load()
+	p := s.inForce()
 	if p == nil {
 		return nil, errors.New("Ward was started without a policy")
 	}
@@ -143,7 +143,7 @@ func (s *Server) currentView(ctx context.Context) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := p.hash + "|" + version
+	key := p.Hash + "|" + version
 	if s.view != nil && s.view.key == key {
 		return s.view, nil
 	}
@@ -151,7 +151,7 @@ func (s *Server) currentView(ctx context.Context) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, diags := engine.New(ctx, p.cfg, devices)
+	eng, diags := engine.New(ctx, p.Config, devices)
 	if diags.HasErrors() {
 		return nil, errors.New(diags.Error())
 	}
@@ -204,8 +204,8 @@ func (s *Server) listZones(c *gin.Context) {
 	s.withView(c, func(v *view) {
 		counts := zoneCounts(v.res)
 		out := []Zone{}
-		for _, name := range slices.Sorted(maps.Keys(v.pol.doc.Zones)) {
-			out = append(out, Zone{Name: name, DocZone: v.pol.doc.Zones[name], Devices: counts[name]})
+		for _, name := range slices.Sorted(maps.Keys(v.pol.Doc.Zones)) {
+			out = append(out, Zone{Name: name, DocZone: v.pol.Doc.Zones[name], Devices: counts[name]})
 		}
 		c.JSON(http.StatusOK, out)
 	})
@@ -214,14 +214,14 @@ func (s *Server) listZones(c *gin.Context) {
 func (s *Server) getZone(c *gin.Context) {
 	s.withView(c, func(v *view) {
 		name := c.Param("name")
-		z, ok := v.pol.doc.Zones[name]
+		z, ok := v.pol.Doc.Zones[name]
 		if !ok {
 			notFound(c, "zone", name, " in the policy (GET /api/v1/zones lists them)")
 			return
 		}
 		d := ZoneDetail{Zone: Zone{Name: name, DocZone: z, Devices: zoneCounts(v.res)[name]}, FlowsOut: []string{}, FlowsIn: []string{}}
-		for _, fname := range slices.Sorted(maps.Keys(v.pol.doc.Flows)) {
-			f := v.pol.doc.Flows[fname]
+		for _, fname := range slices.Sorted(maps.Keys(v.pol.Doc.Flows)) {
+			f := v.pol.Doc.Flows[fname]
 			if refsName(f.From, "zone", name) {
 				d.FlowsOut = append(d.FlowsOut, fname)
 			}
@@ -251,9 +251,9 @@ type Flow struct {
 
 func (s *Server) flows(v *view) []Flow {
 	out := []Flow{}
-	for _, name := range slices.Sorted(maps.Keys(v.pol.doc.Flows)) {
+	for _, name := range slices.Sorted(maps.Keys(v.pol.Doc.Flows)) {
 		_, inForce := v.res.Flows[name]
-		out = append(out, Flow{Name: name, DocFlow: v.pol.doc.Flows[name], InForce: inForce})
+		out = append(out, Flow{Name: name, DocFlow: v.pol.Doc.Flows[name], InForce: inForce})
 	}
 	return out
 }
@@ -360,7 +360,7 @@ func cells(v *view, keep func(from, to string) bool) []Cell {
 
 func (s *Server) effective(c *gin.Context) {
 	s.withView(c, func(v *view) {
-		e := Effective{Policy: s.policyInfo(v.pol), Devices: v.devices, DefaultAction: v.pol.doc.Settings.DefaultAction,
+		e := Effective{Policy: s.policyInfo(v.pol), Devices: v.devices, DefaultAction: v.pol.Doc.Settings.DefaultAction,
 			Matrix: cells(v, func(string, string) bool { return true }), Expired: append([]string{}, v.res.Expired...),
 			Unplaced: append([]string{}, v.res.Unplaced...), Conflicts: map[string][]string{}}
 		for d, zs := range v.res.Conflicts {
@@ -405,7 +405,7 @@ func (s *Server) deviceEffective(c *gin.Context) {
 		default:
 			out.Outbound = cells(v, func(from, _ string) bool { return from == zone })
 			out.Inbound = cells(v, func(_, to string) bool { return to == zone })
-			out.Note = fmt.Sprintf("traffic within zone %s is allowed; to and from other zones only what is listed (default action: %s)", zone, v.pol.doc.Settings.DefaultAction)
+			out.Note = fmt.Sprintf("traffic within zone %s is allowed; to and from other zones only what is listed (default action: %s)", zone, v.pol.Doc.Settings.DefaultAction)
 		}
 		if q != nil {
 			out.Note += fmt.Sprintf("; quarantined (%s, #%d): the firewalls narrow this further", q.Level, q.ID)

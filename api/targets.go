@@ -37,7 +37,7 @@ type LastApply struct {
 }
 
 func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
-	p := s.pol.Load()
+	p := s.inForce()
 	if p == nil {
 		return nil, errors.New("Ward was started without a policy")
 	}
@@ -50,11 +50,11 @@ func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
 		byName[st.Target] = st
 	}
 	out := []Target{}
-	for _, name := range slices.Sorted(maps.Keys(p.doc.Targets)) {
+	for _, name := range slices.Sorted(maps.Keys(p.Doc.Targets)) {
 		if only != "" && name != only {
 			continue
 		}
-		t := p.doc.Targets[name]
+		t := p.Doc.Targets[name]
 		tv := Target{Name: name, Description: t.Description, Driver: t.Driver, Role: t.Role, Address: t.Address, Port: t.Port}
 		if s.cfg.Drivers != nil {
 			if info, ok := s.cfg.Drivers.Lookup(t.Driver); ok && info.New != nil {
@@ -117,7 +117,7 @@ func (s *Server) targetDrift(c *gin.Context) {
 	if !ok {
 		return
 	}
-	t := p.cfg.Targets[name]
+	t := p.Config.Targets[name]
 	if t == nil {
 		notFound(c, "target", name, " in the policy (GET /api/v1/targets lists them)")
 		return
