@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,7 +291,7 @@ func (o *Owner) busy(target string, start time.Time) error {
 // when ctx ends or deadline passes first, why the wait stopped: ctx's
 // cause, or the target's *BusyError.
 func (o *Owner) pollAgain(ctx context.Context, target string, deadline, start time.Time) error {
-	d := o.poll + time.Duration(randUint64()%uint64(o.poll/2+1))
+	d := o.poll + mathrand.N(o.poll/2+1)
 	if left := time.Until(deadline); left < d {
 		d = left
 	}
@@ -313,16 +314,6 @@ func newToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
 	return hex.EncodeToString(b)
-}
-
-func randUint64() uint64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	var v uint64
-	for _, x := range b {
-		v = v<<8 | uint64(x)
-	}
-	return v
 }
 
 // Holders lists the targets held now and by whom, for ward status. Notes
