@@ -1,7 +1,6 @@
 package eosfake
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,63 +176,19 @@ func TestErrorsFailInScrapligo(t *testing.T) {
 	}
 }
 
-// rawShell is a plain SSH client with a PTY, to watch the pager.
-type rawShell struct {
-	t   *testing.T
-	in  io.Writer
-	out chan byte
+// openRaw opens a plain SSH client with a PTY, to watch the pager.
+func openRaw(t *testing.T, f *Fake) *clifake.Terminal {
+	return clifake.OpenTerminal(t, f.Addr(), f.KnownHosts(t), testUser, testPass, 40, 200)
 }
-
-func openRaw(t *testing.T, f *Fake) *rawShell {
-	in, outR := clifake.Shell(t, f.Addr(), f.KnownHosts(t), testUser, testPass, 40, 200)
-	out := make(chan byte, 1<<16)
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := outR.Read(b)
-			for _, c := range b[:n] {
-				out <- c
-			}
-			if err != nil {
-				close(out)
-				return
-			}
-		}
-	}()
-	return &rawShell{t: t, in: in, out: out}
-}
-
-// expect reads until s appears and returns what came before it.
-func (r *rawShell) expect(s string) string {
-	r.t.Helper()
-	var b strings.Builder
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case c, ok := <-r.out:
-			if !ok {
-				r.t.Fatalf("connection closed waiting for %q; got %q", s, b.String())
-			}
-			b.WriteByte(c)
-			if strings.HasSuffix(b.String(), s) {
-				return strings.TrimSuffix(b.String(), s)
-			}
-		case <-timeout:
-			r.t.Fatalf("no %q within 5s; got %q", s, b.String())
-		}
-	}
-}
-
-func (r *rawShell) send(s string) { io.WriteString(r.in, s) }
 
 func TestPagingUntilTerminalLengthZero(t *testing.T) {
 	f := start(t, Options{Ports: 12, PageLength: 10})
 	r := openRaw(t, f)
-	r.expect("switch>")
-	r.send("enable\r")
-	r.expect("switch#")
-	r.send("show running-config\r")
-	page := r.expect(" --More-- ")
+	r.Expect("switch>")
+	r.Send("enable\r")
+	r.Expect("switch#")
+	r.Send("show running-config\r")
+	page := r.Expect(" --More-- ")
 	lines := strings.Split(strings.TrimSuffix(page, "\r\n"), "\r\n")
 	// The echoed command, then 9 lines: a page of 10 less the pager's line.
 	if len(lines) != 10 || lines[0] != "show running-config" || lines[1] != "! Command: show running-config" {
@@ -241,19 +196,19 @@ func TestPagingUntilTerminalLengthZero(t *testing.T) {
 	}
 	// 30 lines (5 of header and hostname, 2 per port, "end") in pages of
 	// 9: three more pages, two more pager prompts.
-	r.send("   ")
-	rest := r.expect("switch#")
+	r.Send("   ")
+	rest := r.Expect("switch#")
 	if n := strings.Count(rest, " --More-- "); n != 2 || !strings.HasSuffix(rest, "interface Ethernet12\r\n!\r\nend\r\n") {
 		t.Errorf("rest of the output (%d pager prompts): %q", n, rest)
 	}
-	r.send("q") // stray input after the prompt is only typed, nothing runs
-	r.send("\x7f")
-	r.send("terminal length 0\r")
-	if got := r.expect("switch#"); !strings.Contains(got, "Pagination disabled") {
+	r.Send("q") // stray input after the prompt is only typed, nothing runs
+	r.Send("\x7f")
+	r.Send("terminal length 0\r")
+	if got := r.Expect("switch#"); !strings.Contains(got, "Pagination disabled") {
 		t.Errorf("terminal length 0 printed %q", got)
 	}
-	r.send("show running-config\r")
-	all := r.expect("switch#")
+	r.Send("show running-config\r")
+	all := r.Expect("switch#")
 	if strings.Contains(all, "--More--") || !strings.Contains(all, "interface Ethernet12\r\n!\r\nend\r\n") {
 		t.Errorf("output with paging off: %q", all)
 	}
@@ -262,13 +217,13 @@ func TestPagingUntilTerminalLengthZero(t *testing.T) {
 func TestPagerQuitStopsOutput(t *testing.T) {
 	f := start(t, Options{Ports: 12, PageLength: 10})
 	r := openRaw(t, f)
-	r.expect("switch>")
-	r.send("enable\r")
-	r.expect("switch#")
-	r.send("show running-config\r")
-	r.expect(" --More-- ")
-	r.send("q")
-	if got := r.expect("switch#"); strings.Contains(got, "interface Ethernet") && strings.Contains(got, "end\r\n") {
+	r.Expect("switch>")
+	r.Send("enable\r")
+	r.Expect("switch#")
+	r.Send("show running-config\r")
+	r.Expect(" --More-- ")
+	r.Send("q")
+	if got := r.Expect("switch#"); strings.Contains(got, "interface Ethernet") && strings.Contains(got, "end\r\n") {
 		t.Errorf("q did not stop the output: %q", got)
 	}
 }

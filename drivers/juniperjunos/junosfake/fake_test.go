@@ -130,71 +130,13 @@ func TestInvalidInputFailsWithJunosText(t *testing.T) {
 	}
 }
 
-// rawShell logs in with crypto/ssh and a PTY, for what scrapligo hides
-// (the pager, a dropped connection).
-type rawShell struct {
-	t   *testing.T
-	in  interface{ Write([]byte) (int, error) }
-	out chan string
-	buf string
-}
-
-func shell(t *testing.T, f *Fake) *rawShell {
+// shell logs in with crypto/ssh and a PTY, for what scrapligo hides
+// (the pager, a dropped connection), and waits for the prompt.
+func shell(t *testing.T, f *Fake) *clifake.Terminal {
 	t.Helper()
-	in, outR := clifake.Shell(t, f.Addr(), f.KnownHosts(t), "ward", testPassword, 24, 80)
-	rs := &rawShell{t: t, in: in, out: make(chan string, 100)}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := outR.Read(b)
-			if n > 0 {
-				rs.out <- string(b[:n])
-			}
-			if err != nil {
-				close(rs.out)
-				return
-			}
-		}
-	}()
-	rs.expect("ward@ex-access-1> ")
-	return rs
-}
-
-// expect reads until s appears and returns what came before it.
-func (r *rawShell) expect(s string) string {
-	r.t.Helper()
-	deadline := time.After(5 * time.Second)
-	for !strings.Contains(r.buf, s) {
-		select {
-		case chunk, ok := <-r.out:
-			if !ok {
-				r.t.Fatalf("connection closed waiting for %q; got %q", s, r.buf)
-			}
-			r.buf += chunk
-		case <-deadline:
-			r.t.Fatalf("timed out waiting for %q; got %q", s, r.buf)
-		}
-	}
-	i := strings.Index(r.buf, s)
-	before := r.buf[:i]
-	r.buf = r.buf[i+len(s):]
-	return before
-}
-
-func (r *rawShell) send(s string) { r.in.Write([]byte(s)) }
-
-func (r *rawShell) closed() bool {
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case _, ok := <-r.out:
-			if !ok {
-				return true
-			}
-		case <-deadline:
-			return false
-		}
-	}
+	sh := clifake.OpenTerminal(t, f.Addr(), f.KnownHosts(t), "ward", testPassword, 24, 80)
+	sh.Expect("ward@ex-access-1> ")
+	return sh
 }
 
 func TestPagerUntilScreenLengthZero(t *testing.T) {
@@ -204,23 +146,23 @@ func TestPagerUntilScreenLengthZero(t *testing.T) {
 	}
 	f := Start(t, Options{Password: testPassword, Running: running})
 	sh := shell(t, f)
-	sh.send("show configuration | display set\n")
-	page1 := sh.expect("---(more")
+	sh.Send("show configuration | display set\n")
+	page1 := sh.Expect("---(more")
 	// A page is 23 lines of a 24-line screen; the 24th is the pager prompt.
 	if !strings.Contains(page1, "set vlans v23 vlan-id 23") || strings.Contains(page1, "v24 ") {
 		t.Fatalf("first page:\n%s", page1)
 	}
-	sh.send(" ")
-	rest := sh.expect("ward@ex-access-1> ")
+	sh.Send(" ")
+	rest := sh.Expect("ward@ex-access-1> ")
 	if !strings.Contains(rest, "set vlans v30 vlan-id 30") {
 		t.Fatalf("after space:\n%s", rest)
 	}
-	sh.send("set cli screen-length 0\n")
-	if out := sh.expect("ward@ex-access-1> "); !strings.Contains(out, "Screen length set to 0") {
+	sh.Send("set cli screen-length 0\n")
+	if out := sh.Expect("ward@ex-access-1> "); !strings.Contains(out, "Screen length set to 0") {
 		t.Fatalf("set cli screen-length 0 answered %q", out)
 	}
-	sh.send("show configuration | display set\n")
-	all := sh.expect("ward@ex-access-1> ")
+	sh.Send("show configuration | display set\n")
+	all := sh.Expect("ward@ex-access-1> ")
 	if strings.Contains(all, "---(more") || !strings.Contains(all, "set vlans v30 vlan-id 30") {
 		t.Fatalf("with screen-length 0:\n%s", all)
 	}
@@ -229,14 +171,14 @@ func TestPagerUntilScreenLengthZero(t *testing.T) {
 func TestDropMidConfiguration(t *testing.T) {
 	f := Start(t, Options{Password: testPassword, DropAfterConfigLines: 2})
 	sh := shell(t, f)
-	sh.send("configure exclusive\n")
-	sh.expect("ward@ex-access-1# ")
-	sh.send("set vlans a vlan-id 10\n")
-	sh.expect("ward@ex-access-1# ")
-	sh.send("set vlans b vlan-id 20\n")
-	sh.expect("ward@ex-access-1# ")
-	sh.send("set vlans c vlan-id 30\n")
-	if !sh.closed() {
+	sh.Send("configure exclusive\n")
+	sh.Expect("ward@ex-access-1# ")
+	sh.Send("set vlans a vlan-id 10\n")
+	sh.Expect("ward@ex-access-1# ")
+	sh.Send("set vlans b vlan-id 20\n")
+	sh.Expect("ward@ex-access-1# ")
+	sh.Send("set vlans c vlan-id 30\n")
+	if !sh.Closed() {
 		t.Fatal("the connection stayed open after the third configuration line")
 	}
 	if f.Running() != "" {
@@ -372,52 +314,52 @@ func TestVirtualChassisPromptBanner(t *testing.T) {
 func TestExclusiveLockAndDiscardOnExit(t *testing.T) {
 	f := Start(t, Options{Password: testPassword, Running: []string{"set vlans a vlan-id 10"}})
 	a, b := shell(t, f), shell(t, f)
-	a.send("configure exclusive\n")
-	if out := a.expect("ward@ex-access-1# "); !strings.Contains(out, "warning: uncommitted changes will be discarded on exit\nEntering configuration mode") &&
+	a.Send("configure exclusive\n")
+	if out := a.Expect("ward@ex-access-1# "); !strings.Contains(out, "warning: uncommitted changes will be discarded on exit\nEntering configuration mode") &&
 		!strings.Contains(strings.ReplaceAll(out, "\r", ""), "warning: uncommitted changes will be discarded on exit\nEntering configuration mode") {
 		t.Fatalf("configure exclusive answered %q", out)
 	}
-	b.send("configure exclusive\n")
-	if out := b.expect("ward@ex-access-1> "); !strings.Contains(out, "error: configuration database locked by:") {
+	b.Send("configure exclusive\n")
+	if out := b.Expect("ward@ex-access-1> "); !strings.Contains(out, "error: configuration database locked by:") {
 		t.Fatalf("second configure exclusive answered %q", out)
 	}
 	// Plain configure enters, lists the holder, and may not commit.
-	b.send("configure\n")
-	if out := b.expect("ward@ex-access-1# "); !strings.Contains(out, "Users currently editing the configuration:") || !strings.Contains(out, "exclusive [edit]") {
+	b.Send("configure\n")
+	if out := b.Expect("ward@ex-access-1# "); !strings.Contains(out, "Users currently editing the configuration:") || !strings.Contains(out, "exclusive [edit]") {
 		t.Fatalf("configure under a lock answered %q", out)
 	}
-	b.send("commit\n")
-	if out := b.expect("ward@ex-access-1# "); !strings.Contains(out, "error: configuration database locked by:") {
+	b.Send("commit\n")
+	if out := b.Expect("ward@ex-access-1# "); !strings.Contains(out, "error: configuration database locked by:") {
 		t.Fatalf("commit under another's lock answered %q", out)
 	}
-	b.send("exit\n")
-	b.expect("ward@ex-access-1> ")
+	b.Send("exit\n")
+	b.Expect("ward@ex-access-1> ")
 
-	a.send("set vlans a vlan-id 20\n")
-	a.expect("ward@ex-access-1# ")
-	a.send("show | compare\n")
+	a.Send("set vlans a vlan-id 20\n")
+	a.Expect("ward@ex-access-1# ")
+	a.Send("show | compare\n")
 	// Layout from the sample of show system rollback compare: the sign, then
 	// the first level at column 3.
-	diff := strings.ReplaceAll(a.expect("ward@ex-access-1# "), "\r", "")
+	diff := strings.ReplaceAll(a.Expect("ward@ex-access-1# "), "\r", "")
 	for _, want := range []string{"[edit vlans a]", "-  vlan-id 10;", "+  vlan-id 20;"} {
 		if !strings.Contains(diff, want) {
 			t.Errorf("show | compare lacks %q:\n%s", want, diff)
 		}
 	}
-	a.send("exit configuration-mode\n")
-	q := strings.ReplaceAll(a.expect("(yes) "), "\r", "")
+	a.Send("exit configuration-mode\n")
+	q := strings.ReplaceAll(a.Expect("(yes) "), "\r", "")
 	if !strings.Contains(q, "The configuration has been changed but not committed\nwarning: Auto rollback on exiting 'configure exclusive'\nDiscard uncommitted changes? [yes,no]") {
 		t.Fatalf("exit with changes answered %q", q)
 	}
-	a.send("yes\n")
-	if out := strings.ReplaceAll(a.expect("ward@ex-access-1> "), "\r", ""); !strings.Contains(out, "warning: discarding uncommitted changes\nload complete\nExiting configuration mode") {
+	a.Send("yes\n")
+	if out := strings.ReplaceAll(a.Expect("ward@ex-access-1> "), "\r", ""); !strings.Contains(out, "warning: discarding uncommitted changes\nload complete\nExiting configuration mode") {
 		t.Fatalf("after yes: %q", out)
 	}
 	// The lock is gone with the discarded changes.
-	b.send("configure exclusive\n")
-	b.expect("ward@ex-access-1# ")
-	b.send("show | display set\n")
-	if out := strings.ReplaceAll(b.expect("ward@ex-access-1# "), "\r", ""); !strings.Contains(out, "set vlans a vlan-id 10\n") || strings.Contains(out, "vlan-id 20") {
+	b.Send("configure exclusive\n")
+	b.Expect("ward@ex-access-1# ")
+	b.Send("show | display set\n")
+	if out := strings.ReplaceAll(b.Expect("ward@ex-access-1# "), "\r", ""); !strings.Contains(out, "set vlans a vlan-id 10\n") || strings.Contains(out, "vlan-id 20") {
 		t.Fatalf("candidate after the discard: %q", out)
 	}
 }
@@ -425,20 +367,20 @@ func TestExclusiveLockAndDiscardOnExit(t *testing.T) {
 func TestLoadSetTerminalAndDelete(t *testing.T) {
 	f := Start(t, Options{Password: testPassword, Running: []string{"set vlans a vlan-id 10", "set vlans b vlan-id 20"}})
 	sh := shell(t, f)
-	sh.send("configure private\n")
-	sh.expect("ward@ex-access-1# ")
-	sh.send("load set terminal\n")
-	sh.expect("[Type ^D at a new line to end input]")
-	sh.send("set vlans c vlan-id 30\ndelete vlans b\nset policy-options prefix-list p 10.0.0.0/24\n\x04")
-	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete") {
+	sh.Send("configure private\n")
+	sh.Expect("ward@ex-access-1# ")
+	sh.Send("load set terminal\n")
+	sh.Expect("[Type ^D at a new line to end input]")
+	sh.Send("set vlans c vlan-id 30\ndelete vlans b\nset policy-options prefix-list p 10.0.0.0/24\n\x04")
+	if out := sh.Expect("ward@ex-access-1# "); !strings.Contains(out, "load complete") {
 		t.Fatalf("load answered %q", out)
 	}
-	sh.send("delete vlans zz\n")
-	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "warning: statement not found") {
+	sh.Send("delete vlans zz\n")
+	if out := sh.Expect("ward@ex-access-1# "); !strings.Contains(out, "warning: statement not found") {
 		t.Fatalf("delete of nothing answered %q", out)
 	}
-	sh.send("commit\n")
-	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "commit complete") {
+	sh.Send("commit\n")
+	if out := sh.Expect("ward@ex-access-1# "); !strings.Contains(out, "commit complete") {
 		t.Fatalf("commit answered %q", out)
 	}
 	want := "set vlans a vlan-id 10\nset vlans c vlan-id 30\nset policy-options prefix-list p 10.0.0.0/24"
@@ -467,18 +409,18 @@ policy-options {
 func TestPrivateCommitAfterAnotherCommit(t *testing.T) {
 	f := Start(t, Options{Password: testPassword})
 	a, b := shell(t, f), shell(t, f)
-	a.send("configure private\n")
-	a.expect("ward@ex-access-1# ")
-	b.send("configure private\n")
-	b.expect("ward@ex-access-1# ")
-	b.send("set vlans b vlan-id 20\n")
-	b.expect("ward@ex-access-1# ")
-	b.send("commit\n")
-	b.expect("commit complete")
-	a.send("set vlans a vlan-id 10\n")
-	a.expect("ward@ex-access-1# ")
-	a.send("commit\n")
-	if out := a.expect("ward@ex-access-1# "); !strings.Contains(out, "error: configuration check-out failed") {
+	a.Send("configure private\n")
+	a.Expect("ward@ex-access-1# ")
+	b.Send("configure private\n")
+	b.Expect("ward@ex-access-1# ")
+	b.Send("set vlans b vlan-id 20\n")
+	b.Expect("ward@ex-access-1# ")
+	b.Send("commit\n")
+	b.Expect("commit complete")
+	a.Send("set vlans a vlan-id 10\n")
+	a.Expect("ward@ex-access-1# ")
+	a.Send("commit\n")
+	if out := a.Expect("ward@ex-access-1# "); !strings.Contains(out, "error: configuration check-out failed") {
 		t.Fatalf("stale private commit answered %q", out)
 	}
 	if f.Running() != "set vlans b vlan-id 20" {
@@ -542,11 +484,11 @@ func TestWrongHostKeyRefused(t *testing.T) {
 func TestLoadMergeAndOverrideTerminal(t *testing.T) {
 	f := Start(t, Options{Password: testPassword, Running: []string{"set vlans a vlan-id 10"}})
 	sh := shell(t, f)
-	sh.send("configure exclusive\n")
-	sh.expect("ward@ex-access-1# ")
-	sh.send("load merge terminal\n")
-	sh.expect("[Type ^D at a new line to end input]")
-	sh.send(`policy-options {
+	sh.Send("configure exclusive\n")
+	sh.Expect("ward@ex-access-1# ")
+	sh.Send("load merge terminal\n")
+	sh.Expect("[Type ^D at a new line to end input]")
+	sh.Send(`policy-options {
     prefix-list pumps {
         10.61.210.0/24;
     }
@@ -568,11 +510,11 @@ firewall {
     }
 }
 ` + "\x04")
-	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete") {
+	if out := sh.Expect("ward@ex-access-1# "); !strings.Contains(out, "load complete") {
 		t.Fatalf("load merge answered %q", out)
 	}
-	sh.send("show | display set\n")
-	got := strings.ReplaceAll(sh.expect("ward@ex-access-1# "), "\r", "")
+	sh.Send("show | display set\n")
+	got := strings.ReplaceAll(sh.Expect("ward@ex-access-1# "), "\r", "")
 	want := `set vlans a vlan-id 10
 set policy-options prefix-list pumps 10.61.210.0/24
 set firewall family inet filter zone-pumps term t1 from source-prefix-list pumps
@@ -585,28 +527,28 @@ set firewall family inet filter zone-pumps term t1 then accept
 		t.Fatalf("candidate after load merge:\n%s\nwant\n%s", got, want)
 	}
 	// A refused statement is reported; unbalanced braces load nothing.
-	sh.send("load override terminal\n")
-	sh.expect("[Type ^D at a new line to end input]")
-	sh.send("vlans {\n    b {\n        vlan-id 5000;\n    }\n}\n\x04")
-	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete (1 errors)") {
+	sh.Send("load override terminal\n")
+	sh.Expect("[Type ^D at a new line to end input]")
+	sh.Send("vlans {\n    b {\n        vlan-id 5000;\n    }\n}\n\x04")
+	if out := sh.Expect("ward@ex-access-1# "); !strings.Contains(out, "load complete (1 errors)") {
 		t.Fatalf("bad load answered %q", out)
 	}
-	sh.send("load merge terminal\n")
-	sh.expect("[Type ^D at a new line to end input]")
-	sh.send("vlans {\n    c {\n        vlan-id 30;\n    }\n\x04")
-	if out := sh.expect("ward@ex-access-1# "); !strings.Contains(out, "load complete (1 errors)") {
+	sh.Send("load merge terminal\n")
+	sh.Expect("[Type ^D at a new line to end input]")
+	sh.Send("vlans {\n    c {\n        vlan-id 30;\n    }\n\x04")
+	if out := sh.Expect("ward@ex-access-1# "); !strings.Contains(out, "load complete (1 errors)") {
 		t.Fatalf("unbalanced load answered %q", out)
 	}
-	sh.send("show | display set\n")
-	if out := sh.expect("ward@ex-access-1# "); strings.Contains(out, "vlans c") {
+	sh.Send("show | display set\n")
+	if out := sh.Expect("ward@ex-access-1# "); strings.Contains(out, "vlans c") {
 		t.Fatalf("unbalanced braces loaded something: %q", out)
 	}
-	sh.send("load override terminal\n")
-	sh.expect("[Type ^D at a new line to end input]")
-	sh.send("vlans {\n    b {\n        vlan-id 20;\n    }\n}\n\x04")
-	sh.expect("load complete")
-	sh.send("commit\n")
-	sh.expect("commit complete")
+	sh.Send("load override terminal\n")
+	sh.Expect("[Type ^D at a new line to end input]")
+	sh.Send("vlans {\n    b {\n        vlan-id 20;\n    }\n}\n\x04")
+	sh.Expect("load complete")
+	sh.Send("commit\n")
+	sh.Expect("commit complete")
 	if f.Running() != "set vlans b vlan-id 20" {
 		t.Fatalf("running after load override: %q", f.Running())
 	}
@@ -625,19 +567,19 @@ func TestShowConfigurationAsTheDevicePrintsIt(t *testing.T) {
 		"set interfaces irb unit 210 family inet filter input zone-pumps",
 	}})
 	sh := shell(t, f)
-	sh.send("set cli screen-length 0\n")
-	sh.expect("ward@ex-access-1> ")
+	sh.Send("set cli screen-length 0\n")
+	sh.Expect("ward@ex-access-1> ")
 	clock.Advance(time.Hour)
-	sh.send("configure\n")
-	sh.expect("ward@ex-access-1# ")
-	sh.send("set vlans v210 vlan-id 210\n")
-	sh.expect("ward@ex-access-1# ")
-	sh.send("commit\n")
-	sh.expect("commit complete")
-	sh.send("exit\n")
-	sh.expect("ward@ex-access-1> ")
-	sh.send("show configuration\n")
-	got := strings.ReplaceAll(sh.expect("ward@ex-access-1> "), "\r", "")
+	sh.Send("configure\n")
+	sh.Expect("ward@ex-access-1# ")
+	sh.Send("set vlans v210 vlan-id 210\n")
+	sh.Expect("ward@ex-access-1# ")
+	sh.Send("commit\n")
+	sh.Expect("commit complete")
+	sh.Send("exit\n")
+	sh.Expect("ward@ex-access-1> ")
+	sh.Send("show configuration\n")
+	got := strings.ReplaceAll(sh.Expect("ward@ex-access-1> "), "\r", "")
 	want := `## Last commit: 2026-03-01 09:30:00 UTC by ward
 version 21.4R3-S5.4;
 policy-options {
