@@ -47,7 +47,6 @@ type Queue struct {
 	worker     string // LockedBy of our claims
 	maxBackoff time.Duration
 	staleAfter time.Duration // a job running longer may be an orphan
-	budget     time.Duration // how long one Do keeps running a target's jobs
 	notify     chan struct{}
 
 	mu       sync.Mutex
@@ -90,13 +89,9 @@ func NewQueue(st *store.Store, owner *Owner, o QueueOptions) *Queue {
 		worker:     owner.Holder() + " queue " + newToken()[:8],
 		maxBackoff: maxBackoff + time.Minute,
 		staleAfter: o.Deadline + 2*owner.opts.TTL + 10*time.Second,
-		// One Do runs jobs for up to a deadline, so that with the job in
-		// flight it holds the target for at most two: well within another
-		// process's Wait.
-		budget:   o.Deadline,
-		notify:   make(chan struct{}, 1),
-		handlers: map[string]func(context.Context, store.Job) error{},
-		active:   map[string]bool{},
+		notify:     make(chan struct{}, 1),
+		handlers:   map[string]func(context.Context, store.Job) error{},
+		active:     map[string]bool{},
 	}
 }
 
@@ -215,7 +210,10 @@ func (q *Queue) work(ctx context.Context, target string, sem chan struct{}) {
 		case <-ctx.Done():
 			return
 		}
-		more, errs := q.runTarget(ctx, target, q.budget)
+		// One Do runs jobs for up to a deadline, so that with the job in
+		// flight it holds the target for at most two: well within another
+		// process's Wait.
+		more, errs := q.runTarget(ctx, target, q.opts.Deadline)
 		<-sem
 		for _, err := range errs {
 			var busy *BusyError
