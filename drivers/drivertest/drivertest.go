@@ -159,13 +159,13 @@ func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case)
 		// Text that is no configuration of the driver, shell commands in
 		// it, is refused before a single command reaches the device.
 		for _, text := range []string{"; touch /tmp/ward-pwned\n", "$(touch /tmp/ward-pwned)\n", "`touch /tmp/ward-pwned`\n"} {
-			rec := &recording{Session: s}
+			rec := &Recorder{Session: s}
 			err := d.Apply(ctx, rec, drivers.Config{Text: text})
 			if !errors.Is(err, drivers.ErrInvalidConfig) {
 				t.Errorf("Apply of %q: err = %v; want drivers.ErrInvalidConfig (refused before sending anything)", text, err)
 			}
-			if len(rec.commands) > 0 {
-				t.Errorf("Apply of %q sent %d commands before refusing it, first %q", text, len(rec.commands), rec.commands[0])
+			if len(rec.Commands) > 0 {
+				t.Errorf("Apply of %q sent %d commands before refusing it, first %q", text, len(rec.Commands), rec.Commands[0])
 			}
 		}
 	})
@@ -178,15 +178,29 @@ func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case)
 	})
 }
 
-// recording passes commands to the session it wraps and remembers them.
-type recording struct {
-	drivers.Session
-	commands []string
+// Recorder is a session that remembers the commands it is asked to run
+// and passes them to Session; with no Session it runs none and fails each
+// (for tests that a driver sends nothing).
+type Recorder struct {
+	Session  drivers.Session
+	Commands []string
 }
 
-func (r *recording) Run(ctx context.Context, command string) (string, error) {
-	r.commands = append(r.commands, command)
+// Run records command and runs it on r.Session, if any.
+func (r *Recorder) Run(ctx context.Context, command string) (string, error) {
+	r.Commands = append(r.Commands, command)
+	if r.Session == nil {
+		return "", errors.New("recorder: no device")
+	}
 	return r.Session.Run(ctx, command)
+}
+
+// Close closes r.Session, if any.
+func (r *Recorder) Close() error {
+	if r.Session == nil {
+		return nil
+	}
+	return r.Session.Close()
 }
 
 func checkRunning(t *testing.T, d drivers.Driver, s drivers.Session, want drivers.Config, what string) {

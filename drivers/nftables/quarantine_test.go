@@ -350,16 +350,6 @@ func TestQuarantineSetRedeclared(t *testing.T) {
 	}
 }
 
-// recorder is a session that records the commands it is asked to run and
-// runs none.
-type recorder struct{ commands []string }
-
-func (r *recorder) Run(_ context.Context, command string) (string, error) {
-	r.commands = append(r.commands, command)
-	return "", errors.New("recorder: no device")
-}
-func (r *recorder) Close() error { return nil }
-
 // TestApplyParsesBeforeSending hands Apply configurations that are not a
 // table as Render writes it (injection attempts among them): each is
 // refused with drivers.ErrInvalidConfig before a single command is sent.
@@ -394,26 +384,26 @@ func TestApplyParsesBeforeSending(t *testing.T) {
 		{"garbage", "rm -rf /\n", "expected the table"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := &recorder{}
+			r := &drivertest.Recorder{}
 			err := New(Options{}).Apply(t.Context(), r, drivers.Config{Text: c.text})
 			if !errors.Is(err, drivers.ErrInvalidConfig) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Apply: err = %v; want drivers.ErrInvalidConfig mentioning %q", err, c.want)
 			}
-			if len(r.commands) > 0 {
-				t.Errorf("Apply sent %d commands before refusing, first %q", len(r.commands), r.commands[0])
+			if len(r.Commands) > 0 {
+				t.Errorf("Apply sent %d commands before refusing, first %q", len(r.Commands), r.Commands[0])
 			}
 		})
 	}
 
-	r := &recorder{}
+	r := &drivertest.Recorder{}
 	err = New(Options{Nft: "nft; rm -rf /"}).Apply(t.Context(), r, good)
-	if err == nil || len(r.commands) > 0 {
-		t.Errorf("an nft path with shell characters: err = %v, %d commands sent; want a refusal and none", err, len(r.commands))
+	if err == nil || len(r.Commands) > 0 {
+		t.Errorf("an nft path with shell characters: err = %v, %d commands sent; want a refusal and none", err, len(r.Commands))
 	}
 	// The good configuration does reach the session.
-	r = &recorder{}
+	r = &drivertest.Recorder{}
 	New(Options{}).Apply(t.Context(), r, good)
-	if len(r.commands) == 0 {
+	if len(r.Commands) == 0 {
 		t.Error("Apply of the rendered configuration sent nothing: the recorder sees no commands at all")
 	}
 }

@@ -2,7 +2,6 @@ package openvswitch
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"flag"
 	"os"
@@ -217,16 +216,6 @@ func TestQuarantineVLAN(t *testing.T) {
 	}
 }
 
-// recorder is a session that records the commands it is asked to run and
-// runs none.
-type recorder struct{ commands []string }
-
-func (r *recorder) Run(_ context.Context, command string) (string, error) {
-	r.commands = append(r.commands, command)
-	return "", errors.New("recorder: no device")
-}
-func (r *recorder) Close() error { return nil }
-
 // TestApplyParsesBeforeSending hands Apply configurations that are not what
 // Render writes, shell injection among them: each is refused with
 // drivers.ErrInvalidConfig, naming what is wrong, before any command is
@@ -259,33 +248,33 @@ func TestApplyParsesBeforeSending(t *testing.T) {
 		{"garbage", "rm -rf /", "want -- set port NAME"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := &recorder{}
+			r := &drivertest.Recorder{}
 			err := d.Apply(t.Context(), r, drivers.Config{Text: c.text + "\n"})
 			if !errors.Is(err, drivers.ErrInvalidConfig) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Apply: err = %v; want drivers.ErrInvalidConfig mentioning %q", err, c.want)
 			}
-			if len(r.commands) > 0 {
-				t.Errorf("Apply sent %d commands before refusing, first %q", len(r.commands), r.commands[0])
+			if len(r.Commands) > 0 {
+				t.Errorf("Apply sent %d commands before refusing, first %q", len(r.Commands), r.Commands[0])
 			}
 		})
 	}
 
 	for _, bad := range []string{"br0; reboot", "br0 $(reboot)", "-br"} {
-		r := &recorder{}
+		r := &drivertest.Recorder{}
 		d := New(Options{Bridge: bad})
 		err := d.Apply(t.Context(), r, good)
-		if err == nil || !strings.Contains(err.Error(), "bridge") || len(r.commands) > 0 {
-			t.Errorf("bridge %q: Apply err = %v, %d commands sent; want a refusal naming the bridge and none sent", bad, err, len(r.commands))
+		if err == nil || !strings.Contains(err.Error(), "bridge") || len(r.Commands) > 0 {
+			t.Errorf("bridge %q: Apply err = %v, %d commands sent; want a refusal naming the bridge and none sent", bad, err, len(r.Commands))
 		}
-		if _, err := d.Running(t.Context(), r); err == nil || len(r.commands) > 0 {
-			t.Errorf("bridge %q: Running err = %v, %d commands sent; want a refusal and none sent", bad, err, len(r.commands))
+		if _, err := d.Running(t.Context(), r); err == nil || len(r.Commands) > 0 {
+			t.Errorf("bridge %q: Running err = %v, %d commands sent; want a refusal and none sent", bad, err, len(r.Commands))
 		}
 	}
 
 	// The rendered configuration does reach the session.
-	r := &recorder{}
+	r := &drivertest.Recorder{}
 	d.Apply(t.Context(), r, good)
-	if len(r.commands) == 0 {
+	if len(r.Commands) == 0 {
 		t.Error("Apply of the rendered configuration sent nothing: the recorder sees no commands at all")
 	}
 }
