@@ -204,11 +204,8 @@ func (s *Store) canFollow(last *AuditEvent) error {
 // it at start-up, so a wrong key stops Ward before its first change rather
 // than failing each one.
 func (s *Store) CheckAuditKey(ctx context.Context) error {
-	if s.auditKey == nil {
-		return ErrNoAuditKey
-	}
-	if s.auditKey.err != nil {
-		return s.auditKey.err
+	if err := s.auditWritable(false); err != nil {
+		return err
 	}
 	var last []AuditEvent
 	if err := s.DB.WithContext(ctx).Where("scheme = ?", AuditKeyed).Order("seq DESC").Limit(1).Find(&last).Error; err != nil {
