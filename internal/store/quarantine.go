@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ type OpenQuarantineError struct {
 
 func (e *OpenQuarantineError) Error() string {
 	return fmt.Sprintf("device %s already has an open quarantine #%d (%s, %s): act on that one (ward quarantines lists it) instead of opening another",
-		cmpOr(e.Device, fmt.Sprintf("#%d", e.DeviceID)), e.Open.ID, e.Open.Status, e.Open.Level)
+		cmp.Or(e.Device, fmt.Sprintf("#%d", e.DeviceID)), e.Open.ID, e.Open.Status, e.Open.Level)
 }
 
 // QuarantineChangedError is a conditional change that found the quarantine
@@ -62,17 +63,17 @@ type QuarantineChangedError struct {
 func (e *QuarantineChangedError) Error() string {
 	now := "gone"
 	if e.Now != nil {
-		now = e.Now.Status + ", " + cmpOr(e.Now.Level, "no level")
-		if e.Now.PendingLevel != "" {
-			now += ", " + e.Now.PendingLevel + " waiting for approval"
-		}
+		now = describeState(*e.Now)
 	}
 	return fmt.Sprintf("quarantine #%d changed meanwhile (expected %s, now %s): nothing was done; look at it again (ward quarantines -all)", e.ID, e.Expected, now)
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
+// describeState is what a conditional change compares of a quarantine —
+// status, level, pending level — in words.
+func describeState(q Quarantine) string {
+	s := q.Status + ", " + cmp.Or(q.Level, "no level")
+	if q.PendingLevel != "" {
+		s += ", " + q.PendingLevel + " waiting for approval"
 	}
 	return s
 }
@@ -273,11 +274,7 @@ func (t *QuarantineTx) UpdateQuarantine(seen Quarantine, q *Quarantine, ev Audit
 }
 
 func (t *QuarantineTx) changed(seen Quarantine) error {
-	exp := seen.Status + ", " + cmpOr(seen.Level, "no level")
-	if seen.PendingLevel != "" {
-		exp += ", " + seen.PendingLevel + " waiting for approval"
-	}
-	e := &QuarantineChangedError{ID: seen.ID, Expected: exp}
+	e := &QuarantineChangedError{ID: seen.ID, Expected: describeState(seen)}
 	var now Quarantine
 	if err := t.tx.Take(&now, seen.ID).Error; err == nil {
 		e.Now = &now
