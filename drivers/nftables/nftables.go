@@ -254,9 +254,6 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 // lists sets and chains of every inet table at once, cheaply: listing the
 // table itself, even tersely, prints every rule.
 func (d *driver) structure(ctx context.Context, s drivers.Session) (*table, error) {
-	if d.bad != nil {
-		return nil, d.bad
-	}
 	var t *table
 	for _, what := range []string{"-t list sets inet", "list chains inet"} {
 		out, err := s.Run(ctx, d.nft+" "+what)
