@@ -223,9 +223,9 @@ func (t *QuarantineTx) CreateQuarantine(q *Quarantine, ev AuditEntry, jobs []Job
 	if err := t.tx.SavePoint("quarantine_create").Error; err != nil {
 		return err
 	}
-	if err := t.tx.Create(q).Error; err != nil {
-		if !isUniqueViolation(err) {
-			return fmt.Errorf("recording the quarantine of device #%d: %w", q.DeviceID, err)
+	if cerr := t.tx.Create(q).Error; cerr != nil {
+		if !isUniqueViolation(cerr) {
+			return fmt.Errorf("recording the quarantine of device #%d: %w", q.DeviceID, cerr)
 		}
 		q.ID = 0
 		if err := t.tx.RollbackTo("quarantine_create").Error; err != nil {
@@ -236,7 +236,8 @@ func (t *QuarantineTx) CreateQuarantine(q *Quarantine, ev AuditEntry, jobs []Job
 			return err
 		}
 		if open == nil {
-			return fmt.Errorf("recording the quarantine of device #%d: %w", q.DeviceID, err)
+			// Refused by another unique index: report what it said.
+			return fmt.Errorf("recording the quarantine of device #%d: %w", q.DeviceID, cerr)
 		}
 		var names []string
 		t.tx.Model(&Device{}).Where("id = ?", q.DeviceID).Limit(1).Pluck("name", &names)
