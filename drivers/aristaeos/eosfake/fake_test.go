@@ -38,12 +38,19 @@ func start(t *testing.T, o Options) *Fake {
 	return Start(t, o)
 }
 
-func TestScrapligoConfiguresAndReadsBack(t *testing.T) {
-	f := start(t, Options{Ports: 6})
+// startDialed starts a fake and dials it with scrapligo.
+func startDialed(t *testing.T, o Options) (*Fake, *network.Driver) {
+	t.Helper()
+	f := start(t, o)
 	d, err := dial(t, f, f.KnownHosts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, d
+}
+
+func TestScrapligoConfiguresAndReadsBack(t *testing.T) {
+	f, d := startDialed(t, Options{Ports: 6})
 	mr, err := d.SendConfigs([]string{
 		"vlan 210",
 		"name pumps",
@@ -127,11 +134,7 @@ func TestHostKeyIsPinned(t *testing.T) {
 }
 
 func TestErrorsFailInScrapligo(t *testing.T) {
-	f := start(t, Options{})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, d := startDialed(t, Options{})
 	before := f.Running()
 	for _, tc := range []struct{ line, want string }{
 		{"duplex full", "% Invalid input"},
@@ -248,11 +251,7 @@ func sessionLines(t *testing.T, d *network.Driver, lines ...string) string {
 }
 
 func TestConfigSessionDiffAndCommit(t *testing.T) {
-	f := start(t, Options{})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, d := startDialed(t, Options{})
 	before := f.Running()
 	sessionLines(t, d, "configure session ward1", "vlan 210")
 	if f.Running() != before {
@@ -280,11 +279,7 @@ func TestConfigSessionDiffAndCommit(t *testing.T) {
 }
 
 func TestConfigSessionAbortChangesNothing(t *testing.T) {
-	f := start(t, Options{})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, d := startDialed(t, Options{})
 	before := f.Running()
 	sessionLines(t, d, "configure session ward1", "vlan 210", "abort")
 	if f.Running() != before {
@@ -298,11 +293,7 @@ func TestConfigSessionAbortChangesNothing(t *testing.T) {
 
 func TestCommitTimerRollsBackUnlessConfirmed(t *testing.T) {
 	clock := &ManualClock{}
-	f := start(t, Options{Clock: clock})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, d := startDialed(t, Options{Clock: clock})
 	before := f.Running()
 	sessionLines(t, d, "configure session ward1", "vlan 210", "commit timer 00:05:00")
 	if d.Driver.Channel == nil {
@@ -351,13 +342,9 @@ func TestCommitTimerRollsBackUnlessConfirmed(t *testing.T) {
 }
 
 func TestFaultDropMidSession(t *testing.T) {
-	f := start(t, Options{DropAfterConfigLines: 3})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, d := startDialed(t, Options{DropAfterConfigLines: 3})
 	before := f.Running()
-	_, err = d.Driver.SendCommands([]string{"configure session ward1", "vlan 210", "name pumps", "vlan 220", "name monitors", "commit"})
+	_, err := d.Driver.SendCommands([]string{"configure session ward1", "vlan 210", "name pumps", "vlan 220", "name monitors", "commit"})
 	if err == nil {
 		t.Fatal("no error although the connection was cut")
 	}
@@ -371,11 +358,7 @@ func TestFaultDropMidSession(t *testing.T) {
 }
 
 func TestFaultDropInConfigureTerminal(t *testing.T) {
-	f := start(t, Options{DropAfterConfigLines: 2})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, d := startDialed(t, Options{DropAfterConfigLines: 2})
 	if _, err := d.SendConfigs([]string{"vlan 210", "vlan 220", "vlan 230"}); err == nil {
 		t.Fatal("no error although the connection was cut")
 	}
@@ -388,12 +371,8 @@ func TestFaultDropInConfigureTerminal(t *testing.T) {
 }
 
 func TestFaultStall(t *testing.T) {
-	f := start(t, Options{StallOn: "show running-config"})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = d.SendCommand("show running-config", opoptions.WithTimeoutOps(500*time.Millisecond))
+	_, d := startDialed(t, Options{StallOn: "show running-config"})
+	_, err := d.SendCommand("show running-config", opoptions.WithTimeoutOps(500*time.Millisecond))
 	if err == nil {
 		t.Fatal("no timeout from a stalled device")
 	}
@@ -401,11 +380,7 @@ func TestFaultStall(t *testing.T) {
 
 func TestFaultRefuseCommitAndFailCommand(t *testing.T) {
 	refusal := "% Error: commit refused by the test"
-	f := start(t, Options{RefuseCommit: refusal, FailCommands: map[string]string{"vlan 666": "% Error: injected"}})
-	d, err := dial(t, f, f.KnownHosts(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, d := startDialed(t, Options{RefuseCommit: refusal, FailCommands: map[string]string{"vlan 666": "% Error: injected"}})
 	before := f.Running()
 	mr, err := d.Driver.SendCommands([]string{"configure session ward1", "vlan 210", "commit timer 00:01:00"},
 		opoptions.WithFailedWhenContains(d.FailedWhenContains))
