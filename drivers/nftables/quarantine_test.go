@@ -267,7 +267,7 @@ func TestQuarantineBetweenCheckAndCommit(t *testing.T) {
 		t.Errorf("quarantine_isolate_v6 = %v, want %v", got, want)
 	}
 	if running, err := d.Running(ctx, s); err != nil || running != next {
-		t.Errorf("Running after the apply = %v; want the applied configuration:\n%s", err, diffCfg(next, running))
+		t.Errorf("Running after the apply = %v; want the applied configuration:\n%s", err, drivertest.Diff(next.Text, running.Text))
 	}
 }
 
@@ -304,7 +304,7 @@ func TestQuarantineSetRedeclared(t *testing.T) {
 		t.Fatalf("Apply redeclaring a quarantine set with a member: err = %v; want a refusal naming the set and its member count", err)
 	}
 	if after, _ := s.Run(ctx, "nft list table inet ward"); after != before {
-		t.Fatalf("the refused apply changed the table:\n%s", diffText(before, after))
+		t.Fatalf("the refused apply changed the table:\n%s", drivertest.Diff(before, after))
 	}
 
 	// Empty, it is recreated with the new declaration.
@@ -315,7 +315,7 @@ func TestQuarantineSetRedeclared(t *testing.T) {
 		t.Fatalf("Apply redeclaring an empty quarantine set: %v", err)
 	}
 	if running, err := d.Running(ctx, s); err != nil || running != cfg {
-		t.Fatalf("after redeclaring, Running = %v:\n%s", err, diffCfg(cfg, running))
+		t.Fatalf("after redeclaring, Running = %v:\n%s", err, drivertest.Diff(cfg.Text, running.Text))
 	}
 
 	// A configuration without quarantine sets while one holds an address.
@@ -407,10 +407,6 @@ func TestApplyParsesBeforeSending(t *testing.T) {
 		t.Error("Apply of the rendered configuration sent nothing: the recorder sees no commands at all")
 	}
 }
-
-func diffCfg(want, got drivers.Config) string { return drivertest.Diff(want.Text, got.Text) }
-
-func diffText(a, b string) string { return drivertest.Diff(a, b) }
 
 // TestListingStable: nft lists a table's sets in the order they were made,
 // and Apply keeps the quarantine sets while it makes the others anew; the
