@@ -73,12 +73,7 @@ func TestBlackholedTargetDelaysOnlyItself(t *testing.T) {
 	os.WriteFile(knownHosts, nil, 0o600)
 
 	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	seedStore(t, st)
+	st := seededStore(t, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
 	if err := st.SaveTargetState(ctx, store.TargetState{Target: "edge-fw", Content: "{}", Hash: "x", AppliedAt: time.Now()},
 		store.AuditEntry{Actor: "test", Action: "apply.target", Object: "edge-fw"}); err != nil {
 		t.Fatal(err)

@@ -149,13 +149,20 @@ type env struct {
 // and access-ovs applied, and builds a Manager on fake drivers.
 func newEnv(t *testing.T, edit func(*policy.Config)) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
+	return newEnvOn(t, seededStore(t, "sqlite://"+filepath.Join(t.TempDir(), "ward.db")), edit)
+}
+
+// seededStore opens the store at url, closed when t ends, and seeds it
+// (seedStore).
+func seededStore(t *testing.T, url string, opts ...store.Option) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	seedStore(t, st)
-	return newEnvOn(t, st, edit)
+	return st
 }
 
 // seedStore imports the example inventory and marks core-fw and

@@ -219,12 +219,7 @@ func TestKilledBetweenCommitAndPush(t *testing.T) {
 
 func killedBetweenCommitAndPush(t *testing.T, url string) {
 	ns := realFirewall(t)
-	st, err := store.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	seedStore(t, st)
+	st := seededStore(t, url)
 
 	child := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1", "-test.timeout=2m")
 	child.Env = append(os.Environ(), killChildEnv+"="+url)

@@ -206,12 +206,7 @@ func TestTwoProcessesOneOpenQuarantine(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			url := newURL(t)
 			ctx := context.Background()
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			seedStore(t, st)
+			st := seededStore(t, url)
 			dev, err := st.DeviceNamed(ctx, raceDevice)
 			if err != nil {
 				t.Fatal(err)

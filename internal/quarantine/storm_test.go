@@ -70,12 +70,7 @@ func TestStormAcrossProcesses(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			url := newURL(t)
 			ctx := context.Background()
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			seedStore(t, st)
+			st := seededStore(t, url)
 			reports := runChildren(t, "storm", url,
 				[]string{"WARD_QUARANTINE_FROM=0", "WARD_QUARANTINE_TO=550"},
 				[]string{"WARD_QUARANTINE_FROM=450", "WARD_QUARANTINE_TO=1000"})
@@ -194,12 +189,7 @@ func TestClockJumps(t *testing.T) {
 			ctx := context.Background()
 			t0 := time.Date(2026, 6, 1, 12, 0, 0, 250000000, time.UTC)
 			clock := &testClock{t: t0}
-			st, err := store.Open(ctx, newURL(t), store.WithClock(clock.Now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			seedStore(t, st)
+			st := seededStore(t, newURL(t), store.WithClock(clock.Now))
 			e := newEnvOn(t, st, func(cfg *policy.Config) {
 				cfg.Quarantine.MaxAutoPerHour = 3
 				cfg.Quarantine.PendingTTL = time.Hour
