@@ -194,7 +194,7 @@ func (m *Manager) view(ctx context.Context) (*view, error) {
 			return nil, err
 		}
 	}
-	v, err := m.load(ctx, p.Config, dec)
+	v, err := m.load(ctx, p, dec)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +207,9 @@ func (m *Manager) view(ctx context.Context) (*view, error) {
 	return v, nil
 }
 
-// load reads the inventory and places it with cfg.
-func (m *Manager) load(ctx context.Context, cfg *policy.Config, dec *Decider) (*view, error) {
+// load reads the inventory and places it with policy p.
+func (m *Manager) load(ctx context.Context, p *inforce.Policy, dec *Decider) (*view, error) {
+	cfg := p.Config
 	rows, err := m.st.CurrentDevices(ctx)
 	if err != nil {
 		return nil, err
@@ -243,7 +244,8 @@ func (m *Manager) load(ctx context.Context, cfg *policy.Config, dec *Decider) (*
 			v.targetIPs[a.Unmap()] = name
 		}
 	}
-	v.docQ = cfg.Document().Quarantine
+	// The holder built the document when it put p in force.
+	v.docQ = p.Doc.Quarantine
 	if v.docQ == nil {
 		v.docQ = &policy.DocQuarantine{Action: map[string]string{}, ApprovalRequired: []string{}, MinSeverity: "low"}
 	}
