@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -113,31 +114,34 @@ func PrepareApply(ctx context.Context, signed []byte, in ApplyInputs) (*Plan, er
 }
 
 // rebuild makes the plan again from the current inputs, over the same
-// targets as the saved plan: all of them when it named every target, so
-// the essential gate sees a removed target as the saved plan did; only
-// those it named when it was made with -target.
+// targets as the saved plan: all of them when it named every target of the
+// policy, so the essential gate sees a removed target as the saved plan
+// did; only those it named when it was made with -target. Build plans
+// every target of the policy when not limited, so the names alone decide
+// which, and the plan is built once.
 func rebuild(ctx context.Context, saved *Plan, in ApplyInputs) (*Plan, error) {
 	opts := Options{PolicyDir: in.PolicyDir, GitCommit: in.GitCommit, Now: in.Now, Store: in.Store, Drivers: in.Drivers}
-	names := make([]string, 0, len(saved.Targets))
-	for _, tp := range saved.Targets {
-		names = append(names, tp.Name)
-	}
+	names := targetNames(saved.Targets)
 	slices.Sort(names)
-	for range 2 {
-		p, diags := Build(ctx, in.Config, in.Devices, opts)
-		if diags.HasErrors() {
-			return nil, refuse(RefusedStale, errors.New(diags.Error()), "refusing the plan: it cannot be made again from the current policy and inventory")
-		}
-		got := make([]string, 0, len(p.Targets))
-		for _, tp := range p.Targets {
-			got = append(got, tp.Name)
-		}
-		if slices.Equal(got, names) || len(names) == 0 {
-			return p, nil
-		}
+	if len(names) > 0 && !slices.Equal(names, slices.Sorted(maps.Keys(in.Config.Targets))) {
 		opts.Only = names
 	}
-	return nil, refuse(RefusedTampered, nil, "refusing the plan: its targets (%s) are not targets of the current policy; make a new plan", strings.Join(names, ", "))
+	p, diags := Build(ctx, in.Config, in.Devices, opts)
+	if diags.HasErrors() {
+		return nil, refuse(RefusedStale, errors.New(diags.Error()), "refusing the plan: it cannot be made again from the current policy and inventory")
+	}
+	if len(names) > 0 && !slices.Equal(targetNames(p.Targets), names) {
+		return nil, refuse(RefusedTampered, nil, "refusing the plan: its targets (%s) are not targets of the current policy; make a new plan", strings.Join(names, ", "))
+	}
+	return p, nil
+}
+
+func targetNames(targets []TargetPlan) []string {
+	names := make([]string, len(targets))
+	for i, tp := range targets {
+		names[i] = tp.Name
+	}
+	return names
 }
 
 // matchTargets requires every target the saved plan would push to be the
