@@ -156,9 +156,11 @@ func (m *Manager) runSyncJob(ctx context.Context, j store.Job) error {
 const maxBatch = 500
 
 // queuedDevices returns the devices of the other sync jobs queued for j's
-// target, up to maxBatch. Failing to read them only forgoes the batch.
+// target, up to maxBatch. Failing to read them only forgoes the batch. It
+// reads only that target's sync jobs: in a storm every job of every
+// firewall asks, and the whole queue is what the storm made long.
 func (m *Manager) queuedDevices(ctx context.Context, j store.Job) []uint64 {
-	queued, err := m.st.ListJobs(ctx, store.JobQueued)
+	queued, err := m.st.QueuedJobs(ctx, j.Target, SyncJobKind, maxBatch)
 	if err != nil {
 		m.log.Warn("could not read the queued quarantine jobs to push them in one batch; pushing one device", "target", j.Target, "error", err)
 		return nil
@@ -166,7 +168,7 @@ func (m *Manager) queuedDevices(ctx context.Context, j store.Job) []uint64 {
 	var out []uint64
 	seen := map[uint64]bool{}
 	for _, o := range queued {
-		if o.Kind != SyncJobKind || o.Target != j.Target || o.ID == j.ID || len(out) >= maxBatch-1 {
+		if o.ID == j.ID || len(out) >= maxBatch-1 {
 			continue
 		}
 		var p syncPayload

@@ -290,6 +290,19 @@ func (s *Store) ListJobs(ctx context.Context, status string) ([]Job, error) {
 	return out, nil
 }
 
+// QueuedJobs returns up to limit queued jobs of kind for target, oldest
+// first: what a worker may batch with the job it runs, without reading
+// every other target's queue.
+func (s *Store) QueuedJobs(ctx context.Context, target, kind string, limit int) ([]Job, error) {
+	var out []Job
+	err := s.DB.WithContext(ctx).Where("status = ? AND target = ? AND kind = ?", JobQueued, target, kind).
+		Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list the queued %s jobs of target %q: %w", kind, target, err)
+	}
+	return out, nil
+}
+
 // JobBacklog counts the jobs not yet finished (queued or running) per
 // target.
 func (s *Store) JobBacklog(ctx context.Context) (map[string]int, error) {

@@ -235,3 +235,40 @@ func TestJobBacklogAndPrune(t *testing.T) {
 		}
 	})
 }
+
+// QueuedJobs returns only the queued jobs of one target and kind, oldest
+// first, at most limit: a claimed job, another target's or another kind's
+// are not batched with the job a worker runs.
+func TestQueuedJobs(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		mustEnqueue(t, st,
+			Job{Kind: "push", Target: "core-fw", Payload: "a"},
+			Job{Kind: "push", Target: "edge-fw", Payload: "other target"},
+			Job{Kind: "push", Target: "core-fw", Payload: "b"},
+			Job{Kind: "other", Target: "core-fw", Payload: "other kind"},
+			Job{Kind: "push", Target: "core-fw", Payload: "c"},
+			Job{Kind: "push", Target: "core-fw", Payload: "d"},
+		)
+		if j := claim(t, st, "core-fw", "w", time.Now()); j == nil || j.Payload != "a" {
+			t.Fatalf("claimed %+v, want the job with payload a", j)
+		}
+		payloads := func(limit int) []string {
+			js, err := st.QueuedJobs(ctx, "core-fw", "push", limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, j := range js {
+				out = append(out, j.Payload)
+			}
+			return out
+		}
+		if got := strings.Join(payloads(10), ","); got != "b,c,d" {
+			t.Errorf("queued push jobs of core-fw = %s, want b,c,d (oldest first; not the running one, nor another target's or kind's)", got)
+		}
+		if got := strings.Join(payloads(2), ","); got != "b,c" {
+			t.Errorf("with limit 2 = %s, want b,c", got)
+		}
+	})
+}
