@@ -102,7 +102,8 @@ func (s *Server) createPlan(c *gin.Context) {
 	}
 	opts := plan.Options{PolicyDir: s.cfg.PolicyDir, GitCommit: policy.GitCommit(s.cfg.PolicyDir), Store: s.cfg.Store, Drivers: s.cfg.Drivers, Only: req.Targets}
 	if req.Refresh {
-		opts.Refresh = s.cfg.Dial
+		// Each read holds the target, like every other device I/O.
+		opts.Refresh, opts.Owner = s.cfg.Dial, s.cfg.Owner
 	}
 	p, diags := plan.Build(ctx, pol.Config, devices, opts)
 	if diags.HasErrors() {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -300,5 +302,47 @@ func TestAPIConcurrentAppliesPushOnce(t *testing.T) {
 	}
 	if got := s.pushes(); len(got) != 2 {
 		t.Errorf("pushes %v: want core-fw and access-ovs once each", got)
+	}
+}
+
+// recordingOwner is an Owner that notes every target it is asked for.
+type recordingOwner struct {
+	mu      sync.Mutex
+	targets []string
+}
+
+func (o *recordingOwner) Do(ctx context.Context, target, _ string, fn func(context.Context) error) error {
+	o.mu.Lock()
+	o.targets = append(o.targets, target)
+	o.mu.Unlock()
+	return fn(ctx)
+}
+
+// TestAPIRefreshReadsUnderTheOwner: a plan made with refresh reads each
+// target's running configuration while holding that target, as apply and
+// drift do, so it never reads a table half-way through someone's push.
+func TestAPIRefreshReadsUnderTheOwner(t *testing.T) {
+	owner := &recordingOwner{}
+	s := &planServer{signer: planSigner(t)}
+	s.testServer = newTestServer(t, func(c *api.Config) {
+		c.PlanSigner = s.signer
+		c.Owner = owner
+	})
+	// Refresh reads the targets Ward applied and has nothing to change on.
+	if status, code, body := s.apply(t, s.createPlan(t).ID, `{}`); status != 200 {
+		t.Fatalf("first apply: %d %s %s", status, code, body)
+	}
+	owner.mu.Lock()
+	owner.targets = nil
+	owner.mu.Unlock()
+	r := s.do(t, "POST", "/api/v1/plans", []byte(`{"targets":["core-fw","access-ovs"],"refresh":true}`), s.as(store.RoleOperator))
+	if r.status != 201 {
+		t.Fatalf("refresh plan: %d %s", r.status, r.body)
+	}
+	owner.mu.Lock()
+	got := slices.Sorted(slices.Values(owner.targets))
+	owner.mu.Unlock()
+	if want := []string{"access-ovs", "core-fw"}; !slices.Equal(got, want) {
+		t.Errorf("the refresh held %v, want each target read: %v", got, want)
 	}
 }
