@@ -147,13 +147,13 @@ func (m *Manager) readTruths(ctx context.Context, v *view, ids []uint64) ([]*dev
 	if err != nil {
 		return nil, err
 	}
+	recent, err := m.st.RecentQuarantines(ctx, ids, recentPerDevice)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*deviceTruth, len(ids))
 	for i, id := range ids {
-		recent, err := m.st.DeviceQuarantines(ctx, id, recentPerDevice)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = &deviceTruth{recent: recent, active: active}
+		out[i] = &deviceTruth{recent: recent[id], active: active}
 		if d := v.byID[id]; d != nil && d.inv.IP.IsValid() {
 			out[i].ip = d.inv.IP.String()
 		}

@@ -11,15 +11,28 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// DeviceQuarantines returns up to limit of the device's quarantines, any
-// status, newest first: what the targets may still hold for it (the
-// addresses and switch ports a push must undo after a release).
-func (s *Store) DeviceQuarantines(ctx context.Context, deviceID uint64, limit int) ([]Quarantine, error) {
-	var rows []Quarantine
-	if err := s.DB.WithContext(ctx).Where("device_id = ?", deviceID).Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("reading the quarantines of device #%d: %w", deviceID, err)
+// RecentQuarantines returns, for each of devices ids, up to perDevice of
+// its quarantines, any status, newest first: what the targets may still
+// hold for it (the addresses and switch ports a push must undo after a
+// release). One query for all of them: a firewall push batches hundreds
+// of devices.
+func (s *Store) RecentQuarantines(ctx context.Context, ids []uint64, perDevice int) (map[uint64][]Quarantine, error) {
+	out := make(map[uint64][]Quarantine, len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	return rows, nil
+	db := s.DB.WithContext(ctx)
+	ranked := db.Model(&Quarantine{}).Select("id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn").Where("device_id IN ?", ids)
+	var rows []Quarantine
+	err := db.Where("id IN (?)", db.Table("(?) AS ranked", ranked).Select("id").Where("rn <= ?", perDevice)).
+		Order("device_id, id DESC").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading the recent quarantines of %d devices: %w", len(ids), err)
+	}
+	for _, q := range rows {
+		out[q.DeviceID] = append(out[q.DeviceID], q)
+	}
+	return out, nil
 }
 
 // RecordTargetEnforcement records on quarantines ids the outcome of
