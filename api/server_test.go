@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -186,9 +187,13 @@ func (d memDriver) Running(_ context.Context, s drivers.Session) (drivers.Config
 func (m *memTargets) registry() *drivers.Registry {
 	reg := &drivers.Registry{}
 	reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall},
-		New: func() drivers.Driver { return memDriver{nftables.New(nftables.Options{}), m} }})
+		New: func(json.RawMessage) (drivers.Driver, error) {
+			return memDriver{nftables.New(nftables.Options{}), m}, nil
+		}})
 	reg.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch},
-		New: func() drivers.Driver { return memDriver{openvswitch.New(openvswitch.Options{}), m} }})
+		New: func(json.RawMessage) (drivers.Driver, error) {
+			return memDriver{openvswitch.New(openvswitch.Options{}), m}, nil
+		}})
 	for _, n := range []string{"cisco_iosxe", "arista_eos", "juniper_junos"} {
 		reg.Register(drivers.Info{Name: n, Roles: []drivers.Role{drivers.RoleFirewall, drivers.RoleAccessSwitch}})
 	}
@@ -204,3 +209,5 @@ func planSigner(t testing.TB) *plan.Signer {
 	}
 	return s
 }
+
+func (d memDriver) Parse(cfg drivers.Config) (*intent.Target, error) { return d.real.Parse(cfg) }

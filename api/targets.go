@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,9 +19,13 @@ type Target struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Driver      string `json:"driver"`
-	Role        string `json:"role"`
-	Address     string `json:"address"`
-	Port        int    `json:"port"`
+	// Role is the target's roles joined by "+" (one role: that role).
+	Role    string   `json:"role"`
+	Roles   []string `json:"roles"`
+	Model   string   `json:"model"`
+	Push    bool     `json:"push"`
+	Address string   `json:"address"`
+	Port    int      `json:"port"`
 	// Available is false when this build of Ward has only the driver's
 	// name: plans for the target cannot be applied.
 	Available bool       `json:"available"`
@@ -55,7 +60,8 @@ func (s *Server) targets(ctx context.Context, only string) ([]Target, error) {
 			continue
 		}
 		t := p.Doc.Targets[name]
-		tv := Target{Name: name, Description: t.Description, Driver: t.Driver, Role: t.Role, Address: t.Address, Port: t.Port}
+		tv := Target{Name: name, Description: t.Description, Driver: t.Driver, Role: strings.Join(t.Roles, "+"), Roles: t.Roles,
+			Model: t.Model, Push: t.Push, Address: t.Address, Port: t.Port}
 		if s.cfg.Drivers != nil {
 			if info, ok := s.cfg.Drivers.Lookup(t.Driver); ok && info.New != nil {
 				tv.Available = true

@@ -2,27 +2,70 @@ package drivers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/internal/textdiff"
 )
 
-// Driver renders intent into one network OS's configuration and applies it
-// over a Session. Drivers hold no connection state of their own.
+// Driver renders intent into one network OS's configuration, applies it
+// over a Session, and parses configuration back into the model. Drivers
+// hold no connection state of their own; what they do beyond this is an
+// optional capability (capability.go), found by type assertion.
 type Driver interface {
 	// Render turns a target's intent into the device's own configuration,
-	// deterministically: the same intent renders the same bytes.
+	// deterministically: the same intent renders the same bytes. It is
+	// exactly what Apply sends as the desired state (ward render prints it).
 	Render(t *intent.Target) (Config, error)
-	// Apply makes the device run cfg. It checks cfg on the device before
-	// changing anything, and on any failure leaves the previous
-	// configuration in force (or restores it) and says so in the error.
+	// Parse reads configuration in this driver's syntax (what Render
+	// writes, or what Running read from a device, with the device's
+	// sequence numbers, abbreviations, host forms and ordering) into the
+	// model. Parse(Render(t)) enforces what t does, as far as the syntax
+	// can say it (see Compare); anything Parse does not understand in the
+	// part of the configuration Ward manages is an error, never skipped.
+	Parse(cfg Config) (*intent.Target, error)
+	// Apply makes the device run cfg. It checks cfg before changing
+	// anything, and on any failure leaves the previous configuration in
+	// force (or restores it) and says so in the error.
 	Apply(ctx context.Context, s Session, cfg Config) error
-	// Running reads back the configuration Ward manages, in the same form
-	// Render produces, so the two can be compared for drift. It leaves out
-	// quarantine state (see QuarantineReader): a quarantined device is not
-	// drift.
+	// Running reads back the configuration Ward manages, in the device's
+	// own syntax, for Parse. It leaves out quarantine state (see
+	// QuarantineReader): a quarantined device is not drift.
 	Running(ctx context.Context, s Session) (Config, error)
+}
+
+// Compare says whether a device running running enforces what planned
+// says, by comparing their models (Parse of each, by its Enforced
+// projection), not their bytes. When they differ, diff shows how, as
+// the two models rendered by d (or as JSON when one does not render).
+func Compare(d Driver, planned, running Config) (same bool, diff string, err error) {
+	p, err := d.Parse(planned)
+	if err != nil {
+		return false, "", fmt.Errorf("parsing the planned configuration: %w", err)
+	}
+	r, err := d.Parse(running)
+	if err != nil {
+		return false, "", fmt.Errorf("parsing the running configuration: %w", err)
+	}
+	if intent.SameEnforcement(p, r) {
+		return true, "", nil
+	}
+	return false, modelDiff(d, p, r), nil
+}
+
+// modelDiff shows how two parsed models differ, in the driver's own syntax
+// when both render, else as JSON.
+func modelDiff(d Driver, planned, running *intent.Target) string {
+	pc, perr := d.Render(planned)
+	rc, rerr := d.Render(running)
+	if perr == nil && rerr == nil && pc.Text != rc.Text {
+		return textdiff.Unified("running", "planned", []byte(rc.Text), []byte(pc.Text))
+	}
+	pj, _ := json.MarshalIndent(planned.Enforced(), "", "  ")
+	rj, _ := json.MarshalIndent(running.Enforced(), "", "  ")
+	return textdiff.Unified("running (model)", "planned (model)", append(rj, '\n'), append(pj, '\n'))
 }
 
 // Config is a rendered configuration: the text pushed to the device.
@@ -46,7 +89,13 @@ type ExitError struct {
 	Command string
 	Status  int
 	Output  string
+	// Err is the session's own account of the failure, if it has one (a
+	// network-OS session: the device's refusal).
+	Err error
 }
+
+// Unwrap returns Err.
+func (e *ExitError) Unwrap() error { return e.Err }
 
 func (e *ExitError) Error() string {
 	out := e.Output
@@ -93,48 +142,22 @@ const (
 )
 
 // Which reads the configuration d manages on the device behind s (a new
-// session: the one Apply used may be broken) and says whether it is the
-// one applied, the previous one, or neither.
+// session: the one Apply used may be broken) and says whether it enforces
+// the one applied, the previous one, or neither (Compare).
 func Which(ctx context.Context, d Driver, s Session, applied, previous Config) (Outcome, error) {
 	running, err := d.Running(ctx, s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "", err
-	case running == applied:
+	}
+	if same, _, err := Compare(d, applied, running); err != nil {
+		return "", err
+	} else if same {
 		return OutcomeApplied, nil
-	case running == previous:
+	}
+	if same, _, err := Compare(d, previous, running); err != nil {
+		return "", err
+	} else if same {
 		return OutcomePrevious, nil
 	}
 	return OutcomeNeither, nil
-}
-
-// Optional capabilities, found by type assertion.
-
-// VLANSetter moves one access port to a VLAN without a full apply (used by
-// quarantine).
-type VLANSetter interface {
-	SetPortVLAN(ctx context.Context, s Session, port string, vlan int) error
-}
-
-// SetUpdater adds or removes addresses in one named set without a full
-// apply (used by quarantine).
-type SetUpdater interface {
-	AddToSet(ctx context.Context, s Session, set string, addrs []string) error
-	RemoveFromSet(ctx context.Context, s Session, set string, addrs []string) error
-}
-
-// QuarantineReader reads the quarantine in force on a target, which
-// Running leaves out (quarantine is state, not configuration): Ward
-// reconciles its record of active quarantines with it on start-up.
-type QuarantineReader interface {
-	ReadQuarantine(ctx context.Context, s Session) (QuarantineState, error)
-}
-
-// QuarantineState is the quarantine in force on one target.
-type QuarantineState struct {
-	// Sets holds the members of each quarantine set (firewalls).
-	Sets map[string][]string `json:"sets,omitempty"`
-	// Ports maps each port now in the quarantine VLAN to the VLAN it
-	// belongs in (access switches).
-	Ports map[string]int `json:"ports,omitempty"`
 }

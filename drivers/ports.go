@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // MergePorts returns port ranges the way renderers write them: checked

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 func TestMergePorts(t *testing.T) {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"net/netip"
 	"slices"
 	"sort"
@@ -198,8 +199,17 @@ type Target struct {
 	Username    string
 	Credential  string
 	KnownHosts  string
-	Role        string // "firewall" or "access_switch"
-	DeclRange   hcl.Range
+	// Roles are the jobs the target does, sorted: "firewall",
+	// "access_switch", or both (role = ["firewall", "access_switch"]).
+	Roles []string
+	// Model picks the driver's capacity limits ("" when not given).
+	Model string
+	// Push is false for a target Ward plans and renders but never
+	// connects to (push = false).
+	Push bool
+	// Options are the driver's own attributes, decoded by the driver.
+	Options   json.RawMessage
+	DeclRange hcl.Range
 }
 
 // RegoModule is a Rego file from the policy directory.

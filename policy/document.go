@@ -82,14 +82,16 @@ type DocQuarantine struct {
 }
 
 type DocTarget struct {
-	Description string `json:"description"`
-	Driver      string `json:"driver"`
-	Address     string `json:"address"`
-	Port        int    `json:"port"`
-	Username    string `json:"username"`
-	Credential  string `json:"credential"`
-	KnownHosts  string `json:"known_hosts"`
-	Role        string `json:"role"`
+	Description string   `json:"description"`
+	Driver      string   `json:"driver"`
+	Address     string   `json:"address"`
+	Port        int      `json:"port"`
+	Username    string   `json:"username"`
+	Credential  string   `json:"credential"`
+	KnownHosts  string   `json:"known_hosts"`
+	Roles       []string `json:"roles"`
+	Model       string   `json:"model"`
+	Push        bool     `json:"push"`
 }
 
 // Document returns the policy in the form Rego sees. Lists are never null,
@@ -153,7 +155,7 @@ func (c *Config) Document() *Document {
 	}
 	for name, t := range c.Targets {
 		d.Targets[name] = DocTarget{Description: t.Description, Driver: t.Driver, Address: t.Address, Port: t.Port,
-			Username: t.Username, Credential: t.Credential, KnownHosts: t.KnownHosts, Role: t.Role}
+			Username: t.Username, Credential: t.Credential, KnownHosts: t.KnownHosts, Roles: nonNil(t.Roles), Model: t.Model, Push: t.Push}
 	}
 	return d
 }

@@ -49,7 +49,7 @@ func TestExampleInventoryMatchesPolicy(t *testing.T) {
 		if !slices.Contains(policy.Criticalities(), crit) {
 			t.Errorf("line %d: criticality %q", line, crit)
 		}
-		if tg, ok := cfg.Targets[sw]; !ok || tg.Role != "access_switch" {
+		if tg, ok := cfg.Targets[sw]; !ok || !tg.HasRole("access_switch") {
 			t.Errorf("line %d: switch %q is not an access_switch target of the example policy", line, sw)
 		}
 		addr, err := netip.ParseAddr(ip)

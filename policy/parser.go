@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 // Parser loads policy directories. Its zero value is not usable; use NewParser.
 type Parser struct {
 	drivers map[string][]string
+	options map[string]OptionDecoder
 	now     func() time.Time
 }
 
@@ -26,6 +28,19 @@ type Option func(*Parser)
 // other driver is an error.
 func WithDrivers(drivers map[string][]string) Option {
 	return func(p *Parser) { p.drivers = drivers }
+}
+
+// OptionDecoder decodes and validates the attributes of a target block
+// that are its driver's own (the ones the policy language does not
+// define), into the JSON object the driver is built with. Diagnostics
+// point at the attribute. Drivers provide it (drivers.Info.Options).
+type OptionDecoder = func(attrs hcl.Attributes) (json.RawMessage, hcl.Diagnostics)
+
+// WithDriverOptions sets, for the drivers that take options, the decoder
+// of their attributes in a target block. A target of a driver without a
+// decoder may carry no attribute beyond the language's own.
+func WithDriverOptions(decoders map[string]OptionDecoder) Option {
+	return func(p *Parser) { p.options = decoders }
 }
 
 // WithClock sets the clock used to find expired flows (default time.Now).
@@ -191,7 +206,7 @@ func (cfg *Config) decodeFile(f *hcl.File, p *Parser) hcl.Diagnostics {
 			diags = append(diags, d...)
 			diags = append(diags, addNamed(cfg.Flows, fl, block, func(f *Flow) hcl.Range { return f.DeclRange })...)
 		case "target":
-			t, d := decodeTargetBlock(block, p.drivers)
+			t, d := decodeTargetBlock(block, p.drivers, p.options)
 			diags = append(diags, d...)
 			diags = append(diags, addNamed(cfg.Targets, t, block, func(t *Target) hcl.Range { return t.DeclRange })...)
 		}

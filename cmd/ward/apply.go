@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/drivers/netsession"
 	"github.com/wardnet/ward/drivers/sshsession"
 	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/inventory"
@@ -30,17 +31,29 @@ func (l *targetList) Set(v string) error { *l = append(*l, v); return nil }
 // and pinned host keys.
 func dialer(cfg *policy.Config) plan.DialFunc {
 	creds := credentials.FromEnv()
+	reg := newRegistry()
 	return func(ctx context.Context, name string) (drivers.Session, error) {
 		t := cfg.Targets[name]
 		if t == nil {
 			return nil, fmt.Errorf("target %q is not in the policy", name)
 		}
+		if !t.Push {
+			return nil, fmt.Errorf("target %q has push = false: Ward never connects to it", name)
+		}
 		c, err := creds.Load(t.Credential)
 		if err != nil {
 			return nil, fmt.Errorf("target %q: %w", name, err)
 		}
-		return sshsession.Dial(ctx, sshsession.Target{Name: t.Name, Address: t.Address, Port: t.Port, Username: t.Username,
-			KnownHosts: t.KnownHosts, Timeout: 15 * time.Second}, sshsession.Credential{PrivateKey: c.PrivateKey, Password: c.Password})
+		st := sshsession.Target{Name: t.Name, Address: t.Address, Port: t.Port, Username: t.Username,
+			KnownHosts: t.KnownHosts, Timeout: 15 * time.Second}
+		sc := sshsession.Credential{PrivateKey: c.PrivateKey, Password: c.Password}
+		// A network OS speaks through scrapligo's network driver with the
+		// platform definition its driver supplies; Linux hosts get a shell.
+		if info, ok := reg.Lookup(t.Driver); ok && info.Platform != nil {
+			st.Timeout = 30 * time.Second
+			return netsession.Dial(ctx, st, sc, info.Platform)
+		}
+		return sshsession.Dial(ctx, st, sc)
 	}
 }
 

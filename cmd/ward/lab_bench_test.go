@@ -36,9 +36,13 @@ func BenchmarkLabApply(b *testing.B) {
 	}
 	tp := p.Changed()[0]
 	info, _ := newRegistry().Lookup(tp.Driver)
+	d, err := info.Open(tp.Intent.Options)
+	if err != nil {
+		b.Fatal(err)
+	}
 	dial := dialer(cfg)
 	applyOnce := func(s drivers.Session) {
-		if err := info.New().Apply(ctx, s, drivers.Config{Text: tp.Config}); err != nil {
+		if err := d.Apply(ctx, s, drivers.Config{Text: tp.Config}); err != nil {
 			b.Fatal(err)
 		}
 	}

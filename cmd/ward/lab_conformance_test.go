@@ -50,7 +50,11 @@ func TestLabConformance(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			info, _ := reg.Lookup(example.Driver)
 			variant, invalid := vary(t, example)
-			drivertest.TestDriver(t, info.New(), s, []drivertest.Case{
+			d, err := info.Open(example.Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			drivertest.TestDriver(t, d, s, []drivertest.Case{
 				{Name: "example-policy", Target: example},
 				{Name: "variant", Target: variant},
 				{Name: "refused", Target: invalid, Invalid: invalid != nil && invalid.Switch != nil,

@@ -61,7 +61,8 @@ func runValidate(c *cli, args []string) int {
 // command that loads a policy (validate, plan, serve and its reloads)
 // refuses a module calling a builtin Ward does not allow, at its line.
 func (c *cli) loadPolicy(dir string) (*policy.Config, hcl.Diagnostics) {
-	p := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName()))
+	reg := newRegistry()
+	p := policy.NewParser(policy.WithDrivers(reg.RolesByName()), policy.WithDriverOptions(reg.OptionDecoders()))
 	cfg, diags := p.LoadDir(dir)
 	if cfg != nil && !diags.HasErrors() {
 		diags = append(diags, engine.Check(cfg)...)

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // driverName is the name targets give this driver in the policy.
@@ -29,7 +29,7 @@ func render(t *intent.Target, zoneVLANs map[string]int) (string, error) {
 		return "", fmt.Errorf("%s: no target intent to render", driverName)
 	}
 	if t.Firewall == nil && t.Switch == nil {
-		return "", fmt.Errorf("%s: target %q (role %q) has neither a firewall nor an access-switch intent; nothing to render", driverName, t.Name, t.Role)
+		return "", fmt.Errorf("%s: target %q (role %q) has neither a firewall nor an access-switch intent; nothing to render", driverName, t.Name, t.RoleText())
 	}
 	var b strings.Builder
 	if t.Firewall != nil {

@@ -44,7 +44,7 @@ func prefixes(ss ...string) []netip.Prefix {
 // an ICMPv6 rule (left out), a monitor zone and the restrict set.
 func small() *intent.Target {
 	return &intent.Target{
-		Name: "core", Driver: driverName, Role: "firewall",
+		Name: "core", Driver: driverName, Roles: []string{"firewall"},
 		Firewall: &intent.Firewall{
 			Sets: []intent.AddressSet{
 				{Name: "net_dns", Kind: "network", Of: "dns", V4: prefixes("192.0.2.53/32")},
@@ -70,7 +70,7 @@ func small() *intent.Target {
 
 func smallSwitch() *intent.Target {
 	return &intent.Target{
-		Name: "access", Driver: driverName, Role: "access_switch",
+		Name: "access", Driver: driverName, Roles: []string{"access_switch"},
 		Switch: &intent.Switch{QuarantineVLAN: 999, Ports: []intent.PortVLAN{
 			{Port: "Gi1/0/10", VLAN: 20, Device: "d3", Zone: "b"},
 			{Port: "gi1/0/2", VLAN: 10, Device: "d1", Zone: "a"},
@@ -186,7 +186,7 @@ func TestRenderRefuses(t *testing.T) {
 			t.Errorf("%s: err %v, want one containing %q; output:\n%s", c.name, err, c.want, out)
 		}
 	}
-	if _, err := Render(&intent.Target{Name: "x", Role: "firewall"}); err == nil {
+	if _, err := Render(&intent.Target{Name: "x", Roles: []string{"firewall"}}); err == nil {
 		t.Error("a target with no intent rendered")
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // Case is one target intent the suite renders and applies.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/wardnet/ward/drivers/drivertest"
 	"github.com/wardnet/ward/drivers/localsession"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // large is a synthetic firewall the size of a big hospital: 100 zones of
@@ -48,7 +48,7 @@ func large(scattered bool) *intent.Target {
 			intent.Rule{Flow: flow, Service: "dns", From: from, To: to, Proto: "udp", Ports: []intent.Ports{{From: 53, To: 53}}},
 		)
 	}
-	return &intent.Target{Name: "big-fw", Driver: Name, Role: "firewall", Firewall: fw}
+	return &intent.Target{Name: "big-fw", Driver: Name, Roles: []string{"firewall"}, Firewall: fw}
 }
 
 // maxScript is the budget for the largest script: it is copied to the

@@ -6,7 +6,7 @@ import (
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/nftables"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 func Example() {
@@ -67,7 +67,8 @@ func ExampleRegister() {
 	r := &drivers.Registry{}
 	nftables.Register(r)
 	info, _ := r.Lookup("linux_nftables")
-	_, quarantine := info.New().(drivers.SetUpdater)
+	d, _ := info.Open(nil)
+	_, quarantine := d.(drivers.SetUpdater)
 	fmt.Println(info.Roles, quarantine)
 	// Output: [firewall] true
 }

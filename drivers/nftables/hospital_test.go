@@ -3,7 +3,7 @@ package nftables
 import (
 	"net/netip"
 
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // hospital is a representative firewall intent, built by hand: zones with
@@ -18,7 +18,7 @@ func hospital() *intent.Target {
 		return out
 	}
 	return &intent.Target{
-		Name: "core-fw", Driver: Name, Role: "firewall",
+		Name: "core-fw", Driver: Name, Roles: []string{"firewall"},
 		Firewall: &intent.Firewall{
 			Sets: []intent.AddressSet{
 				{Name: "net_ehr_datacenter", Kind: "network", Of: "ehr_datacenter", V4: p("10.10.0.0/16"), V6: p("2001:db8:10::/48")},
@@ -56,7 +56,7 @@ func hospital() *intent.Target {
 // quarantine, fewer sets.
 func permissive() *intent.Target {
 	return &intent.Target{
-		Name: "lab-fw", Driver: Name, Role: "firewall",
+		Name: "lab-fw", Driver: Name, Roles: []string{"firewall"},
 		Firewall: &intent.Firewall{
 			Sets: []intent.AddressSet{
 				{Name: "zone_a", Kind: "zone", Of: "a", V4: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/25")}},

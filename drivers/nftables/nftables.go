@@ -18,6 +18,7 @@ package nftables
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -90,7 +91,7 @@ func Register(r *drivers.Registry) {
 		Name:        Name,
 		Description: "Linux firewall: one inet ward table, replaced atomically with nft -f",
 		Roles:       []drivers.Role{drivers.RoleFirewall},
-		New:         func() drivers.Driver { return New(Options{Sudo: true}) },
+		New:         func(json.RawMessage) (drivers.Driver, error) { return New(Options{Sudo: true}), nil },
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/drivertest"
 	"github.com/wardnet/ward/drivers/localsession"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // members lists a set's elements with nft's own JSON output (not the

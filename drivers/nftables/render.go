@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // addrSet is one intent address set, split by family.

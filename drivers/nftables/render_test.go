@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/wardnet/ward/drivers/drivertest"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")

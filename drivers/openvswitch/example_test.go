@@ -5,7 +5,7 @@ import (
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/openvswitch"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 func Example() {
@@ -32,7 +32,8 @@ func ExampleRegister() {
 	r := &drivers.Registry{}
 	openvswitch.Register(r)
 	info, _ := r.Lookup("openvswitch")
-	_, quarantine := info.New().(drivers.VLANSetter)
+	d, _ := info.Open(nil)
+	_, quarantine := d.(drivers.VLANSetter)
 	fmt.Println(info.Roles, quarantine)
 	// Output: [access_switch] true
 }

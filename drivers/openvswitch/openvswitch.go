@@ -34,7 +34,7 @@ import (
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/shellfile"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 // Name is the driver's name in a target's driver attribute.
@@ -112,8 +112,44 @@ func Register(r *drivers.Registry) {
 		Name:        Name,
 		Description: "Open vSwitch: access-port VLAN tags with ovs-vsctl",
 		Roles:       []drivers.Role{drivers.RoleAccessSwitch},
-		New:         func() drivers.Driver { return New(Options{Sudo: true}) },
+		Options: []drivers.Option{
+			{Name: "bridge", Type: drivers.OptionString, Doc: "confine Ward to this bridge (default: every bridge of the switch)",
+				Check: func(v any) error {
+					if !portName.MatchString(v.(string)) {
+						return fmt.Errorf("bridge %q: want letters, digits and _.:@+/- only", v)
+					}
+					return nil
+				}},
+			{Name: "sudo", Type: drivers.OptionBool, Doc: "run ovs-vsctl with sudo -n (default true: the session user is not root)"},
+		},
+		New: func(raw json.RawMessage) (drivers.Driver, error) {
+			o := struct {
+				Bridge string `json:"bridge"`
+				Sudo   *bool  `json:"sudo"`
+			}{}
+			if len(raw) > 0 {
+				if err := json.Unmarshal(raw, &o); err != nil {
+					return nil, fmt.Errorf("options: %w", err)
+				}
+			}
+			return New(Options{Sudo: o.Sudo == nil || *o.Sudo, Bridge: o.Bridge}), nil
+		},
 	})
+}
+
+// Parse reads a configuration Render wrote, or Running read back, into
+// the model: each managed port's VLAN, device and zone, and the quarantine
+// VLAN.
+func (d *driver) Parse(cfg drivers.Config) (*intent.Target, error) {
+	st, err := d.checkConfig(cfg.Text)
+	if err != nil {
+		return nil, fmt.Errorf("openvswitch: %w", err)
+	}
+	sw := &intent.Switch{QuarantineVLAN: st.quarantineVLAN}
+	for _, p := range st.ports {
+		sw.Ports = append(sw.Ports, intent.PortVLAN{Port: p.name, VLAN: p.tag, Device: p.device, Zone: p.zone})
+	}
+	return &intent.Target{Driver: Name, Roles: []string{intent.RoleAccessSwitch}, Switch: sw}, nil
 }
 
 // port is one access port as Ward manages it.

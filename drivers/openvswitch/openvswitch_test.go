@@ -13,7 +13,7 @@ import (
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/drivertest"
 	"github.com/wardnet/ward/drivers/localsession"
-	"github.com/wardnet/ward/internal/intent"
+	"github.com/wardnet/ward/drivers/intent"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
@@ -40,7 +40,7 @@ func golden(t *testing.T, name, got string) {
 // device name that needs quoting).
 func ward(a, b, c string) *intent.Target {
 	return &intent.Target{
-		Name: "access-1", Driver: Name, Role: "access_switch",
+		Name: "access-1", Driver: Name, Roles: []string{"access_switch"},
 		Switch: &intent.Switch{
 			QuarantineVLAN: 999,
 			Ports: []intent.PortVLAN{
@@ -56,7 +56,7 @@ func ward(a, b, c string) *intent.Target {
 // quarantine VLAN.
 func other(a, c string) *intent.Target {
 	return &intent.Target{
-		Name: "access-1", Driver: Name, Role: "access_switch",
+		Name: "access-1", Driver: Name, Roles: []string{"access_switch"},
 		Switch: &intent.Switch{Ports: []intent.PortVLAN{
 			{Port: a, VLAN: 211, Device: "pump1", Zone: "infusion_pumps_icu"},
 			{Port: c, VLAN: 230, Device: "", Zone: ""},

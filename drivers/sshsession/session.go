@@ -121,7 +121,7 @@ func Dial(ctx context.Context, t Target, c Credential) (*Session, error) {
 		return nil, fmt.Errorf("target %q: %w", t.Name, err)
 	}
 	if err := d.Open(); err != nil {
-		return nil, t.dialError(err)
+		return nil, DialError(t, err)
 	}
 	s := &Session{target: t, d: d}
 	// Wait until the login shell shows its prompt: input typed before
@@ -144,7 +144,9 @@ func Dial(ctx context.Context, t Target, c Credential) (*Session, error) {
 	return s, nil
 }
 
-func (t Target) dialError(err error) error {
+// DialError describes a failed connection to t: a *HostKeyError when the
+// host key is unknown or does not match, else what failed where.
+func DialError(t Target, err error) error {
 	addr := net.JoinHostPort(t.Address, strconv.Itoa(t.Port))
 	var ke *knownhosts.KeyError
 	if errors.As(err, &ke) {

@@ -16,12 +16,6 @@ import (
 	"github.com/wardnet/ward/policy"
 )
 
-// Target roles.
-const (
-	RoleFirewall     = "firewall"
-	RoleAccessSwitch = "access_switch"
-)
-
 // Names of the quarantine sets every firewall carries.
 const (
 	IsolateSet  = "quarantine_isolate"
@@ -79,22 +73,28 @@ func Compile(cfg *policy.Config, res *engine.Result, devices map[string]inventor
 	var fw *Firewall
 	for _, name := range sortedKeys(cfg.Targets) {
 		t := cfg.Targets[name]
-		out := &Target{Name: name, Driver: t.Driver, Role: t.Role}
-		switch t.Role {
-		case RoleFirewall:
-			if fw == nil {
-				var err error
-				if fw, err = c.firewall(own); err != nil {
-					return nil, c.sortedWarnings(), err
+		out := &Target{Name: name, Driver: t.Driver, Roles: slices.Clone(t.Roles), Model: t.Model,
+			Options: bytes.Clone(t.Options), RenderOnly: !t.Push}
+		if len(t.Roles) == 0 {
+			errs = append(errs, fmt.Errorf("target %q has no role; give role = %q, %q or both", name, RoleFirewall, RoleAccessSwitch))
+		}
+		for _, role := range t.Roles {
+			switch role {
+			case RoleFirewall:
+				if fw == nil {
+					var err error
+					if fw, err = c.firewall(own); err != nil {
+						return nil, c.sortedWarnings(), err
+					}
 				}
+				out.Firewall = cloneFirewall(fw)
+			case RoleAccessSwitch:
+				sw, err := c.switchPorts(name, bySwitch[name])
+				errs = append(errs, err)
+				out.Switch = sw
+			default:
+				errs = append(errs, fmt.Errorf("target %q: role %q is neither %q nor %q; fix the target block", name, role, RoleFirewall, RoleAccessSwitch))
 			}
-			out.Firewall = fw.clone()
-		case RoleAccessSwitch:
-			sw, err := c.switchPorts(name, bySwitch[name])
-			errs = append(errs, err)
-			out.Switch = sw
-		default:
-			errs = append(errs, fmt.Errorf("target %q: role %q is neither %q nor %q; fix the target block", name, t.Role, RoleFirewall, RoleAccessSwitch))
 		}
 		in.Targets[name] = out
 	}
@@ -105,9 +105,9 @@ func Compile(cfg *policy.Config, res *engine.Result, devices map[string]inventor
 			for _, d := range devs {
 				c.warn(sw, d.device, fmt.Sprintf("switch %q is not a target of the policy, so the VLAN of port %q is not managed; add a target block for the switch or correct the device's switch", sw, d.port))
 			}
-		case t.Role != RoleAccessSwitch:
+		case !t.HasRole(RoleAccessSwitch):
 			for _, d := range devs {
-				c.warn(sw, d.device, fmt.Sprintf("target %q is a %s, not an access switch, so it sets no port VLANs; correct the device's switch", sw, t.Role))
+				c.warn(sw, d.device, fmt.Sprintf("target %q is a %s, not an access switch, so it sets no port VLANs; correct the device's switch", sw, strings.Join(t.Roles, " and ")))
 			}
 		}
 	}
@@ -361,6 +361,17 @@ func (c *compiler) firewall(own *owners) (*Firewall, error) {
 		fw.Sets = append(fw.Sets, AddressSet{Name: netSet[name], Kind: "network", Of: name, V4: set.v4.prefixes(true), V6: set.v6.prefixes(false)})
 	}
 	slices.SortFunc(fw.Sets, func(a, b AddressSet) int { return cmp.Compare(a.Name, b.Name) })
+	for name, z := range c.cfg.Zones {
+		if z.VLAN == 0 {
+			continue
+		}
+		zone := Zone{Name: name, VLAN: z.VLAN, Monitor: z.Enforcement == "monitor"}
+		if zones[name] {
+			zone.Set = zoneSet[name]
+		}
+		fw.Zones = append(fw.Zones, zone)
+	}
+	slices.SortFunc(fw.Zones, func(a, b Zone) int { return cmp.Or(cmp.Compare(a.VLAN, b.VLAN), cmp.Compare(a.Name, b.Name)) })
 	return fw, nil
 }
 
@@ -602,7 +613,7 @@ func quoteList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-func (fw *Firewall) clone() *Firewall {
+func cloneFirewall(fw *Firewall) *Firewall {
 	out := *fw
 	out.Sets = make([]AddressSet, len(fw.Sets))
 	for i, s := range fw.Sets {
@@ -616,6 +627,7 @@ func (fw *Firewall) clone() *Firewall {
 	}
 	out.Monitor = slices.Clone(fw.Monitor)
 	out.Quarantine.Remediation = slices.Clone(fw.Quarantine.Remediation)
+	out.Zones = slices.Clone(fw.Zones)
 	return &out
 }
 

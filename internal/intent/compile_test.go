@@ -232,7 +232,7 @@ func TestCompileRules(t *testing.T) {
 	r := func(flow, svc, from, to, proto string, essential bool, ports ...int) Rule {
 		rule := Rule{Flow: flow, Service: svc, From: from, To: to, Proto: proto, Essential: essential}
 		for i := 0; i < len(ports); i += 2 {
-			rule.Ports = append(rule.Ports, Ports{ports[i], ports[i+1]})
+			rule.Ports = append(rule.Ports, Ports{From: ports[i], To: ports[i+1]})
 		}
 		return rule
 	}

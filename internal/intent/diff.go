@@ -181,18 +181,18 @@ func Diff(old, new *Intent) *Change {
 		var osw, nsw *Switch
 		switch {
 		case o == nil:
-			tc.Action, tc.Role, tc.Driver = ActionAdd, n.Role, n.Driver
+			tc.Action, tc.Role, tc.Driver = ActionAdd, n.RoleText(), n.Driver
 			nfw, nsw = n.Firewall, n.Switch
 			ch.Counts.TargetsAdded++
 		case n == nil:
-			tc.Action, tc.Role, tc.Driver = ActionRemove, o.Role, o.Driver
+			tc.Action, tc.Role, tc.Driver = ActionRemove, o.RoleText(), o.Driver
 			ofw, osw = o.Firewall, o.Switch
 			ch.Counts.TargetsRemoved++
 		default:
-			tc.Action, tc.Role, tc.Driver = ActionChange, n.Role, n.Driver
+			tc.Action, tc.Role, tc.Driver = ActionChange, n.RoleText(), n.Driver
 			ofw, osw, nfw, nsw = o.Firewall, o.Switch, n.Firewall, n.Switch
-			if o.Role != n.Role {
-				tc.RoleChange = &Transition[string]{o.Role, n.Role}
+			if o.RoleText() != n.RoleText() {
+				tc.RoleChange = &Transition[string]{o.RoleText(), n.RoleText()}
 			}
 			if o.Driver != n.Driver {
 				tc.DriverChange = &Transition[string]{o.Driver, n.Driver}
@@ -488,7 +488,7 @@ func (c *coverage) lost(r Rule) (Rule, bool) {
 	}
 	want := r.Ports
 	if len(want) == 0 {
-		want = []Ports{{1, 65535}}
+		want = []Ports{{From: 1, To: 65535}}
 	}
 	r.Ports = portsMinus(want, c.ports)
 	return r, len(r.Ports) > 0
@@ -509,12 +509,12 @@ func portsMinus(want, have []Ports) []Ports {
 				continue
 			}
 			if r.From > next {
-				out = append(out, Ports{next, min(r.From-1, w.To)})
+				out = append(out, Ports{From: next, To: min(r.From-1, w.To)})
 			}
 			next = max(next, r.To+1)
 		}
 		if next <= w.To {
-			out = append(out, Ports{next, w.To})
+			out = append(out, Ports{From: next, To: w.To})
 		}
 	}
 	return out

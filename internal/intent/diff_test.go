@@ -105,7 +105,7 @@ func TestDiff(t *testing.T) {
 					t.Fatalf("essential %s", jsonOf(ch.Essential))
 				}
 				lost := ch.Essential[0].Lost
-				if len(lost) != 1 || !reflect.DeepEqual(lost[0].Ports, []Ports{{444, 444}, {51444, 51444}}) || lost[0].Proto != "tcp" {
+				if len(lost) != 1 || !reflect.DeepEqual(lost[0].Ports, []Ports{{From: 444, To: 444}, {From: 51444, To: 51444}}) || lost[0].Proto != "tcp" {
 					t.Errorf("lost %s", jsonOf(lost))
 				}
 				if !strings.Contains(ch.Essential[0].Message, "tcp 444,51444 from zone_pumps to zone_servers") {
@@ -316,9 +316,9 @@ func TestDiffNilAndSame(t *testing.T) {
 	}
 
 	// Rule order is not a change: every rule accepts.
-	shuffled := *in.Targets["fw"].Firewall.clone()
+	shuffled := *cloneFirewall(in.Targets["fw"].Firewall)
 	slices.Reverse(shuffled.Rules)
-	other := &Intent{Targets: map[string]*Target{"fw": {Name: "fw", Driver: "linux_nftables", Role: RoleFirewall, Firewall: &shuffled}, "sw1": in.Targets["sw1"]}}
+	other := &Intent{Targets: map[string]*Target{"fw": {Name: "fw", Driver: "linux_nftables", Roles: []string{RoleFirewall}, Firewall: &shuffled}, "sw1": in.Targets["sw1"]}}
 	if ch := Diff(in, other); !ch.Empty() {
 		t.Errorf("reordered rules: %s", jsonOf(ch))
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/store"
-	"github.com/wardnet/ward/internal/textdiff"
 )
 
 // DialFunc opens a session to a target by name.
@@ -21,7 +20,7 @@ type DialFunc func(ctx context.Context, target string) (drivers.Session, error)
 // PushResult is what happened to one target.
 type PushResult struct {
 	Target   string        `json:"target"`
-	Status   string        `json:"status"` // "applied", "failed" or "skipped"
+	Status   string        `json:"status"` // "applied", "failed", "skipped" or "not_pushed" (push = false)
 	Error    string        `json:"error,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
 }
@@ -90,8 +89,8 @@ func Record(ctx context.Context, st *store.Store, signer *Signer, p *Plan, actor
 // this build of Ward does not have, before any device is contacted.
 func CheckDrivers(p *Plan, reg *drivers.Registry) error {
 	for _, tp := range p.Changed() {
-		if tp.Unavailable != "" {
-			continue // reported as skipped, never pushed
+		if tp.Unavailable != "" || tp.RenderOnly {
+			continue // reported as skipped or not pushed, never pushed
 		}
 		if info, ok := reg.Lookup(tp.Driver); !ok || info.New == nil {
 			return fmt.Errorf("target %s: driver %q is not available in this build of Ward (it can apply %s); nothing was applied", tp.Name, tp.Driver, strings.Join(available(reg), ", "))
@@ -136,9 +135,14 @@ func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) 
 			defer func() { <-sem }()
 			start := time.Now()
 			var err error
-			if tp.Unavailable != "" {
+			switch {
+			case tp.RenderOnly:
+				results[i] = PushResult{Target: tp.Name, Status: "not_pushed",
+					Error: fmt.Sprintf("push = false: Ward never connects to %s; push its configuration (ward render -target %s) with the site's own change tooling", tp.Name, tp.Name)}
+				return
+			case tp.Unavailable != "":
 				err = &skipError{tp.Unavailable}
-			} else {
+			default:
 				err = owner.Do(ctx, tp.Name, "apply", func(ctx context.Context) error {
 					return pushOne(ctx, tp, o.Drivers, st, o.Dial, run.ID, o.Actor)
 				})
@@ -159,7 +163,7 @@ func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) 
 
 	status := "succeeded"
 	for _, r := range results {
-		if r.Status != "applied" {
+		if r.Status != "applied" && r.Status != "not_pushed" {
 			status = "failed"
 		}
 	}
@@ -201,7 +205,10 @@ func pushOne(ctx context.Context, tp *TargetPlan, reg *drivers.Registry, st *sto
 	if !ok || info.New == nil {
 		return fmt.Errorf("driver %q is not available in this build of Ward; nothing was sent", tp.Driver)
 	}
-	d := info.New()
+	d, err := info.Open(tp.Intent.Options)
+	if err != nil {
+		return fmt.Errorf("%w; nothing was sent", err)
+	}
 	s, err := dial(ctx, tp.Name)
 	if err != nil {
 		return err
@@ -290,28 +297,37 @@ func CheckDrift(ctx context.Context, st *store.Store, reg *drivers.Registry, dri
 			out = append(out, Drift{Target: name, Status: "error", Error: fmt.Sprintf("driver %q is not available", driverOf[name])})
 			continue
 		}
-		var running drivers.Config
-		err := ownerOrDirect(owner).Do(ctx, name, "drift", func(ctx context.Context) error {
-			sess, err := dial(ctx, name)
-			if err != nil {
-				return err
-			}
-			defer sess.Close()
-			running, err = info.New().Running(ctx, sess)
-			return err
-		})
-		if err != nil {
-			out = append(out, Drift{Target: name, Status: "error", Error: err.Error()})
-			continue
-		}
-		d := Drift{Target: name, Status: "in_sync"}
-		if running.Text != s.Config {
-			d.Status = "drift"
-			d.Diff = textdiff.Unified(name+" (last applied)", name+" (running)", []byte(s.Config), []byte(running.Text))
-		}
-		out = append(out, d)
+		out = append(out, driftOf(ctx, info, s, name, dial, owner))
 	}
 	return out, nil
+}
+
+// driftOf reads one target's running configuration and compares its model
+// with the one last applied.
+func driftOf(ctx context.Context, info drivers.Info, s AppliedState, name string, dial DialFunc, owner Owner) Drift {
+	var opts json.RawMessage
+	if s.Intent != nil {
+		if s.Intent.RenderOnly {
+			return Drift{Target: name, Status: "render_only"}
+		}
+		opts = s.Intent.Options
+	}
+	d, err := info.Open(opts)
+	if err != nil {
+		return Drift{Target: name, Status: "error", Error: err.Error()}
+	}
+	running, err := readRunning(ctx, owner, dial, d, name, "drift")
+	if err != nil {
+		return Drift{Target: name, Status: "error", Error: err.Error()}
+	}
+	same, diff, err := drivers.Compare(d, drivers.Config{Text: s.Config}, running)
+	switch {
+	case err != nil:
+		return Drift{Target: name, Status: "error", Error: err.Error()}
+	case !same:
+		return Drift{Target: name, Status: "drift", Diff: diff}
+	}
+	return Drift{Target: name, Status: "in_sync"}
 }
 
 func sortedKeysOf(m map[string]string) []string {

@@ -54,11 +54,11 @@ func BenchmarkEssentialReachability(b *testing.B) {
 				To: fmt.Sprintf("zone_z%02d", to), Proto: "tcp", Ports: []intent.Ports{{From: 1000 + f, To: 1000 + f}}, Essential: f%2 == 0})
 		}
 		for _, name := range []string{"core-fw", "edge-fw"} {
-			state[name] = &intent.Target{Name: name, Role: "firewall", Firewall: fw}
+			state[name] = &intent.Target{Name: name, Roles: []string{"firewall"}, Firewall: fw}
 		}
 		for sw := range switches {
 			name := fmt.Sprint("access-", sw)
-			state[name] = &intent.Target{Name: name, Role: "access_switch", Switch: &intent.Switch{Ports: ports[s][sw]}}
+			state[name] = &intent.Target{Name: name, Roles: []string{"access_switch"}, Switch: &intent.Switch{Ports: ports[s][sw]}}
 		}
 	}
 	b.ReportAllocs()

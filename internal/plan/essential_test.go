@@ -56,7 +56,7 @@ func ports(ps ...int) []intent.Ports {
 }
 
 func hospitalFirewall(name string) *intent.Target {
-	return &intent.Target{Name: name, Driver: "linux_nftables", Role: "firewall", Firewall: &intent.Firewall{
+	return &intent.Target{Name: name, Driver: "linux_nftables", Roles: []string{"firewall"}, Firewall: &intent.Firewall{
 		Sets: []intent.AddressSet{
 			{Name: "net_ehr", Kind: "network", Of: "ehr", V4: pfx("10.10.0.0/16")},
 			{Name: "zone_general", Kind: "zone", Of: "general", V4: pfx("10.61.100.7/32")},
@@ -74,7 +74,7 @@ func hospitalFirewall(name string) *intent.Target {
 }
 
 func hospitalSwitch() *intent.Target {
-	return &intent.Target{Name: "access-sw", Driver: "openvswitch", Role: "access_switch", Switch: &intent.Switch{Ports: []intent.PortVLAN{
+	return &intent.Target{Name: "access-sw", Driver: "openvswitch", Roles: []string{"access_switch"}, Switch: &intent.Switch{Ports: []intent.PortVLAN{
 		{Port: "p1", VLAN: 210, Device: "pump1", Zone: "pumps"},
 		{Port: "p2", VLAN: 210, Device: "pump2", Zone: "pumps"},
 		{Port: "p5", VLAN: 211, Device: "srv1", Zone: "servers"},
@@ -396,7 +396,7 @@ func TestEssentialLossListIsCapped(t *testing.T) {
 		a, b = append(a, n), append(b, m)
 	}
 	fw := func(rules ...intent.Rule) map[string]*intent.Target {
-		return map[string]*intent.Target{"fw": {Name: "fw", Role: "firewall", Firewall: &intent.Firewall{
+		return map[string]*intent.Target{"fw": {Name: "fw", Roles: []string{"firewall"}, Firewall: &intent.Firewall{
 			Sets:  []intent.AddressSet{{Name: "zone_a", Kind: "zone", Of: "a", V4: pfx("10.1.0.0/24")}, {Name: "zone_b", Kind: "zone", Of: "b", V4: pfx("10.2.0.0/24")}},
 			Rules: rules, DefaultAction: "drop"}}}
 	}
@@ -519,7 +519,7 @@ func (essSession) Close() error                                { return nil }
 func TestBuildEssentialLossOnTheExample(t *testing.T) {
 	ctx := context.Background()
 	var reg drivers.Registry
-	newDriver := func() drivers.Driver { return essDriver{} }
+	newDriver := func(json.RawMessage) (drivers.Driver, error) { return essDriver{}, nil }
 	reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall}, New: newDriver})
 	reg.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch}, New: newDriver})
 	for _, name := range []string{"cisco_iosxe", "arista_eos", "juniper_junos"} {
@@ -605,3 +605,5 @@ func TestBuildEssentialLossOnTheExample(t *testing.T) {
 		}
 	}
 }
+
+func (essDriver) Parse(cfg drivers.Config) (*intent.Target, error) { return fakeDriver{}.Parse(cfg) }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func TestCutPushRecordsWhatTheDeviceRuns(t *testing.T) {
 			dev := &cutDevice{commit: tc.commit}
 			var reg drivers.Registry
 			reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall},
-				New: func() drivers.Driver { return cutDriver{dev} }})
+				New: func(json.RawMessage) (drivers.Driver, error) { return cutDriver{dev}, nil }})
 			fakes := fakeRegistry()
 			for _, name := range fakes.Names() {
 				if info, _ := fakes.Lookup(name); name != "linux_nftables" {
@@ -115,3 +116,5 @@ func TestCutPushRecordsWhatTheDeviceRuns(t *testing.T) {
 		})
 	}
 }
+
+func (cutDriver) Parse(cfg drivers.Config) (*intent.Target, error) { return fakeDriver{}.Parse(cfg) }

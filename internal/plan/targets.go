@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/intent"
@@ -21,7 +22,7 @@ import (
 type TargetPlan struct {
 	Name    string         `json:"name"`
 	Driver  string         `json:"driver"`
-	Role    string         `json:"role"`
+	Role    string         `json:"role"` // intent.Target.RoleText
 	Intent  *intent.Target `json:"intent"`
 	Config  string         `json:"config"`
 	Changed bool           `json:"changed"`
@@ -39,6 +40,12 @@ type TargetPlan struct {
 	Drifted bool `json:"drifted,omitempty"`
 	// RefreshError says why the running configuration could not be read.
 	RefreshError string `json:"refresh_error,omitempty"`
+	// RenderOnly is push = false: the target is planned and rendered, but
+	// apply never connects to it.
+	RenderOnly bool `json:"render_only,omitempty"`
+	// Overflows are the capacity limits of the target's model the
+	// configuration exceeds; such a target is not applied.
+	Overflows []string `json:"overflows,omitempty"`
 }
 
 // AppliedState is what Ward stores as a target's last-applied state.
@@ -81,29 +88,44 @@ func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, 
 	var out []TargetPlan
 	for _, name := range sortedTargetNames(in) {
 		t := in.Targets[name]
-		tp := TargetPlan{Name: name, Driver: t.Driver, Role: t.Role, Intent: t, BaseHash: hashes[name]}
+		tp := TargetPlan{Name: name, Driver: t.Driver, Role: t.RoleText(), Intent: t, BaseHash: hashes[name], RenderOnly: t.RenderOnly}
 		info, ok := reg.Lookup(t.Driver)
 		if !ok || info.New == nil {
 			tp.Unavailable = fmt.Sprintf("driver %q is not available in this build of Ward", t.Driver)
 			out = append(out, tp)
 			continue
 		}
-		cfg, err := info.New().Render(t)
+		d, err := info.Open(t.Options)
+		if err != nil {
+			return nil, nil, fmt.Errorf("target %s: %w", name, err)
+		}
+		cfg, err := d.Render(t)
 		if err != nil {
 			return nil, nil, fmt.Errorf("target %s: rendering: %w", name, err)
 		}
 		tp.Config = cfg.Text
+		if cc, ok := d.(drivers.CapacityChecker); ok {
+			for _, o := range cc.CheckCapacity(t, cfg) {
+				tp.Overflows = append(tp.Overflows, o.String())
+			}
+			if len(tp.Overflows) > 0 {
+				tp.Unavailable = fmt.Sprintf("the configuration exceeds the capacity of model %q: %s", t.Model, strings.Join(tp.Overflows, "; "))
+			}
+		}
 		prev := states[name].Config
 		tp.Changed = prev != cfg.Text
 		tp.ConfigDiff = textdiff.Unified(name+" (last applied)", name+" (planned)", []byte(prev), []byte(cfg.Text))
-		if refresh != nil && !tp.Changed {
-			running, err := readRunning(ctx, owner, refresh, info, name)
-			switch {
-			case err != nil:
+		if refresh != nil && !tp.Changed && !tp.RenderOnly {
+			running, err := readRunning(ctx, owner, refresh, d, name, "refresh")
+			if err == nil {
+				var same bool
+				var diff string
+				if same, diff, err = drivers.Compare(d, cfg, running); err == nil && !same {
+					tp.Changed, tp.Drifted, tp.ConfigDiff = true, true, diff
+				}
+			}
+			if err != nil {
 				tp.RefreshError = err.Error()
-			case running != cfg.Text:
-				tp.Changed, tp.Drifted = true, true
-				tp.ConfigDiff = textdiff.Unified(name+" (running)", name+" (planned)", []byte(running), []byte(cfg.Text))
 			}
 		}
 		out = append(out, tp)
@@ -111,19 +133,18 @@ func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, 
 	return out, change, nil
 }
 
-func readRunning(ctx context.Context, owner Owner, dial DialFunc, info drivers.Info, name string) (string, error) {
-	var text string
-	err := ownerOrDirect(owner).Do(ctx, name, "refresh", func(ctx context.Context) error {
+func readRunning(ctx context.Context, owner Owner, dial DialFunc, d drivers.Driver, name, op string) (drivers.Config, error) {
+	var running drivers.Config
+	err := ownerOrDirect(owner).Do(ctx, name, op, func(ctx context.Context) error {
 		s, err := dial(ctx, name)
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		cfg, err := info.New().Running(ctx, s)
-		text = cfg.Text
+		running, err = d.Running(ctx, s)
 		return err
 	})
-	return text, err
+	return running, err
 }
 
 func sortedTargetNames(in *intent.Intent) []string {

@@ -80,7 +80,7 @@ func (fakeDriver) Running(ctx context.Context, s drivers.Session) (drivers.Confi
 
 func fakeRegistry() *drivers.Registry {
 	var r drivers.Registry
-	newFake := func() drivers.Driver { return fakeDriver{} }
+	newFake := func(json.RawMessage) (drivers.Driver, error) { return fakeDriver{}, nil }
 	both := []drivers.Role{drivers.RoleFirewall, drivers.RoleAccessSwitch}
 	r.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall}, New: newFake})
 	r.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch}, New: newFake})
@@ -616,4 +616,13 @@ func TestPrepareApplyEssentialByInventory(t *testing.T) {
 	if _, err := f.prepare(signed, true, "pump validated by biomed; checked with pharmacy"); err != nil {
 		t.Fatalf("approved with a reason: %v", err)
 	}
+}
+
+// Parse reads back what Render wrote (JSON); nothing is the empty model.
+func (fakeDriver) Parse(cfg drivers.Config) (*intent.Target, error) {
+	t := &intent.Target{}
+	if strings.TrimSpace(cfg.Text) == "" {
+		return t, nil
+	}
+	return t, json.Unmarshal([]byte(cfg.Text), t)
 }

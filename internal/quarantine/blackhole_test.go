@@ -91,7 +91,7 @@ func TestBlackholedTargetDelaysOnlyItself(t *testing.T) {
 		return nil, fmt.Errorf("no target %q in this test", target)
 	}
 	m, cfg := realManager(t, st, dial, func(cfg *policy.Config) {
-		cfg.Targets["edge-fw"] = &policy.Target{Name: "edge-fw", Driver: "linux_nftables", Role: "firewall",
+		cfg.Targets["edge-fw"] = &policy.Target{Name: "edge-fw", Driver: "linux_nftables", Roles: []string{"firewall"},
 			Address: "127.0.0.1", Port: port, Username: "ward", Credential: "edge-fw", KnownHosts: knownHosts}
 	})
 	// The pool's dial deadline, not the SSH client's 15 s, cuts the dead

@@ -101,14 +101,19 @@ func (m *Manager) accessSwitch(cfg *policy.Config, name string) (drivers.VLANSet
 
 func (m *Manager) driver(cfg *policy.Config, name string, role drivers.Role) (drivers.Driver, bool) {
 	t := cfg.Targets[name]
-	if t == nil || drivers.Role(t.Role) != role || m.reg == nil {
+	if t == nil || !t.HasRole(string(role)) || !t.Push || m.reg == nil {
 		return nil, false
 	}
 	info, ok := m.reg.Lookup(t.Driver)
 	if !ok || info.New == nil {
 		return nil, false
 	}
-	return info.New(), true
+	d, err := info.Open(t.Options)
+	if err != nil {
+		m.log.Error("quarantine: cannot build the driver of a target", "target", name, "err", err)
+		return nil, false
+	}
+	return d, true
 }
 
 // applied returns the targets Ward has applied its configuration to: only

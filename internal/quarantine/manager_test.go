@@ -2,6 +2,7 @@ package quarantine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -191,7 +192,7 @@ func newEnvOn(t *testing.T, st *store.Store, edit func(*policy.Config)) *env {
 		if n == "openvswitch" {
 			role = drivers.RoleAccessSwitch
 		}
-		reg.Register(drivers.Info{Name: n, Roles: []drivers.Role{role}, New: func() drivers.Driver { return fakeDriver{f} }})
+		reg.Register(drivers.Info{Name: n, Roles: []drivers.Role{role}, New: func(json.RawMessage) (drivers.Driver, error) { return fakeDriver{f}, nil }})
 	}
 	for _, n := range []string{"cisco_iosxe", "arista_eos", "juniper_junos"} {
 		reg.Register(drivers.Info{Name: n, Roles: []drivers.Role{drivers.RoleFirewall, drivers.RoleAccessSwitch}})
@@ -510,3 +511,5 @@ decision := {"action": "shutdown", "pending": "", "reason": "x"}
 		t.Errorf("a decision with an unknown action: %+v, want notify naming it", r)
 	}
 }
+
+func (fakeDriver) Parse(drivers.Config) (*intent.Target, error) { return &intent.Target{}, nil }
