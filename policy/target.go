@@ -130,6 +130,9 @@ func (t *Target) decodeRoles(attr *hcl.Attribute) hcl.Diagnostics {
 	}
 	for _, e := range elems {
 		switch ok, detail := oneOf(e.S, targetRoles); {
+		case e.S == "":
+			diags = append(diags, errDiag(e.Range, "Empty role",
+				fmt.Sprintf("Target %q has an empty role. Give \"firewall\", \"access_switch\", or both as a list.", t.Name)))
 		case !ok:
 			diags = append(diags, errDiag(e.Range, "Invalid target role",
 				detail+" A firewall enforces flows between zones; an access switch puts device ports in their zone's VLAN."))

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/intent"
@@ -42,8 +43,10 @@ func (c Case) invalid() bool { return c.Invalid || c.Corrupt != nil }
 //
 //   - Running works on the device as found, and twice gives the same text;
 //   - Render is deterministic: every case renders the same bytes twice;
-//   - for each valid case in order, Apply succeeds and Running then equals
-//     the rendered configuration, so a later case replaces an earlier one
+//   - for each valid case in order, Apply succeeds and Running then parses
+//     to the model of the rendered configuration (drivers.Compare: the
+//     device's own spelling and order are its business), so a later case
+//     replaces an earlier one
 //     (at least two valid cases with different configurations are needed);
 //   - applying the same configuration again succeeds and changes nothing;
 //   - each invalid case fails with drivers.ErrCheckFailed (a corrupted
@@ -57,6 +60,50 @@ func (c Case) invalid() bool { return c.Invalid || c.Corrupt != nil }
 // The device ends as it was found. TestDriver changes the device, so s must
 // reach a device (or namespace, or bridge) that belongs to the test.
 func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case) {
+	t.Helper()
+	TestDriverWith(t, d, s, cases, Options{})
+}
+
+// Options give the suite what it needs to test a driver's optional
+// capabilities (capabilities.go).
+type Options struct {
+	// Advance makes time pass on the device by at least d (a fake's
+	// clock; on a real device, a sleep): the commit-confirm case waits
+	// out the device's timer with it. Required with a CommitConfirmer.
+	Advance func(d time.Duration)
+	// QuarantineAddr is an address the quarantine cases put in the
+	// quarantine sets (required with a SetUpdater); QuarantinePort an
+	// access port of the last valid case moved to the quarantine VLAN
+	// (required with a VLANSetter).
+	QuarantineAddr string
+	QuarantinePort string
+	// Overflow is an intent that exceeds the driver's capacity for its
+	// Model (required with a CapacityChecker).
+	Overflow *intent.Target
+}
+
+// TestDriverWith is TestDriver, then every optional capability d
+// declares, on the device left running the last valid case:
+//
+//   - Parse reads each rendered configuration, and the model it gives
+//     renders and parses back to the same enforcement (a fixed point);
+//   - SetUpdater with QuarantineReader: adding QuarantineAddr to each
+//     quarantine set shows it in ReadQuarantine, is no drift (Compare),
+//     survives an Apply of the same configuration, and removing it
+//     leaves the sets as before;
+//   - VLANSetter: QuarantinePort moved to the quarantine VLAN is read back
+//     with its home VLAN, is no drift, survives an Apply, and moving it home
+//     restores it;
+//   - Checkpointer: a checkpoint, an Apply of another case, a Rollback:
+//     the checkpointed configuration runs again;
+//   - ConfigSessioner: a staged configuration changes nothing until
+//     Commit; an aborted one never does;
+//   - CommitConfirmer: a confirmed change stays past the timer; an
+//     unconfirmed one is rolled back by the device itself once the timer
+//     has passed;
+//   - CapacityChecker: no valid case overflows, Overflow does, and every
+//     overflow names its source.
+func TestDriverWith(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case, o Options) {
 	t.Helper()
 	ctx := t.Context()
 
@@ -99,6 +146,9 @@ func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case)
 			}
 			if first != second {
 				t.Fatalf("Render is not deterministic; the second render differs from the first:\n%s", Diff(first.Text, second.Text))
+			}
+			if !c.invalid() {
+				checkParse(t, d, first)
 			}
 			if c.Corrupt != nil {
 				first = c.Corrupt(first)
@@ -170,6 +220,12 @@ func TestDriver(t *testing.T, d drivers.Driver, s drivers.Session, cases []Case)
 		}
 	})
 
+	if applied && len(valid) >= 2 {
+		last, other := valid[len(valid)-1], valid[len(valid)-2]
+		c := capabilities{d: d, s: s, o: o, last: last, cfg: rendered[last.Name], other: rendered[other.Name]}
+		c.run(t, valid, rendered)
+	}
+
 	t.Run("restore", func(t *testing.T) {
 		if err := d.Apply(ctx, s, before); err != nil {
 			t.Fatalf("Apply of the configuration Running returned before the suite (rollback): %v", err)
@@ -209,8 +265,12 @@ func checkRunning(t *testing.T, d drivers.Driver, s drivers.Session, want driver
 	if err != nil {
 		t.Fatalf("Running: %v", err)
 	}
-	if got != want {
-		t.Errorf("%s:\n%s", what, Diff(want.Text, got.Text))
+	same, diff, err := drivers.Compare(d, want, got)
+	switch {
+	case err != nil:
+		t.Errorf("%s: comparing the models: %v\nrunning:\n%s", what, err, clip(got.Text))
+	case !same:
+		t.Errorf("%s (models differ):\n%s\ntext:\n%s", what, diff, Diff(want.Text, got.Text))
 	}
 }
 

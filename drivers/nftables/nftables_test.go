@@ -43,7 +43,7 @@ func TestConformance(t *testing.T) {
 	s := realNft(t)
 	// A small chunk size makes Apply copy the script in many pieces.
 	d := New(Options{ChunkSize: 500})
-	drivertest.TestDriver(t, d, s, []drivertest.Case{
+	drivertest.TestDriverWith(t, d, s, []drivertest.Case{
 		{Name: "hospital", Target: hospital()},
 		{Name: "permissive", Target: permissive()},
 		{Name: "unknown-set", Target: hospital(), Corrupt: breakRule},
@@ -51,7 +51,7 @@ func TestConformance(t *testing.T) {
 			c.Text = strings.Replace(c.Text, "policy accept;", "policy acept;", 1)
 			return c
 		}},
-	})
+	}, drivertest.Options{QuarantineAddr: "10.61.210.12"})
 }
 
 // TestApplyIsAtomic checks, with nft's own listing rather than the driver's,

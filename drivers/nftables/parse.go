@@ -30,6 +30,9 @@ func (d *driver) Parse(cfg drivers.Config) (*intent.Target, error) {
 	t.Firewall = fw
 	sets := map[string]*intent.AddressSet{}
 	for _, s := range tb.sets {
+		if s.dynamic() {
+			continue // a quarantine set: named by the quarantine rules, its members are state
+		}
 		name, f, ok := splitFamily(s.name)
 		if !ok {
 			return nil, fmt.Errorf("linux_nftables: set %q: not a set Ward writes (no _v4 or _v6 suffix)", s.name)
