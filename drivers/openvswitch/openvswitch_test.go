@@ -148,15 +148,16 @@ func conformance(t *testing.T, chunk int) {
 	br, p := bridge(t)
 	s := localsession.New(localsession.Options{MaxLine: cmp.Or(chunk, 4096)})
 	d := New(Options{Bridge: br, ChunkSize: chunk})
-	drivertest.TestDriver(t, d, s, []drivertest.Case{
-		{Name: "three-ports", Target: ward(p[0], p[1], p[2])},
+	// The last valid case has a quarantine VLAN, for the VLANSetter case.
+	drivertest.TestDriverWith(t, d, s, []drivertest.Case{
 		{Name: "moved-and-released", Target: other(p[0], p[2])},
+		{Name: "three-ports", Target: ward(p[0], p[1], p[2])},
 		{Name: "missing-port", Target: other(p[0], "wtnosuchport"), Invalid: true},
 		{Name: "vlan-out-of-range", Target: other(p[0], p[2]), Corrupt: func(c drivers.Config) drivers.Config {
 			c.Text = strings.Replace(c.Text, "tag=230", "tag=5000", 1)
 			return c
 		}},
-	})
+	}, drivertest.Options{QuarantinePort: p[0]})
 }
 
 func TestQuarantineVLAN(t *testing.T) {
