@@ -19,9 +19,10 @@ type config struct {
 }
 
 type intf struct {
-	accessVlan int    // 0: not set (the default, VLAN 1, is not shown)
-	address    string // "10.61.210.1/24" on a Vlan interface, "" when unset
-	aclIn      string // ip access-group NAME in
+	description string // "" when unset
+	accessVlan  int    // 0: not set (the default, VLAN 1, is not shown)
+	address     string // "10.61.210.1/24" on a Vlan interface, "" when unset
+	aclIn       string // ip access-group NAME in
 }
 
 type acl struct {
@@ -117,6 +118,9 @@ func (c *config) render() string {
 		name := "Ethernet" + strconv.Itoa(p)
 		b.WriteString("interface " + name + "\n")
 		if i := c.intfs[name]; i != nil {
+			if i.description != "" {
+				b.WriteString("   description " + i.description + "\n")
+			}
 			if i.accessVlan != 0 {
 				b.WriteString("   switchport access vlan " + strconv.Itoa(i.accessVlan) + "\n")
 			}

@@ -27,10 +27,11 @@
 //     running-config startup-config and write memory save it.
 //   - IP access lists: [SEQ] permit|deny ip|tcp|udp|icmp|0-255, any / host
 //     A.B.C.D / A.B.C.D/LEN, eq P... / range LO HI on tcp and udp,
-//     established on tcp, log; sequence numbers given or assigned (last +
+//     established on tcp, an ICMP message type (echo, echo-reply, ...) on
+//     icmp, log; sequence numbers given or assigned (last +
 //     10); no SEQ; no ip access-list. ip access-group NAME in (and its no
 //     form) on Ethernet and Vlan interfaces; ip address on Vlan
-//     interfaces; switchport mode access and switchport access vlan N on
+//     interfaces; description on Ethernet ports; switchport mode access and switchport access vlan N on
 //     Ethernet ports; vlan N with name.
 //   - Configure sessions: configure session NAME (a copy of running),
 //     changes, show session-config [diffs], commit, commit timer hh:mm:ss

@@ -62,6 +62,8 @@ const (
 	docIPAddr   = "Arista EOS User Manual, IPv4: ip address (https://www.arista.com/en/um-eos/eos-ipv4); SW1(config-if-Vl800)# ip address 10.0.0.50/24 (https://ccie.ninja/post/advanced-config-management-with-arista-eos); no ip address (Arista Warrior 2nd ed., ch. 9, https://www.oreilly.com/library/view/arista-warrior-2nd/9781491953037/ch09.html)"
 	docTerm     = "scrapligo arista_eos platform on-open (terminal width 32767, terminal length 0); output as in fakenos arista_eos (https://github.com/fakenos/fakenos/blob/main/docs/platforms/arista_eos.md)"
 	docSave     = "Arista EOS User Manual, ch. 3/ch. 4 File management: copy running-config startup-config, write (https://www.arista.com/en/um-eos)"
+	docICMP     = "Arista EOS User Manual, ACLs and Route Maps, IPv4 ACL Rule Parameters: Message type, rules filter ICMP type (https://www.arista.com/en/um-eos/eos-acls-and-route-maps); the type names as the arista.eos.eos_acls module writes them after the destination, echo and echo-reply among them (https://github.com/ansible-collections/arista.eos/blob/main/docs/arista.eos.eos_acls_module.rst)"
+	docDescr    = "Arista EOS User Manual, Ethernet Ports / Interface Configuration: description (https://www.arista.com/en/um-eos/eos-ethernet-ports); shown in the running configuration as the interface's first line"
 )
 
 // Rule is one accepted command pattern. Words are keywords the user may
@@ -170,6 +172,20 @@ var grammar = []Rule{
 		return "", nil
 	}},
 	{Modes: []Mode{ModeIf}, Words: []string{"ip", "access-group"}, Syntax: "NAME in", Doc: docACL, run: runAccessGroup},
+	{Modes: []Mode{ModeIf}, Words: []string{"description"}, Syntax: "TEXT", Doc: docDescr, run: func(sh *shell, _ int, a []string) (string, error) {
+		if len(a) == 0 {
+			return "", errIncomplete
+		}
+		sh.cfg().intf(sh.target).description = strings.Join(a, " ")
+		return "", nil
+	}},
+	{Modes: []Mode{ModeIf}, Words: []string{"no", "description"}, Doc: docDescr, run: func(sh *shell, _ int, a []string) (string, error) {
+		if len(a) > 0 {
+			return "", errInvalid
+		}
+		sh.cfg().intf(sh.target).description = ""
+		return "", nil
+	}},
 	{Modes: []Mode{ModeIf}, Words: []string{"no", "ip", "access-group"}, Syntax: "[NAME] in", Doc: docACL, run: runNoAccessGroup},
 
 	// VLAN configuration.
@@ -194,8 +210,8 @@ var grammar = []Rule{
 	}},
 
 	// ACL configuration.
-	{Modes: []Mode{ModeACL}, Words: []string{"permit"}, Seq: true, Syntax: "PROTOCOL SOURCE [PORTS] DESTINATION [PORTS] [established] [log]", Doc: docACL, run: runEntry("permit")},
-	{Modes: []Mode{ModeACL}, Words: []string{"deny"}, Seq: true, Syntax: "PROTOCOL SOURCE [PORTS] DESTINATION [PORTS] [established] [log]", Doc: docACL, run: runEntry("deny")},
+	{Modes: []Mode{ModeACL}, Words: []string{"permit"}, Seq: true, Syntax: "PROTOCOL SOURCE [PORTS] DESTINATION [PORTS] [ICMP-TYPE] [established] [log]", Doc: docACL + "; " + docICMP, run: runEntry("permit")},
+	{Modes: []Mode{ModeACL}, Words: []string{"deny"}, Seq: true, Syntax: "PROTOCOL SOURCE [PORTS] DESTINATION [PORTS] [ICMP-TYPE] [established] [log]", Doc: docACL + "; " + docICMP, run: runEntry("deny")},
 	{Modes: []Mode{ModeACL}, Words: []string{"no"}, Syntax: "SEQUENCE", Doc: docACL, run: func(sh *shell, _ int, a []string) (string, error) {
 		if len(a) == 0 {
 			return "", errIncomplete
@@ -648,6 +664,10 @@ func parseEntry(a []string) (string, error) {
 			}
 		}
 	}
+	if proto == "icmp" && len(a) > 0 && icmpTypes[strings.ToLower(a[0])] {
+		out = append(out, strings.ToLower(a[0]))
+		a = a[1:]
+	}
 	for len(a) > 0 {
 		switch {
 		case proto == "tcp" && keyword(a[0], "established") && !contains(out, "established") && !contains(out, "log"):
@@ -660,6 +680,15 @@ func parseEntry(a []string) (string, error) {
 		a = a[1:]
 	}
 	return strings.Join(out, " "), nil
+}
+
+// icmpTypes are the ICMP message type names an icmp entry takes after its
+// destination (docICMP); the fake takes them in full only.
+var icmpTypes = map[string]bool{
+	"echo": true, "echo-reply": true, "unreachable": true, "time-exceeded": true, "redirect": true,
+	"parameter-problem": true, "source-quench": true, "router-advertisement": true, "router-solicitation": true,
+	"timestamp-request": true, "timestamp-reply": true, "information-request": true, "information-reply": true,
+	"mask-request": true, "mask-reply": true,
 }
 
 // parsePorts reads "eq P [P...]" or "range LO HI" at the head of a; used

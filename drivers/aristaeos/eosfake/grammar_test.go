@@ -54,6 +54,13 @@ func TestGrammar(t *testing.T) {
 		{name: "rollback clean-config", setup: []string{"configure session w"}, line: "rollback clean-config", prompt: "switch(config-s-w)#"},
 		{name: "end leaves a session pending", setup: []string{"configure session w", "vlan 9"}, line: "end", prompt: "switch#"},
 
+		// ICMP message types and port descriptions.
+		{name: "icmp echo-reply", setup: []string{"configure", "ip access-list A"}, line: "permit icmp any host 10.0.0.1 echo-reply log", shows: "   10 permit icmp any host 10.0.0.1 echo-reply log"},
+		{name: "icmp unknown type", setup: []string{"configure", "ip access-list A"}, line: "permit icmp any any echo-requests", err: ErrInvalid},
+		{name: "type on tcp", setup: []string{"configure", "ip access-list A"}, line: "permit tcp any any echo", err: ErrInvalid},
+		{name: "description", setup: []string{"configure", "interface Et3"}, line: "description ward  home-vlan 210", shows: "   description ward home-vlan 210"},
+		{name: "no description", setup: []string{"configure", "interface Et3", "description x y"}, line: "no description", hides: "   description x y"},
+
 		// Interfaces.
 		{name: "Et5", setup: []string{"configure"}, line: "interface Et5", prompt: "switch(config-if-Et5)#"},
 		{name: "ethernet 5, two tokens", setup: []string{"configure"}, line: "interface ethernet 5", prompt: "switch(config-if-Et5)#"},
