@@ -149,15 +149,22 @@ func Which(ctx context.Context, d Driver, s Session, applied, previous Config) (
 	if err != nil {
 		return "", err
 	}
-	if same, _, err := Compare(d, applied, running); err != nil {
-		return "", err
-	} else if same {
-		return OutcomeApplied, nil
+	// What does not parse as this driver's configuration is neither.
+	r, err := d.Parse(running)
+	if err != nil {
+		return OutcomeNeither, nil
 	}
-	if same, _, err := Compare(d, previous, running); err != nil {
-		return "", err
-	} else if same {
-		return OutcomePrevious, nil
+	for _, c := range []struct {
+		cfg     Config
+		outcome Outcome
+	}{{applied, OutcomeApplied}, {previous, OutcomePrevious}} {
+		m, err := d.Parse(c.cfg)
+		if err != nil {
+			return "", fmt.Errorf("parsing the %s configuration: %w", c.outcome, err)
+		}
+		if intent.SameEnforcement(m, r) {
+			return c.outcome, nil
+		}
 	}
 	return OutcomeNeither, nil
 }

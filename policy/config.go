@@ -204,9 +204,9 @@ type Target struct {
 	Roles []string
 	// Model picks the driver's capacity limits ("" when not given).
 	Model string
-	// Push is false for a target Ward plans and renders but never
-	// connects to (push = false).
-	Push bool
+	// RenderOnly is push = false: Ward plans and renders the target but
+	// never connects to it. (The zero value pushes.)
+	RenderOnly bool
 	// Options are the driver's own attributes, decoded by the driver.
 	Options   json.RawMessage
 	DeclRange hcl.Range

@@ -155,7 +155,7 @@ func (c *Config) Document() *Document {
 	}
 	for name, t := range c.Targets {
 		d.Targets[name] = DocTarget{Description: t.Description, Driver: t.Driver, Address: t.Address, Port: t.Port,
-			Username: t.Username, Credential: t.Credential, KnownHosts: t.KnownHosts, Roles: nonNil(t.Roles), Model: t.Model, Push: t.Push}
+			Username: t.Username, Credential: t.Credential, KnownHosts: t.KnownHosts, Roles: nonNil(t.Roles), Model: t.Model, Push: !t.RenderOnly}
 	}
 	return d
 }

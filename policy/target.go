@@ -34,7 +34,7 @@ var secretAttributes = []string{"password", "secret", "private_key", "key", "tok
 var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 
 func decodeTargetBlock(block *hcl.Block, drivers map[string][]string, decoders map[string]OptionDecoder) (*Target, hcl.Diagnostics) {
-	t := &Target{Name: block.Labels[0], Port: 22, Push: true, DeclRange: block.DefRange}
+	t := &Target{Name: block.Labels[0], Port: 22, DeclRange: block.DefRange}
 	diags := checkName(block)
 	content, remain, d := block.Body.PartialContent(targetSchema)
 	diags = append(diags, d...)
@@ -57,8 +57,9 @@ func decodeTargetBlock(block *hcl.Block, drivers map[string][]string, decoders m
 	}
 	diags = append(diags, t.decodeOptions(extra, decoders[t.Driver])...)
 	if attr, ok := content.Attributes["push"]; ok {
-		t.Push, d = attrBool(attr)
+		push, d := attrBool(attr)
 		diags = append(diags, d...)
+		t.RenderOnly = !d.HasErrors() && !push
 	}
 	if attr, ok := content.Attributes["port"]; ok {
 		t.Port, d = attrInt(attr)

@@ -15,11 +15,11 @@ func TestTargetRolesModelPush(t *testing.T) {
 		t.Fatal(diags)
 	}
 	core, branch := cfg.Targets["core"], cfg.Targets["branch"]
-	if !slices.Equal(core.Roles, []string{"access_switch", "firewall"}) || core.Model != "C9300-48P" || !core.Push {
-		t.Errorf("core: roles %v model %q push %v; want both roles sorted, C9300-48P, push true by default", core.Roles, core.Model, core.Push)
+	if !slices.Equal(core.Roles, []string{"access_switch", "firewall"}) || core.Model != "C9300-48P" || core.RenderOnly {
+		t.Errorf("core: roles %v model %q render only %v; want both roles sorted, C9300-48P, pushed by default", core.Roles, core.Model, core.RenderOnly)
 	}
-	if !slices.Equal(branch.Roles, []string{"access_switch"}) || branch.Push {
-		t.Errorf("branch: roles %v push %v; want [access_switch], push false", branch.Roles, branch.Push)
+	if !slices.Equal(branch.Roles, []string{"access_switch"}) || !branch.RenderOnly {
+		t.Errorf("branch: roles %v render only %v; want [access_switch], render only (push = false)", branch.Roles, branch.RenderOnly)
 	}
 }
 

@@ -37,7 +37,7 @@ func dialer(cfg *policy.Config) plan.DialFunc {
 		if t == nil {
 			return nil, fmt.Errorf("target %q is not in the policy", name)
 		}
-		if !t.Push {
+		if t.RenderOnly {
 			return nil, fmt.Errorf("target %q has push = false: Ward never connects to it", name)
 		}
 		c, err := creds.Load(t.Credential)

@@ -74,7 +74,7 @@ func Compile(cfg *policy.Config, res *engine.Result, devices map[string]inventor
 	for _, name := range sortedKeys(cfg.Targets) {
 		t := cfg.Targets[name]
 		out := &Target{Name: name, Driver: t.Driver, Roles: slices.Clone(t.Roles), Model: t.Model,
-			Options: bytes.Clone(t.Options), RenderOnly: !t.Push}
+			Options: bytes.Clone(t.Options), RenderOnly: t.RenderOnly}
 		if len(t.Roles) == 0 {
 			errs = append(errs, fmt.Errorf("target %q has no role; give role = %q, %q or both", name, RoleFirewall, RoleAccessSwitch))
 		}

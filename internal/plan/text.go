@@ -76,6 +76,8 @@ func WriteText(w io.Writer, p *Plan) error {
 		switch {
 		case t.Unavailable != "":
 			ew.printf("\nTarget %s (%s): not applied: %s\n", t.Name, t.Driver, t.Unavailable)
+		case t.RenderOnly && t.Changed:
+			ew.printf("\nTarget %s (%s): push = false, so apply will not connect to it; push its configuration with your own tooling (ward render -target %s)\n%s", t.Name, t.Driver, t.Name, indent(t.ConfigDiff))
 		case t.Drifted:
 			ew.printf("\nTarget %s (%s): drifted: its running configuration was changed outside Ward; apply restores the planned one\n%s", t.Name, t.Driver, indent(t.ConfigDiff))
 		case t.Changed:

@@ -101,7 +101,7 @@ func (m *Manager) accessSwitch(cfg *policy.Config, name string) (drivers.VLANSet
 
 func (m *Manager) driver(cfg *policy.Config, name string, role drivers.Role) (drivers.Driver, bool) {
 	t := cfg.Targets[name]
-	if t == nil || !t.HasRole(string(role)) || !t.Push || m.reg == nil {
+	if t == nil || !t.HasRole(string(role)) || t.RenderOnly || m.reg == nil {
 		return nil, false
 	}
 	info, ok := m.reg.Lookup(t.Driver)
