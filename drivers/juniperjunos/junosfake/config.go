@@ -35,6 +35,17 @@ func (n *node) child(seg string) *node {
 // the leaf with the same key under the same parent.
 func (n *node) set(l leaf) {
 	cur := n
+	if l.rule.Container {
+		for _, seg := range l.levels {
+			c := cur.child(seg)
+			if c == nil {
+				c = &node{seg: seg}
+				cur.kids = append(cur.kids, c)
+			}
+			cur = c
+		}
+		return
+	}
 	for _, seg := range l.levels[:len(l.levels)-1] {
 		c := cur.child(seg)
 		if c == nil {
@@ -89,7 +100,9 @@ func (n *node) setLines() []string {
 	walk = func(x *node, path []string) {
 		for _, k := range x.kids {
 			p := append(append([]string(nil), path...), k.seg)
-			if k.leaf {
+			if k.leaf || len(k.kids) == 0 {
+				// An empty container (a prefix-list with no entries) shows
+				// as the bare statement.
 				out = append(out, "set "+strings.Join(p, " "))
 				continue
 			}
@@ -108,6 +121,10 @@ func (n *node) text(indent int) []string {
 	done := map[*node]bool{}
 	for _, k := range n.kids {
 		if done[k] {
+			continue
+		}
+		if !k.leaf && len(k.kids) == 0 {
+			out = append(out, pad+k.seg+";")
 			continue
 		}
 		if !k.leaf {

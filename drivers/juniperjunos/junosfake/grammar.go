@@ -30,6 +30,7 @@ const (
 	docEthSwitching  = "https://juniper.net/documentation/en_US/junos9.6/topics/reference/configuration-statement/family-ethernet-switching-edit-interfaces-ex-series.html (family ethernet-switching { vlan { members [ names ]; } })"
 	docELSSwitching  = "https://networkingdocs.hpe.com/documentation/us/en/software/junos/cli-reference/topics/ref/statement/family-ethernet-switching-edit-interfaces-qfx-series-els.html (family ethernet-switching, ELS: interface-mode (access | trunk), vlan members); https://docs.ansible.com/ansible/latest/modules/junos_l2_interfaces_module.html (ELS configures interface-mode, older releases port-mode)"
 	docVLANs         = "https://juniper.net/documentation/en_US/junos13.2/topics/task/verification/bridging-integrated-routing-bridging-interface-els.html (ELS VLANs with tags and IRB interfaces)"
+	docDescription   = "https://juniper.net/documentation/en_US/junos9.2/topics/reference/configuration-statement/description-interfaces-ex-series.html (description text; text with spaces in quotes)"
 	docSystemExample = "https://juniper.net/documentation/en_US/junos12.3/topics/task/configuration/junos-cli-configure-exclusive-command-using.html (set system host-name in the example session)"
 )
 
@@ -45,7 +46,11 @@ type Rule struct {
 	List bool
 	// Choice groups leaves that replace each other (accept / discard).
 	Choice string
-	Doc    string
+	// Container: the statement is a container that may be empty (an empty
+	// prefix-list); it ends the line, and shows as the bare statement
+	// while it has nothing in it.
+	Container bool
+	Doc       string
 }
 
 // OperationalCommands are accepted at the user@host> prompt.
@@ -96,6 +101,7 @@ const termPrefix = "firewall;family inet;filter <name>;term <name>;"
 var Statements = []Rule{
 	{Pattern: "system;host-name <name>", Doc: docSystemExample},
 
+	{Pattern: "policy-options;prefix-list <name>", Container: true, Doc: docPrefixList},
 	{Pattern: "policy-options;prefix-list <name>;<prefix>", List: true, Doc: docPrefixList},
 
 	{Pattern: termPrefix + "from;source-prefix-list;<name>", List: true, Doc: docFilterMatch},
@@ -114,6 +120,7 @@ var Statements = []Rule{
 
 	{Pattern: "interfaces;irb;unit <unit>;family inet;address <prefix>", List: true, Doc: docIRB},
 	{Pattern: "interfaces;irb;unit <unit>;family inet;filter;input <name>", Doc: docIRB},
+	{Pattern: "interfaces;<interface>;description <description>", Doc: docDescription},
 	{Pattern: "interfaces;<interface>;unit <unit>;family ethernet-switching;interface-mode <interface-mode>", Doc: docELSSwitching},
 	{Pattern: "interfaces;<interface>;unit <unit>;family ethernet-switching;vlan;members <name>", List: true, Doc: docEthSwitching},
 
@@ -132,10 +139,11 @@ type kind struct {
 }
 
 var (
-	reName      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-	reInterface = regexp.MustCompile(`^(ge|xe|et|mge)-\d{1,2}/\d{1,2}/\d{1,3}$`)
-	reIRBUnit   = regexp.MustCompile(`^irb\.\d{1,5}$`)
-	rePortRange = regexp.MustCompile(`^(\d{1,5})-(\d{1,5})$`)
+	reName        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	reInterface   = regexp.MustCompile(`^(ge|xe|et|mge)-\d{1,2}/\d{1,2}/\d{1,3}$`)
+	reIRBUnit     = regexp.MustCompile(`^irb\.\d{1,5}$`)
+	reDescription = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,254}$`)
+	rePortRange   = regexp.MustCompile(`^(\d{1,5})-(\d{1,5})$`)
 )
 
 // portNames are text synonyms from the destination-port row of docFilterMatch.
@@ -168,13 +176,16 @@ func isNumber(s string) bool {
 }
 
 var kinds = map[string]kind{
-	"name":      {match: reName.MatchString},
-	"interface": {match: reInterface.MatchString},
-	"irb-unit":  {match: reIRBUnit.MatchString},
-	"unit":      numberKind(0, 16385),
-	"vlan-id":   numberKind(1, 4094),
-	"minutes":   numberKind(1, 65535),
-	"rollback":  numberKind(0, 49),
+	"name": {match: reName.MatchString},
+	// Descriptions without spaces need no quotes (docDescription); the
+	// fake reads no quoted strings.
+	"description": {match: reDescription.MatchString},
+	"interface":   {match: reInterface.MatchString},
+	"irb-unit":    {match: reIRBUnit.MatchString},
+	"unit":        numberKind(0, 16385),
+	"vlan-id":     numberKind(1, 4094),
+	"minutes":     numberKind(1, 65535),
+	"rollback":    numberKind(0, 49),
 	// screen-length 0 turns the pager off (docShowCLI).
 	"screen-length":  numberKind(0, 100000),
 	"screen-width":   numberKind(0, 100000),
@@ -432,7 +443,7 @@ func matchFrom(pats []pattern, toks []token, prefix []string, startWord int) ([]
 		// A complete statement with words left over: the rest continues in
 		// the same container.
 		for _, p := range cands {
-			if len(p.words) != len(words) {
+			if len(p.words) != len(words) || (p.rule.Container && ti != len(toks)-1) {
 				continue
 			}
 			l := makeLeaf(p, words)
