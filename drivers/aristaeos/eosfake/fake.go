@@ -29,8 +29,9 @@ type Options struct {
 	// Faults.
 	//
 	// DropAfterConfigLines > 0 cuts the TCP connection, without an answer,
-	// as soon as that many lines typed in a configuration mode (exit and
-	// end included) were accepted, counted over the fake's life; a session
+	// once, as soon as that many lines typed in a configuration mode (exit
+	// and end included) were accepted, counted over the fake's life (a
+	// new connection then works, as after a network outage); a session
 	// then stays uncommitted, while configure terminal lines already took
 	// effect. StallOn is a command line after which the fake answers
 	// nothing more on that connection (it is logged, not run).
@@ -220,7 +221,7 @@ func (sh *shell) step(line string) stepResult {
 	drop := false
 	if err == nil && inConfig {
 		f.configLines++
-		drop = f.opts.DropAfterConfigLines > 0 && f.configLines >= f.opts.DropAfterConfigLines
+		drop = f.opts.DropAfterConfigLines > 0 && f.configLines == f.opts.DropAfterConfigLines
 	}
 	f.mu.Unlock()
 	if drop {
