@@ -14,7 +14,8 @@ import (
 // block) for its IOS-XE core firewall and its 50 IOS-XE access switches,
 // every device on a switch port; the intents are compiled beforehand, as
 // ward plan compiles them. Before timing, each switch's rendering is
-// checked to hold an interface block for each of its devices' ports.
+// checked to hold an interface block with an access VLAN for each of its
+// devices' ports.
 func BenchmarkRender100kCoreAnd50Access(b *testing.B) {
 	s := benchscale.Core100kAnd50Access()
 	sc, in := benchIntent(b, s)
@@ -38,8 +39,17 @@ func BenchmarkRender100kCoreAnd50Access(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if n := strings.Count(text, "\ninterface ") + 1; !strings.HasPrefix(text, "interface ") || n != len(t.Switch.Ports) {
-			b.Fatalf("%s: %d interface blocks for %d ports", t.Name, n, len(t.Switch.Ports))
+		var ifaces, access int
+		for _, l := range strings.Split(text, "\n") {
+			switch {
+			case strings.HasPrefix(l, "interface "):
+				ifaces++
+			case strings.HasPrefix(l, " switchport access vlan "):
+				access++
+			}
+		}
+		if ifaces != len(t.Switch.Ports) || access != len(t.Switch.Ports) {
+			b.Fatalf("%s: %d interface blocks and %d access VLANs for %d ports", t.Name, ifaces, access, len(t.Switch.Ports))
 		}
 	}
 	var lines int
