@@ -1,10 +1,10 @@
 package ciscoiosxe
 
 import (
-	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,279 +16,278 @@ import (
 // driverName is the name targets give this driver in the policy.
 const driverName = "cisco_iosxe"
 
-// Render writes a target's IOS-XE configuration: object-groups and zone
-// ACLs for the firewall role, access ports for the access role (both, if
-// the intent holds both). The same intent always gives the same text.
-func Render(t *intent.Target) (string, error) { return render(t, nil) }
+// Render writes a target's IOS-XE configuration: object-groups, zone ACLs
+// and their bindings for the firewall role, access ports and the
+// quarantine VLAN for the access role (both, if the intent holds both).
+// The same intent always gives the same text.
+func Render(t *intent.Target) (string, error) {
+	d, err := build(t)
+	if err != nil {
+		return "", err
+	}
+	return d.text(), nil
+}
 
-// render is Render with the VLAN of each zone (zone name → VLAN), which the
-// firewall intent does not carry yet: with it, each zone ACL is bound
-// inbound on `interface VlanN`; with nil, no ACL is bound.
-func render(t *intent.Target, zoneVLANs map[string]int) (string, error) {
+// build turns an intent into the managed configuration.
+func build(t *intent.Target) (*device, error) {
 	if t == nil {
-		return "", fmt.Errorf("%s: no target intent to render", driverName)
+		return nil, fmt.Errorf("%s: no target intent to render", driverName)
 	}
 	if t.Firewall == nil && t.Switch == nil {
-		return "", fmt.Errorf("%s: target %q (role %q) has neither a firewall nor an access-switch intent; nothing to render", driverName, t.Name, t.RoleText())
+		return nil, fmt.Errorf("%s: target %q (role %q) has neither a firewall nor an access-switch intent; nothing to render", driverName, t.Name, t.RoleText())
 	}
-	var b strings.Builder
+	d := &device{}
 	if t.Firewall != nil {
-		if err := renderFirewall(&b, t.Firewall, zoneVLANs); err != nil {
-			return "", fmt.Errorf("%s: target %q: %w", driverName, t.Name, err)
+		if err := buildFirewall(d, t.Firewall); err != nil {
+			return nil, fmt.Errorf("%s: target %q: %w", driverName, t.Name, err)
 		}
 	}
 	if t.Switch != nil {
-		if err := renderSwitch(&b, t.Switch); err != nil {
-			return "", fmt.Errorf("%s: target %q: %w", driverName, t.Name, err)
+		if err := buildSwitch(d, t.Switch); err != nil {
+			return nil, fmt.Errorf("%s: target %q: %w", driverName, t.Name, err)
 		}
 	}
-	return b.String(), nil
+	d.sort()
+	return d, nil
 }
 
-// iosName is what Ward writes as an object-group or ACL name. IOS requires
-// a named ACL's name to begin with a letter (so it cannot be taken for a
-// numbered ACL) and to hold no space or quote; Ward keeps to letters,
-// digits, _ and -, which every IOS-XE release accepts. Set names come from
-// intent.SetNames, which writes [A-Za-z0-9_].
-var iosName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
-
 func checkName(what, name string) error {
-	if !iosName.MatchString(name) {
-		return fmt.Errorf("%s name %q: IOS-XE names here must begin with a letter and hold only letters, digits, _ and -; rename it in the policy", what, name)
+	if !setName.MatchString(name) {
+		return fmt.Errorf("%s name %q: IOS-XE names here must begin with a letter and hold only letters, digits and _; rename it in the policy", what, name)
 	}
 	return nil
 }
 
-// aclName is the name of a zone's inbound ACL.
-func aclName(set string) string { return "ward_" + set }
-
-// fwRenderer holds what rendering one firewall needs to look up.
-type fwRenderer struct {
-	fw       *intent.Firewall
-	sets     map[string]*intent.AddressSet
-	restrict string // the restrict object-group, "" without quarantine restrict
+// hash8 is the content hash in the names of Ward's object-groups and ACLs:
+// the same content keeps its name (a re-apply changes nothing), other
+// content gets a new one (so Apply builds it beside the old and swaps).
+func hash8(lines ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return hex.EncodeToString(h[:4])
 }
 
-func renderFirewall(b *strings.Builder, fw *intent.Firewall, zoneVLANs map[string]int) error {
-	var final string
+// fwBuilder holds what building one firewall needs to look up.
+type fwBuilder struct {
+	fw     *intent.Firewall
+	sets   map[string]*intent.AddressSet
+	groups map[string]*group // by set name, quarantine groups included
+	final  string
+}
+
+func buildFirewall(d *device, fw *intent.Firewall) error {
+	b := &fwBuilder{fw: fw, sets: map[string]*intent.AddressSet{}, groups: map[string]*group{}}
 	switch fw.DefaultAction {
 	case "drop":
-		final = "deny ip any any log"
+		b.final = "deny ip any any log"
 	case "accept":
 		// What the policy names nothing for is let through, logged, as a
 		// monitor zone's traffic is: an ACL never permits silently.
-		final = "permit ip any any log"
+		b.final = "permit ip any any log"
 	default:
 		return fmt.Errorf("default action %q: want drop or accept", fw.DefaultAction)
 	}
-	r := &fwRenderer{fw: fw, sets: map[string]*intent.AddressSet{}}
+	monitor := map[string]bool{}
+	for _, m := range fw.Monitor {
+		monitor[m] = true
+	}
 	for i := range fw.Sets {
 		s := &fw.Sets[i]
 		if err := checkName("address set", s.Name); err != nil {
 			return err
 		}
-		if r.sets[s.Name] != nil {
+		if b.sets[s.Name] != nil {
 			return fmt.Errorf("address set %q is declared twice", s.Name)
 		}
 		if len(s.V6) > 0 {
-			return fmt.Errorf("address set %q has IPv6 members (%s): this renderer writes IPv4 ACLs only, and an interface without an IPv6 ACL would pass IPv6 unfiltered; remove the IPv6 addresses or use a driver that enforces IPv6", s.Name, s.V6[0])
+			return fmt.Errorf("address set %q has IPv6 members (%s): this driver writes IPv4 ACLs only, and an interface without an IPv6 ACL would pass IPv6 unfiltered; remove the IPv6 addresses or use a driver that enforces IPv6", s.Name, s.V6[0])
 		}
+		if s.Kind != "zone" && s.Kind != "network" {
+			return fmt.Errorf("address set %q: kind %q, want zone or network", s.Name, s.Kind)
+		}
+		if !label.MatchString(s.Of) {
+			return fmt.Errorf("address set %q: the %s name %q holds characters an IOS description here cannot", s.Name, s.Kind, s.Of)
+		}
+		g := &group{set: s.Name, kind: s.Kind, of: s.Of, monitor: monitor[s.Name] && s.Kind == "zone"}
 		for _, p := range s.V4 {
 			if !p.IsValid() || !p.Addr().Is4() {
 				return fmt.Errorf("address set %q: %s is not an IPv4 prefix", s.Name, p)
 			}
+			g.members = append(g.members, p.Masked())
 		}
-		r.sets[s.Name] = s
+		sortPrefixes(g.members)
+		g.members = slices.Compact(g.members)
+		lines := []string{g.description()}
+		for _, p := range g.members {
+			lines = append(lines, groupEntry(p))
+		}
+		g.name = s.Name + "-" + hash8(lines...)
+		b.sets[s.Name] = s
+		b.groups[s.Name] = g
 	}
-	if q := fw.Quarantine.RestrictSet; q != "" {
-		if err := checkName("quarantine restrict set", q); err != nil {
+	for m := range monitor {
+		if g := b.groups[m]; g == nil || g.kind != "zone" {
+			return fmt.Errorf("monitor set %q is not a zone's address set of the intent", m)
+		}
+	}
+	q := fw.Quarantine
+	for _, qs := range []struct{ kind, name string }{{"isolate", q.IsolateSet}, {"restrict", q.RestrictSet}} {
+		if qs.name == "" {
+			continue
+		}
+		if err := checkName("quarantine "+qs.kind+" set", qs.name); err != nil {
 			return err
 		}
-		if s := r.sets[q]; s != nil && len(s.V4) > 0 {
-			return fmt.Errorf("quarantine restrict set %q has members in the intent: its members are quarantine state, added at quarantine time, never configuration", q)
+		if b.groups[qs.name] != nil {
+			return fmt.Errorf("quarantine %s set %q is also an address set of the intent: its members are quarantine state, added at quarantine time, never configuration", qs.kind, qs.name)
 		}
-		r.restrict = q
+		b.groups[qs.name] = &group{name: qs.name, set: qs.name, kind: qs.kind, members: []netip.Prefix{netip.MustParsePrefix(placeholder)}}
+	}
+	if q.IsolateSet != "" && q.IsolateSet == q.RestrictSet {
+		return fmt.Errorf("quarantine isolate and restrict sets are both %q", q.IsolateSet)
+	}
+	if len(q.Remediation) > 0 {
+		if q.IsolateSet == "" {
+			return fmt.Errorf("remediation sets without an isolate set")
+		}
+		remed := slices.Sorted(slices.Values(q.Remediation))
+		remed = slices.Compact(remed)
+		for _, r := range remed {
+			if b.sets[r] == nil {
+				return fmt.Errorf("remediation set %q is not an address set of the intent", r)
+			}
+		}
+		b.groups[q.IsolateSet].remed = remed
+		if len(b.groups[q.IsolateSet].description()) > 200 {
+			return fmt.Errorf("the remediation sets' names (%s) do not fit in the 200 characters of an object-group description", strings.Join(remed, ", "))
+		}
+	}
+	for _, g := range b.groups {
+		d.groups = append(d.groups, g)
 	}
 
-	// Object-groups, sorted by name: every set with members, and the
-	// restrict group (empty: quarantine fills it).
-	var groups []string
-	for name, s := range r.sets {
-		if len(s.V4) > 0 {
-			groups = append(groups, name)
-		}
-	}
-	if r.restrict != "" && !slices.Contains(groups, r.restrict) {
-		groups = append(groups, r.restrict)
-	}
-	slices.Sort(groups)
-	for _, name := range groups {
-		fmt.Fprintf(b, "object-group network %s\n", name)
-		var members []netip.Prefix
-		if s := r.sets[name]; s != nil {
-			members = slices.Clone(s.V4)
-		}
-		slices.SortFunc(members, func(x, y netip.Prefix) int {
-			return cmp.Or(x.Addr().Compare(y.Addr()), x.Bits()-y.Bits())
-		})
-		for _, p := range members {
-			fmt.Fprintf(b, " %s\n", groupEntry(p))
-		}
-	}
-
-	// One ACL per zone with members, sorted by set name.
-	var zones []string
-	for name, s := range r.sets {
-		if s.Kind == "zone" && len(s.V4) > 0 {
-			zones = append(zones, name)
-		}
-	}
-	slices.Sort(zones)
-	byZone, err := r.entries()
+	byZone, err := b.ruleEntries()
 	if err != nil {
 		return err
 	}
-	for _, z := range zones {
-		aces, err := r.zoneACL(z, byZone[z], final)
-		if err != nil {
-			return err
+	seenVLAN := map[int]string{}
+	for _, z := range fw.Zones {
+		if z.VLAN < 1 || z.VLAN > 4094 {
+			return fmt.Errorf("zone %q: VLAN %d: want 1-4094", z.Name, z.VLAN)
 		}
-		fmt.Fprintf(b, "ip access-list extended %s\n", aclName(z))
-		for i, ace := range aces {
-			fmt.Fprintf(b, " %d %s\n", (i+1)*10, ace)
+		if other, dup := seenVLAN[z.VLAN]; dup {
+			return fmt.Errorf("VLAN %d is given to zones %q and %q; an interface takes one inbound ACL", z.VLAN, other, z.Name)
 		}
-	}
-	if zoneVLANs == nil {
-		return nil
-	}
-	type binding struct {
-		vlan int
-		acl  string
-	}
-	var binds []binding
-	for _, z := range zones {
-		of := r.sets[z].Of
-		vlan, ok := zoneVLANs[of]
-		if !ok || vlan < 1 || vlan > 4094 {
-			return fmt.Errorf("zone %q has no VLAN in 1-4094 (got %d): its ACL cannot be bound to an interface; give the zone a vlan", of, vlan)
+		seenVLAN[z.VLAN] = z.Name
+		base := "vlan" + strconv.Itoa(z.VLAN)
+		if z.Set != "" {
+			if g := b.groups[z.Set]; g == nil || g.kind != "zone" {
+				return fmt.Errorf("zone %q: set %q is not a zone's address set of the intent", z.Name, z.Set)
+			}
+			base = z.Set
 		}
-		binds = append(binds, binding{vlan, aclName(z)})
-	}
-	slices.SortFunc(binds, func(x, y binding) int { return x.vlan - y.vlan })
-	for i, bd := range binds {
-		if i > 0 && binds[i-1].vlan == bd.vlan {
-			return fmt.Errorf("VLAN %d is given to two zones (ACLs %s and %s); an interface takes one inbound ACL", bd.vlan, binds[i-1].acl, bd.acl)
-		}
-		fmt.Fprintf(b, "interface Vlan%d\n ip access-group %s in\n", bd.vlan, bd.acl)
+		entries := b.zoneACL(z.Set, byZone[z.Set])
+		a := &acl{name: "ward_" + base + "-" + hash8(entries...), entries: entries}
+		d.acls = append(d.acls, a)
+		d.binds = append(d.binds, bind{vlan: z.VLAN, acl: a.name})
 	}
 	return nil
 }
 
-// groupEntry is one object-group network entry, in the Object Groups for
-// ACLs guide's forms: host A.B.C.D, or A.B.C.D MASK.
-func groupEntry(p netip.Prefix) string {
-	p = p.Masked()
-	if p.Bits() == 32 {
-		return "host " + p.Addr().String()
-	}
-	m := ^uint32(0) << (32 - p.Bits())
-	if p.Bits() == 0 {
-		m = 0
-	}
-	mask := netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)})
-	return p.Addr().String() + " " + mask.String()
+// usable reports whether set has an object-group with members an ACL
+// entry may name: IOS refuses to make a group in use empty (docObjGroup),
+// and an empty set matches nothing anyway.
+func (b *fwBuilder) usable(set string) bool {
+	g := b.groups[set]
+	return g != nil && len(g.members) > 0 && g.kind != "isolate" && g.kind != "restrict"
 }
 
-// zoneEntries is what the rules put into one zone's ACL, before sorting.
-type zoneEntries struct{ essential, rules []string }
+func (b *fwBuilder) og(set string) string { return "object-group " + b.groups[set].name }
 
-// entries computes, once for all zones, what each rule puts into the ACL
-// of its source zone (its own entries) and of its destination zone (the
-// entries for its replies); a rule from z to z gives both to z.
-func (r *fwRenderer) entries() (map[string]*zoneEntries, error) {
-	byZone := map[string]*zoneEntries{}
-	add := func(zone string, essential bool, aces []string) {
-		if s := r.sets[zone]; s == nil || s.Kind != "zone" || len(aces) == 0 {
-			return // networks get no ACL here: their traffic enters elsewhere
+// ruleGroup is one rule's entries in one ACL, after a remark that says
+// which rule they are and which way (see remark).
+type ruleGroup struct {
+	essential bool
+	lines     []string // the remark, then the entries
+}
+
+// zoneRules is what the rules put into one zone's ACL.
+type zoneRules struct{ essential, other []ruleGroup }
+
+// ruleEntries computes, once for all zones, what each rule puts into the
+// ACL of its source zone (its own entries) and of its destination zone
+// (the entries for its replies); a rule from z to z gives both to z.
+func (b *fwBuilder) ruleEntries() (map[string]*zoneRules, error) {
+	byZone := map[string]*zoneRules{}
+	add := func(set string, essential bool, lines []string) {
+		if len(lines) < 2 {
+			return
 		}
-		e := byZone[zone]
-		if e == nil {
-			e = &zoneEntries{}
-			byZone[zone] = e
+		z := byZone[set]
+		if z == nil {
+			z = &zoneRules{}
+			byZone[set] = z
 		}
-		if essential && r.restrict != "" {
-			e.essential = append(e.essential, aces...)
+		g := ruleGroup{essential: essential, lines: lines}
+		if essential {
+			z.essential = append(z.essential, g)
 		} else {
-			e.rules = append(e.rules, aces...)
+			z.other = append(z.other, g)
 		}
 	}
-	for i, rule := range r.fw.Rules {
-		fwd, rep, err := r.rule(rule)
+	for i, rule := range b.fw.Rules {
+		fwd, rep, err := b.rule(rule)
 		if err != nil {
 			return nil, fmt.Errorf("rule %d (flow %q, service %q): %w", i+1, rule.Flow, rule.Service, err)
 		}
-		add(rule.From, rule.Essential, fwd)
-		add(rule.To, rule.Essential, rep)
+		if g := b.groups[rule.From]; g != nil && g.kind == "zone" {
+			add(rule.From, rule.Essential, fwd)
+		}
+		if g := b.groups[rule.To]; g != nil && g.kind == "zone" {
+			add(rule.To, rule.Essential, rep)
+		}
 	}
 	return byZone, nil
 }
 
-// zoneACL is the entries of zone z's inbound ACL, in order (see the
-// package doc): essential rules, the restrict denies, the other rules,
-// monitor, the final entry. Each section is sorted; an entry already
-// written is not repeated.
-func (r *fwRenderer) zoneACL(z string, e *zoneEntries, final string) ([]string, error) {
-	if e == nil {
-		e = &zoneEntries{}
+// remark is the first line of a rule's entries in an ACL (docACL: a remark
+// holds up to 100 characters): "remark ward rule|reply essential|normal
+// [icmp=TYPES] flow FLOW service SERVICE". Parse reads the rule back from
+// it and the entries after it: which way they go, whether the rule is
+// essential, and (for ICMP replies, which are echo-replies whatever the
+// rule allowed) the rule's ICMP types. Flow and service names are labels,
+// cut to fit.
+func remark(dir string, r intent.Rule) string {
+	ess := "normal"
+	if r.Essential {
+		ess = "essential"
 	}
-	var restrict []string
-	if r.restrict != "" {
-		restrict = []string{
-			"deny ip object-group " + r.restrict + " any log",
-			"deny ip any object-group " + r.restrict + " log",
+	s := "remark ward " + dir + " " + ess
+	if dir == "reply" && r.Proto == "icmp" {
+		types := "any"
+		if len(r.ICMPTypes) > 0 {
+			ts := slices.Sorted(slices.Values(r.ICMPTypes))
+			types = strings.Join(slices.Compact(ts), ",")
 		}
+		s += " icmp=" + types
 	}
-	var monitor []string
-	for _, m := range r.fw.Monitor {
-		s := r.sets[m]
-		if s == nil {
-			return nil, fmt.Errorf("monitor set %q is not an address set of the intent", m)
-		}
-		switch {
-		case m == z:
-			// Everything from a monitor zone that no rule permits.
-			monitor = append(monitor, "permit ip object-group "+z+" any log")
-		case len(s.V4) > 0:
-			// Everything from this zone to a monitor zone, and replies to
-			// what the monitor zone sent here.
-			monitor = append(monitor, "permit ip object-group "+z+" object-group "+m+" log")
-		}
+	s += " flow " + cleanLabel(r.Flow) + " service " + cleanLabel(r.Service)
+	if len(s) > len("remark ")+100 {
+		s = strings.TrimRight(s[:len("remark ")+100], " ")
 	}
-	var out []string
-	seen := map[string]bool{}
-	for _, section := range [][]string{e.essential, restrict, e.rules, monitor, {final}} {
-		slices.Sort(section)
-		for _, ace := range section {
-			if !seen[ace] {
-				seen[ace] = true
-				out = append(out, ace)
-			}
-		}
-	}
-	return out, nil
+	return s
 }
 
 // rule is one intent rule's own entries (for its source zone's ACL) and
-// the entries for its replies (for its destination zone's ACL).
-func (r *fwRenderer) rule(rule intent.Rule) (fwd, rep []string, err error) {
-	from, to := r.sets[rule.From], r.sets[rule.To]
-	if from == nil {
+// the entries for its replies (for its destination zone's ACL), each
+// after its remark; nil when the rule matches nothing here.
+func (b *fwBuilder) rule(rule intent.Rule) (fwd, rep []string, err error) {
+	if b.sets[rule.From] == nil {
 		return nil, nil, fmt.Errorf("from %q is not an address set of the intent", rule.From)
 	}
-	if to == nil {
+	if b.sets[rule.To] == nil {
 		return nil, nil, fmt.Errorf("to %q is not an address set of the intent", rule.To)
 	}
-	src, dst := "object-group "+rule.From, "object-group "+rule.To
+	var f, r []string
 	switch rule.Proto {
 	case "tcp", "udp":
 		if len(rule.ICMPTypes) > 0 {
@@ -298,32 +297,38 @@ func (r *fwRenderer) rule(rule intent.Rule) (fwd, rep []string, err error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		src, dst := b.og(rule.From), b.og(rule.To)
 		for _, op := range ops {
-			fwd = append(fwd, join("permit", rule.Proto, src, dst, op))
+			f = append(f, join("permit", rule.Proto, src, dst, op))
+			// Stateless replies (docACL): TCP from the service port with
+			// the ACK or RST bit (established); UDP from the service port
+			// back to the source, the price of a stateless filter.
 			if rule.Proto == "tcp" {
-				rep = append(rep, join("permit", rule.Proto, dst, op, src, "established"))
+				r = append(r, join("permit", rule.Proto, dst, op, src, "established"))
 			} else {
-				rep = append(rep, join("permit", rule.Proto, dst, op, src))
+				r = append(r, join("permit", rule.Proto, dst, op, src))
 			}
 		}
 	case "icmp":
 		if len(rule.Ports) > 0 {
 			return nil, nil, fmt.Errorf("protocol icmp with ports")
 		}
+		src, dst := b.og(rule.From), b.og(rule.To)
 		echo := len(rule.ICMPTypes) == 0
 		if echo {
-			fwd = append(fwd, join("permit icmp", src, dst))
+			f = append(f, join("permit icmp", src, dst))
 		}
-		for _, name := range rule.ICMPTypes {
+		types := slices.Sorted(slices.Values(rule.ICMPTypes))
+		for _, name := range slices.Compact(types) {
 			t, ok := icmpNames[name]
 			if !ok {
-				return nil, nil, fmt.Errorf("ICMP type %q has no IOS-XE name here", name)
+				return nil, nil, fmt.Errorf("ICMP type %q has no IOS-XE name Ward writes (%s)", name, strings.Join(slices.Sorted(mapKeys(icmpNames)), ", "))
 			}
-			fwd = append(fwd, join("permit icmp", src, dst, t))
+			f = append(f, join("permit icmp", src, dst, t))
 			echo = echo || t == "echo"
 		}
 		if echo {
-			rep = append(rep, join("permit icmp", dst, src, "echo-reply"))
+			r = append(r, join("permit icmp", dst, src, "echo-reply"))
 		}
 	case "icmpv6":
 		// No set has IPv6 members (refused above): it matches nothing.
@@ -331,10 +336,89 @@ func (r *fwRenderer) rule(rule intent.Rule) (fwd, rep []string, err error) {
 	default:
 		return nil, nil, fmt.Errorf("protocol %q: want tcp, udp, icmp or icmpv6", rule.Proto)
 	}
-	if len(from.V4) == 0 || len(to.V4) == 0 {
+	if !b.usable(rule.From) || !b.usable(rule.To) {
 		return nil, nil, nil // an empty set matches nothing
 	}
+	if len(f) > 0 {
+		fwd = append([]string{remark("rule", rule)}, f...)
+	}
+	if len(r) > 0 {
+		rep = append([]string{remark("reply", rule)}, r...)
+	}
 	return fwd, rep, nil
+}
+
+func mapKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// zoneACL is the entries of the inbound ACL of the zone with set z ("" for
+// a zone with no set), in order: isolate (an isolated address reaches the
+// remediation sets only), the essential rules, the restrict denies (a
+// restricted address keeps only the essential rules), the other rules,
+// monitor permits (logged), the final entry. Rule groups are sorted.
+func (b *fwBuilder) zoneACL(z string, rules *zoneRules) []string {
+	if rules == nil {
+		rules = &zoneRules{}
+	}
+	var out []string
+	q := b.fw.Quarantine
+	if iso := q.IsolateSet; iso != "" {
+		isoOG := b.og(iso)
+		for _, r := range b.groups[iso].remed {
+			if b.usable(r) {
+				out = append(out, "permit ip "+isoOG+" "+b.og(r))
+			}
+		}
+		if z != "" && b.usable(z) && slices.Contains(b.groups[iso].remed, z) {
+			out = append(out, "permit ip "+b.og(z)+" "+isoOG)
+		}
+		out = append(out, "deny ip "+isoOG+" any log", "deny ip any "+isoOG+" log")
+	}
+	out = append(out, sortedGroups(rules.essential)...)
+	if rs := q.RestrictSet; rs != "" {
+		out = append(out, "deny ip "+b.og(rs)+" any log", "deny ip any "+b.og(rs)+" log")
+	}
+	out = append(out, sortedGroups(rules.other)...)
+	if z != "" && b.usable(z) {
+		var mons []string
+		for _, m := range b.fw.Monitor {
+			switch {
+			case m == z:
+				// Everything from a monitor zone that no rule permits.
+				mons = append(mons, "permit ip "+b.og(z)+" any log")
+			case b.usable(m):
+				// Everything from this zone to a monitor zone, and replies
+				// to what the monitor zone sent here.
+				mons = append(mons, "permit ip "+b.og(z)+" "+b.og(m)+" log")
+			}
+		}
+		slices.Sort(mons)
+		out = append(out, slices.Compact(mons)...)
+	}
+	return append(out, b.final)
+}
+
+// sortedGroups flattens rule groups in a fixed order, each group's entries
+// deduplicated; a group equal to one already written is left out.
+func sortedGroups(gs []ruleGroup) []string {
+	keys := make([]string, 0, len(gs))
+	for _, g := range gs {
+		lines := append([]string{g.lines[0]}, slices.Compact(slices.Sorted(slices.Values(g.lines[1:])))...)
+		keys = append(keys, strings.Join(lines, "\n"))
+	}
+	slices.Sort(keys)
+	var out []string
+	for _, k := range slices.Compact(keys) {
+		out = append(out, strings.Split(k, "\n")...)
+	}
+	return out
 }
 
 func join(words ...string) string {
@@ -348,24 +432,12 @@ func join(words ...string) string {
 }
 
 // icmpNames maps the policy's ICMP type names (nftables' spelling) to the
-// ICMP message names of the IOS extended ACE (Configuring Network Security
-// with ACLs, icmp-message).
+// ICMP message names of the IOS extended ACE (docACL, icmp-message).
 var icmpNames = map[string]string{
 	"echo-request":            "echo",
 	"echo-reply":              "echo-reply",
 	"destination-unreachable": "unreachable",
 	"time-exceeded":           "time-exceeded",
-	"source-quench":           "source-quench",
-	"redirect":                "redirect",
-	"router-advertisement":    "router-advertisement",
-	"router-solicitation":     "router-solicitation",
-	"parameter-problem":       "parameter-problem",
-	"timestamp-request":       "timestamp-request",
-	"timestamp-reply":         "timestamp-reply",
-	"info-request":            "information-request",
-	"info-reply":              "information-reply",
-	"address-mask-request":    "mask-request",
-	"address-mask-reply":      "mask-reply",
 }
 
 // portOps turns port ranges into IOS port operators, one per entry:
@@ -394,36 +466,33 @@ func portOps(ports []intent.Ports) ([]string, error) {
 	return ops, nil
 }
 
-// renderSwitch writes each access port: its full interface name, access
-// mode, its VLAN. The quarantine VLAN is not configuration: isolate moves a
-// port there at quarantine time.
-func renderSwitch(b *strings.Builder, sw *intent.Switch) error {
-	type port struct {
-		name string
-		num  []int
-		vlan int
-		dev  string
+// buildSwitch adds each access port (its full interface name, a
+// description marking it as Ward's, access mode, its VLAN) and the
+// quarantine VLAN.
+func buildSwitch(d *device, sw *intent.Switch) error {
+	if q := sw.QuarantineVLAN; q != 0 {
+		if q < 2 || q > 4094 || (q >= 1002 && q <= 1005) {
+			return fmt.Errorf("quarantine VLAN %d: want 2-1001 or 1006-4094 (VLAN 1 and 1002-1005 are the switch's own)", q)
+		}
+		d.qvlan = q
 	}
-	ports := make([]port, 0, len(sw.Ports))
-	for _, p := range sw.Ports {
-		name, num, err := canonicalInterface(p.Port)
+	for _, pv := range sw.Ports {
+		name, num, err := canonicalInterface(pv.Port)
 		if err != nil {
-			return fmt.Errorf("device %q: %w", p.Device, err)
+			return fmt.Errorf("device %q: %w", pv.Device, err)
 		}
-		if p.VLAN < 1 || p.VLAN > 4094 {
-			return fmt.Errorf("port %s (device %q): VLAN %d: want 1-4094", name, p.Device, p.VLAN)
+		if pv.VLAN < 1 || pv.VLAN > 4094 {
+			return fmt.Errorf("port %s (device %q): VLAN %d: want 1-4094", name, pv.Device, pv.VLAN)
 		}
-		ports = append(ports, port{name, num, p.VLAN, p.Device})
-	}
-	slices.SortFunc(ports, func(x, y port) int {
-		tx, ty := strings.TrimRight(x.name, "0123456789/"), strings.TrimRight(y.name, "0123456789/")
-		return cmp.Or(strings.Compare(tx, ty), slices.Compare(x.num, y.num))
-	})
-	for i, p := range ports {
-		if i > 0 && ports[i-1].name == p.name {
-			return fmt.Errorf("port %s is given to devices %q and %q; an access port carries one VLAN", p.name, ports[i-1].dev, p.dev)
+		if pv.VLAN == sw.QuarantineVLAN {
+			return fmt.Errorf("port %s (device %q): VLAN %d is the quarantine VLAN", name, pv.Device, pv.VLAN)
 		}
-		fmt.Fprintf(b, "interface %s\n switchport mode access\n switchport access vlan %d\n", p.name, p.vlan)
+		for _, p := range d.ports {
+			if p.name == name {
+				return fmt.Errorf("port %s is given to devices %q and %q; an access port carries one VLAN", name, p.device, pv.Device)
+			}
+		}
+		d.ports = append(d.ports, &port{name: name, num: num, vlan: pv.VLAN, home: pv.VLAN, device: cleanLabel(pv.Device), zone: cleanLabel(pv.Zone), access: true})
 	}
 	return nil
 }
