@@ -47,8 +47,8 @@ func selectManaged(out string) string {
 		switch {
 		case has(f, "set", "firewall", "family", "inet", "filter") && len(f) > 5 && strings.HasPrefix(f[5], "ward_"):
 			keep[i] = true
-			if len(f) == 10 && f[7] == "from" && (f[8] == "source-prefix-list" || f[8] == "destination-prefix-list") {
-				lists[f[9]] = true
+			if len(f) == 11 && f[8] == "from" && (f[9] == "source-prefix-list" || f[9] == "destination-prefix-list") {
+				lists[f[10]] = true
 			}
 		case has(f, "set", "interfaces", "irb", "unit") && len(f) == 10 && has(f[5:], "family", "inet", "filter", "input") && strings.HasPrefix(f[9], "ward_"):
 			keep[i] = true
@@ -263,8 +263,14 @@ func (d *driver) change(ctx context.Context, cs netsession.Configurer, lines []s
 		return uncommitted(err, cmdCompare)
 	}
 	if !hasContent(diff) {
-		// Nothing to change: the device runs cfg already.
-		if _, err := cs.Interact(ctx, cmdLeave); err != nil {
+		// Nothing to change: the device runs cfg already. The candidate
+		// may still differ in order (deleted, then set again): rollback 0
+		// leaves nothing for exit to ask about.
+		_, err := cs.Interact(ctx, cmdDiscard)
+		if err == nil {
+			_, err = cs.Interact(ctx, cmdLeave)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: the device runs the configuration already; leaving configuration mode failed: %w", driverName, err)
 		}
 		return nil
@@ -288,7 +294,7 @@ func (d *driver) change(ctx context.Context, cs netsession.Configurer, lines []s
 	}
 	got, perr := parseConfig(selectManaged(out))
 	if perr != nil || got.print() != expect.print() {
-		why := "it differs from the configuration sent"
+		why := "it differs from the configuration sent: " + firstDifference(expect.print(), got.print())
 		if perr != nil {
 			why = perr.Error()
 		}
@@ -310,6 +316,25 @@ func (d *driver) change(ctx context.Context, cs netsession.Configurer, lines []s
 		return fmt.Errorf("%s: the change is committed and read back; leaving configuration mode failed: %w", driverName, err)
 	}
 	return nil
+}
+
+// firstDifference names the first line where the device's read back
+// (got) differs from what was sent (want).
+func firstDifference(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d: sent %q, read back %q", i+1, wl, gl)
+		}
+	}
+	return "no line differs"
 }
 
 func (d *driver) unknown(err error, what string, confirmed bool) error {
