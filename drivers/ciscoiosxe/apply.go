@@ -395,8 +395,16 @@ func changes(want, have *device) ([]string, error) {
 		if haveACLs[name] != nil {
 			continue
 		}
+		// Entries with their sequence numbers (docACL), so an entry equal
+		// to an earlier one is kept in its place; remarks take the next
+		// number by themselves (the default increment, 10).
 		add("ip access-list extended " + name)
-		add(a.entries...)
+		for i, e := range a.entries {
+			if !strings.HasPrefix(e, "remark ") {
+				e = strconv.Itoa((i+1)*10) + " " + e
+			}
+			add(e)
+		}
 		add("exit")
 	}
 

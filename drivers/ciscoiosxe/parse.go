@@ -169,6 +169,12 @@ type remarkInfo struct {
 func parseRemark(l string) (remarkInfo, bool) {
 	w := strings.Fields(l)
 	var r remarkInfo
+	if len(w) > 2 && w[0] == "remark" && w[1] == "ward" && strings.HasPrefix(w[2], "#") {
+		if _, err := strconv.Atoi(w[2][1:]); err != nil {
+			return r, false
+		}
+		w = append(w[:2], w[3:]...)
+	}
 	if len(w) < 4 || w[0] != "remark" || w[1] != "ward" || (w[2] != "rule" && w[2] != "reply") {
 		return r, false
 	}

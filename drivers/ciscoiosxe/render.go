@@ -402,7 +402,7 @@ func (b *fwBuilder) zoneACL(z string, rules *zoneRules) []string {
 		slices.Sort(mons)
 		out = append(out, slices.Compact(mons)...)
 	}
-	return append(out, b.final)
+	return numberRemarks(append(out, b.final))
 }
 
 // sortedGroups flattens rule groups in a fixed order, each group's entries
@@ -417,6 +417,25 @@ func sortedGroups(gs []ruleGroup) []string {
 	var out []string
 	for _, k := range slices.Compact(keys) {
 		out = append(out, strings.Split(k, "\n")...)
+	}
+	return out
+}
+
+// numberRemarks makes every remark of an ACL unique, "remark ward #N ...":
+// IOS keeps an entry typed twice once (docACL), and two rules may share
+// flow and service names (one flow, several sources).
+func numberRemarks(entries []string) []string {
+	n := 0
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		if rest, ok := strings.CutPrefix(e, "remark ward "); ok {
+			n++
+			e = "remark ward #" + strconv.Itoa(n) + " " + rest
+			if len(e) > len("remark ")+100 {
+				e = strings.TrimRight(e[:len("remark ")+100], " ")
+			}
+		}
+		out[i] = e
 	}
 	return out
 }
