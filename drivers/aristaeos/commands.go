@@ -90,6 +90,11 @@ func commands(cur, want *state) ([]string, error) {
 			out = append(out, "vlan "+strconv.Itoa(want.qvlan), "name "+quarantineVLANName, "exit")
 		}
 	}
+	if !want.hasAccess() {
+		// The access role is gone (or never was): the ports are left as
+		// they are, released, never moved.
+		return out, nil
+	}
 	ports := map[string]bool{}
 	for p := range cur.ports {
 		ports[p] = true

@@ -157,6 +157,9 @@ func (d *driver) device(ctx context.Context, s drivers.Session) (*state, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the running configuration: %w", driverName, err)
 	}
+	if !st.hasAccess() {
+		st.ports = map[string]port{} // not Ward's: the target has no access role here
+	}
 	return st, nil
 }
 

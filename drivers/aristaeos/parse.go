@@ -39,6 +39,10 @@ func model(st *state) (*intent.Target, *quarantine, error) {
 			return nil
 		}
 		switch {
+		case name == nameAccess:
+			if err := empty(); err != nil {
+				return nil, nil, err
+			}
 		case name == nameDefaultDrop || name == nameDefaultAccept:
 			if fw.DefaultAction != "" {
 				return nil, nil, fmt.Errorf("both %s and %s are present", nameDefaultDrop, nameDefaultAccept)
@@ -131,10 +135,13 @@ func model(st *state) (*intent.Target, *quarantine, error) {
 	if hasFW {
 		t.Firewall = fw
 		t.Roles = append(t.Roles, intent.RoleFirewall)
-	} else if len(st.acls) > 0 || len(st.bindings) > 0 {
+	} else if len(st.bindings) > 0 || len(st.acls) > 0 && !(len(st.acls) == 1 && st.hasAccess()) {
 		return nil, nil, fmt.Errorf("Ward's ACLs are present without %s or %s, the list that says the firewall role is configured", nameDefaultDrop, nameDefaultAccept)
 	}
-	if st.qvlan != 0 || len(st.ports) > 0 {
+	if !st.hasAccess() && (st.qvlan != 0 || len(st.ports) > 0) {
+		return nil, nil, fmt.Errorf("access ports or a quarantine VLAN without %s, the list that says the access role is configured", nameAccess)
+	}
+	if st.hasAccess() {
 		sw := &intent.Switch{QuarantineVLAN: st.qvlan}
 		for name, p := range st.ports {
 			vlan := p.vlan

@@ -33,6 +33,10 @@ const (
 	prefixVLAN        = "ward-vlan"  // ward-vlanN: that of a zone with no address set
 	nameDefaultDrop   = "ward-default-drop"
 	nameDefaultAccept = "ward-default-accept"
+	// nameAccess is empty: the target holds the access role, so Ward
+	// manages the access VLAN of the switch's ports. Without it, ports
+	// are not Ward's and are neither read nor changed.
+	nameAccess = "ward-access"
 )
 
 // Sections of a zone ACL, by sequence number: each holds its entries
@@ -101,6 +105,7 @@ func build(t *intent.Target, q *quarantine) (*state, error) {
 		}
 	}
 	if t.Switch != nil {
+		st.acls[nameAccess] = nil
 		if err := buildSwitch(st, t.Switch, q); err != nil {
 			return nil, err
 		}

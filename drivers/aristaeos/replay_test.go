@@ -58,7 +58,7 @@ func TestReplayRunning(t *testing.T) {
 	}
 	p, err := platform.NewPlatform(platformYAML, "replay",
 		options.WithTransportType(transport.FileTransport), options.WithFileTransportFile(path),
-		options.WithTimeoutOps(5*time.Second))
+		options.WithTimeoutOps(10*time.Second), options.WithReadDelay(time.Microsecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,5 +76,16 @@ func TestReplayRunning(t *testing.T) {
 	}
 	if same, diff, err := drivers.Compare(d, want, got); err != nil || !same {
 		t.Errorf("the replayed running configuration does not enforce small(): %v\n%s", err, diff)
+	}
+	// What Running sent: the session set-up, then one read, nothing that
+	// changes the switch.
+	var sent []string
+	for _, w := range nd.Transport.Impl.(*transport.File).Writes {
+		if line := strings.TrimSpace(string(w)); line != "" {
+			sent = append(sent, line)
+		}
+	}
+	if want := []string{"enable", "terminal width 32767", "terminal length 0", "show running-config"}; strings.Join(sent, "|") != strings.Join(want, "|") {
+		t.Errorf("Running sent %q, want %q", sent, want)
 	}
 }

@@ -449,6 +449,12 @@ func (st *state) format() string {
 	return b.String()
 }
 
+// hasAccess reports whether the state holds the access role's marker.
+func (st *state) hasAccess() bool {
+	_, ok := st.acls[nameAccess]
+	return ok
+}
+
 func (st *state) clone() *state {
 	n := newState()
 	for k, v := range st.acls {
