@@ -29,15 +29,20 @@
 //     for a zone no flow names; ward-vlanN-monitor if it is in monitor
 //     mode), bound with ip access-group … in on interface VlanN. Its
 //     sections, by sequence number: 10… isolated addresses (quarantine
-//     state: permit to the remediation sets, deny from and to, logged);
+//     state: permit to and from the remediation sets, deny from and to,
+//     logged);
 //     1,000,000… essential rules and their replies; 2,000,000… restricted
 //     addresses (deny from and to, logged); 3,000,000… the other rules and
 //     their replies; 8,000,000… monitor zones (permit … log, never
 //     silent); 9,000,000 the final deny ip any any log (permit ip any any
 //     log when the default action is accept).
-//   - Access role: vlan Q with name ward-quarantine, and switchport access
-//     vlan N per port, port names canonicalised (Et5 = Ethernet5, Et1/1,
-//     Po10 = Port-Channel10).
+//   - Access role: the empty list ward-access (without it the switch's
+//     ports are neither read nor changed), vlan Q with name
+//     ward-quarantine, and switchport access vlan N per port, port names
+//     canonicalised (Et5 = Ethernet5, Et1/1, Po10 = Port-Channel10). With
+//     the role, every port with an access VLAN is Ward's: one the
+//     configuration leaves out goes back to the default VLAN (no
+//     switchport access vlan), so a port someone else set is drift.
 //
 // The ACLs are stateless, so replies are rules: TCP from the service port
 // with established, UDP from the service port (the price: a host in the
@@ -79,7 +84,9 @@
 // keeps it, and refuses to drop a quarantine set that has members.
 //
 // Not done: Checkpointer (the fake has no checkpoints), IPv6, verified
-// TCAM limits (CapacityChecker's numbers are provisional, see commands.go),
-// ports on a firewall-only target (a switch with access ports should hold
-// the access role too, or they are read as drift).
+// TCAM limits (CapacityChecker's numbers are provisional, see commands.go).
+// EOS traffic-policies with field-set ipv4 prefix (named address sets, as
+// Arista AVD's eos_cli_config_gen renders them) would make a policy grow
+// with flows only and a quarantine one field-set member; they are not used:
+// their support varies by platform and the fake does not model them.
 package aristaeos

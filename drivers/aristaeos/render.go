@@ -349,7 +349,9 @@ func (b *fwBuilder) zoneEntries(z string, rules []intent.Rule, final string, q *
 	}
 	for _, x := range sortedPrefixes(q.isolate) {
 		for _, rp := range sortedPrefixes(remediation) {
-			isolate = append(isolate, "permit ip "+prefixText(x)+" "+prefixText(rp))
+			// Both ways: a remediation set may be a zone, whose own ACL
+			// then carries its replies to x.
+			isolate = append(isolate, "permit ip "+prefixText(x)+" "+prefixText(rp), "permit ip "+prefixText(rp)+" "+prefixText(x))
 		}
 		isolate = append(isolate, "deny ip "+prefixText(x)+" any log", "deny ip any "+prefixText(x)+" log")
 	}
