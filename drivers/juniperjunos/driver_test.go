@@ -43,13 +43,18 @@ func startFake(t *testing.T) (*junosfake.Fake, *junosfake.ManualClock) {
 // definition, the host key pinned.
 func dial(t *testing.T, f *junosfake.Fake) *netsession.Session {
 	t.Helper()
+	return dialTimeout(t, f, 20*time.Second)
+}
+
+func dialTimeout(t *testing.T, f *junosfake.Fake, timeout time.Duration) *netsession.Session {
+	t.Helper()
 	host, port, err := net.SplitHostPort(f.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, _ := strconv.Atoi(port)
 	s, err := netsession.Dial(t.Context(), netsession.Target{Name: "ex-core-1", Address: host, Port: p, Username: "ward",
-		KnownHosts: f.KnownHosts(t), Timeout: 20 * time.Second}, netsession.Credential{Password: testPassword}, platformYAML)
+		KnownHosts: f.KnownHosts(t), Timeout: timeout}, netsession.Credential{Password: testPassword}, platformYAML)
 	if err != nil {
 		t.Fatalf("dialing the fake: %v", err)
 	}
