@@ -428,6 +428,38 @@ func TestFaults(t *testing.T) {
 			t.Errorf("the next Apply did not converge (-want +got):\n%s", drivertest.Diff(before, fd.Running()))
 		}
 	})
+	t.Run("connection dropped after the commit timer", func(t *testing.T) {
+		want, err := build(small(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds, err := commands(newState(), want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock := clifake.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		// The session's lines, show session-config diffs, then commit
+		// timer: the cut comes right after the switch took the commit.
+		f, s := startFake(t, eosfake.Options{Clock: clock, DropAfterConfigLines: len(cmds) + 2})
+		err = d.Apply(t.Context(), s, good)
+		if !errors.Is(err, drivers.ErrOutcomeUnknown) || !strings.Contains(err.Error(), "restores the previous configuration by itself") {
+			t.Fatalf("err = %v; want ErrOutcomeUnknown saying the switch rolls back by itself", err)
+		}
+		s2 := dial(t, f)
+		if o, err := drivers.Which(t.Context(), d, s2, good, drivers.Config{}); err != nil || o != drivers.OutcomeApplied {
+			t.Errorf("Which before the timer ran out = %v, %v; want applied", o, err)
+		}
+		clock.Advance(6 * time.Minute)
+		if o, err := drivers.Which(t.Context(), d, s2, good, drivers.Config{}); err != nil || o != drivers.OutcomePrevious {
+			t.Errorf("Which after the timer ran out = %v, %v; want previous", o, err)
+		}
+		if err := d.Apply(t.Context(), s2, good); err != nil {
+			t.Fatalf("the next Apply: %v", err)
+		}
+		if same, _, _ := drivers.Compare(d, good, running(t, d, s2)); !same {
+			t.Error("the next Apply did not converge")
+		}
+	})
 	t.Run("commit refused", func(t *testing.T) {
 		f, s := startFake(t, eosfake.Options{RefuseCommit: "% Cannot commit: configuration lock held"})
 		err := d.Apply(t.Context(), s, good)
