@@ -165,7 +165,10 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 		return d.revert(ctx, c, fmt.Errorf("the switch runs something else than what was sent: %w", err))
 	}
 	if err := d.Confirm(ctx, s, p); err != nil {
-		return err
+		if errors.Is(err, drivers.ErrSessionBroken) {
+			return err
+		}
+		return d.revert(ctx, c, err)
 	}
 	if d.save {
 		if _, err := s.Run(ctx, "write memory"); err != nil {
@@ -288,8 +291,13 @@ func pendingRevert(ctx context.Context, s drivers.Session) error {
 // failure the session survived, and says which configuration runs.
 func (d *driver) revert(ctx context.Context, c netsession.Configurer, cause error) error {
 	if err := c.Acquire(ctx, "privilege-exec"); err == nil {
-		if _, err = c.Run(ctx, "configure revert now"); err == nil {
+		_, err = c.Run(ctx, "configure revert now")
+		var rej *netsession.Rejected
+		switch {
+		case err == nil:
 			return fmt.Errorf("%s: %w; configure revert now put the previous configuration back in force", driverName, cause)
+		case errors.As(err, &rej) && strings.Contains(rej.Output, "No Rollback Confirmed Change pending"):
+			return fmt.Errorf("%s: %w; the revert timer had already put the previous configuration back in force (nothing was pending)", driverName, cause)
 		}
 		return fmt.Errorf("%w: %s: %w; configure revert now failed too (%w): the switch restores the previous configuration when the revert timer runs out", drivers.ErrOutcomeUnknown, driverName, cause, err)
 	} else {
