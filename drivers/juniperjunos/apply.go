@@ -570,10 +570,11 @@ func (d *driver) SetPortVLAN(ctx context.Context, s drivers.Session, portName st
 	return d.change(ctx, cs, lines, expect, false, false)
 }
 
-// Capacity limits, per model (t.Model, matched by prefix, case
-// insensitive). Each cites where it is documented.
+// Capacity limits, per model series (t.Model matched by the series'
+// prefix, case insensitive: EX8208 is an EX8200). Each cites where it is
+// documented.
 type limits struct {
-	model       string
+	prefix      string
 	termsPerFlt int
 	termsSource string
 }
@@ -585,11 +586,11 @@ const (
 )
 
 var modelLimits = []limits{
-	{"EX2200", 512, srcTerms10},
-	{"EX2300", 512, srcTermsND},
-	{"EX3200", 2048, srcTerms10},
-	{"EX4200", 2048, srcTerms10},
-	{"EX8200", 32768, srcTerms10},
+	{"EX22", 512, srcTerms10},
+	{"EX23", 512, srcTermsND},
+	{"EX32", 2048, srcTerms10},
+	{"EX42", 2048, srcTerms10},
+	{"EX82", 32768, srcTerms10},
 }
 
 // defaultLimits apply to a model Ward has no documented figure for: the
@@ -602,7 +603,7 @@ const maxPrefixes = 85325
 func limitsFor(model string) limits {
 	m := strings.ToUpper(strings.TrimSpace(model))
 	for _, l := range modelLimits {
-		if strings.HasPrefix(m, l.model) {
+		if strings.HasPrefix(m, l.prefix) {
 			return l
 		}
 	}

@@ -21,7 +21,10 @@
 //     output longer than a screen stops at the ---(more N%)--- pager
 //     (space: next page, enter: next line, q: stop);
 //   - set and delete of the statements in Statements, keyword
-//     abbreviations, several statements of one container on one line;
+//     abbreviations, several statements of one container on one line; an
+//     empty prefix-list (set policy-options prefix-list NAME, shown as the
+//     bare statement while it has no entry; like every container, it goes
+//     when a delete empties it); interface descriptions without spaces;
 //     show, show | display set, show | compare, show configuration
 //     [| display set] (with the "## Last commit" line, and the version
 //     statement when Options.Version is set); commit, commit check, commit

@@ -30,6 +30,10 @@ func TestStatementGrammar(t *testing.T) {
 		{in: "firewall family inet filter f term ret from tcp-established", want: []string{"firewall family inet filter f term ret from tcp-established"}},
 		{in: "firewall family inet filter f term t1 then count c1 log accept", want: []string{
 			"firewall family inet filter f term t1 then count c1", "firewall family inet filter f term t1 then log", "firewall family inet filter f term t1 then accept"}},
+		// prefix-list name { ip-addresses; }: the entries are optional.
+		{in: "policy-options prefix-list quarantine", want: []string{"policy-options prefix-list quarantine"}},
+		{in: "interfaces ge-0/0/5 description ward-210", want: []string{"interfaces ge-0/0/5 description ward-210"}},
+		{in: "interfaces ge-0/0/5 description \"ward 210\"", err: "syntax error.", col: 32},
 		// Keywords may be abbreviated when the abbreviation is unique.
 		{in: "vla v210 vlan-i 210", want: []string{"vlans v210 vlan-id 210"}},
 
