@@ -462,7 +462,10 @@ func changes(want, have *device) ([]string, error) {
 		if h == nil || !h.access {
 			lines = append(lines, "switchport mode access")
 		}
-		quarantined := h != nil && have.qvlan != 0 && h.vlan == have.qvlan && h.home == p.vlan
+		// A port in the quarantine VLAN stays there (an apply never
+		// releases a device); its description takes the VLAN it now
+		// belongs in, where release moves it.
+		quarantined := h != nil && have.qvlan != 0 && h.vlan == have.qvlan && h.home != have.qvlan
 		if (h == nil || h.vlan != p.vlan) && !quarantined {
 			lines = append(lines, "switchport access vlan "+strconv.Itoa(p.vlan))
 		}

@@ -248,3 +248,40 @@ func TestReplayRunning(t *testing.T) {
 }
 
 func netsessionOpen(nd *network.Driver) *netsession.Session { return netsession.Open("replay", nd) }
+
+// TestApplyKeepsQuarantinedPort: a port in the quarantine VLAN stays
+// there through an Apply that gives it another VLAN; its description takes
+// the new VLAN, where release then moves it.
+func TestApplyKeepsQuarantinedPort(t *testing.T) {
+	d := newDriver(t, "")
+	a, b, ta, tb := twoConfigs(t, d)
+	f, s := startFake(t, iosxefake.Options{}, ta, tb)
+	if err := d.Apply(t.Context(), s, a); err != nil {
+		t.Fatal(err)
+	}
+	const port = "GigabitEthernet1/0/10" // Gi1/0/10: VLAN 20 in a, 30 in b
+	vs := d.(drivers.VLANSetter)
+	if err := vs.SetPortVLAN(t.Context(), s, "Gi1/0/10", 999); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(t.Context(), s, b); err != nil {
+		t.Fatal(err)
+	}
+	q, err := d.(drivers.QuarantineReader).ReadQuarantine(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Ports[port] != 30 {
+		t.Fatalf("after an Apply giving the quarantined port VLAN 30: quarantine ports %v, want %s home 30", q.Ports, port)
+	}
+	if !strings.Contains(f.Running(), "interface "+port+"\n description ward vlan 30 device d3 zone b\n switchport access vlan 999\n") {
+		t.Errorf("the port left the quarantine VLAN or kept its old description:\n%s", f.Running())
+	}
+	runs(t, d, f, b, "with the port in quarantine")
+	if err := vs.SetPortVLAN(t.Context(), s, port, 30); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := d.(drivers.QuarantineReader).ReadQuarantine(t.Context(), s); len(q.Ports) != 0 {
+		t.Errorf("after release: quarantine ports %v", q.Ports)
+	}
+}
