@@ -226,7 +226,7 @@ func (s *Session) op(ctx context.Context, line string, send func([]util.Option) 
 	if dl, ok := ctx.Deadline(); ok {
 		opts = append(opts, opoptions.WithTimeoutOps(time.Until(dl)))
 	}
-	stop := context.AfterFunc(ctx, func() { s.d.Close() })
+	stop := context.AfterFunc(ctx, func() { s.cut() })
 	r, err := send(opts)
 	if !stop() {
 		return "", s.breakOff(line, fmt.Errorf("%w (the connection was closed)", context.Cause(ctx)))
@@ -265,5 +265,15 @@ func (s *Session) breakOff(line string, err error) error {
 func (s *Session) Broken() bool { return s.broken != nil }
 
 // Close ends the session: the platform's on-close commands, then the
-// connection.
-func (s *Session) Close() error { return s.d.Close() }
+// connection. A broken session is cut without them: they would only wait
+// out their timeout on a session that cannot answer, keeping the device's
+// configuration lock (Junos configure exclusive) all the while.
+func (s *Session) Close() error {
+	if s.broken != nil {
+		return s.cut()
+	}
+	return s.d.Close()
+}
+
+// cut closes the connection without a word to the device.
+func (s *Session) cut() error { return s.d.Driver.Channel.Close() }
