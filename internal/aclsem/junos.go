@@ -207,7 +207,10 @@ func junosTree(text string) (*jnode, error) {
 // "If prefixes overlap, longest-match rules are used ... Each list of
 // prefixes contains an implicit 0/0 except statement, which means that any
 // prefix that does not match any prefix in the list is explicitly
-// considered not to match." So an empty prefix-list matches no address.
+// considered not to match." So an empty prefix-list matches no address;
+// Batfish's model of Junos filters reads it the same way
+// (batfish/batfish, projects/batfish/src/main/java/org/batfish/representation/juniper/FwFromSourcePrefixList.java:
+// "if referenced prefix list is empty, it should not match anything").
 type jaddr struct {
 	prefixes []netip.Prefix
 	except   []bool
