@@ -10,19 +10,22 @@ import (
 // "ACLs and Route Maps", https://www.arista.com/en/um-eos/eos-acls-and-route-maps):
 // "SEQ permit|deny PROTOCOL SOURCE [PORTS] DESTINATION [PORTS] [OPTIONS]",
 // addresses as any, host A, A.B.C.D/LEN or A.B.C.D WILDCARD, the
-// "established" TCP option and "log". Port names: a partial table of the
-// names EOS accepts; a name not in it is an error rather than a guess.
-// ICMP messages carry Cisco's names (echo, echo-reply, unreachable, ...).
+// "established" TCP option and "log". Port names: those EOS prints in its
+// default control-plane ACL ("eq ssh telnet www snmp bgp https msdp ldp",
+// "eq bootps bootpc snmp rip ntp ldp ptp-event ptp-general"; Arista EOS
+// SDK RPC guide, "ACL rules",
+// https://aristanetworks.github.io/eossdkrpc/guides/aclrules), with their
+// IANA port numbers; a name not in the table is an error rather than a
+// guess. ICMP messages carry Cisco's names (echo, echo-reply, ...).
 func eosDialect() *dialect {
 	return &dialect{
 		os: "arista_eos",
 		tcpPorts: map[string]int{
-			"bgp": 179, "domain": 53, "ftp": 21, "ftp-data": 20, "https": 443, "smtp": 25,
-			"ssh": 22, "telnet": 23, "www": 80,
+			"ssh": 22, "telnet": 23, "www": 80, "snmp": 161, "bgp": 179, "https": 443, "msdp": 639, "ldp": 646,
 		},
 		udpPorts: map[string]int{
-			"bootpc": 68, "bootps": 67, "domain": 53, "ntp": 123, "snmp": 161, "snmptrap": 162,
-			"syslog": 514, "tftp": 69,
+			"bootps": 67, "bootpc": 68, "ntp": 123, "snmp": 161, "ptp-event": 319, "ptp-general": 320,
+			"rip": 520, "ldp": 646,
 		},
 		icmpNames: ciscoICMPNames(),
 		prefixes:  true,

@@ -132,7 +132,7 @@ ip access-list IN20
    20 permit tcp 10.2.0.0/16 eq 443 any established
    30 permit icmp 10.2.0.0 0.0.255.255 any echo
    40 permit ip 10.2.0.0/16 10.61.150.0/24 log
-   50 permit udp host 10.2.0.5 eq domain any
+   50 permit udp host 10.2.0.5 eq ntp any
    9000000 deny ip any any log
 !
 ip access-list standard ONLYSRC
@@ -158,7 +158,7 @@ func TestEOS(t *testing.T) {
 		{"monitor entry logs", 20, udp("10.2.3.4", 40000, "10.61.150.9", 9), true, true, "40 permit ip"},
 		{"icmp echo", 20, icmp("10.2.3.4", "10.9.9.9", 8), true, false, "30 permit icmp"},
 		{"icmp echo-reply not echo", 20, icmp("10.2.3.4", "10.9.9.9", 0), false, true, "9000000"},
-		{"port name domain", 20, udp("10.2.0.5", 53, "10.9.9.9", 40000), true, false, "50 permit"},
+		{"port name ntp", 20, udp("10.2.0.5", 123, "10.9.9.9", 40000), true, false, "50 permit"},
 		{"standard list: source only", 30, udp("10.3.0.1", 1, "1.2.3.4", 2), true, false, "permit host"},
 		{"standard list: implicit deny", 30, udp("10.3.0.2", 1, "1.2.3.4", 2), false, false, "implicit deny"},
 	})
