@@ -158,6 +158,19 @@ func loadHospital(t *testing.T, reg *drivers.Registry) *hospital {
 		h.nets = append(h.nets, endpoint{kind: "network", name: n, addr: a})
 	}
 
+	// And an address in no zone and no network (RFC 1918 space the
+	// policy does not name): no flow reaches it, so only a monitor zone's
+	// traffic may.
+	unmanaged := netip.MustParseAddr("192.168.77.7")
+	for _, nw := range cfg.Networks {
+		for _, c := range nw.CIDRs {
+			if c.Contains(unmanaged) {
+				t.Fatalf("network %s holds %s, which this test takes for unmanaged space", nw.Name, unmanaged)
+			}
+		}
+	}
+	h.nets = append(h.nets, endpoint{kind: "network", name: "unmanaged", addr: unmanaged})
+
 	// Every port of every service: each range's ends and middle.
 	type key struct{ proto, port int }
 	labels := map[key][]string{}
