@@ -121,14 +121,23 @@ func loadHospital(t *testing.T, reg *drivers.Registry) *hospital {
 	}
 	h := &hospital{eng: e, fw: fwt.Firewall}
 
+	h.endpoints(t, cfg, res, e.Devices())
+	h.probes = probes(t, cfg)
+	return h
+}
+
+// endpoints picks the address standing for each zone with a VLAN (its
+// first device by name in the inventory) and each network (the first
+// address of its first CIDR), and one address in no zone and no network.
+func (h *hospital) endpoints(t *testing.T, cfg *policy.Config, res *engine.Result, devs map[string]inventory.Device) {
+	t.Helper()
 	// A zone stands for its first device by name in the inventory.
 	names := make([]string, 0, len(res.Zone))
 	for n := range res.Zone {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	devs := e.Devices()
-	for _, z := range fwt.Firewall.Zones {
+	for _, z := range h.fw.Zones {
 		ep := endpoint{kind: "zone", name: z.Name, vlan: z.VLAN}
 		for _, n := range names {
 			if res.Zone[n] == z.Name && devs[n].IP.Is4() {
@@ -171,6 +180,13 @@ func loadHospital(t *testing.T, reg *drivers.Registry) *hospital {
 	}
 	h.nets = append(h.nets, endpoint{kind: "network", name: "unmanaged", addr: unmanaged})
 
+}
+
+// probes are every port of every service of the policy (each range's
+// ends and middle), each ICMP type, and two services no flow allows.
+func probes(t *testing.T, cfg *policy.Config) []probe {
+	t.Helper()
+	var out []probe
 	// Every port of every service: each range's ends and middle.
 	type key struct{ proto, port int }
 	labels := map[key][]string{}
@@ -192,19 +208,19 @@ func loadHospital(t *testing.T, reg *drivers.Registry) *hospital {
 		}
 	}
 	for k, l := range labels {
-		h.probes = append(h.probes, probe{label: strings.Join(l, ","), proto: k.proto, port: k.port})
+		out = append(out, probe{label: strings.Join(l, ","), proto: k.proto, port: k.port})
 	}
 	for typ, l := range icmpLabels {
 		num, reply, ok := icmpNumbers(typ)
 		if !ok {
 			t.Fatalf("ICMP type %q of service %s: no number known to this test", typ, l[0])
 		}
-		h.probes = append(h.probes, probe{label: strings.Join(l, ","), proto: ICMP, icmp: typ, icmpType: num, reply: reply})
+		out = append(out, probe{label: strings.Join(l, ","), proto: ICMP, icmp: typ, icmpType: num, reply: reply})
 	}
 	// And services no flow of the example allows.
-	h.probes = append(h.probes, probe{label: "(no flow)", proto: TCP, port: 23}, probe{label: "(no flow)", proto: UDP, port: 69})
-	sort.Slice(h.probes, func(i, j int) bool {
-		a, b := h.probes[i], h.probes[j]
+	out = append(out, probe{label: "(no flow)", proto: TCP, port: 23}, probe{label: "(no flow)", proto: UDP, port: 69})
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		if a.proto != b.proto {
 			return a.proto < b.proto
 		}
@@ -213,7 +229,7 @@ func loadHospital(t *testing.T, reg *drivers.Registry) *hospital {
 		}
 		return a.icmp < b.icmp
 	})
-	return h
+	return out
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {

@@ -137,53 +137,72 @@ func ParseIOS(text string) (*Filters, error) {
 			}
 			continue
 		}
-		switch cur.kind {
-		case "acl", "std":
-			l := f.filters[cur.name].(*accessList)
-			var e ace
-			var ok bool
-			var err error
-			if cur.kind == "acl" {
-				e, ok, err = d.parseEntry(trim, w)
-			} else {
-				e, ok, err = d.parseStandard(trim, w)
+		if err := d.iosSubCommand(f, cur.kind, cur.name, cur.vlan, w, trim, netGroups, svcGroups); err != nil {
+			return nil, fail(err)
+		}
+	}
+	if err := resolveGroups(lists, netGroups, svcGroups); err != nil {
+		return nil, err
+	}
+	return f, f.check()
+}
+
+// iosSubCommand reads one indented line under the top-level command
+// kind (acl, std, netgroup, svcgroup, vlan; skip reads nothing).
+func (d *dialect) iosSubCommand(f *Filters, kind, name string, vlan int, w []string, trim string,
+	netGroups map[string]*netGroup, svcGroups map[string][]svcEntry) error {
+	switch kind {
+	case "acl", "std":
+		l := f.filters[name].(*accessList)
+		var e ace
+		var ok bool
+		var err error
+		if kind == "acl" {
+			e, ok, err = d.parseEntry(trim, w)
+		} else {
+			e, ok, err = d.parseStandard(trim, w)
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := l.add(e); err != nil {
+				return err
 			}
-			if err != nil {
-				return nil, fail(err)
+		}
+	case "netgroup":
+		if err := parseNetMember(netGroups[name], w); err != nil {
+			return err
+		}
+	case "svcgroup":
+		if w[0] == "description" {
+			return nil
+		}
+		s, err := d.parseService(w)
+		if err != nil {
+			return err
+		}
+		svcGroups[name] = append(svcGroups[name], s)
+	case "vlan":
+		// "ip access-group NAME in|out" applies an ACL to the
+		// interface (Cisco, "IP Access List Overview", "Applying an
+		// access list to an interface"); other interface commands do
+		// not filter.
+		if len(w) >= 2 && w[0] == "ip" && w[1] == "access-group" {
+			if len(w) != 4 || (w[3] != "in" && w[3] != "out") {
+				return fmt.Errorf("ip access-group NAME in|out expected")
 			}
-			if ok {
-				if err := l.add(e); err != nil {
-					return nil, fail(err)
-				}
-			}
-		case "netgroup":
-			if err := parseNetMember(netGroups[cur.name], w); err != nil {
-				return nil, fail(err)
-			}
-		case "svcgroup":
-			if w[0] == "description" {
-				continue
-			}
-			s, err := d.parseService(w)
-			if err != nil {
-				return nil, fail(err)
-			}
-			svcGroups[cur.name] = append(svcGroups[cur.name], s)
-		case "vlan":
-			// "ip access-group NAME in|out" applies an ACL to the
-			// interface (Cisco, "IP Access List Overview", "Applying an
-			// access list to an interface"); other interface commands do
-			// not filter.
-			if len(w) >= 2 && w[0] == "ip" && w[1] == "access-group" {
-				if len(w) != 4 || (w[3] != "in" && w[3] != "out") {
-					return nil, fail(fmt.Errorf("ip access-group NAME in|out expected"))
-				}
-				if err := f.bind(cur.vlan, w[3], w[2]); err != nil {
-					return nil, fail(err)
-				}
+			if err := f.bind(vlan, w[3], w[2]); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// resolveGroups replaces the object-groups entries name by their members,
+// once every group has been read.
+func resolveGroups(lists []*accessList, netGroups map[string]*netGroup, svcGroups map[string][]svcEntry) error {
 	for _, l := range lists {
 		for k := range l.entries {
 			e := &l.entries[k]
@@ -193,20 +212,20 @@ func ParseIOS(text string) (*Filters, error) {
 				}
 				ws, err := resolveNetGroup(netGroups, a.group, nil)
 				if err != nil {
-					return nil, fmt.Errorf("access list %s, entry %q: %w", l.name, e.text, err)
+					return fmt.Errorf("access list %s, entry %q: %w", l.name, e.text, err)
 				}
 				a.ws = ws
 			}
 			if e.svcGroup != "" {
 				s, ok := svcGroups[e.svcGroup]
 				if !ok {
-					return nil, fmt.Errorf("access list %s, entry %q: no object-group service %s", l.name, e.text, e.svcGroup)
+					return fmt.Errorf("access list %s, entry %q: no object-group service %s", l.name, e.text, e.svcGroup)
 				}
 				e.svc = s
 			}
 		}
 	}
-	return f, f.check()
+	return nil
 }
 
 // parseStandard reads an entry of a standard ACL: source address only.

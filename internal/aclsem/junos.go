@@ -98,7 +98,6 @@ func junosWords(line string) ([]string, error) {
 
 // junosTree reads set/delete lines or the brace form into the tree.
 func junosTree(text string) (*jnode, error) {
-	root := &jnode{}
 	lines := strings.Split(text, "\n")
 	setForm := false
 	for _, l := range lines {
@@ -110,27 +109,15 @@ func junosTree(text string) (*jnode, error) {
 		break
 	}
 	if setForm {
-		for i, l := range lines {
-			t := strings.TrimSpace(l)
-			if t == "" || strings.HasPrefix(t, "#") {
-				continue
-			}
-			w, err := junosWords(t)
-			if err != nil {
-				return nil, fmt.Errorf("line %d %q: %w", i+1, t, err)
-			}
-			switch w[0] {
-			case "set":
-				root.add(w[1:])
-			case "delete":
-				root.remove(w[1:])
-			default:
-				return nil, fmt.Errorf("line %d %q: neither set nor delete", i+1, t)
-			}
-		}
-		return root, nil
+		return junosSetTree(lines)
 	}
-	// Brace form: statements end with ";", containers open with "{".
+	return junosBraceTree(lines)
+}
+
+// junosBraceTree reads the brace form: statements end with ";",
+// containers open with "{", "[ a b ]" lists several values.
+func junosBraceTree(lines []string) (*jnode, error) {
+	root := &jnode{}
 	var words []string
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
@@ -195,6 +182,30 @@ func junosTree(text string) (*jnode, error) {
 	}
 	if len(stack) > 0 || len(pending) > 0 {
 		return nil, fmt.Errorf("unbalanced braces")
+	}
+	return root, nil
+}
+
+// junosSetTree reads set and delete lines (display set form).
+func junosSetTree(lines []string) (*jnode, error) {
+	root := &jnode{}
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		w, err := junosWords(t)
+		if err != nil {
+			return nil, fmt.Errorf("line %d %q: %w", i+1, t, err)
+		}
+		switch w[0] {
+		case "set":
+			root.add(w[1:])
+		case "delete":
+			root.remove(w[1:])
+		default:
+			return nil, fmt.Errorf("line %d %q: neither set nor delete", i+1, t)
+		}
 	}
 	return root, nil
 }
@@ -403,6 +414,36 @@ func ParseJunos(text string) (*Filters, error) {
 		return nil, err
 	}
 	f := newFilters("juniper_junos")
+	lists, err := junosPrefixLists(root)
+	if err != nil {
+		return nil, err
+	}
+	if inet := root.get("firewall", "family", "inet"); inet != nil {
+		for _, fl := range inet.children {
+			if fl.name != "filter" {
+				return nil, fmt.Errorf("firewall family inet %s: not read", fl.name)
+			}
+			for _, fn := range fl.children {
+				jf, err := junosFilter(fn, lists)
+				if err != nil {
+					return nil, fmt.Errorf("filter %s: %w", fn.name, err)
+				}
+				f.filters[fn.name] = jf
+			}
+		}
+	}
+	if root.get("firewall", "filter") != nil {
+		return nil, fmt.Errorf("firewall filter outside family inet is not read")
+	}
+	if err := junosBindings(root, f); err != nil {
+		return nil, err
+	}
+	return f, f.check()
+}
+
+// junosPrefixLists reads policy-options prefix-list NAME PREFIX...; an
+// address without a length is a /32.
+func junosPrefixLists(root *jnode) (map[string][]netip.Prefix, error) {
 	lists := map[string][]netip.Prefix{}
 	if po := root.get("policy-options"); po != nil {
 		for _, pl := range po.children {
@@ -428,23 +469,15 @@ func ParseJunos(text string) (*Filters, error) {
 			}
 		}
 	}
-	if inet := root.get("firewall", "family", "inet"); inet != nil {
-		for _, fl := range inet.children {
-			if fl.name != "filter" {
-				return nil, fmt.Errorf("firewall family inet %s: not read", fl.name)
-			}
-			for _, fn := range fl.children {
-				jf, err := junosFilter(fn, lists)
-				if err != nil {
-					return nil, fmt.Errorf("filter %s: %w", fn.name, err)
-				}
-				f.filters[fn.name] = jf
-			}
-		}
-	}
-	if root.get("firewall", "filter") != nil {
-		return nil, fmt.Errorf("firewall filter outside family inet is not read")
-	}
+	return lists, nil
+}
+
+// junosBindings reads the filters bound on irb units: an irb unit routes
+// the VLAN whose l3-interface it is (vlans NAME vlan-id V l3-interface
+// irb.N; "Configuring IRB Interfaces on Switches",
+// https://juniper.net/documentation/en_US/junos13.2/topics/reference/configuration-statement/l3-interface-edit-vlans-qfx-series.html),
+// and without such a statement unit N is taken for VLAN N.
+func junosBindings(root *jnode, f *Filters) error {
 	l3 := map[int]int{} // irb unit -> VLAN
 	if vlans := root.get("vlans"); vlans != nil {
 		for _, v := range vlans.children {
@@ -463,7 +496,7 @@ func ParseJunos(text string) (*Filters, error) {
 		for _, u := range irb.children {
 			unit, err := strconv.Atoi(u.name)
 			if err != nil {
-				return nil, fmt.Errorf("irb unit %q", u.name)
+				return fmt.Errorf("irb unit %q", u.name)
 			}
 			vlan := unit
 			if v, ok := l3[unit]; ok {
@@ -475,19 +508,19 @@ func ParseJunos(text string) (*Filters, error) {
 			}
 			for _, dir := range fil.children {
 				if len(dir.children) != 1 || (dir.name != "input" && dir.name != "output") {
-					return nil, fmt.Errorf("irb unit %d: filter %s is not read", unit, dir.name)
+					return fmt.Errorf("irb unit %d: filter %s is not read", unit, dir.name)
 				}
 				d := "in"
 				if dir.name == "output" {
 					d = "out"
 				}
 				if err := f.bind(vlan, d, dir.children[0].name); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 	}
-	return f, f.check()
+	return nil
 }
 
 func junosFilter(fn *jnode, lists map[string][]netip.Prefix) (*jfilter, error) {
