@@ -9,8 +9,11 @@
 //
 // It holds only transport and time: prompts, grammar, errors, paging and commit
 // logic belong to each OS's fake. Like the fakes it serves, it is for
-// tests only: it takes a testing.TB, and only _test.go files and the fake
-// packages may import it, never code that ships in ward.
+// tests and the example lab only: it takes a TB (what it needs of a
+// testing.TB), only _test.go files and the fake packages import it, and
+// ward's binary never links it (TestWardDoesNotLinkTheFakes). The lab's
+// program examples/lab/netfakes serves the fakes on the lab's management
+// addresses with persistent host keys (StartAt).
 package clifake
 
 import (
@@ -53,18 +56,56 @@ type Server struct {
 	once    sync.Once
 }
 
+// TB is what the harness and the fakes' Start functions need of a
+// testing.TB, which satisfies it. A program serving fakes (the example
+// lab's netfakes) implements it itself: Fatal and Fatalf must not return
+// (testing's stop the test's goroutine; a program may panic and recover
+// around Start), and Cleanup's functions run, last added first, when the
+// fake is to stop. It is an interface of its own rather than testing.TB
+// because testing.TB cannot be implemented outside package testing (it has
+// an unexported method), and a struct embedding a nil testing.TB would
+// panic on whichever method it forgot.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+var _ TB = testing.TB(nil)
+
+// Endpoint is where a server listens and with which host key.
+type Endpoint struct {
+	// Listen is host:port; "" is 127.0.0.1 on a free port.
+	Listen string
+	// HostKey is the server's host key; nil is a fresh ed25519 key.
+	HostKey gossh.Signer
+}
+
 // Start serves handler on 127.0.0.1 (a free port) with a fresh ed25519
 // host key until Close or the end of the test. name (the fake's package)
 // prefixes the test failures it reports.
-func Start(t testing.TB, name string, auth Auth, handler ssh.Handler) *Server {
+func Start(t TB, name string, auth Auth, handler ssh.Handler) *Server {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("%s: host key: %v", name, err)
+	return StartAt(t, name, Endpoint{}, auth, handler)
+}
+
+// StartAt is Start on the address and with the host key of at.
+func StartAt(t TB, name string, at Endpoint, auth Auth, handler ssh.Handler) *Server {
+	t.Helper()
+	signer := at.HostKey
+	if signer == nil {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatalf("%s: host key: %v", name, err)
+		}
+		if signer, err = gossh.NewSignerFromKey(priv); err != nil {
+			t.Fatalf("%s: host key: %v", name, err)
+		}
 	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatalf("%s: host key: %v", name, err)
+	listen := at.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
 	}
 	s := &Server{hostKey: signer.PublicKey(), srv: &ssh.Server{Handler: handler}}
 	s.srv.AddHostKey(signer)
@@ -86,9 +127,9 @@ func Start(t testing.TB, name string, auth Auth, handler ssh.Handler) *Server {
 			return false
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		t.Fatalf("%s: listen: %v", name, err)
+		t.Fatalf("%s: listen on %s: %v", name, listen, err)
 	}
 	s.addr, s.ln = ln.Addr().String(), ln
 	go s.srv.Serve(ln)

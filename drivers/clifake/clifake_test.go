@@ -2,13 +2,20 @@ package clifake
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"go/parser"
 	"go/token"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +233,95 @@ func TestOnlyTestCodeImportsClifake(t *testing.T) {
 	}
 	if fakes < 3 {
 		t.Errorf("found %d files of the fakes importing clifake, want at least 3 (iosxefake, eosfake, junosfake): did the walk miss the tree?", fakes)
+	}
+}
+
+// programTB is a TB as a program implements it: Fatal panics, Cleanup
+// collects.
+type programTB struct{ cleanups []func() }
+
+func (p *programTB) Helper()                           {}
+func (p *programTB) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
+func (p *programTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (p *programTB) Cleanup(f func())                  { p.cleanups = append(p.cleanups, f) }
+
+func TestStartAtListensWhereToldWithTheGivenHostKey(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A free port, learnt by listening on it and letting it go.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	p := &programTB{}
+	srv := StartAt(p, "clifake", Endpoint{Listen: addr, HostKey: signer}, Auth{User: "ward", Password: "pw"}, echo)
+	if srv.Addr() != addr {
+		t.Fatalf("listening on %s, asked for %s", srv.Addr(), addr)
+	}
+	if !bytes.Equal(srv.HostKey().Marshal(), signer.PublicKey().Marshal()) {
+		t.Fatal("the server's host key is not the one given")
+	}
+	// A known_hosts file written from the given key alone is accepted.
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(kh, []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, signer.PublicKey())+"\n"), 0o600)
+	c, err := dialWith(t, srv, kh, "ward", gossh.Password("pw"))
+	if err != nil {
+		t.Fatalf("login with the pinned given key: %v", err)
+	}
+	c.Close()
+
+	// The program's cleanups stop the server.
+	if len(p.cleanups) != 1 {
+		t.Fatalf("%d cleanups registered, want 1", len(p.cleanups))
+	}
+	p.cleanups[0]()
+	if c, err := dialWith(t, srv, kh, "ward", gossh.Password("pw")); err == nil {
+		c.Close()
+		t.Fatal("logged in after the cleanup ran")
+	}
+
+	// An address already taken is a Fatal naming it.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	func() {
+		defer func() {
+			r := recover()
+			if msg, _ := r.(string); !strings.Contains(msg, busy.Addr().String()) {
+				t.Fatalf("listening on a busy address: recovered %v, want a Fatal naming %s", r, busy.Addr())
+			}
+		}()
+		StartAt(&programTB{}, "clifake", Endpoint{Listen: busy.Addr().String()}, Auth{User: "ward", Password: "pw"}, echo)
+	}()
+}
+
+// TestWardDoesNotLinkTheFakes: the binary that ships depends on neither
+// the harness nor the fakes (the example lab's netfakes program does,
+// and it is not ward).
+func TestWardDoesNotLinkTheFakes(t *testing.T) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(gobin, "list", "-deps", "github.com/wardnet/ward/cmd/ward").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/wardnet/ward/drivers") {
+		t.Fatalf("go list -deps cmd/ward does not list the drivers package: not the list expected\n%s", out)
+	}
+	for _, p := range deps {
+		if p == "github.com/wardnet/ward/drivers/clifake" || strings.HasSuffix(p, "fake") && strings.HasPrefix(p, "github.com/wardnet/ward/") {
+			t.Errorf("cmd/ward depends on %s, a test and lab harness", p)
+		}
 	}
 }

@@ -25,6 +25,10 @@ type Options struct {
 	AuthorizedKeys []gossh.PublicKey
 	PageLength     int   // lines per page until "terminal length 0"; default 24
 	Clock          Clock // for commit timers; default the real clock
+	// Listen is host:port to serve on; default 127.0.0.1 on a free port.
+	Listen string
+	// HostKey is the SSH host key; default a fresh ed25519 key.
+	HostKey gossh.Signer
 
 	// Faults.
 	//
@@ -80,8 +84,9 @@ type pendingCommit struct {
 	stop   func()
 }
 
-// Start runs a fake switch on 127.0.0.1 until the test ends.
-func Start(t testing.TB, opts Options) *Fake {
+// Start runs a fake switch (on 127.0.0.1 unless Options.Listen says
+// otherwise) until the test ends; t may be a program's clifake.TB.
+func Start(t clifake.TB, opts Options) *Fake {
 	t.Helper()
 	if opts.Hostname == "" {
 		opts.Hostname = "switch"
@@ -101,7 +106,7 @@ func Start(t testing.TB, opts Options) *Fake {
 	f := &Fake{opts: opts, sessions: map[string]*session{}}
 	f.running = newConfig(opts.Hostname, opts.Ports)
 	f.startup = f.running.clone()
-	f.srv = clifake.Start(t, "eosfake", clifake.Auth{User: opts.Username, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
+	f.srv = clifake.StartAt(t, "eosfake", clifake.Endpoint{Listen: opts.Listen, HostKey: opts.HostKey}, clifake.Auth{User: opts.Username, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
 	return f
 }
 

@@ -37,6 +37,11 @@ type Options struct {
 	// watch an unconfirmed change roll back; default time.Minute.
 	Minute time.Duration
 
+	// Listen is host:port to serve on; default 127.0.0.1 on a free port.
+	Listen string
+	// HostKey is the SSH host key; default a fresh ed25519 key.
+	HostKey ssh.Signer
+
 	// Faults (also settable later with the methods of the same names).
 	DropAfterConfigLines int               // close the connection once this many configuration-mode lines were run
 	StallAfter           string            // after running this command line, stop answering
@@ -74,8 +79,9 @@ type pendingRevert struct {
 	user    string
 }
 
-// Start runs a fake switch on 127.0.0.1 until the test ends.
-func Start(t testing.TB, opts Options) *Fake {
+// Start runs a fake switch (on 127.0.0.1 unless Options.Listen says
+// otherwise) until the test ends; t may be a program's clifake.TB.
+func Start(t clifake.TB, opts Options) *Fake {
 	t.Helper()
 	if opts.Hostname == "" {
 		opts.Hostname = "Switch"
@@ -117,7 +123,7 @@ func Start(t testing.TB, opts Options) *Fake {
 		t.Fatalf("iosxefake: initial configuration: %v", err)
 	}
 
-	f.srv = clifake.Start(t, "iosxefake", clifake.Auth{User: opts.Username, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
+	f.srv = clifake.StartAt(t, "iosxefake", clifake.Endpoint{Listen: opts.Listen, HostKey: opts.HostKey}, clifake.Auth{User: opts.Username, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
 	t.Cleanup(f.Close)
 	return f
 }

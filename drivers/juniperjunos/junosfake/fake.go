@@ -43,6 +43,10 @@ type Options struct {
 	// `set cli screen-length`; default 24.
 	ScreenLength int
 	Clock        Clock // default: the real clock
+	// Listen is host:port to serve on; default 127.0.0.1 on a free port.
+	Listen string
+	// HostKey is the SSH host key; default a fresh ed25519 key.
+	HostKey gossh.Signer
 
 	// Faults.
 	// DropAfterConfigLines > 0: the connection is cut when configuration
@@ -86,8 +90,9 @@ type pendingConfirm struct {
 	previous *node
 }
 
-// Start runs a fake on 127.0.0.1 until the test ends.
-func Start(t testing.TB, opts Options) *Fake {
+// Start runs a fake (on 127.0.0.1 unless Options.Listen says otherwise)
+// until the test ends; t may be a program's clifake.TB.
+func Start(t clifake.TB, opts Options) *Fake {
 	t.Helper()
 	if opts.User == "" {
 		opts.User = "ward"
@@ -121,7 +126,7 @@ func Start(t testing.TB, opts Options) *Fake {
 	f.history = []*node{f.running.clone()}
 	f.lastAt, f.lastBy = f.clock.Now(), "root"
 
-	f.srv = clifake.Start(t, "junosfake", clifake.Auth{User: opts.User, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
+	f.srv = clifake.StartAt(t, "junosfake", clifake.Endpoint{Listen: opts.Listen, HostKey: opts.HostKey}, clifake.Auth{User: opts.User, Password: opts.Password, AuthorizedKeys: opts.AuthorizedKeys}, f.handle)
 	t.Cleanup(func() {
 		f.srv.Close()
 		f.mu.Lock()
