@@ -54,12 +54,18 @@ func TestLabConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			drivertest.TestDriver(t, d, s, []drivertest.Case{
+			// The quarantine cases use a documentation address (RFC 5737),
+			// and the first port of the variant, the last valid case.
+			o := drivertest.Options{QuarantineAddr: "192.0.2.77"}
+			if variant.Switch != nil && len(variant.Switch.Ports) > 0 {
+				o.QuarantinePort = variant.Switch.Ports[0].Port
+			}
+			drivertest.TestDriverWith(t, d, s, []drivertest.Case{
 				{Name: "example-policy", Target: example},
 				{Name: "variant", Target: variant},
 				{Name: "refused", Target: invalid, Invalid: invalid != nil && invalid.Switch != nil,
 					Corrupt: corruptIfFirewall(invalid)},
-			})
+			}, o)
 		})
 	}
 }

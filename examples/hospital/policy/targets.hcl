@@ -14,6 +14,33 @@ target "core-fw" {
   role        = "firewall"
 }
 
+# The Catalyst core routes between the zone VLANs: an inbound ACL on each
+# zone's SVI enforces the same inter-zone policy as core-fw, in hardware.
+target "core-sw" {
+  description = "Catalyst 9500 core, data centre: routes the zone VLANs"
+  driver      = "cisco_iosxe"
+  address     = "10.250.61.20"
+  port        = 22
+  username    = "ward"
+  credential  = "core-sw"
+  known_hosts = "/etc/ward/known_hosts"
+  role        = "firewall"
+  model       = "C9500-24Y4C"
+}
+
+# The Arista distribution switch of the ICU wing routes its VLANs too.
+target "dist-icu" {
+  description = "Arista 7050X3 distribution, ICU wing: routes the zone VLANs"
+  driver      = "arista_eos"
+  address     = "10.250.61.21"
+  port        = 22
+  username    = "ward"
+  credential  = "dist-icu"
+  known_hosts = "/etc/ward/known_hosts"
+  role        = "firewall"
+  model       = "7050X3"
+}
+
 # Open vSwitch in the example lab (examples/hospital/lab): a handful of
 # network namespaces standing in for real devices.
 target "access-ovs" {
