@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/wardnet/ward/drivers/drivertest"
-	"github.com/wardnet/ward/drivers/localsession"
 	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/drivers/localsession"
 )
 
 // large is a synthetic firewall the size of a big hospital: 100 zones of

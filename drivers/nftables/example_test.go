@@ -5,8 +5,8 @@ import (
 	"net/netip"
 
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/drivers/nftables"
 	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/drivers/nftables"
 )
 
 func Example() {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/drivertest"
-	"github.com/wardnet/ward/drivers/localsession"
 	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/drivers/localsession"
 )
 
 // members lists a set's elements with nft's own JSON output (not the

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/drivers/openvswitch"
 	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/drivers/openvswitch"
 )
 
 func Example() {

@@ -33,8 +33,8 @@ import (
 	"time"
 
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/drivers/shellfile"
 	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/drivers/shellfile"
 )
 
 // Name is the driver's name in a target's driver attribute.

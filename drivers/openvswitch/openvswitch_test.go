@@ -12,8 +12,8 @@ import (
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/drivertest"
-	"github.com/wardnet/ward/drivers/localsession"
 	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/drivers/localsession"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
