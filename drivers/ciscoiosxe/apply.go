@@ -404,14 +404,11 @@ func changes(want, have *device) ([]string, error) {
 			continue
 		}
 		// Entries with their sequence numbers (docACL), so an entry equal
-		// to an earlier one is kept in its place; remarks take the next
-		// number by themselves (the default increment, 10).
+		// to an earlier one (a rule both essential and not) is kept in
+		// its place.
 		add("ip access-list extended " + name)
 		for i, e := range a.entries {
-			if !strings.HasPrefix(e, "remark ") {
-				e = strconv.Itoa((i+1)*10) + " " + e
-			}
-			add(e)
+			add(strconv.Itoa((i+1)*10) + " " + e)
 		}
 		add("exit")
 	}

@@ -73,9 +73,6 @@ func (d *driver) CheckCapacity(t *intent.Target, cfg drivers.Config) []drivers.O
 		}
 		aces := 0
 		for _, e := range a.entries {
-			if strings.HasPrefix(e, "remark ") {
-				continue
-			}
 			aces++
 			x, err := parseACE(e)
 			if err != nil {

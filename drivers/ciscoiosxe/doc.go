@@ -28,9 +28,10 @@
 //     sets only), the essential rules, the restrict denies, the other
 //     rules, monitor permits with log, and deny ip any any log (permit ip
 //     any any log when the default action is accept: never a silent
-//     permit). Each rule's entries follow a remark "ward #N rule|reply
-//     essential|normal [icmp=TYPES] flow F service S", which is how Parse
-//     reads the rule back;
+//     permit). No remark: the text is as short as the entries make it.
+//     Rules with the same source, destination, protocol and essential
+//     mark are one rule on the switch (their ports merged, their ICMP
+//     types joined), and each section's entries are sorted;
 //   - stateless replies: TCP from the service port with established, UDP
 //     from the service port back to the source (any UDP back when the rule
 //     names no port), ICMP echo-reply for rules allowing echo requests;
@@ -44,13 +45,44 @@
 // the model, refuses anything else in the part Ward manages, and rebuilds
 // every bound ACL from the model it read to compare it entry by entry: an
 // entry removed, added, changed or moved on the switch is an error naming
-// the ACL, never a model that claims more than the switch enforces.
+// the ACL, never a model that claims more than the switch enforces. It
+// reads the rules from the entries' structure (ruleReader in parse.go): a
+// rule entry of zone Z's ACL starts from Z's object-group; TCP with
+// established, or UDP from a source port, is the reply of a rule toward
+// Z, anything else Z's own rule; echo-reply is the reply of an echo rule
+// when the other side's ACL holds one (or has no ACL); ICMP keywords go
+// back to the policy's names through one table (echo ⇄ echo-request,
+// unreachable ⇄ destination-unreachable); entries before the restrict
+// denies are essential. Zone and network names come from the object-group
+// descriptions.
+//
+// Flow and service names are not on the switch: ward render and ward plan
+// still show them (the plan JSON keeps each rule's flow and service), but
+// the device text, Running and Parse do not, and drift is compared by
+// what is enforced (intent.Target.Enforced drops these labels anyway).
+//
 // What the syntax cannot carry: rules naming an empty set (they match
 // nothing), icmpv6 rules, a rule none of whose entries lands in a zone ACL
 // (its source has no VLAN and it has no reply in one), port ranges as
-// written (they come back merged), and the default action when no zone
-// has a VLAN (read back as drop).
+// written (they come back merged), which of several rules with one
+// source, destination, protocol and essential mark an entry came from
+// (they come back as one), the essential mark when there is no restrict
+// set (nothing on the switch depends on it), the ICMP types of a rule
+// whose source has no ACL (it comes back as echo-request, seen by its
+// echo-replies), a UDP rule for all ports whose entry is also the reply
+// of one the other way (it comes back as the rule of the zone whose ACL
+// holds it), and the default action when no zone has a VLAN (read back
+// as drop).
 //
+// The quarantine entries are four per ACL (isolate: deny from and to the
+// isolate group; restrict: deny from and to the restrict group), after
+// the permits to the remediation sets. They cannot be fewer with two
+// groups: an ACE names one source and one destination, and the isolate
+// and restrict denies sit on either side of the essential rules. In an
+// ACL with no essential rule the two pairs could become one pair naming
+// a group that nests both (group-object), two lines fewer per such ACL;
+// that needs iosxefake to accept group-object and Apply to order the
+// nested group's changes, and is not done.
 // Apply, IOS's own safe way (Configuration Rollback Confirmed Change;
 // Configuration Replace and Configuration Rollback): the configuration is
 // parsed and rebuilt before anything is sent (names, addresses and entries

@@ -61,8 +61,8 @@ func TestOptions(t *testing.T) {
 }
 
 // TestCapacityCounts: the ACEs of an ACL and the hardware entries they
-// expand to, counted by hand for small(): zone_a's ACL has 12 entries
-// (remarks aside), and each names groups of known sizes.
+// expand to, counted by hand for small(): zone_a's ACL has 12 entries,
+// and each names groups of known sizes.
 func TestCapacityCounts(t *testing.T) {
 	d := newDriver(t, "")
 	tg := small()

@@ -67,6 +67,7 @@ const (
 	docVLAN     = "Catalyst normal-range VLAN guidelines (VTP transparent mode keeps VLANs in the running configuration; vlan N, name NAME), https://manualshive.com/ru/manual/cisco/catalyst-2960-series/66776?page=2195"
 	docPorts    = "Cisco-IOS-XE-acl.yang acl-port-type (IOS names for TCP/UDP ports, shown instead of numbers: eq 80 reads back as eq www), https://github.com/YangModels/yang/blob/main/vendor/cisco/xe/17121/Cisco-IOS-XE-acl.yang"
 	docReplace  = "Configuration Replace and Configuration Rollback (IOS XE 17), https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/syst-mgmt/b-system-management/m_cm-config-rollback-0.html: archive, path, archive config, configure replace URL force"
+	docICMP     = "Cisco IOS permit (IP access list configuration) command reference, https://www.cisco.com/E-Learning/bulk/public/tac/cim/cib/using_cisco_ios_software/cmdrefs/permit.htm: permit icmp source destination [icmp-type [icmp-code] | icmp-message]; of the icmp-message keywords Ward writes echo (type 8), echo-reply (0), unreachable (3) and time-exceeded (11)"
 	docConfirm  = "Configuration Rollback Confirmed Change (IOS XE 17), https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/syst-mgmt/b-system-management/m_cm-config-rollback-confirmed-change.html: configure terminal revert timer MINUTES (1-120), configure confirm, configure revert now"
 )
 

@@ -1,6 +1,7 @@
 package ciscoiosxe
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -157,62 +158,6 @@ func portNumber(proto, tok string) (int, error) {
 	return 0, fmt.Errorf("%q is not a %s port number or a port name IOS prints", tok, proto)
 }
 
-// remarkInfo is what a rule group's remark says (see remark).
-type remarkInfo struct {
-	dir       string // rule or reply
-	essential bool
-	icmp      []string // reply groups of ICMP rules: the rule's types (nil: any)
-	icmpSet   bool
-	flow, svc string
-}
-
-func parseRemark(l string) (remarkInfo, bool) {
-	w := strings.Fields(l)
-	var r remarkInfo
-	if len(w) > 2 && w[0] == "remark" && w[1] == "ward" && strings.HasPrefix(w[2], "#") {
-		if _, err := strconv.Atoi(w[2][1:]); err != nil {
-			return r, false
-		}
-		w = append(w[:2], w[3:]...)
-	}
-	if len(w) < 4 || w[0] != "remark" || w[1] != "ward" || (w[2] != "rule" && w[2] != "reply") {
-		return r, false
-	}
-	r.dir = w[2]
-	switch w[3] {
-	case "essential":
-		r.essential = true
-	case "normal":
-	default:
-		return r, false
-	}
-	rest := w[4:]
-	if len(rest) > 0 && strings.HasPrefix(rest[0], "icmp=") {
-		r.icmpSet = true
-		if v := strings.TrimPrefix(rest[0], "icmp="); v != "any" {
-			r.icmp = strings.Split(v, ",")
-		}
-		rest = rest[1:]
-	}
-	// Labels, possibly cut short: flow NAME service NAME.
-	if len(rest) >= 2 && rest[0] == "flow" {
-		r.flow = rest[1]
-	}
-	if len(rest) >= 4 && rest[2] == "service" {
-		r.svc = rest[3]
-	}
-	return r, true
-}
-
-// stripLabels is a remark without its flow and service labels, which are
-// cut to fit and so not compared.
-func stripLabels(l string) string {
-	if i := strings.Index(l, " flow "); i >= 0 && strings.HasPrefix(l, "remark ward ") {
-		return l[:i]
-	}
-	return l
-}
-
 // model turns the managed configuration into the intent it enforces.
 func (d *device) model() (*intent.Target, error) {
 	t := &intent.Target{Driver: driverName}
@@ -253,6 +198,12 @@ func (d *device) model() (*intent.Target, error) {
 		acls[a.name] = a
 	}
 	finals := map[string]bool{}
+	rd := &ruleReader{groups: byName, zones: map[string]bool{}, rules: map[ruleKey]*ruleAcc{}}
+	if fw != nil && fw.Quarantine.RestrictSet != "" {
+		rd.restrict = bySet[fw.Quarantine.RestrictSet].name
+	}
+	var bound []*acl
+	var boundSets []string
 	for _, bd := range d.binds {
 		a := acls[bd.acl]
 		if a == nil {
@@ -269,12 +220,22 @@ func (d *device) model() (*intent.Target, error) {
 			z.Name, z.Set, z.Monitor = g.of, g.set, g.monitor
 		}
 		f.Zones = append(f.Zones, z)
-		rules, final, err := aclRules(a, byName)
-		if err != nil {
+		if len(a.entries) == 0 {
+			return nil, fmt.Errorf("ACL %s is empty", a.name)
+		}
+		finals[a.entries[len(a.entries)-1]] = true
+		if z.Set != "" {
+			rd.zones[z.Set] = true
+		}
+		bound, boundSets = append(bound, a), append(boundSets, z.Set)
+	}
+	for i, a := range bound {
+		if err := rd.readACL(a, boundSets[i]); err != nil {
 			return nil, err
 		}
-		f.Rules = append(f.Rules, rules...)
-		finals[final] = true
+	}
+	if fw != nil {
+		fw.Rules = rd.result()
 	}
 	if len(finals) > 1 {
 		return nil, fmt.Errorf("the zone ACLs end differently (%s): Ward writes one default action", strings.Join(slices.Sorted(mapKeysBool(finals)), ", "))
@@ -318,113 +279,182 @@ func mapKeysBool(m map[string]bool) func(func(string) bool) {
 	}
 }
 
-// aclRules reads the rules out of one zone ACL's remark groups, and its
-// last entry. The rest of the ACL is checked by verifyACLs.
-func aclRules(a *acl, groups map[string]*group) ([]intent.Rule, string, error) {
-	if len(a.entries) == 0 {
-		return nil, "", fmt.Errorf("ACL %s is empty", a.name)
+// ruleReader reads the rules back from the zone ACLs' entries (Render
+// writes no remark). Every rule entry in the ACL of zone Z comes from Z's
+// object-group, and its form says which way it goes (rule):
+//
+//   - tcp with established: the reply of a rule from the destination to
+//     Z, its ports those of the source operator; tcp without: Z's own;
+//   - udp with a source port operator: a reply; with a destination
+//     operator or none: Z's own (a reply of a rule for all UDP ports
+//     reads the same as Z's own rule for all ports back, and enforces the
+//     same);
+//   - icmp echo-reply: the reply of a rule for echo requests from the
+//     destination to Z, unless the destination's ACL holds no such rule
+//     (then Z's own rule for echo-replies); any other icmp entry: Z's own,
+//     its type through the IOS keyword ⇄ policy name table (icmpNames);
+//   - before the restrict denies: essential; after: not.
+//
+// Entries of one rule key (ruleKey) are one rule: its ports merged, its
+// ICMP types joined. verifyACLs then renders the model again and compares
+// it entry by entry, which catches whatever this reading lets through.
+type ruleReader struct {
+	groups   map[string]*group // by device name
+	zones    map[string]bool   // zone sets with a bound ACL
+	restrict string            // the restrict object-group's device name
+	rules    map[ruleKey]*ruleAcc
+	keys     []ruleKey
+	echo     []ruleKey // echo-reply entries, as replies: from the destination to the zone
+}
+
+type ruleAcc struct {
+	ports              []intent.Ports
+	allPorts, allTypes bool
+	types              []string
+	own                bool // read from an entry of the rule itself, not a reply
+}
+
+func (r *ruleReader) acc(k ruleKey) *ruleAcc {
+	a := r.rules[k]
+	if a == nil {
+		a = &ruleAcc{}
+		r.rules[k] = a
+		r.keys = append(r.keys, k)
 	}
-	var rules []intent.Rule
-	var cur *intent.Rule
-	var info remarkInfo
-	flush := func() error {
-		if cur == nil {
-			return nil
-		}
-		if cur.Proto == "" {
-			return fmt.Errorf("ACL %s: a remark with no entry after it", a.name)
-		}
-		if cur.Proto == "icmp" && info.dir == "reply" {
-			cur.ICMPTypes = info.icmp
-		}
-		rules = append(rules, *cur)
-		cur = nil
-		return nil
+	return a
+}
+
+func (a *ruleAcc) addPorts(ps []intent.Ports) {
+	if ps == nil {
+		a.allPorts = true
 	}
+	a.ports = append(a.ports, ps...)
+}
+
+// readACL reads the rule entries of the ACL of zone set z ("" for a zone
+// with no set, which has none). Quarantine, monitor and final entries
+// (ip, deny or log) are only checked to name Ward's object-groups here.
+func (r *ruleReader) readACL(a *acl, z string) error {
+	essential := r.restrict != ""
 	setOf := func(name string) (string, error) {
-		g := groups[name]
+		g := r.groups[name]
 		if g == nil {
 			return "", fmt.Errorf("object-group %s is not one of Ward's", name)
 		}
 		return g.set, nil
 	}
 	for _, e := range a.entries {
-		if strings.HasPrefix(e, "remark ") {
-			if err := flush(); err != nil {
-				return nil, "", err
-			}
-			r, ok := parseRemark(e)
-			if !ok {
-				return nil, "", fmt.Errorf("ACL %s: %q is not a remark Ward writes", a.name, e)
-			}
-			info = r
-			cur = &intent.Rule{Flow: r.flow, Service: r.svc, Essential: r.essential}
-			continue
-		}
 		x, err := parseACE(e)
 		if err != nil {
-			return nil, "", fmt.Errorf("ACL %s: %w", a.name, err)
+			return fmt.Errorf("ACL %s: %w", a.name, err)
 		}
 		if x.proto == "ip" || x.action == "deny" || x.log {
-			// Quarantine, monitor and final entries end a rule group.
-			if err := flush(); err != nil {
-				return nil, "", err
+			if x.action == "deny" && x.src == r.restrict {
+				essential = false
 			}
-			if x.src != "any" {
-				if _, err := setOf(x.src); err != nil {
-					return nil, "", fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
-				}
-			}
-			if x.dst != "any" {
-				if _, err := setOf(x.dst); err != nil {
-					return nil, "", fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
+			for _, n := range []string{x.src, x.dst} {
+				if _, err := setOf(n); n != "any" && err != nil {
+					return fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
 				}
 			}
 			continue
-		}
-		if cur == nil {
-			return nil, "", fmt.Errorf("ACL %s: entry %q is not under a remark naming its rule", a.name, e)
 		}
 		src, err := setOf(x.src)
 		if err != nil {
-			return nil, "", fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
+			return fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
 		}
 		dst, err := setOf(x.dst)
 		if err != nil {
-			return nil, "", fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
+			return fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
 		}
-		from, to, ports := src, dst, x.dstPorts
-		if info.dir == "reply" {
-			from, to, ports = dst, src, x.srcPorts
+		if src != z {
+			return fmt.Errorf("ACL %s: entry %q comes from %s; Ward writes a rule's entries in the ACL of the zone they come from", a.name, e, src)
 		}
-		if cur.Proto != "" && (cur.Proto != x.proto || cur.From != from || cur.To != to) {
-			return nil, "", fmt.Errorf("ACL %s: entry %q does not belong to the rule its remark starts", a.name, e)
-		}
-		cur.Proto, cur.From, cur.To = x.proto, from, to
-		cur.Ports = append(cur.Ports, ports...)
-		if x.proto == "icmp" && info.dir == "rule" && x.icmp != "" {
-			for name, ios := range icmpNames {
-				if ios == x.icmp {
-					cur.ICMPTypes = append(cur.ICMPTypes, name)
-				}
-			}
+		if err := r.entry(x, z, dst, essential); err != nil {
+			return fmt.Errorf("ACL %s: entry %q: %w", a.name, e, err)
 		}
 	}
-	if err := flush(); err != nil {
-		return nil, "", err
-	}
-	for i := range rules {
-		if merged, err := drivers.MergePorts(rules[i].Ports); err == nil {
-			rules[i].Ports = merged
+	return nil
+}
+
+// entry reads one rule entry of zone z's ACL toward set y (see ruleReader).
+func (r *ruleReader) entry(x ace, z, y string, essential bool) error {
+	switch {
+	case x.proto == "tcp" && x.established, x.proto == "udp" && x.srcPorts != nil:
+		if x.dstPorts != nil {
+			return fmt.Errorf("a reply Ward writes has no destination port")
 		}
-		slices.Sort(rules[i].ICMPTypes)
+		r.acc(ruleKey{y, z, x.proto, essential}).addPorts(x.srcPorts)
+	case x.proto == "tcp" || x.proto == "udp":
+		if x.srcPorts != nil {
+			return fmt.Errorf("a rule's entry Ward writes has no source port")
+		}
+		a := r.acc(ruleKey{z, y, x.proto, essential})
+		a.own = true
+		a.addPorts(x.dstPorts)
+	case x.icmp == "echo-reply":
+		r.echo = append(r.echo, ruleKey{y, z, "icmp", essential})
+	default:
+		a := r.acc(ruleKey{z, y, "icmp", essential})
+		a.own = true
+		if x.icmp == "" {
+			a.allTypes = true
+		} else {
+			a.types = append(a.types, icmpIntentName(x.icmp))
+		}
 	}
-	return rules, a.entries[len(a.entries)-1], nil
+	return nil
+}
+
+// result resolves the echo-replies and returns the rules, sorted by key.
+func (r *ruleReader) result() []intent.Rule {
+	for _, k := range r.echo {
+		a := r.rules[k]
+		switch {
+		case !r.zones[k.from]:
+			// No ACL of the source to hold the rule's own entries: the
+			// rule is seen by its replies only.
+			r.acc(k).types = append(r.acc(k).types, "echo-request")
+		case a != nil && a.own && (a.allTypes || slices.Contains(a.types, "echo-request")):
+			// The reply of a rule read from the source's ACL.
+		default:
+			own := r.acc(ruleKey{k.to, k.from, "icmp", k.essential})
+			own.own = true
+			own.types = append(own.types, "echo-reply")
+		}
+	}
+	keys := slices.Clone(r.keys)
+	slices.SortFunc(keys, func(a, b ruleKey) int {
+		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to), cmp.Compare(a.proto, b.proto), boolCmp(a.essential, b.essential))
+	})
+	var out []intent.Rule
+	for _, k := range keys {
+		a := r.rules[k]
+		rule := intent.Rule{From: k.from, To: k.to, Proto: k.proto, Essential: k.essential}
+		if k.proto != "icmp" && !a.allPorts {
+			rule.Ports, _ = drivers.MergePorts(a.ports)
+		}
+		if k.proto == "icmp" && !a.allTypes {
+			rule.ICMPTypes = slices.Compact(slices.Sorted(slices.Values(a.types)))
+		}
+		out = append(out, rule)
+	}
+	return out
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // verifyACLs rebuilds every zone ACL from the model and compares it with
-// the ACL read, entry by entry (port names as numbers, remark labels
-// aside): an entry missing, added, changed or moved is an error.
+// the ACL read, entry by entry (port names as numbers): an entry missing,
+// added, changed or moved is an error.
 func (d *device) verifyACLs(t *intent.Target) error {
 	want, err := build(&intent.Target{Name: t.Name, Roles: []string{intent.RoleFirewall}, Firewall: t.Firewall})
 	if err != nil {
@@ -449,8 +479,7 @@ func (d *device) verifyACLs(t *intent.Target) error {
 			return fmt.Errorf("ACL %s: %w", a.name, err)
 		}
 		exp, _ := normalEntries(rebuilt[bd.vlan])
-		// Group names: compare by set (the hash part may differ when
-		// labels were cut), so map each side's names to sets.
+		// Group names compared by set: what an entry names is the set.
 		got, exp = bySetNames(got, d.groups), bySetNames(exp, want.groups)
 		if !slices.Equal(got, exp) {
 			i := 0
@@ -470,14 +499,10 @@ func (d *device) verifyACLs(t *intent.Target) error {
 	return nil
 }
 
-// normalEntries writes ports as numbers and drops remark labels.
+// normalEntries writes ports as numbers.
 func normalEntries(entries []string) ([]string, error) {
 	out := make([]string, len(entries))
 	for i, e := range entries {
-		if strings.HasPrefix(e, "remark ") {
-			out[i] = stripLabels(e)
-			continue
-		}
 		w := strings.Fields(e)
 		proto := ""
 		if len(w) > 1 {

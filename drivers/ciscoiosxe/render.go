@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -203,147 +204,182 @@ func (b *fwBuilder) usable(set string) bool {
 
 func (b *fwBuilder) og(set string) string { return "object-group " + b.groups[set].name }
 
-// ruleGroup is one rule's entries in one ACL, after a remark that says
-// which rule they are and which way (see remark).
-type ruleGroup struct {
-	essential bool
-	lines     []string // the remark, then the entries
+// zoneRules is what the rules put into one zone's ACL: the entries of
+// the essential rules and of the others, each a set (IOS keeps an entry
+// typed twice once, docACL, and first match wins, so a repeat says
+// nothing).
+type zoneRules struct{ essential, other map[string]bool }
+
+// ruleKey is what an IOS entry can say of the rule it comes from: nothing
+// in "permit tcp A B eq 443" names a flow or a service, so the rules with
+// one key are one rule on the switch (mergeRules).
+type ruleKey struct {
+	from, to, proto string
+	essential       bool
 }
 
-// zoneRules is what the rules put into one zone's ACL.
-type zoneRules struct{ essential, other []ruleGroup }
+// mergeRules checks every rule of the intent (an error names the policy's
+// flow and service) and merges the rules with one key: their ports and
+// ICMP types joined, a rule with none (all) taking the others in. A
+// rule's essential mark counts only with a restrict set, the one thing it
+// changes on the switch; without one, Parse could not tell the sections
+// apart. Icmpv6 rules are left out: no set has IPv6 members (refused).
+func (b *fwBuilder) mergeRules() ([]intent.Rule, error) {
+	type merged struct {
+		rule               intent.Rule
+		allPorts, allTypes bool
+	}
+	byKey := map[ruleKey]*merged{}
+	var keys []ruleKey
+	for i, r := range b.fw.Rules {
+		if err := b.check(r); err != nil {
+			return nil, fmt.Errorf("rule %d (flow %q, service %q): %w", i+1, r.Flow, r.Service, err)
+		}
+		if r.Proto == "icmpv6" {
+			continue
+		}
+		k := ruleKey{r.From, r.To, r.Proto, r.Essential && b.fw.Quarantine.RestrictSet != ""}
+		m := byKey[k]
+		if m == nil {
+			m = &merged{rule: intent.Rule{From: k.from, To: k.to, Proto: k.proto, Essential: k.essential}}
+			byKey[k] = m
+			keys = append(keys, k)
+		}
+		if len(r.Ports) == 0 {
+			m.allPorts = true
+		}
+		m.rule.Ports = append(m.rule.Ports, r.Ports...)
+		if len(r.ICMPTypes) == 0 {
+			m.allTypes = true
+		}
+		m.rule.ICMPTypes = append(m.rule.ICMPTypes, r.ICMPTypes...)
+	}
+	out := make([]intent.Rule, 0, len(keys))
+	for _, k := range keys {
+		m := byKey[k]
+		if m.allPorts {
+			m.rule.Ports = nil
+		}
+		if m.allTypes || k.proto != "icmp" {
+			m.rule.ICMPTypes = nil
+		}
+		m.rule.ICMPTypes = slices.Compact(slices.Sorted(slices.Values(m.rule.ICMPTypes)))
+		out = append(out, m.rule)
+	}
+	return out, nil
+}
 
-// ruleEntries computes, once for all zones, what each rule puts into the
-// ACL of its source zone (its own entries) and of its destination zone
-// (the entries for its replies); a rule from z to z gives both to z.
+// ruleEntries computes, once for all zones, what each merged rule puts
+// into the ACL of its source zone (its own entries) and of its
+// destination zone (the entries for its replies); a rule from z to z
+// gives both to z.
 func (b *fwBuilder) ruleEntries() (map[string]*zoneRules, error) {
+	rules, err := b.mergeRules()
+	if err != nil {
+		return nil, err
+	}
 	byZone := map[string]*zoneRules{}
 	add := func(set string, essential bool, lines []string) {
-		if len(lines) < 2 {
+		if len(lines) == 0 {
+			return
+		}
+		if g := b.groups[set]; g == nil || g.kind != "zone" {
 			return
 		}
 		z := byZone[set]
 		if z == nil {
-			z = &zoneRules{}
+			z = &zoneRules{essential: map[string]bool{}, other: map[string]bool{}}
 			byZone[set] = z
 		}
-		g := ruleGroup{essential: essential, lines: lines}
+		to := z.other
 		if essential {
-			z.essential = append(z.essential, g)
-		} else {
-			z.other = append(z.other, g)
+			to = z.essential
+		}
+		for _, l := range lines {
+			to[l] = true
 		}
 	}
-	for i, rule := range b.fw.Rules {
+	for _, rule := range rules {
 		fwd, rep, err := b.rule(rule)
 		if err != nil {
-			return nil, fmt.Errorf("rule %d (flow %q, service %q): %w", i+1, rule.Flow, rule.Service, err)
+			return nil, fmt.Errorf("rules from %s to %s (%s): %w", rule.From, rule.To, rule.Proto, err)
 		}
-		if g := b.groups[rule.From]; g != nil && g.kind == "zone" {
-			add(rule.From, rule.Essential, fwd)
-		}
-		if g := b.groups[rule.To]; g != nil && g.kind == "zone" {
-			add(rule.To, rule.Essential, rep)
-		}
+		add(rule.From, rule.Essential, fwd)
+		add(rule.To, rule.Essential, rep)
 	}
 	return byZone, nil
 }
 
-// remark is the first line of a rule's entries in an ACL (docACL: a remark
-// holds up to 100 characters): "remark ward rule|reply essential|normal
-// [icmp=TYPES] flow FLOW service SERVICE". Parse reads the rule back from
-// it and the entries after it: which way they go, whether the rule is
-// essential, and (for ICMP replies, which are echo-replies whatever the
-// rule allowed) the rule's ICMP types. Flow and service names are labels,
-// cut to fit.
-func remark(dir string, r intent.Rule) string {
-	ess := "normal"
-	if r.Essential {
-		ess = "essential"
-	}
-	s := "remark ward " + dir + " " + ess
-	if dir == "reply" && r.Proto == "icmp" {
-		types := "any"
-		if len(r.ICMPTypes) > 0 {
-			ts := slices.Sorted(slices.Values(r.ICMPTypes))
-			types = strings.Join(slices.Compact(ts), ",")
-		}
-		s += " icmp=" + types
-	}
-	s += " flow " + cleanLabel(r.Flow) + " service " + cleanLabel(r.Service)
-	if len(s) > len("remark ")+100 {
-		s = strings.TrimRight(s[:len("remark ")+100], " ")
-	}
-	return s
-}
-
-// rule is one intent rule's own entries (for its source zone's ACL) and
-// the entries for its replies (for its destination zone's ACL), each
-// after its remark; nil when the rule matches nothing here.
-func (b *fwBuilder) rule(rule intent.Rule) (fwd, rep []string, err error) {
+// check refuses a rule the driver cannot write faithfully.
+func (b *fwBuilder) check(rule intent.Rule) error {
 	if b.sets[rule.From] == nil {
-		return nil, nil, fmt.Errorf("from %q is not an address set of the intent", rule.From)
+		return fmt.Errorf("from %q is not an address set of the intent", rule.From)
 	}
 	if b.sets[rule.To] == nil {
-		return nil, nil, fmt.Errorf("to %q is not an address set of the intent", rule.To)
+		return fmt.Errorf("to %q is not an address set of the intent", rule.To)
 	}
-	var f, r []string
 	switch rule.Proto {
 	case "tcp", "udp":
 		if len(rule.ICMPTypes) > 0 {
-			return nil, nil, fmt.Errorf("protocol %s with ICMP types", rule.Proto)
+			return fmt.Errorf("protocol %s with ICMP types", rule.Proto)
 		}
+		_, err := portOps(rule.Ports)
+		return err
+	case "icmp":
+		if len(rule.Ports) > 0 {
+			return fmt.Errorf("protocol icmp with ports")
+		}
+		for _, name := range rule.ICMPTypes {
+			if _, ok := icmpNames[name]; !ok {
+				return fmt.Errorf("ICMP type %q has no IOS-XE name Ward writes (%s)", name, strings.Join(slices.Sorted(mapKeys(icmpNames)), ", "))
+			}
+		}
+	case "icmpv6":
+	default:
+		return fmt.Errorf("protocol %q: want tcp, udp, icmp or icmpv6", rule.Proto)
+	}
+	return nil
+}
+
+// rule is one merged rule's own entries (for its source zone's ACL) and
+// the entries for its replies (for its destination zone's ACL); nil when
+// the rule matches nothing here. Nothing marks an entry as a rule's or a
+// reply's: Parse tells them apart by their form (readRules).
+func (b *fwBuilder) rule(rule intent.Rule) (fwd, rep []string, err error) {
+	if !b.usable(rule.From) || !b.usable(rule.To) {
+		return nil, nil, nil // an empty set matches nothing
+	}
+	src, dst := b.og(rule.From), b.og(rule.To)
+	switch rule.Proto {
+	case "tcp", "udp":
 		ops, err := portOps(rule.Ports)
 		if err != nil {
 			return nil, nil, err
 		}
-		src, dst := b.og(rule.From), b.og(rule.To)
 		for _, op := range ops {
-			f = append(f, join("permit", rule.Proto, src, dst, op))
+			fwd = append(fwd, join("permit", rule.Proto, src, dst, op))
 			// Stateless replies (docACL): TCP from the service port with
 			// the ACK or RST bit (established); UDP from the service port
 			// back to the source, the price of a stateless filter.
 			if rule.Proto == "tcp" {
-				r = append(r, join("permit", rule.Proto, dst, op, src, "established"))
+				rep = append(rep, join("permit", rule.Proto, dst, op, src, "established"))
 			} else {
-				r = append(r, join("permit", rule.Proto, dst, op, src))
+				rep = append(rep, join("permit", rule.Proto, dst, op, src))
 			}
 		}
 	case "icmp":
-		if len(rule.Ports) > 0 {
-			return nil, nil, fmt.Errorf("protocol icmp with ports")
-		}
-		src, dst := b.og(rule.From), b.og(rule.To)
 		echo := len(rule.ICMPTypes) == 0
 		if echo {
-			f = append(f, join("permit icmp", src, dst))
+			fwd = append(fwd, join("permit icmp", src, dst))
 		}
-		types := slices.Sorted(slices.Values(rule.ICMPTypes))
-		for _, name := range slices.Compact(types) {
-			t, ok := icmpNames[name]
-			if !ok {
-				return nil, nil, fmt.Errorf("ICMP type %q has no IOS-XE name Ward writes (%s)", name, strings.Join(slices.Sorted(mapKeys(icmpNames)), ", "))
-			}
-			f = append(f, join("permit icmp", src, dst, t))
+		for _, name := range rule.ICMPTypes {
+			t := icmpNames[name]
+			fwd = append(fwd, join("permit icmp", src, dst, t))
 			echo = echo || t == "echo"
 		}
 		if echo {
-			r = append(r, join("permit icmp", dst, src, "echo-reply"))
+			rep = append(rep, join("permit icmp", dst, src, "echo-reply"))
 		}
-	case "icmpv6":
-		// No set has IPv6 members (refused above): it matches nothing.
-		return nil, nil, nil
-	default:
-		return nil, nil, fmt.Errorf("protocol %q: want tcp, udp, icmp or icmpv6", rule.Proto)
-	}
-	if !b.usable(rule.From) || !b.usable(rule.To) {
-		return nil, nil, nil // an empty set matches nothing
-	}
-	if len(f) > 0 {
-		fwd = append([]string{remark("rule", rule)}, f...)
-	}
-	if len(r) > 0 {
-		rep = append([]string{remark("reply", rule)}, r...)
 	}
 	return fwd, rep, nil
 }
@@ -362,7 +398,10 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 // a zone with no set), in order: isolate (an isolated address reaches the
 // remediation sets only), the essential rules, the restrict denies (a
 // restricted address keeps only the essential rules), the other rules,
-// monitor permits (logged), the final entry. Rule groups are sorted.
+// monitor permits (logged), the final entry. Each section's entries are
+// sorted. No remark: Parse reads the rules from the entries' form and the
+// section they are in, the zone and network names from the object-group
+// descriptions; flow and service names stay in the plan.
 func (b *fwBuilder) zoneACL(z string, rules *zoneRules) []string {
 	if rules == nil {
 		rules = &zoneRules{}
@@ -381,11 +420,11 @@ func (b *fwBuilder) zoneACL(z string, rules *zoneRules) []string {
 		}
 		out = append(out, "deny ip "+isoOG+" any log", "deny ip any "+isoOG+" log")
 	}
-	out = append(out, sortedGroups(rules.essential)...)
+	out = append(out, sortedEntries(rules.essential)...)
 	if rs := q.RestrictSet; rs != "" {
 		out = append(out, "deny ip "+b.og(rs)+" any log", "deny ip any "+b.og(rs)+" log")
 	}
-	out = append(out, sortedGroups(rules.other)...)
+	out = append(out, sortedEntries(rules.other)...)
 	if z != "" && b.usable(z) {
 		var mons []string
 		for _, m := range b.fw.Monitor {
@@ -402,42 +441,12 @@ func (b *fwBuilder) zoneACL(z string, rules *zoneRules) []string {
 		slices.Sort(mons)
 		out = append(out, slices.Compact(mons)...)
 	}
-	return numberRemarks(append(out, b.final))
+	return append(out, b.final)
 }
 
-// sortedGroups flattens rule groups in a fixed order, each group's entries
-// deduplicated; a group equal to one already written is left out.
-func sortedGroups(gs []ruleGroup) []string {
-	keys := make([]string, 0, len(gs))
-	for _, g := range gs {
-		lines := append([]string{g.lines[0]}, slices.Compact(slices.Sorted(slices.Values(g.lines[1:])))...)
-		keys = append(keys, strings.Join(lines, "\n"))
-	}
-	slices.Sort(keys)
-	var out []string
-	for _, k := range slices.Compact(keys) {
-		out = append(out, strings.Split(k, "\n")...)
-	}
-	return out
-}
-
-// numberRemarks makes every remark of an ACL unique, "remark ward #N ...":
-// IOS keeps an entry typed twice once (docACL), and two rules may share
-// flow and service names (one flow, several sources).
-func numberRemarks(entries []string) []string {
-	n := 0
-	out := make([]string, len(entries))
-	for i, e := range entries {
-		if rest, ok := strings.CutPrefix(e, "remark ward "); ok {
-			n++
-			e = "remark ward #" + strconv.Itoa(n) + " " + rest
-			if len(e) > len("remark ")+100 {
-				e = strings.TrimRight(e[:len("remark ")+100], " ")
-			}
-		}
-		out[i] = e
-	}
-	return out
+// sortedEntries is a section's entries in a fixed order.
+func sortedEntries(set map[string]bool) []string {
+	return slices.Sorted(maps.Keys(set))
 }
 
 func join(words ...string) string {
@@ -451,12 +460,24 @@ func join(words ...string) string {
 }
 
 // icmpNames maps the policy's ICMP type names (nftables' spelling) to the
-// ICMP message names of the IOS extended ACE (docACL, icmp-message).
+// IOS icmp-message keywords of the extended ACE (docICMP); icmpIntentName
+// reads them back. Ward writes these four only.
 var icmpNames = map[string]string{
 	"echo-request":            "echo",
 	"echo-reply":              "echo-reply",
 	"destination-unreachable": "unreachable",
 	"time-exceeded":           "time-exceeded",
+}
+
+// icmpIntentName is the policy's name for an IOS icmp-message keyword
+// that parseACE accepted (one of icmpNames).
+func icmpIntentName(ios string) string {
+	for name, kw := range icmpNames {
+		if kw == ios {
+			return name
+		}
+	}
+	return ""
 }
 
 // portOps turns port ranges into IOS port operators, one per entry:
