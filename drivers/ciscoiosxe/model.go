@@ -117,7 +117,7 @@ func (d *device) text() string {
 		fmt.Fprintf(&b, "interface Vlan%d\n ip access-group %s in\n", bd.vlan, bd.acl)
 	}
 	for _, p := range d.ports {
-		fmt.Fprintf(&b, "interface %s\n description %s\n switchport mode access\n switchport access vlan %d\n", p.name, p.description(), p.vlan)
+		b.WriteString("interface " + p.name + "\n description " + p.description() + "\n switchport mode access\n switchport access vlan " + strconv.Itoa(p.vlan) + "\n")
 	}
 	return b.String()
 }
@@ -178,7 +178,7 @@ func (g *group) parseDescription(desc string) bool {
 }
 
 func (p *port) description() string {
-	return fmt.Sprintf("ward vlan %d device %s zone %s", p.home, p.device, p.zone)
+	return "ward vlan " + strconv.Itoa(p.home) + " device " + p.device + " zone " + p.zone
 }
 
 func (p *port) parseDescription(desc string) bool {

@@ -516,6 +516,8 @@ func buildSwitch(d *device, sw *intent.Switch) error {
 		}
 		d.qvlan = q
 	}
+	seen := make(map[string]string, len(sw.Ports)) // interface → device
+	d.ports = make([]*port, 0, len(sw.Ports))
 	for _, pv := range sw.Ports {
 		name, num, err := canonicalInterface(pv.Port)
 		if err != nil {
@@ -527,11 +529,10 @@ func buildSwitch(d *device, sw *intent.Switch) error {
 		if pv.VLAN == sw.QuarantineVLAN {
 			return fmt.Errorf("port %s (device %q): VLAN %d is the quarantine VLAN", name, pv.Device, pv.VLAN)
 		}
-		for _, p := range d.ports {
-			if p.name == name {
-				return fmt.Errorf("port %s is given to devices %q and %q; an access port carries one VLAN", name, p.device, pv.Device)
-			}
+		if other, dup := seen[name]; dup {
+			return fmt.Errorf("port %s is given to devices %q and %q; an access port carries one VLAN", name, other, pv.Device)
 		}
+		seen[name] = pv.Device
 		d.ports = append(d.ports, &port{name: name, num: num, vlan: pv.VLAN, home: pv.VLAN, device: cleanLabel(pv.Device), zone: cleanLabel(pv.Zone), access: true})
 	}
 	return nil
@@ -556,18 +557,23 @@ var interfaceTypes = []struct{ full, short string }{
 // canonicalInterface is the name IOS shows for an access port written as
 // the inventory may write it (Gi1/0/5, gi1/0/5, Gig 1/0/5,
 // GigabitEthernet1/0/5 → GigabitEthernet1/0/5), and its numbers for
-// sorting.
+// sorting. It runs once per port of every switch (100,000 at a time), so
+// it compares case-insensitively in place and allocates only its result.
 func canonicalInterface(s string) (string, []int, error) {
-	t := strings.Join(strings.Fields(s), "")
+	t := s
+	if strings.ContainsAny(s, " \t") {
+		t = strings.Join(strings.Fields(s), "")
+	}
 	i := strings.IndexAny(t, "0123456789")
 	if i <= 0 {
 		return "", nil, fmt.Errorf("port %q: want an interface type and number such as Gi1/0/5 or GigabitEthernet1/0/5", s)
 	}
-	typ := strings.ToLower(t[:i])
+	typ := t[:i]
 	full := ""
 	for _, it := range interfaceTypes {
-		if typ == strings.ToLower(it.full) || typ == strings.ToLower(it.short) || (it.short == "Gi" && typ == "gig") {
+		if strings.EqualFold(typ, it.full) || strings.EqualFold(typ, it.short) || (it.short == "Gi" && strings.EqualFold(typ, "gig")) {
 			full = it.full
+			break
 		}
 	}
 	if full == "" {
@@ -575,15 +581,19 @@ func canonicalInterface(s string) (string, []int, error) {
 		for _, it := range interfaceTypes {
 			known = append(known, it.short)
 		}
-		return "", nil, fmt.Errorf("port %q: interface type %q is not an Ethernet port type Ward knows (%s, or their full names)", s, t[:i], strings.Join(known, ", "))
+		return "", nil, fmt.Errorf("port %q: interface type %q is not an Ethernet port type Ward knows (%s, or their full names)", s, typ, strings.Join(known, ", "))
 	}
-	var num []int
-	for _, part := range strings.Split(t[i:], "/") {
+	rest := t[i:]
+	num := make([]int, 0, 3)
+	for part := range strings.SplitSeq(rest, "/") {
 		n, err := strconv.Atoi(part)
-		if err != nil || n < 0 || strconv.Itoa(n) != part {
-			return "", nil, fmt.Errorf("port %q: %q is not an interface number such as 1/0/5", s, t[i:])
+		if err != nil || part[0] < '0' || part[0] > '9' || (len(part) > 1 && part[0] == '0') {
+			return "", nil, fmt.Errorf("port %q: %q is not an interface number such as 1/0/5", s, rest)
 		}
 		num = append(num, n)
 	}
-	return full + t[i:], num, nil
+	if typ == full {
+		return t, num, nil
+	}
+	return full + rest, num, nil
 }

@@ -204,7 +204,7 @@ func TestCanonicalInterface(t *testing.T) {
 	}
 	// Prefixes that are not IOS's own abbreviations are refused rather
 	// than guessed (T could be three types).
-	for _, in := range []string{"T1/0/1", "G1/0/1", "Vlan210", "1/0/5", "Gi", "Gi1//5", "Gi01/0/5"} {
+	for _, in := range []string{"T1/0/1", "G1/0/1", "Vlan210", "1/0/5", "Gi", "Gi1//5", "Gi01/0/5", "Gi-0/1", "Gi+1/0/1", "Gi1/0/"} {
 		if got, _, err := canonicalInterface(in); err == nil {
 			t.Errorf("canonicalInterface(%q) = %q, want an error", in, got)
 		}
