@@ -262,3 +262,25 @@ func (c capabilities) capacity(t *testing.T, cc drivers.CapacityChecker, valid [
 		}
 	}
 }
+
+// ParseRoundTrip is the property a driver's Parse fuzzer checks on each
+// input: Parse may refuse text, but a model it accepts, if it renders,
+// parses back to the same enforcement.
+func ParseRoundTrip(t *testing.T, d drivers.Driver, text string) {
+	t.Helper()
+	m, err := d.Parse(drivers.Config{Text: text})
+	if err != nil {
+		return
+	}
+	cfg, err := d.Render(m)
+	if err != nil {
+		return
+	}
+	again, err := d.Parse(cfg)
+	if err != nil {
+		t.Fatalf("Parse accepted a configuration whose model renders to one it refuses: %v\ninput:\n%s\nrendered:\n%s", err, text, cfg.Text)
+	}
+	if !intent.SameEnforcement(m, again) {
+		t.Fatalf("a parsed model does not survive Render and Parse\ninput:\n%s\nrendered:\n%s", text, cfg.Text)
+	}
+}

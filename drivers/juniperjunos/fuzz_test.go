@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/wardnet/ward/drivers"
-	"github.com/wardnet/ward/drivers/intent"
+	"github.com/wardnet/ward/drivers/drivertest"
 )
 
 // FuzzParse: Parse never panics on any text, and a model it accepts, if
@@ -24,21 +24,5 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, text string) {
-		m, err := d.Parse(drivers.Config{Text: text})
-		if err != nil {
-			return
-		}
-		cfg, err := d.Render(m)
-		if err != nil {
-			return
-		}
-		again, err := d.Parse(cfg)
-		if err != nil {
-			t.Fatalf("Parse accepted a configuration whose model renders to one it refuses: %v\ninput:\n%s\nrendered:\n%s", err, text, cfg.Text)
-		}
-		if !intent.SameEnforcement(m, again) {
-			t.Fatalf("a parsed model does not survive Render and Parse\ninput:\n%s\nrendered:\n%s", text, cfg.Text)
-		}
-	})
+	f.Fuzz(func(t *testing.T, text string) { drivertest.ParseRoundTrip(t, d, text) })
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/scrapli/scrapligo/driver/options"
 	"github.com/scrapli/scrapligo/platform"
 	"github.com/scrapli/scrapligo/response"
-	"github.com/scrapli/scrapligo/transport"
 	"github.com/scrapli/scrapligo/util"
 
 	"github.com/wardnet/ward/drivers"
@@ -106,23 +105,11 @@ func Dial(ctx context.Context, t Target, c Credential, platformYAML []byte) (*Se
 	if t.Timeout == 0 {
 		t.Timeout = 30 * time.Second
 	}
-	opts := []util.Option{
-		options.WithTransportType(transport.StandardTransport),
-		options.WithPort(t.Port),
-		options.WithAuthUsername(t.Username),
-		options.WithSSHKnownHostsFile(t.KnownHosts),
-		options.WithTimeoutSocket(t.Timeout),
-		options.WithTimeoutOps(t.Timeout),
-		options.WithTermWidth(511),
+	opts, err := sshsession.Options(t, c)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case len(c.PrivateKey) > 0:
-		opts = append(opts, options.WithStandardTransportPrivateKeyBytes(c.PrivateKey, c.Passphrase))
-	case c.Password != "":
-		opts = append(opts, options.WithAuthPassword(c.Password))
-	default:
-		return nil, fmt.Errorf("target %q: the credential holds neither a private key nor a password", t.Name)
-	}
+	opts = append(opts, options.WithTermWidth(511))
 	if c.Password != "" {
 		// The enable secret, where the OS asks for one, is the login's.
 		opts = append(opts, options.WithAuthSecondary(c.Password))

@@ -84,6 +84,29 @@ func (e *HostKeyError) Error() string {
 		e.Target, e.Addr, e.KnownHosts, e.Target)
 }
 
+// Options are the scrapligo options every Ward session dials with: the
+// standard transport, the host key pinned by t.KnownHosts, t's timeouts
+// and the credential. t must have its port and timeout set.
+func Options(t Target, c Credential) ([]util.Option, error) {
+	opts := []util.Option{
+		options.WithTransportType(transport.StandardTransport),
+		options.WithPort(t.Port),
+		options.WithAuthUsername(t.Username),
+		options.WithSSHKnownHostsFile(t.KnownHosts),
+		options.WithTimeoutSocket(t.Timeout),
+		options.WithTimeoutOps(t.Timeout),
+	}
+	switch {
+	case len(c.PrivateKey) > 0:
+		opts = append(opts, options.WithStandardTransportPrivateKeyBytes(c.PrivateKey, c.Passphrase))
+	case c.Password != "":
+		opts = append(opts, options.WithAuthPassword(c.Password))
+	default:
+		return nil, fmt.Errorf("target %q: the credential holds neither a private key nor a password", t.Name)
+	}
+	return opts, nil
+}
+
 // Dial connects, logs in and prepares the shell.
 func Dial(ctx context.Context, t Target, c Credential) (*Session, error) {
 	if t.KnownHosts == "" {
@@ -95,23 +118,11 @@ func Dial(ctx context.Context, t Target, c Credential) (*Session, error) {
 	if t.Timeout == 0 {
 		t.Timeout = 15 * time.Second
 	}
-	opts := []util.Option{
-		options.WithTransportType(transport.StandardTransport),
-		options.WithPort(t.Port),
-		options.WithAuthUsername(t.Username),
-		options.WithSSHKnownHostsFile(t.KnownHosts),
-		options.WithTimeoutSocket(t.Timeout),
-		options.WithTimeoutOps(t.Timeout),
-		options.WithTermWidth(4096),
+	opts, err := Options(t, c)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case len(c.PrivateKey) > 0:
-		opts = append(opts, options.WithStandardTransportPrivateKeyBytes(c.PrivateKey, c.Passphrase))
-	case c.Password != "":
-		opts = append(opts, options.WithAuthPassword(c.Password))
-	default:
-		return nil, fmt.Errorf("target %q: the credential holds neither a private key nor a password", t.Name)
-	}
+	opts = append(opts, options.WithTermWidth(4096))
 	p, err := platform.NewPlatform(linuxPlatform, t.Address, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %w", t.Name, err)
