@@ -64,24 +64,41 @@ fuzz: ## Fuzz every parser, FUZZTIME each (default 30s)
 	  $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
 	done
 
-demo: deps build ## Build Ward, bring up the lab hospital, import the inventory, apply the policy, serve the API on 127.0.0.1:8080
+demo: deps build ## Build Ward, bring up the lab hospital, import the inventory, render and apply the policy to every target, serve the API on 127.0.0.1:8080
 	./$(BIN) version
 	./$(BIN) validate -policy $(POLICY)
 	./$(BIN) test -policy $(POLICY)
 	$(SUDO) bash examples/lab/lab.sh up
 	WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) ./$(BIN) inventory import examples/hospital/inventory.csv -db $(DEMO_DB)
-	WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) apply -policy $(POLICY) -db $(DEMO_DB) \
-	  -target core-fw -target access-ovs -auto-approve | tail -5
+	WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) ./$(BIN) render -policy $(POLICY) -db $(DEMO_DB) -o $(LAB_STATE)/render
+	@echo "Every target's configuration, in its own syntax, is in $(LAB_STATE)/render/TARGET.cfg."
+	@# Every target: the lab's nftables firewall and Open vSwitch switch, and
+	@# the Cisco IOS-XE, Arista EOS and Juniper Junos fakes (netfakes). A
+	@# failed target stops the demo with ward's own words, never hidden.
+	@echo "==> ward apply to every target of $(POLICY) (full output: $(LAB_STATE)/demo-apply.log)"
+	@rc=0; WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) apply -policy $(POLICY) -db $(DEMO_DB) \
+	  -auto-approve > $(LAB_STATE)/demo-apply.log 2>&1 || rc=$$?; \
+	sed -n '/^Apply results:/,$$p' $(LAB_STATE)/demo-apply.log; \
+	if [ $$rc -ne 0 ]; then \
+	  echo; echo "demo: ward apply FAILED (exit $$rc); the last lines of $(LAB_STATE)/demo-apply.log:"; \
+	  tail -n 25 $(LAB_STATE)/demo-apply.log; \
+	  echo "demo: stopped. The lab stays up (bash examples/lab/lab.sh status; the fakes log to $(LAB_STATE)/logs/netfakes.log)."; \
+	  exit 1; \
+	fi
 	@echo
-	@echo "The example hospital runs in network namespaces; Ward enforces its policy there."
+	@echo "The example hospital runs in network namespaces; Ward enforces its policy there, and on"
+	@echo "fake Cisco, Arista and Juniper switches ($(LAB_STATE)/netfakes/TARGET.cfg is each one's running configuration)."
 	@echo "Try (as root):"
 	@echo "  export WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials WARD_DB=$(DEMO_DB) WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY)"
 	@echo "  ./$(BIN) query reach pump-netlab-01 pumpsrv-netlab-01 51444/tcp -policy $(POLICY)"
 	@echo "  examples/lab/probe.sh pump-netlab-01 pumpsrv-netlab-01 51444     # allowed: connects"
 	@echo "  examples/lab/probe.sh tv-netlab-01 pump-netlab-01 443            # guest -> pump: denied"
 	@echo "  bash examples/lab/lab.sh matrix                                  # every pair"
-	@echo "  ./$(BIN) plan -policy $(POLICY) -target core-fw -target access-ovs"
-	@echo "  ./$(BIN) drift -policy $(POLICY) -target core-fw -target access-ovs"
+	@echo "  ./$(BIN) plan -policy $(POLICY)"
+	@echo "  ./$(BIN) drift -policy $(POLICY)                                  # every target: in_sync"
+	@echo "  ./$(BIN) quarantine tv-5w-01 -level isolate -reason demo -policy $(POLICY)   # a patient TV on a Cisco port"
+	@echo "  grep -A4 'GigabitEthernet6/0/25\$$' $(LAB_STATE)/netfakes/access-3w.cfg   # now in the quarantine VLAN"
+	@echo "  ./$(BIN) release tv-5w-01 -policy $(POLICY)"
 	@echo "  bash examples/lab/lab.sh down                                    # tear it down"
 	@echo
 	@test -s $(LAB_STATE)/alert-token || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(LAB_STATE)/alert-token)

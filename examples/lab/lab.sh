@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Ward's example lab: the example hospital's "access-ovs" devices as network
 # namespaces behind an Open vSwitch access switch and a Linux nftables
-# firewall, both reachable over SSH the way Ward reaches real ones. See
-# README.md beside this script.
+# firewall, both reachable over SSH the way Ward reaches real ones, and the
+# policy's Cisco IOS-XE, Arista EOS and Juniper Junos targets served by fake
+# devices (netfakes/) on their own addresses. See README.md beside this script.
 #
 #   lab.sh up       build the lab (idempotent: running it again repairs, never resets)
 #   lab.sh down     tear all of it down (idempotent)
@@ -16,6 +17,7 @@
 #   WARD_LAB_INVENTORY  inventory CSV; default examples/hospital/inventory.csv
 #   WARD_LAB_FW_TARGET  the firewall target; default core-fw
 #   WARD_LAB_SW_TARGET  the switch target whose inventory rows become devices; default access-ovs
+#   WARD_LAB_NETFAKES   0: do not serve the network-OS targets (netfakes); default 1
 #
 # Needs root, Linux network namespaces, Open vSwitch (userspace datapath:
 # no kernel module needed), OpenSSH sshd, nft, ethtool, sudo and Go
@@ -30,12 +32,19 @@ POLICY_DIR=${WARD_LAB_POLICY:-$REPO/examples/hospital/policy}
 INVENTORY=${WARD_LAB_INVENTORY:-$REPO/examples/hospital/inventory.csv}
 FW_TARGET=${WARD_LAB_FW_TARGET:-core-fw}
 SW_TARGET=${WARD_LAB_SW_TARGET:-access-ovs}
+NETFAKES_ON=${WARD_LAB_NETFAKES:-1}
 
 readonly MGMT_BRIDGE=wardmgmt
 readonly MGMT_NET=10.250.61          # /24; the targets' addresses must be in it
 readonly MGMT_HOST_IP=10.250.61.1
 readonly FW_NS=ward-fw SW_NS=ward-sw DEV_NS_PREFIX=ward-d-
 readonly FW_MGMT_IF=mg-fw SW_MGMT_IF=mg-sw
+# The network-OS targets (drivers below) are fakes in one namespace of
+# their own, each on its target's address: a host sshd on 0.0.0.0:22 would
+# keep them off port 22 in this namespace. Their addresses must lie in
+# VENDOR_NET.0.0/16 (the example's management range).
+readonly NF_NS=ward-nf NF_MGMT_IF=mg-nf VENDOR_NET=10.250
+readonly VENDOR_DRIVERS=" cisco_iosxe arista_eos juniper_junos "
 readonly OVS_BRIDGE=ward-br
 # OVS's own tools honour OVS_RUNDIR too; changing it is for testing the lab only
 # (the ward user's ovs-vsctl, run through sudo, always uses the default).
@@ -51,6 +60,7 @@ readonly DEFAULT_KNOWN_HOSTS=/etc/ward/known_hosts
 readonly BASE_TCP=7,22 BASE_UDP=7
 
 LABNET=$STATE/bin/labnet
+NETFAKES=$STATE/bin/netfakes
 
 # --- messages ----------------------------------------------------------------
 
@@ -206,7 +216,7 @@ ensure_ns() {
 
 declare -A ZONE_VLAN ZONE_SUBNET ZONE_TCP ZONE_UDP ZONE_MATCH
 declare -A T_DRIVER T_ADDR T_PORT T_USER T_CRED T_KH FLOW_PAIR
-ZONES=() F_NAME=() F_FROM=() F_TO=() F_TCP=()
+ZONES=() F_NAME=() F_FROM=() F_TO=() F_TCP=() T_ORDER=()
 DEFAULT_ZONE=""
 QUARANTINE_VLAN=""
 
@@ -239,6 +249,7 @@ load_policy() {
 			done
 			;;
 		target)
+			T_ORDER+=("${rec[1]}")
 			T_DRIVER[${rec[1]}]=${rec[2]#-}
 			T_ADDR[${rec[1]}]=${rec[3]#-}
 			T_PORT[${rec[1]}]=${rec[4]#-}
@@ -266,6 +277,35 @@ load_policy() {
 	[[ ${T_ADDR[$FW_TARGET]} != "${T_ADDR[$SW_TARGET]}" ]] || die "targets $FW_TARGET and $SW_TARGET share the address ${T_ADDR[$FW_TARGET]}"
 	FW_ADDR=${T_ADDR[$FW_TARGET]}
 	SW_ADDR=${T_ADDR[$SW_TARGET]}
+	load_vendor_targets
+}
+
+# load_vendor_targets: V_TARGETS, every target whose driver has a fake
+# (netfakes), in policy order; one the lab cannot serve is skipped with a
+# warning, never silently.
+V_TARGETS=()
+load_vendor_targets() {
+	local t a p seen_addr=" $FW_ADDR $SW_ADDR $MGMT_HOST_IP " seen_cred=" ${T_CRED[$FW_TARGET]} ${T_CRED[$SW_TARGET]} "
+	[[ $NETFAKES_ON == 1 ]] || return 0
+	for t in "${T_ORDER[@]}"; do
+		[[ $VENDOR_DRIVERS == *" ${T_DRIVER[$t]} "* ]] || continue
+		a=${T_ADDR[$t]}
+		if ! valid_ipv4 "$a" || [[ $a != "$VENDOR_NET".* ]]; then
+			warn "target \"$t\" (${T_DRIVER[$t]}): address $a is not in $VENDOR_NET.0.0/16; the lab does not serve it"
+			continue
+		fi
+		[[ $seen_addr != *" $a "* ]] || die "target \"$t\": address $a is taken by another target or the host"
+		p=${T_PORT[$t]}
+		[[ $p =~ ^[0-9]+$ ]] && ((p > 0 && p < 65536)) || die "target \"$t\": port ${T_PORT[$t]} is not a TCP port"
+		[[ ${T_USER[$t]} =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "target \"$t\": username \"${T_USER[$t]}\" is not one the lab's fakes take"
+		[[ -n ${T_CRED[$t]} && ${T_CRED[$t]} != */* ]] || die "target \"$t\" has no usable credential name"
+		[[ $seen_cred != *" ${T_CRED[$t]} "* ]] || die "target \"$t\": credential ${T_CRED[$t]} is another target's too; the lab writes one password per target"
+		[[ -z ${T_KH[$t]} || ${T_KH[$t]} == /* ]] || die "target \"$t\": known_hosts ${T_KH[$t]} is not an absolute path"
+		[[ $t =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "target name \"$t\" is not a usable file name"
+		seen_addr+="$a "
+		seen_cred+="${T_CRED[$t]} "
+		V_TARGETS+=("$t")
+	done
 }
 
 # place_device: the zone whose match block fits the device in ROW (an
@@ -392,7 +432,7 @@ lab_vlans() { printf '%s\n' "${!VLAN_ZONE[@]}" | sort -n; }
 
 setup_state() {
 	[[ $STATE == /* && $STATE != / ]] || die "WARD_LAB_STATE must be an absolute directory other than /"
-	mkdir -p "$STATE"/{bin,run,logs,ovs,ssh/hostkeys,credentials,build}
+	mkdir -p "$STATE"/{bin,run,logs,ovs,ssh/hostkeys,credentials,build,netfakes}
 	touch "$STATE/.ward-lab"
 	# The lab user must reach authorized_keys (sshd reads it as the user);
 	# secrets live in the 0700 directories.
@@ -434,6 +474,24 @@ build_labnet() {
 	(cd "$b" && env GOWORK=off GOFLAGS='' GOTOOLCHAIN=local ${cache:+"GOCACHE=$cache"} "$GO" build -o "$LABNET.new" .) ||
 		die "building examples/lab/labnet failed"
 	mv -f "$LABNET.new" "$LABNET"
+}
+
+# build_netfakes: the fakes are packages of Ward's module, so netfakes is
+# built inside it (unlike labnet). A binary identical to the last one is
+# kept, so an unchanged netfakes keeps running (and keeps its state).
+build_netfakes() {
+	((${#V_TARGETS[@]} > 0)) || return 0
+	find_go
+	step "building the network-OS fakes (netfakes) into $STATE/bin"
+	local cache=${GOCACHE:-}
+	[[ -n $cache || -n ${HOME:-} ]] || cache=$STATE/build/cache
+	(cd "$REPO" && env GOTOOLCHAIN=local ${cache:+"GOCACHE=$cache"} "$GO" build -buildvcs=false -o "$NETFAKES.new" ./examples/lab/netfakes) ||
+		die "building examples/lab/netfakes failed (it is built from Ward's own module); WARD_LAB_NETFAKES=0 brings the lab up without the network-OS targets"
+	if cmp -s "$NETFAKES.new" "$NETFAKES"; then
+		rm -f "$NETFAKES.new"
+	else
+		mv -f "$NETFAKES.new" "$NETFAKES"
+	fi
 }
 
 ovsdb_up() { ovs-vsctl --timeout=2 show >/dev/null 2>&1; }
@@ -511,6 +569,103 @@ setup_switch_and_firewall() {
 	done
 	((${#unplug[@]} == 1)) || ovs-vsctl "${unplug[@]}"
 	ovs-vsctl "${args[@]}"
+}
+
+# setup_netfakes_net: namespace ward-nf on the management bridge holding
+# every network-OS target's address (/32), the management /24 on-link for
+# the replies; addresses outside that /24 are routed onto the bridge here.
+setup_netfakes_net() {
+	local t a want=" " cur
+	if ((${#V_TARGETS[@]} == 0)); then
+		return 0
+	fi
+	for t in "${V_TARGETS[@]}"; do want+="${T_ADDR[$t]}/32 "; done
+	step "network-OS targets in $NF_NS:$(for t in "${V_TARGETS[@]}"; do printf ' %s (%s, %s)' "$t" "${T_DRIVER[$t]}" "${T_ADDR[$t]}"; done)"
+	ensure_ns "$NF_NS"
+	new_veth "$NF_MGMT_IF" "$NF_NS" mgmt0 || true
+	no_ipv6_root_if "$NF_MGMT_IF"
+	ip link set "$NF_MGMT_IF" master "$MGMT_BRIDGE" up
+	ip -n "$NF_NS" link set mgmt0 up
+	for cur in $(ip -n "$NF_NS" -o -4 addr show dev mgmt0 | awk '{print $4}'); do
+		[[ $want == *" $cur "* ]] || ip -n "$NF_NS" addr del "$cur" dev mgmt0
+	done
+	for t in "${V_TARGETS[@]}"; do
+		ip -n "$NF_NS" addr replace "${T_ADDR[$t]}/32" dev mgmt0
+	done
+	ip -n "$NF_NS" route replace "$MGMT_NET.0/24" dev mgmt0
+	for cur in $(ip -o -4 route show dev "$MGMT_BRIDGE" | awk '$1 ~ /^[0-9.]+$/ {print $1}'); do
+		[[ $want == *" $cur/32 "* ]] || ip route del "$cur/32" dev "$MGMT_BRIDGE"
+	done
+	for t in "${V_TARGETS[@]}"; do
+		a=${T_ADDR[$t]}
+		[[ $a == "$MGMT_NET".* ]] || ip route replace "$a/32" dev "$MGMT_BRIDGE" src "$MGMT_HOST_IP"
+	done
+}
+
+# setup_vendor_credentials: one random password per network-OS target, in
+# the credential file Ward reads (kept across up; a key found there, from
+# an older lab, is replaced).
+setup_vendor_credentials() {
+	local t f
+	for t in "${V_TARGETS[@]}"; do
+		f=$STATE/credentials/${T_CRED[$t]}
+		if [[ ! -s $f ]] || grep -q 'PRIVATE KEY' "$f"; then
+			(
+				umask 077
+				printf '%s\n' "$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)" >"$f.new"
+			)
+			mv -f "$f.new" "$f"
+			log "wrote a password for $t to $f"
+		fi
+		chmod 0600 "$f"
+	done
+}
+
+# start_netfakes: (re)start netfakes unless it runs with the same
+# configuration, binary and inventory (a restart is a factory reset of
+# every fake).
+start_netfakes() {
+	local pidf=$STATE/run/netfakes.pid t deadline conf=$STATE/netfakes.conf
+	if ((${#V_TARGETS[@]} == 0)); then
+		stop_pidfiles netfakes "$pidf"
+		rm -f "$conf"
+		return 0
+	fi
+	{
+		printf '# Written by lab.sh up: the network-OS targets netfakes serves.\n'
+		printf '# netfakes %s, inventory %s %s\n' "$(sha256sum <"$NETFAKES" | cut -c1-16)" "$INVENTORY" "$(sha256sum <"$INVENTORY" | cut -c1-16)"
+		printf '# name\tdriver\tlisten\thost key\tuser\tpassword file\n'
+		for t in "${V_TARGETS[@]}"; do
+			printf '%s\t%s\t%s:%s\t%s\t%s\t%s\n' "$t" "${T_DRIVER[$t]}" "${T_ADDR[$t]}" "${T_PORT[$t]}" \
+				"$STATE/ssh/hostkeys/$t" "${T_USER[$t]}" "$STATE/credentials/${T_CRED[$t]}"
+		done
+	} >"$conf.new"
+	if pid_alive "$pidf" netfakes && in_ns "$(<"$pidf")" "$NF_NS" && cmp -s "$conf.new" "$conf"; then
+		rm -f "$conf.new"
+		return 0
+	fi
+	if pid_alive "$pidf" netfakes; then
+		log "restarting netfakes (its configuration, binary or inventory changed): the fakes start from factory settings"
+	fi
+	stop_pidfiles netfakes "$pidf"
+	mv -f "$conf.new" "$conf"
+	step "network-OS fakes (netfakes) in $NF_NS, log $STATE/logs/netfakes.log"
+	ip netns exec "$NF_NS" setsid "$NETFAKES" -config "$conf" -inventory "$INVENTORY" -authorized-keys "$STATE/ssh/authorized_keys" \
+		-pidfile "$pidf" -dump "$STATE/netfakes" </dev/null >>"$STATE/logs/netfakes.log" 2>&1 &
+	deadline=$((SECONDS + 15))
+	until [[ -s $pidf ]]; do
+		if ! running $! || ((SECONDS > deadline)); then
+			tail -n 5 "$STATE/logs/netfakes.log" >&2 || true
+			die "netfakes did not come up; see $STATE/logs/netfakes.log"
+		fi
+		sleep 0.05
+	done
+	for t in "${V_TARGETS[@]}"; do
+		until "$LABNET" probe -q -timeout 1s "${T_ADDR[$t]}:${T_PORT[$t]}"; do
+			((SECONDS <= deadline)) || die "the fake of $t does not answer on ${T_ADDR[$t]}:${T_PORT[$t]}; see $STATE/logs/netfakes.log"
+			sleep 0.1
+		done
+	done
 }
 
 valid_mac() { [[ ${1,,} =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] && (((0x${1:0:2} & 1) == 0)) && [[ $1 != 00:00:00:00:00:00 ]]; }
@@ -642,8 +797,8 @@ setup_ssh() {
 	fi
 	chmod 0600 "$STATE/ssh/ward_ed25519"
 	install -m 0644 "$STATE/ssh/ward_ed25519.pub" "$STATE/ssh/authorized_keys"
-	for t in "$FW_TARGET" "$SW_TARGET"; do
-		install -m 0600 "$STATE/ssh/ward_ed25519" "$STATE/credentials/${T_CRED[$t]}"
+	for t in "$FW_TARGET" "$SW_TARGET" "${V_TARGETS[@]}"; do
+		[[ $t != "$FW_TARGET" && $t != "$SW_TARGET" ]] || install -m 0600 "$STATE/ssh/ward_ed25519" "$STATE/credentials/${T_CRED[$t]}"
 		if [[ ! -s $STATE/ssh/hostkeys/$t ]]; then
 			rm -f "$STATE/ssh/hostkeys/$t" "$STATE/ssh/hostkeys/$t.pub"
 			ssh-keygen -q -t ed25519 -N '' -C "ward-lab $t" -f "$STATE/ssh/hostkeys/$t"
@@ -651,7 +806,7 @@ setup_ssh() {
 	done
 
 	: >"$STATE/known_hosts.new"
-	for t in "$FW_TARGET" "$SW_TARGET"; do
+	for t in "$FW_TARGET" "$SW_TARGET" "${V_TARGETS[@]}"; do
 		local host=${T_ADDR[$t]}
 		[[ ${T_PORT[$t]} == 22 ]] || host="[$host]:${T_PORT[$t]}"
 		printf '%s %s\n' "$host" "$(cut -d' ' -f1,2 "$STATE/ssh/hostkeys/$t.pub")" >>"$STATE/known_hosts.new"
@@ -683,7 +838,7 @@ strip_block() {
 known_hosts_paths() {
 	{
 		local t
-		for t in "$FW_TARGET" "$SW_TARGET"; do
+		for t in "$FW_TARGET" "$SW_TARGET" "${V_TARGETS[@]}"; do
 			[[ -n ${T_KH[$t]-} ]] && echo "${T_KH[$t]}"
 		done
 		[[ -r $STATE/known_hosts.paths ]] && cat "$STATE/known_hosts.paths"
@@ -694,7 +849,7 @@ known_hosts_paths() {
 install_known_hosts() {
 	local kh tmp
 	: >"$STATE/known_hosts.paths"
-	for t in "$FW_TARGET" "$SW_TARGET"; do
+	for t in "$FW_TARGET" "$SW_TARGET" "${V_TARGETS[@]}"; do
 		[[ -n ${T_KH[$t]} ]] && echo "${T_KH[$t]}" >>"$STATE/known_hosts.paths"
 	done
 	sort -u -o "$STATE/known_hosts.paths" "$STATE/known_hosts.paths"
@@ -795,6 +950,19 @@ try_examples() {
 	printf '  ip netns exec %s ping -c1 %s\n' "${D_NS[0]}" "${D_IP[-1]}"
 }
 
+print_vendor_targets() {
+	local t
+	if ((${#V_TARGETS[@]} == 0)); then
+		[[ $NETFAKES_ON == 1 ]] || echo "  network-OS targets: not served (WARD_LAB_NETFAKES=0)"
+		return 0
+	fi
+	for t in "${V_TARGETS[@]}"; do
+		printf '  %-10s %s = a fake %s in namespace %s, ssh %s@%s:%s (password in %s), log %s\n' "${T_DRIVER[$t]%%_*}" "$t" "${T_DRIVER[$t]}" \
+			"$NF_NS" "${T_USER[$t]}" "${T_ADDR[$t]}" "${T_PORT[$t]}" "$STATE/credentials/${T_CRED[$t]}" "$STATE/logs/netfakes.log"
+	done
+	echo "  (the fakes keep their configuration in memory: restarting netfakes is a factory reset; $STATE/netfakes/<target>.cfg shows it)"
+}
+
 print_devices() {
 	local i
 	printf '  %-18s %-16s %-18s %-22s %5s  %-11s %s\n' DEVICE NAMESPACE ADDRESS ZONE VLAN "OVS PORT" "TCP PORTS"
@@ -815,14 +983,18 @@ cmd_up() {
 	setup_state
 	write_lab_conf
 	build_labnet
+	build_netfakes
 	start_ovs
 	setup_mgmt
+	setup_netfakes_net
 	setup_switch_and_firewall
 	setup_devices
 	setup_user
+	setup_vendor_credentials
 	setup_ssh
 	install_known_hosts
 	start_listeners
+	start_netfakes
 	wait_for_sshd
 
 	cat <<EOF
@@ -831,6 +1003,7 @@ ward-lab is up ($((SECONDS - t0)) s). State: $STATE
 
   firewall   $FW_TARGET   = namespace $FW_NS, ssh ${LAB_USER}@$FW_ADDR (sudo nft), zone gateways on OVS access ports fw-v<VLAN>
   switch     $SW_TARGET = namespace $SW_NS, ssh ${LAB_USER}@$SW_ADDR (sudo ovs-vsctl), bridge $OVS_BRIDGE
+$(print_vendor_targets)
   management $MGMT_BRIDGE $MGMT_HOST_IP/24 in this namespace
 
 $(print_devices)
@@ -873,6 +1046,7 @@ cmd_down() {
 	shopt -s nullglob
 	stop_pidfiles labnet "$STATE"/run/labnet-*.pid
 	stop_pidfiles sshd "$STATE"/run/sshd-*.pid
+	stop_pidfiles netfakes "$STATE"/run/netfakes.pid
 	shopt -u nullglob
 
 	if command -v ovs-vsctl >/dev/null 2>&1 && ovsdb_up; then
@@ -890,7 +1064,7 @@ cmd_down() {
 	while IFS= read -r ns; do
 		[[ $ns == "$DEV_NS_PREFIX"* ]] && lab_ns+=("$ns")
 	done < <(ip netns list 2>/dev/null | awk '{print $1}')
-	lab_ns+=("$FW_NS" "$SW_NS")
+	lab_ns+=("$FW_NS" "$SW_NS" "$NF_NS")
 	step "deleting namespaces"
 	for ns in $(printf '%s\n' "${lab_ns[@]}" | sort -u); do
 		ns_exists "$ns" || continue
@@ -910,7 +1084,7 @@ cmd_down() {
 
 	# Deleting a namespace deletes its veths and so their peers here; these
 	# catch leftovers of a half-built lab.
-	for l in "${links[@]}" "$MGMT_BRIDGE" "$FW_MGMT_IF" "$SW_MGMT_IF" \
+	for l in "${links[@]}" "$MGMT_BRIDGE" "$FW_MGMT_IF" "$SW_MGMT_IF" "$NF_MGMT_IF" \
 		$(ip -o link show 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -E '^fw-v[0-9]+$' || true); do
 		if link_exists "$l"; then
 			ip link del "$l"
@@ -968,7 +1142,7 @@ cmd_status() {
 	declare -A tags=()
 	if ! read_devices || ! read_lab_conf; then
 		echo "ward-lab is down (no $STATE/devices.tsv)."
-		line=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^($FW_NS|$SW_NS|$DEV_NS_PREFIX.*)$" | paste -sd' ' || true)
+		line=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^($FW_NS|$SW_NS|$NF_NS|$DEV_NS_PREFIX.*)$" | paste -sd' ' || true)
 		[[ -z $line ]] || echo "leftover namespaces: $line (run lab.sh down)"
 		exit 3
 	fi
@@ -1000,7 +1174,7 @@ cmd_status() {
 	fi
 
 	echo
-	echo "Namespaces: $(ip netns list | awk '{print $1}' | grep -E "^($FW_NS|$SW_NS|$DEV_NS_PREFIX.*)$" | sort | paste -sd' ')"
+	echo "Namespaces: $(ip netns list | awk '{print $1}' | grep -E "^($FW_NS|$SW_NS|$NF_NS|$DEV_NS_PREFIX.*)$" | sort | paste -sd' ')"
 
 	echo
 	echo "SSH targets (probed from this namespace):"
@@ -1024,6 +1198,8 @@ cmd_status() {
 			bad=1
 		fi
 	done
+
+	status_netfakes || bad=1
 
 	echo
 	echo "Devices:"
@@ -1051,6 +1227,33 @@ cmd_status() {
 		exit 1
 	fi
 	echo "ward-lab is up"
+}
+
+# status_netfakes: netfakes' process and a probe of each target it serves;
+# status 1 when something is wrong.
+status_netfakes() {
+	local conf=$STATE/netfakes.conf pidf=$STATE/run/netfakes.pid name driver listen line bad=0
+	echo
+	if [[ ! -r $conf ]]; then
+		echo "Network-OS targets: none served (no $conf)"
+		return 0
+	fi
+	if pid_alive "$pidf" netfakes; then
+		echo "Network-OS targets (netfakes pid $(<"$pidf") in $NF_NS, log $STATE/logs/netfakes.log):"
+	else
+		echo "Network-OS targets (netfakes NOT RUNNING; lab.sh up starts it, as a factory reset):"
+		bad=1
+	fi
+	while IFS=$'\t' read -r name driver listen _; do
+		[[ -n $name && $name != '#'* ]] || continue
+		if line=$("$LABNET" probe -timeout 1s "$listen" 2>&1); then
+			printf '  %-14s %-14s %s\n' "$name" "$driver" "$line"
+		else
+			printf '  %-14s %-14s %s\n' "$name" "$driver" "$line"
+			bad=1
+		fi
+	done <"$conf"
+	return $bad
 }
 
 # sample_targets I: probe targets for device I: icmp, the first port of each
