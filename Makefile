@@ -73,15 +73,24 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) ./$(BIN) render -policy $(POLICY) -db $(DEMO_DB) -o $(LAB_STATE)/render
 	@echo "Every target's configuration, in its own syntax, is in $(LAB_STATE)/render/TARGET.cfg."
 	@# Every target: the lab's nftables firewall and Open vSwitch switch, and
-	@# the Cisco IOS-XE, Arista EOS and Juniper Junos fakes (netfakes). A
-	@# failed target stops the demo with ward's own words, never hidden.
+	@# the Cisco IOS-XE, Arista EOS and Juniper Junos fakes (netfakes), read
+	@# first (-refresh: a restarted netfakes is a factory reset). A failed
+	@# target stops the demo with ward's own words, never hidden.
 	@echo "==> ward apply to every target of $(POLICY) (full output: $(LAB_STATE)/demo-apply.log)"
 	@rc=0; WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) apply -policy $(POLICY) -db $(DEMO_DB) \
-	  -auto-approve > $(LAB_STATE)/demo-apply.log 2>&1 || rc=$$?; \
-	sed -n '/^Apply results:/,$$p' $(LAB_STATE)/demo-apply.log; \
+	  -refresh -auto-approve > $(LAB_STATE)/demo-apply.log 2>&1 || rc=$$?; \
+	sed -n '/^Apply results:/,$$p' $(LAB_STATE)/demo-apply.log | grep . || tail -n 1 $(LAB_STATE)/demo-apply.log; \
+	grep '^Target .*could not read its running configuration' $(LAB_STATE)/demo-apply.log || true; \
 	if [ $$rc -ne 0 ]; then \
 	  echo; echo "demo: ward apply FAILED (exit $$rc); the last lines of $(LAB_STATE)/demo-apply.log:"; \
 	  tail -n 25 $(LAB_STATE)/demo-apply.log; \
+	  echo "demo: stopped. The lab stays up (bash examples/lab/lab.sh status; the fakes log to $(LAB_STATE)/logs/netfakes.log)."; \
+	  exit 1; \
+	fi
+	@echo "==> ward drift: every target must run what Ward applied"
+	@rc=0; WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) WARD_CREDENTIALS_DIR=$(LAB_STATE)/credentials ./$(BIN) drift -policy $(POLICY) -db $(DEMO_DB) || rc=$$?; \
+	if [ $$rc -ne 0 ]; then \
+	  echo "demo: ward drift FAILED (exit $$rc): a target above is not in sync or could not be read."; \
 	  echo "demo: stopped. The lab stays up (bash examples/lab/lab.sh status; the fakes log to $(LAB_STATE)/logs/netfakes.log)."; \
 	  exit 1; \
 	fi
