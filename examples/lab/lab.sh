@@ -526,7 +526,9 @@ start_ovs() {
 # mgmt_leg NS HOST_IF ADDR: a veth from the management bridge to NS's mgmt0.
 mgmt_leg() {
 	local ns=$1 hif=$2 addr=$3
-	new_veth "$hif" "$ns" mgmt0 || true
+	if new_veth "$hif" "$ns" mgmt0; then
+		ip neigh del "$addr" dev "$MGMT_BRIDGE" 2>/dev/null || true # the old mgmt0's MAC
+	fi
 	no_ipv6_root_if "$hif"
 	ip link set "$hif" master "$MGMT_BRIDGE" up
 	ip -n "$ns" addr replace "$addr/24" dev mgmt0
@@ -577,12 +579,26 @@ setup_switch_and_firewall() {
 setup_netfakes_net() {
 	local t a want=" " cur
 	if ((${#V_TARGETS[@]} == 0)); then
+		# None to serve (any more): no netfakes, no namespace, no routes.
+		stop_pidfiles netfakes "$STATE/run/netfakes.pid"
+		rm -f "$STATE/netfakes.conf"
+		if ns_exists "$NF_NS"; then
+			ip netns del "$NF_NS"
+			log "deleted namespace $NF_NS (no network-OS targets to serve)"
+		fi
+		for cur in $(ip -o -4 route show dev "$MGMT_BRIDGE" | awk '$1 ~ /^[0-9.]+$/ {print $1}'); do
+			ip route del "$cur/32" dev "$MGMT_BRIDGE"
+		done
 		return 0
 	fi
 	for t in "${V_TARGETS[@]}"; do want+="${T_ADDR[$t]}/32 "; done
 	step "network-OS targets in $NF_NS:$(for t in "${V_TARGETS[@]}"; do printf ' %s (%s, %s)' "$t" "${T_DRIVER[$t]}" "${T_ADDR[$t]}"; done)"
 	ensure_ns "$NF_NS"
-	new_veth "$NF_MGMT_IF" "$NF_NS" mgmt0 || true
+	if new_veth "$NF_MGMT_IF" "$NF_NS" mgmt0; then
+		# A new mgmt0 has a new MAC: forget the old one's, or the host
+		# keeps sending to it until its neighbour entries time out.
+		for t in "${V_TARGETS[@]}"; do ip neigh del "${T_ADDR[$t]}" dev "$MGMT_BRIDGE" 2>/dev/null || true; done
+	fi
 	no_ipv6_root_if "$NF_MGMT_IF"
 	ip link set "$NF_MGMT_IF" master "$MGMT_BRIDGE" up
 	ip -n "$NF_NS" link set mgmt0 up
