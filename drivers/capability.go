@@ -124,3 +124,28 @@ type Overflow struct {
 func (o Overflow) String() string {
 	return fmt.Sprintf("%s: needs %d, %s takes %d (%s)", o.Resource, o.Need, o.Model, o.Limit, o.Source)
 }
+
+// PortNamer spells an interface name the way the OS shows it (IOS-XE
+// Gi1/0/5 is GigabitEthernet1/0/5, EOS Et5 is Ethernet5, Junos ge-0/0/5.0
+// is ge-0/0/5), so the inventory's spelling of a port and the device's
+// compare: what QuarantineReader and Parse report is in the OS's spelling,
+// what Ward passes in is in the inventory's. A driver whose OS has one
+// spelling per port need not implement it.
+type PortNamer interface {
+	CanonicalPort(name string) (string, error)
+}
+
+// SamePort reports whether a and b name the same port of a device driven
+// by d: equal, or equal once d spells both (PortNamer).
+func SamePort(d any, a, b string) bool {
+	if a == b {
+		return true
+	}
+	pn, ok := d.(PortNamer)
+	if !ok {
+		return false
+	}
+	ca, err1 := pn.CanonicalPort(a)
+	cb, err2 := pn.CanonicalPort(b)
+	return err1 == nil && err2 == nil && ca == cb
+}

@@ -605,3 +605,9 @@ var (
 	_ drivers.CommitConfirmer  = (*driver)(nil)
 	_ drivers.CapacityChecker  = (*driver)(nil)
 )
+
+// CanonicalPort spells an interface name as EOS shows it (Et5 is
+// Ethernet5, Po10 Port-Channel10).
+func (d *driver) CanonicalPort(name string) (string, error) { return canonicalPort(name) }
+
+var _ drivers.PortNamer = (*driver)(nil)

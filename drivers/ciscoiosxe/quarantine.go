@@ -161,3 +161,12 @@ func (d *driver) SetPortVLAN(ctx context.Context, s drivers.Session, portName st
 	}
 	return nil
 }
+
+// CanonicalPort spells an interface name as IOS shows it (Gi1/0/5 is
+// GigabitEthernet1/0/5).
+func (d *driver) CanonicalPort(name string) (string, error) {
+	full, _, err := canonicalInterface(name)
+	return full, err
+}
+
+var _ drivers.PortNamer = (*driver)(nil)

@@ -635,3 +635,9 @@ func (d *driver) CheckCapacity(t *intent.Target, cfg drivers.Config) []drivers.O
 	}
 	return out
 }
+
+// CanonicalPort spells an interface name as Junos shows it (GE-0/0/5.0 is
+// ge-0/0/5).
+func (d *driver) CanonicalPort(name string) (string, error) { return canonicalInterface(name) }
+
+var _ drivers.PortNamer = (*driver)(nil)

@@ -336,9 +336,12 @@ func (m *Manager) syncSwitch(ctx context.Context, v *view, target string, vs dri
 		return nil
 	}
 	isolated := isolatedPorts(t.active, target)
-	rd, _ := vs.(drivers.QuarantineReader)
+	known := make([]string, len(ports))
+	for i, p := range ports {
+		known[i] = p.port
+	}
 	return m.pool.Do(ctx, target, func(s drivers.Session) error {
-		have, blind, err := readPorts(ctx, rd, s)
+		have, blind, err := readPorts(ctx, vs, s, known)
 		if err != nil {
 			return err
 		}
@@ -383,19 +386,28 @@ func isolatedPorts(active []store.Quarantine, target string) map[string]*store.Q
 }
 
 // readPorts reads which ports are in the quarantine VLAN (and the VLAN
-// each belongs in); without a reader it is blind.
-func readPorts(ctx context.Context, rd drivers.QuarantineReader, s drivers.Session) (have map[string]int, blind bool, err error) {
-	if rd == nil {
+// each belongs in); without a reader it is blind. The device spells ports
+// its own way (GigabitEthernet1/0/5 where the inventory says Gi1/0/5): a
+// port that is one of known, as the driver spells names (PortNamer), is
+// keyed by known's spelling, so the two sides compare.
+func readPorts(ctx context.Context, vs drivers.VLANSetter, s drivers.Session, known []string) (have map[string]int, blind bool, err error) {
+	rd, ok := vs.(drivers.QuarantineReader)
+	if !ok {
 		return map[string]int{}, true, nil
 	}
 	st, err := rd.ReadQuarantine(ctx, s)
 	if err != nil {
 		return nil, false, err
 	}
-	if st.Ports == nil {
-		st.Ports = map[string]int{}
+	have = make(map[string]int, len(st.Ports))
+	for port, home := range st.Ports {
+		key := port
+		if i := slices.IndexFunc(known, func(k string) bool { return drivers.SamePort(vs, k, port) }); i >= 0 {
+			key = known[i]
+		}
+		have[key] = home
 	}
-	return st.Ports, false, nil
+	return have, false, nil
 }
 
 // homeVLAN finds the VLAN of the device on a switch port, from the

@@ -171,9 +171,8 @@ func (m *Manager) reconcileFirewall(ctx context.Context, name string, su drivers
 // the quarantine VLAN, and every other port found there back in its own.
 func (m *Manager) reconcileSwitch(ctx context.Context, v *view, name string, vs drivers.VLANSetter, active []store.Quarantine, tr *targetReport) error {
 	wantPorts := isolatedPorts(active, name)
-	rd, _ := vs.(drivers.QuarantineReader)
 	return m.pool.Do(ctx, name, func(s drivers.Session) error {
-		have, blind, err := readPorts(ctx, rd, s)
+		have, blind, err := readPorts(ctx, vs, s, slices.Collect(maps.Keys(wantPorts)))
 		if err != nil {
 			return err
 		}
