@@ -160,8 +160,18 @@ func runApply(c *cli, args []string) int {
 			return 1
 		}
 	}
+	unread := 0
+	for _, t := range p.Targets {
+		if t.RefreshError != "" {
+			unread++
+		}
+	}
 	changed := p.Changed()
 	if len(changed) == 0 {
+		if unread > 0 {
+			fmt.Fprintf(c.stdout, "Nothing to apply to the targets that could be read; %d target(s) could not be read, so whether they run this policy is unknown.\n", unread)
+			return 1
+		}
 		fmt.Fprintln(c.stdout, "Nothing to apply: every target already runs this policy.")
 		return 0
 	}
@@ -192,6 +202,8 @@ func runApply(c *cli, args []string) int {
 		line := fmt.Sprintf("  %-12s %-8s %s", r.Target, r.Status, r.Duration.Round(time.Millisecond))
 		if r.Error != "" {
 			line += "  " + r.Error
+		}
+		if r.Status != "applied" && r.Status != "not_pushed" {
 			failed++
 		}
 		fmt.Fprintln(c.stdout, line)
@@ -205,6 +217,10 @@ func runApply(c *cli, args []string) int {
 		return 1
 	}
 	fmt.Fprintf(c.stdout, "Applied to %d target(s).\n", len(results))
+	if unread > 0 {
+		fmt.Fprintf(c.stdout, "%d target(s) could not be read (see above), so whether they run this policy is unknown.\n", unread)
+		return 1
+	}
 	return 0
 }
 
