@@ -56,7 +56,7 @@ lint: ## Check formatting (gofmt) and run go vet
 bench: ## Run the benchmarks (figures go in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-FUZZ_TARGETS := ./policy:FuzzParse ./internal/inventory:FuzzImportCSV ./internal/inventory:FuzzParseJSON ./internal/quarantine/alert:FuzzAlert ./api:FuzzAPIJSON ./internal/plan:FuzzOpenSignedPlan ./drivers/nftables:FuzzCheckConfig
+FUZZ_TARGETS := ./policy:FuzzParse ./internal/inventory:FuzzImportCSV ./internal/inventory:FuzzParseJSON ./internal/quarantine/alert:FuzzAlert ./api:FuzzAPIJSON ./internal/plan:FuzzOpenSignedPlan ./drivers/nftables:FuzzCheckConfig ./drivers/ciscoiosxe:FuzzParse ./drivers/aristaeos:FuzzParse ./drivers/juniperjunos:FuzzParse
 
 fuzz: ## Fuzz every parser, FUZZTIME each (default 30s)
 	@set -e; for t in $(FUZZ_TARGETS); do \
