@@ -359,7 +359,7 @@ func (m *Manager) syncSwitch(ctx context.Context, v *view, target string, vs dri
 				}
 				errs = append(errs, vs.SetPortVLAN(ctx, s, p.port, v.cfg.Quarantine.VLAN))
 			case blind || inQuarantine:
-				home := cmp.Or(have[p.port], p.home, m.homeVLAN(v, p.port, target))
+				home := cmp.Or(have[p.port], p.home, m.homeVLAN(v, p.port, target, vs))
 				if home == 0 {
 					errs = append(errs, fmt.Errorf("port %s is in the quarantine VLAN with no active quarantine, and its own VLAN is unknown: move it by hand", p.port))
 					continue
@@ -410,11 +410,12 @@ func readPorts(ctx context.Context, vs drivers.VLANSetter, s drivers.Session, kn
 	return have, false, nil
 }
 
-// homeVLAN finds the VLAN of the device on a switch port, from the
-// inventory and placement.
-func (m *Manager) homeVLAN(v *view, port, target string) int {
+// homeVLAN is the VLAN of the zone of the inventory device on port of
+// switch target (0: none), the port spelled either way (the inventory's,
+// or the device's as the driver vs spells it).
+func (m *Manager) homeVLAN(v *view, port, target string, vs drivers.VLANSetter) int {
 	for _, d := range v.devices {
-		if d.inv.Switch == target && d.inv.Port == port {
+		if d.inv.Switch == target && drivers.SamePort(vs, d.inv.Port, port) {
 			if z := v.cfg.Zones[d.zone]; z != nil {
 				return z.VLAN
 			}

@@ -198,7 +198,7 @@ func (m *Manager) reconcileSwitch(ctx context.Context, v *view, name string, vs 
 			}
 			home := have[port]
 			if home == 0 {
-				home = m.homeVLAN(v, port, name)
+				home = m.homeVLAN(v, port, name, vs)
 			}
 			if home == 0 {
 				errs = append(errs, fmt.Errorf("port %s is in the quarantine VLAN with no active quarantine, and its own VLAN is unknown: move it by hand", port))
