@@ -46,8 +46,28 @@ func (s *Server) auth(min string) gin.HandlerFunc {
 			fail(c, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs the %s role; token %q is a %s", c.Request.Method, c.FullPath(), min, tok.Name, tok.Role), "")
 			return
 		}
+		if store.AuditsReads(tok.Role) && !s.auditRead(c) {
+			return
+		}
 		c.Next()
 	}
+}
+
+// auditRead writes an auditor's read to the audit log before it is
+// answered: a read that cannot be recorded is not made (503).
+func (s *Server) auditRead(c *gin.Context) bool {
+	detail := map[string]any{"role": store.RoleAuditor, "via": "api"}
+	if q := c.Request.URL.RawQuery; q != "" {
+		detail["query"] = q
+	}
+	_, err := s.cfg.Store.AppendAudit(c.Request.Context(), store.AuditEntry{Actor: actorOf(c), Action: "read",
+		Object: c.Request.Method + " " + c.Request.URL.Path, Detail: detail})
+	if err != nil {
+		s.cfg.Logger.Error("recording an auditor's read", "error", err, "actor", actorOf(c), "path", c.Request.URL.Path)
+		fail(c, http.StatusServiceUnavailable, "audit_unavailable", "this token's reads are audited, and the audit log could not record this one: "+err.Error(), "")
+		return false
+	}
+	return true
 }
 
 // authenticate looks a token up, sets it on the context, or answers 401.

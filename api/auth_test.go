@@ -164,7 +164,7 @@ func TestAuthMatrix(t *testing.T) {
 		rc := mk()
 		route := rc.method + " " + strings.Split(rc.path, "?")[0]
 		t.Run(route, func(t *testing.T) {
-			for _, who := range []string{"none", "revoked", "expired", store.RoleViewer, store.RoleOperator, store.RoleAdmin} {
+			for _, who := range []string{"none", "revoked", "expired", store.RoleViewer, store.RoleAuditor, store.RoleOperator, store.RoleAdmin} {
 				c := mk() // fresh resources for each caller
 				header := http.Header{"Content-Type": {"application/json"}}
 				if who != "none" {

@@ -16,23 +16,45 @@ import (
 	"gorm.io/gorm"
 )
 
-// API token roles, weakest first: a viewer reads; an operator also
-// quarantines, releases, imports and plans; an admin also applies,
-// approves isolates and manages tokens.
+// API token roles: a viewer reads; an auditor reads what a viewer reads,
+// and each of its reads (API and UI) is written to the audit log, so a
+// compliance review leaves its own trail; an operator also quarantines,
+// releases, imports and plans; an admin also applies, approves isolates
+// and manages tokens.
 const (
 	RoleViewer   = "viewer"
+	RoleAuditor  = "auditor"
 	RoleOperator = "operator"
 	RoleAdmin    = "admin"
 )
 
-// Roles returns the roles, weakest first.
-func Roles() []string { return []string{RoleViewer, RoleOperator, RoleAdmin} }
+// Roles returns the roles, weakest first (viewer and auditor grant the
+// same).
+func Roles() []string { return []string{RoleViewer, RoleAuditor, RoleOperator, RoleAdmin} }
+
+// roleRank orders the roles by what they grant; an auditor ranks with a
+// viewer: it may do exactly what a viewer may.
+func roleRank(role string) int {
+	switch role {
+	case RoleViewer, RoleAuditor:
+		return 0
+	case RoleOperator:
+		return 1
+	case RoleAdmin:
+		return 2
+	}
+	return -1
+}
 
 // RoleAtLeast reports whether role grants at least what min grants.
 func RoleAtLeast(role, min string) bool {
-	r, m := slices.Index(Roles(), role), slices.Index(Roles(), min)
+	r, m := roleRank(role), roleRank(min)
 	return r >= 0 && m >= 0 && r >= m
 }
+
+// AuditsReads reports whether every read made with role is written to the
+// audit log.
+func AuditsReads(role string) bool { return role == RoleAuditor }
 
 // TokenPrefix starts every API token, so a secret scanner can find one
 // that leaked into a file or a ticket.

@@ -128,3 +128,24 @@ func TestCheckMigrations(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditorRole: an auditor may do what a viewer may and no more, and
+// only its reads are audited.
+func TestAuditorRole(t *testing.T) {
+	for _, c := range []struct {
+		role, min string
+		want      bool
+	}{
+		{RoleAuditor, RoleViewer, true}, {RoleAuditor, RoleAuditor, true}, {RoleAuditor, RoleOperator, false},
+		{RoleAuditor, RoleAdmin, false}, {RoleOperator, RoleAuditor, true}, {RoleViewer, RoleAuditor, true},
+	} {
+		if got := RoleAtLeast(c.role, c.min); got != c.want {
+			t.Errorf("RoleAtLeast(%q, %q) = %v, want %v", c.role, c.min, got, c.want)
+		}
+	}
+	for _, r := range Roles() {
+		if AuditsReads(r) != (r == RoleAuditor) {
+			t.Errorf("AuditsReads(%q) = %v", r, AuditsReads(r))
+		}
+	}
+}
