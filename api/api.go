@@ -16,6 +16,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,6 +89,11 @@ type Config struct {
 	// MaxSkew is how far an HMAC request's timestamp may be from now; 0
 	// means 5 minutes.
 	MaxSkew time.Duration
+
+	// UI, when set, serves the compliance UI (internal/web) at /ui and
+	// every path under it; it has its own sign-in and is not part of the
+	// API's routes or openapi.yaml.
+	UI http.Handler
 
 	// Metrics collects /metrics; nil makes a new set.
 	Metrics *Metrics
@@ -218,8 +224,15 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP makes Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP makes Server an http.Handler: /ui and the paths under it go
+// to the UI, when there is one; everything else to the API's router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.UI != nil && (r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, "/ui/")) {
+		s.cfg.UI.ServeHTTP(w, r)
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Route is one route of the API.
 type Route struct{ Method, Path string }

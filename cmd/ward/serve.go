@@ -22,13 +22,15 @@ import (
 	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/internal/web"
 	"github.com/wardnet/ward/policy"
 )
 
 const serveUsage = `[-listen 127.0.0.1:8080] [-policy DIR] [-db URL] [-config FILE] [flags]
 
 Serves the API (/api/v1, described at /api/v1/openapi.yaml), alert intake,
-/metrics, /healthz and /readyz, and runs the quarantine scheduler.
+the compliance UI (/ui: sign in with an API token), /metrics, /healthz and
+/readyz, and runs the quarantine scheduler.
 
 Every setting comes from, in this order of precedence:
   1. its flag:                 -tls-cert /etc/ward/tls.crt
@@ -52,6 +54,7 @@ type serveSettings struct {
 	maxBody, maxImportBody      int64
 	alertRate                   float64
 	alertBurst, applyParallel   int
+	uiIdle, uiAbsolute          time.Duration
 }
 
 func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
@@ -74,6 +77,8 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 	fs.Float64Var(&s.alertRate, "alert-rate", 50, env("alert-rate", "alert requests a second per sender (token or HMAC source); -1 for no limit"))
 	fs.IntVar(&s.alertBurst, "alert-burst", 200, env("alert-burst", "alert requests a sender may send at once"))
 	fs.IntVar(&s.applyParallel, "apply-parallel", 4, env("apply-parallel", "targets an apply pushes at once"))
+	fs.DurationVar(&s.uiIdle, "ui-idle-timeout", 30*time.Minute, env("ui-idle-timeout", "a UI session not used for this long ends"))
+	fs.DurationVar(&s.uiAbsolute, "ui-session-timeout", 12*time.Hour, env("ui-session-timeout", "a UI session ends this long after sign-in, however used"))
 	return fs, s
 }
 
@@ -174,6 +179,12 @@ func runServe(c *cli, args []string) int {
 	if !s.noEnforce {
 		acfg.Dial = dial
 	}
+	ui, err := web.New(web.Config{Store: st, Quarantines: m, Policy: holder, IdleTimeout: s.uiIdle, AbsoluteTimeout: s.uiAbsolute, Logger: log})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward serve: %v\n", err)
+		return 1
+	}
+	acfg.UI = ui
 	srv := api.New(acfg)
 
 	ln, err := net.Listen("tcp", s.listen)
@@ -213,6 +224,7 @@ func runServe(c *cli, args []string) int {
 	}
 	log.Info("ward serve listening", "address", scheme+"://"+ln.Addr().String(), "enforce", !s.noEnforce, "policy", s.dir)
 	fmt.Fprintf(c.stdout, "Listening on %s://%s\n", scheme, ln.Addr())
+	fmt.Fprintf(c.stdout, "Compliance UI: %s://%s/ui/ (sign in with an API token: ward token create -role auditor)\n", scheme, ln.Addr())
 
 	code := 0
 	select {

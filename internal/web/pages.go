@@ -1,0 +1,394 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/policy"
+)
+
+// exceptionWindow is how far ahead the dashboard looks for flows (the
+// policy's exceptions) that are about to expire.
+const exceptionWindow = 30 * 24 * time.Hour
+
+// withEvaluation runs fn with the evaluation, or answers an error page.
+func (h *Handler) withEvaluation(w http.ResponseWriter, r *http.Request, s *session, fn func(ev *evaluation)) {
+	ev, err := h.evaluate(r.Context())
+	if errors.Is(err, errNoPolicy) {
+		h.problem(w, r, s, http.StatusServiceUnavailable, "No policy", "Ward was started without a policy; there is nothing to show.")
+		return
+	}
+	if err != nil {
+		h.cfg.Logger.Error("evaluating the policy for the UI", "error", err, "path", r.URL.Path)
+		h.problem(w, r, s, http.StatusInternalServerError, "Evaluation failed", "Ward could not evaluate the policy in force against the inventory: "+err.Error())
+		return
+	}
+	fn(ev)
+}
+
+// ref is a flow's endpoint: a zone (with its page) or a network.
+type ref struct {
+	Kind, Name string
+}
+
+func refs(rs []policy.DocRef) []ref {
+	out := make([]ref, len(rs))
+	for i, r := range rs {
+		out[i] = ref{Kind: r.Kind, Name: r.Name}
+	}
+	return out
+}
+
+// zoneRow is a zone in a table.
+type zoneRow struct {
+	Name, Description, Criticality, Enforcement string
+	VLAN                                        string
+	Subnets                                     []string
+	Devices                                     int
+}
+
+func zoneRowOf(name string, z policy.DocZone, devices int) zoneRow {
+	row := zoneRow{Name: name, Description: z.Description, Criticality: z.Criticality, Enforcement: z.Enforcement, Subnets: z.Subnets, Devices: devices, VLAN: "—"}
+	if z.VLAN != nil {
+		row.VLAN = strconv.Itoa(*z.VLAN)
+	}
+	return row
+}
+
+// critGroup is the zones of one criticality.
+type critGroup struct {
+	Criticality string
+	Zones       []zoneRow
+	Devices     int
+}
+
+// flowRow is a flow in a table.
+type flowRow struct {
+	Name, Description, Reason, Ticket, Expires string
+	From, To                                   []ref
+	Services                                   []string
+	Essential, InForce                         bool
+	DaysLeft                                   int
+}
+
+func flowRowOf(ev *evaluation, name string, f policy.DocFlow) flowRow {
+	_, inForce := ev.res.Flows[name]
+	return flowRow{Name: name, Description: f.Description, Reason: f.Reason, Ticket: f.Ticket, Expires: f.Expires,
+		From: refs(f.From), To: refs(f.To), Services: f.Services, Essential: f.Essential, InForce: inForce}
+}
+
+func zoneCounts(ev *evaluation) map[string]int {
+	n := map[string]int{}
+	for _, z := range ev.res.Zone {
+		n[z]++
+	}
+	return n
+}
+
+// targetRow is a target with its last apply.
+type targetRow struct {
+	Name, Driver, Model string
+	Roles               []string
+	Push                bool
+	LastApply           *time.Time
+	Hash                string
+}
+
+// auditStatus is the audit chain's state.
+type auditStatus struct {
+	Events  int
+	Intact  bool
+	Problem string
+}
+
+// dashboardData is the dashboard's view-model.
+type dashboardData struct {
+	PolicyHash                string
+	LoadedAt                  *time.Time
+	Devices, Unplaced         int
+	ByCriticality             []critGroup
+	Flows, InForce, Essential int
+	Expiring, Expired         []flowRow
+	Targets                   []targetRow
+	Active, Waiting, Held     int
+	Audit                     auditStatus
+}
+
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
+	h.withEvaluation(w, r, s, func(ev *evaluation) {
+		d, err := h.dashboardData(r.Context(), ev)
+		if err != nil {
+			h.cfg.Logger.Error("building the UI dashboard", "error", err)
+			h.problem(w, r, s, http.StatusInternalServerError, "Dashboard failed", "Ward could not read what the dashboard shows: "+err.Error())
+			return
+		}
+		h.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", Session: s.viewer(), CSRF: s.csrf, Data: d})
+	})
+}
+
+func (h *Handler) dashboardData(ctx context.Context, ev *evaluation) (*dashboardData, error) {
+	doc := ev.pol.Doc
+	loaded := ev.pol.LoadedAt
+	d := &dashboardData{PolicyHash: ev.pol.Hash, LoadedAt: &loaded, Devices: len(ev.res.Zone), Unplaced: len(ev.res.Unplaced) + len(ev.res.Conflicts)}
+	counts := zoneCounts(ev)
+	for _, c := range policy.Criticalities() {
+		g := critGroup{Criticality: c}
+		for _, name := range slices.Sorted(maps.Keys(doc.Zones)) {
+			if z := doc.Zones[name]; z.Criticality == c {
+				g.Zones = append(g.Zones, zoneRowOf(name, z, counts[name]))
+				g.Devices += counts[name]
+			}
+		}
+		if len(g.Zones) > 0 {
+			d.ByCriticality = append(d.ByCriticality, g)
+		}
+	}
+	now := h.cfg.Now().UTC()
+	for _, name := range slices.Sorted(maps.Keys(doc.Flows)) {
+		f := doc.Flows[name]
+		row := flowRowOf(ev, name, f)
+		d.Flows++
+		if row.InForce {
+			d.InForce++
+		}
+		if f.Essential {
+			d.Essential++
+		}
+		if f.Expires == "" {
+			continue
+		}
+		exp, err := time.Parse("2006-01-02", f.Expires)
+		if err != nil {
+			return nil, fmt.Errorf("flow %q: expires %q: %w", name, f.Expires, err)
+		}
+		// A flow is allowed through the whole day it expires.
+		end := exp.Add(24 * time.Hour)
+		switch {
+		case !now.Before(end) || !row.InForce:
+			d.Expired = append(d.Expired, row)
+		case end.Sub(now) <= exceptionWindow:
+			row.DaysLeft = int(end.Sub(now).Hours() / 24)
+			d.Expiring = append(d.Expiring, row)
+		}
+	}
+	states, err := h.cfg.Store.TargetStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc.Targets)) {
+		t := doc.Targets[name]
+		row := targetRow{Name: name, Driver: t.Driver, Model: t.Model, Roles: t.Roles, Push: t.Push}
+		for _, st := range states {
+			if st.Target == name {
+				at := st.AppliedAt
+				row.LastApply, row.Hash = &at, st.Hash
+			}
+		}
+		d.Targets = append(d.Targets, row)
+	}
+	if h.cfg.Quarantines != nil {
+		q, err := h.quarantineData(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.Active, d.Waiting, d.Held = len(q.Active), len(q.Waiting), len(q.Held)
+	}
+	n, brk, err := h.cfg.Store.VerifyAudit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.Audit = auditStatus{Events: n, Intact: brk == nil}
+	if brk != nil {
+		d.Audit.Problem = brk.Error()
+	}
+	return d, nil
+}
+
+// quarantineRow is a quarantine in a table.
+type quarantineRow struct {
+	ID                                  uint64
+	Device, Level, PendingLevel, Status string
+	Reason, CreatedBy, EnforceError     string
+	CreatedAt, ExpiresAt                *time.Time
+}
+
+// quarantinesData is the quarantines page's view-model: active ones,
+// active ones with a stronger level waiting for approval, and those held
+// for a person with nothing enforced yet.
+type quarantinesData struct {
+	Active, Waiting, Held []quarantineRow
+	Notice                string
+}
+
+func (h *Handler) quarantineData(ctx context.Context) (*quarantinesData, error) {
+	open, err := h.cfg.Quarantines.ListStatus(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	d := &quarantinesData{}
+	for _, q := range open {
+		created := q.CreatedAt
+		row := quarantineRow{ID: q.ID, Device: q.Device, Level: q.Level, PendingLevel: q.PendingLevel, Status: q.Status, Reason: q.Reason,
+			CreatedBy: q.CreatedBy, EnforceError: q.EnforceError, CreatedAt: &created, ExpiresAt: q.ExpiresAt}
+		switch {
+		case q.Status == quarantine.StatusPending:
+			d.Held = append(d.Held, row)
+		case q.PendingLevel != "":
+			d.Waiting = append(d.Waiting, row)
+			d.Active = append(d.Active, row)
+		default:
+			d.Active = append(d.Active, row)
+		}
+	}
+	return d, nil
+}
+
+func (h *Handler) quarantines(w http.ResponseWriter, r *http.Request, s *session) {
+	if h.cfg.Quarantines == nil {
+		h.problem(w, r, s, http.StatusServiceUnavailable, "No quarantine manager", "This Ward runs without a quarantine manager.")
+		return
+	}
+	d, err := h.quarantineData(r.Context())
+	if err != nil {
+		h.cfg.Logger.Error("listing quarantines for the UI", "error", err)
+		h.problem(w, r, s, http.StatusInternalServerError, "Quarantines", "Ward could not list the quarantines: "+err.Error())
+		return
+	}
+	d.Notice = r.URL.Query().Get("done")
+	switch d.Notice {
+	case "", "released", "approved":
+	default:
+		d.Notice = ""
+	}
+	h.render(w, r, http.StatusOK, "quarantines", page{Title: "Quarantines", Nav: "quarantines", Session: s.viewer(), CSRF: s.csrf, Data: d})
+}
+
+// quarantineAction runs a release or an approval of the quarantine of the
+// path's id, as the signed-in person, and goes back to the list.
+func (h *Handler) quarantineAction(w http.ResponseWriter, r *http.Request, s *session, done string, act func(ctx context.Context, q quarantine.Listed) error) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		h.problem(w, r, s, http.StatusNotFound, "No such quarantine", "There is no quarantine "+r.PathValue("id")+".")
+		return
+	}
+	open, err := h.cfg.Quarantines.ListStatus(r.Context(), "")
+	if err != nil {
+		h.problem(w, r, s, http.StatusInternalServerError, "Quarantines", "Ward could not list the quarantines: "+err.Error())
+		return
+	}
+	i := slices.IndexFunc(open, func(q quarantine.Listed) bool { return q.ID == id })
+	if i < 0 {
+		h.problem(w, r, s, http.StatusConflict, "Not open", fmt.Sprintf("Quarantine #%d is not open (released, expired, or unknown); nothing was changed.", id))
+		return
+	}
+	// Not cancelled when the browser goes away: a quarantine is never
+	// left half enforced (as the API does).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Minute)
+	defer cancel()
+	if err := act(ctx, open[i]); err != nil {
+		var refusal *quarantine.RefusedError
+		status := http.StatusInternalServerError
+		if errors.As(err, &refusal) {
+			status = http.StatusConflict
+		} else {
+			h.cfg.Logger.Error("ui quarantine action", "error", err, "quarantine", id, "actor", s.actor())
+		}
+		h.problem(w, r, s, status, "Not done", fmt.Sprintf("Quarantine #%d of %s: %v", id, open[i].Device, err))
+		return
+	}
+	h.cfg.Logger.Info("ui quarantine "+done, "quarantine", id, "device", open[i].Device, "actor", s.actor())
+	http.Redirect(w, r, "/ui/quarantines?done="+done, http.StatusSeeOther)
+}
+
+func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
+	h.quarantineAction(w, r, s, "released", func(ctx context.Context, q quarantine.Listed) error {
+		_, err := h.cfg.Quarantines.Release(ctx, q.Device, s.actor())
+		return err
+	})
+}
+
+func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session) {
+	h.quarantineAction(w, r, s, "approved", func(ctx context.Context, q quarantine.Listed) error {
+		_, err := h.cfg.Quarantines.Approve(ctx, q.ID, s.actor(), r.PostForm.Get("comment"))
+		return err
+	})
+}
+
+// zonesData is the zones page's view-model.
+type zonesData struct{ Zones []zoneRow }
+
+func (h *Handler) zones(w http.ResponseWriter, r *http.Request, s *session) {
+	h.withEvaluation(w, r, s, func(ev *evaluation) {
+		counts := zoneCounts(ev)
+		d := zonesData{}
+		for _, name := range slices.Sorted(maps.Keys(ev.pol.Doc.Zones)) {
+			d.Zones = append(d.Zones, zoneRowOf(name, ev.pol.Doc.Zones[name], counts[name]))
+		}
+		h.render(w, r, http.StatusOK, "zones", page{Title: "Zones", Nav: "zones", Session: s.viewer(), CSRF: s.csrf, Data: d})
+	})
+}
+
+// zoneData is a zone's page view-model: the zone, and the flows out of
+// and into it.
+type zoneData struct {
+	Zone              zoneRow
+	FlowsOut, FlowsIn []flowRow
+}
+
+func hasRef(rs []policy.DocRef, kind, name string) bool {
+	return slices.ContainsFunc(rs, func(r policy.DocRef) bool { return r.Kind == kind && r.Name == name })
+}
+
+func (h *Handler) zone(w http.ResponseWriter, r *http.Request, s *session) {
+	h.withEvaluation(w, r, s, func(ev *evaluation) {
+		name := r.PathValue("name")
+		z, ok := ev.pol.Doc.Zones[name]
+		if !ok {
+			h.problem(w, r, s, http.StatusNotFound, "No such zone", fmt.Sprintf("The policy in force has no zone %q.", name))
+			return
+		}
+		d := zoneData{Zone: zoneRowOf(name, z, zoneCounts(ev)[name])}
+		for _, fname := range slices.Sorted(maps.Keys(ev.pol.Doc.Flows)) {
+			f := ev.pol.Doc.Flows[fname]
+			if hasRef(f.From, "zone", name) {
+				d.FlowsOut = append(d.FlowsOut, flowRowOf(ev, fname, f))
+			}
+			if hasRef(f.To, "zone", name) {
+				d.FlowsIn = append(d.FlowsIn, flowRowOf(ev, fname, f))
+			}
+		}
+		h.render(w, r, http.StatusOK, "zone", page{Title: "Zone " + name, Nav: "zones", Session: s.viewer(), CSRF: s.csrf, Data: d})
+	})
+}
+
+// flowsData is the flows page's view-model.
+type flowsData struct{ Flows []flowRow }
+
+func (h *Handler) flows(w http.ResponseWriter, r *http.Request, s *session) {
+	h.withEvaluation(w, r, s, func(ev *evaluation) {
+		d := flowsData{}
+		for _, name := range slices.Sorted(maps.Keys(ev.pol.Doc.Flows)) {
+			d.Flows = append(d.Flows, flowRowOf(ev, name, ev.pol.Doc.Flows[name]))
+		}
+		h.render(w, r, http.StatusOK, "flows", page{Title: "Flows", Nav: "flows", Session: s.viewer(), CSRF: s.csrf, Data: d})
+	})
+}
+
+func (h *Handler) flow(w http.ResponseWriter, r *http.Request, s *session) {
+	h.withEvaluation(w, r, s, func(ev *evaluation) {
+		name := r.PathValue("name")
+		f, ok := ev.pol.Doc.Flows[name]
+		if !ok {
+			h.problem(w, r, s, http.StatusNotFound, "No such flow", fmt.Sprintf("The policy in force has no flow %q.", name))
+			return
+		}
+		h.render(w, r, http.StatusOK, "flow", page{Title: "Flow " + name, Nav: "flows", Session: s.viewer(), CSRF: s.csrf, Data: flowRowOf(ev, name, f)})
+	})
+}

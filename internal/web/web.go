@@ -1,0 +1,231 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wardnet/ward/internal/inforce"
+	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Quarantines is the quarantine manager, as the UI uses it: the same
+// methods the API calls.
+type Quarantines interface {
+	ListStatus(ctx context.Context, status string) ([]quarantine.Listed, error)
+	Release(ctx context.Context, device, actor string) (*quarantine.Outcome, error)
+	Approve(ctx context.Context, id uint64, actor, comment string) (*quarantine.Outcome, error)
+}
+
+// Config is what the UI needs.
+type Config struct {
+	Store       *store.Store
+	Quarantines Quarantines
+	// Policy holds the policy in force; nil: pages that need it say so.
+	Policy *inforce.Holder
+	// IdleTimeout ends a session not used for this long (default 30
+	// minutes); AbsoluteTimeout ends any session this long after sign-in
+	// (default 12 hours).
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	Now             func() time.Time
+	Logger          *slog.Logger
+}
+
+// Prefix is where the UI is mounted.
+const Prefix = "/ui"
+
+// Handler serves the UI.
+type Handler struct {
+	cfg   Config
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	view  viewCache
+}
+
+// csp allows only Ward's own stylesheet: no script at all, no inline
+// style, no framing, forms posting only back to Ward.
+const csp = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; object-src 'none'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// New builds the UI's handler, for the paths under Prefix.
+func New(cfg Config) (*Handler, error) {
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = 12 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("web: the UI needs the store (sessions, audit log)")
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: pages}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	m := h.mux
+	m.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })
+	m.HandleFunc("GET /ui/login", h.loginPage)
+	m.HandleFunc("POST /ui/login", h.login)
+	m.HandleFunc("POST /ui/logout", h.post(store.RoleViewer, h.logout))
+	m.HandleFunc("GET /ui/{$}", h.get(h.dashboard))
+	m.HandleFunc("GET /ui/quarantines", h.get(h.quarantines))
+	m.HandleFunc("POST /ui/quarantines/{id}/release", h.post(store.RoleOperator, h.release))
+	m.HandleFunc("POST /ui/quarantines/{id}/approve", h.post(store.RoleAdmin, h.approve))
+	m.HandleFunc("GET /ui/zones", h.get(h.zones))
+	m.HandleFunc("GET /ui/zones/{name}", h.get(h.zone))
+	m.HandleFunc("GET /ui/flows", h.get(h.flows))
+	m.HandleFunc("GET /ui/flows/{name}", h.get(h.flow))
+	m.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		h.problem(w, r, nil, http.StatusNotFound, "No such page", "There is no page at "+r.URL.Path+".")
+	})
+	return h, nil
+}
+
+// parsePages parses each page with the base layout and the partials.
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"when": func(t *time.Time) string {
+			if t == nil || t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		},
+		"join": strings.Join,
+		// rows hands a partial its rows with the page (session, CSRF).
+		"rows": func(rows []quarantineRow, p page, actions bool) quarantineTable {
+			return quarantineTable{Rows: rows, Page: p, Actions: actions}
+		},
+	}
+	entries, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, e := range entries {
+		name := strings.TrimSuffix(strings.TrimPrefix(e, "templates/"), ".html")
+		if name == "base" || strings.HasPrefix(name, "_") {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/_*.html", e)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// ServeHTTP serves a request under Prefix, with the security headers every
+// answer carries.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", csp)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	if !strings.HasPrefix(r.URL.Path, "/ui/static/") {
+		hdr.Set("Cache-Control", "no-store")
+	}
+	start := h.cfg.Now()
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			h.cfg.Logger.Error("panic in a UI handler", "path", r.URL.Path, "panic", p)
+			http.Error(rw, "internal error; see Ward's log", http.StatusInternalServerError)
+		}
+		// The path only: a query string, a form or a cookie never reaches the log.
+		h.cfg.Logger.Debug("ui request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", h.cfg.Now().Sub(start))
+	}()
+	h.mux.ServeHTTP(rw, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// page is what every page's template gets: the page's own view-model in
+// Data, and who is signed in with the CSRF token their forms carry.
+type page struct {
+	Title   string
+	Nav     string // which navigation entry is current
+	Session *viewer
+	CSRF    string
+	Data    any
+}
+
+// viewer is who is signed in, as the templates see it.
+type viewer struct {
+	Name, Role             string
+	CanRelease, CanApprove bool
+}
+
+// render writes a page, or a 500 when its template fails (before any byte
+// is written: the page is rendered to a buffer first).
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	t, ok := h.pages[name]
+	if !ok {
+		h.cfg.Logger.Error("no such UI template", "template", name)
+		http.Error(w, "internal error: no template "+name, http.StatusInternalServerError)
+		return
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "base", p); err != nil {
+		h.cfg.Logger.Error("rendering a UI page", "template", name, "path", r.URL.Path, "error", err)
+		http.Error(w, "internal error rendering the page; see Ward's log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprint(w, b.String())
+}
+
+// quarantineTable is what the quarantine table partial gets.
+type quarantineTable struct {
+	Rows    []quarantineRow
+	Page    page
+	Actions bool // offer approval (the rows wait for one)
+}
+
+// problemData is the view-model of an error page.
+type problemData struct{ Message string }
+
+// problem answers an error as a page.
+func (h *Handler) problem(w http.ResponseWriter, r *http.Request, s *session, status int, title, msg string) {
+	p := page{Title: title, Data: problemData{Message: msg}}
+	if s != nil {
+		p.Session, p.CSRF = s.viewer(), s.csrf
+	}
+	h.render(w, r, status, "problem", p)
+}
