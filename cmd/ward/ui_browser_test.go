@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/wardnet/ward/internal/testenv"
+)
+
+// chromiumPath finds Chromium (make deps installs Debian's chromium).
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	testenv.Unavailable(t, "Chromium is not installed (make deps installs Debian's chromium)")
+	return ""
+}
+
+// uiBrowser drives one headless Chromium against ward serve's UI and keeps
+// what its pages wrote to the console.
+type uiBrowser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	mu   sync.Mutex
+	logs []string
+	// shots is where screenshots go, made at the first.
+	shots string
+	shot  int
+}
+
+func newUIBrowser(t *testing.T, base string) *uiBrowser {
+	exe := chromiumPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancelTimeout)
+	b := &uiBrowser{t: t, ctx: ctx, base: base}
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium (%s): %v", exe, err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.logs = append(b.logs, fmt.Sprintf("%s: %s (%s)", m.Type, m.Text, m.URL))
+			b.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			b.screenshot("failure")
+		}
+	})
+	return b
+}
+
+// screenshot saves the page in a directory of its own under the system's
+// temp dir, which outlives the test, and logs the path.
+func (b *uiBrowser) screenshot(what string) {
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", what, err)
+		return
+	}
+	// Not t.TempDir: it is removed when the test ends, and the picture is
+	// for the person reading the failure.
+	if b.shots == "" {
+		if b.shots, err = os.MkdirTemp("", "ward-ui-screenshots-"); err != nil {
+			b.t.Logf("screenshot %s: %v", what, err)
+			return
+		}
+	}
+	b.shot++
+	p := filepath.Join(b.shots, fmt.Sprintf("ui-%02d-%s.png", b.shot, what))
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", what, err)
+		return
+	}
+	b.t.Logf("screenshot of the page (%s): %s", what, p)
+}
+
+// console returns, and forgets, what the pages wrote to the console.
+func (b *uiBrowser) console() []string {
+	time.Sleep(100 * time.Millisecond) // let the last events arrive
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.logs
+	b.logs = nil
+	return out
+}
+
+// open loads a page and returns the status of its answer.
+func (b *uiBrowser) open(path string) int64 {
+	b.t.Helper()
+	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(b.base+path))
+	if err != nil {
+		b.t.Fatalf("open %s: %v", path, err)
+	}
+	return resp.Status
+}
+
+// click clicks sel and waits for the page it loads; it returns the status.
+func (b *uiBrowser) click(sel string) int64 {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("click %s: %v", sel, err)
+	}
+	return resp.Status
+}
+
+func (b *uiBrowser) location() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return strings.TrimPrefix(loc, b.base)
+}
+
+func (b *uiBrowser) main() string {
+	b.t.Helper()
+	html, err := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return html
+}
+
+// links returns the UI links of the page.
+func (b *uiBrowser) links() []string {
+	b.t.Helper()
+	nodes, err := chromedp.Run(b.ctx, chromedp.Nodes(chromedp.CSSAll("a[href]")))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var out []string
+	for _, n := range nodes {
+		if h := n.AttributeValue("href"); strings.HasPrefix(h, "/ui/") {
+			out = append(out, strings.SplitN(h, "#", 2)[0])
+		}
+	}
+	return out
+}
+
+// signIn signs in with token through the form.
+func (b *uiBrowser) signIn(token string) {
+	b.t.Helper()
+	if st := b.open("/ui/login"); st != 200 {
+		b.t.Fatalf("sign-in page: %d", st)
+	}
+	if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.CSS("#token"), token)); err != nil {
+		b.t.Fatal(err)
+	}
+	if st := b.click("form.login button"); st != 200 || b.location() != "/ui/" {
+		b.t.Fatalf("sign-in: %d at %s", st, b.location())
+	}
+}
+
+func (b *uiBrowser) signOut() {
+	b.t.Helper()
+	if st := b.click("form.who button"); st != 200 || b.location() != "/ui/login" {
+		b.t.Fatalf("sign out: %d at %s", st, b.location())
+	}
+}
+
+// TestUIBrowser runs ward serve with the example hospital and walks its UI
+// in a real Chromium: no cookie leads to the sign-in page; every page and
+// every link answers 200 with nothing on the console (the CSP blocks
+// nothing Ward serves); an operator releases a quarantine, an admin
+// approves one, a viewer is offered neither and its forged POST is
+// refused, as is a form without the CSRF token; logout ends the session;
+// no token reaches ward serve's log.
+func TestUIBrowser(t *testing.T) {
+	chromiumPath(t)
+	db := "sqlite://" + filepath.Join(t.TempDir(), "ward.db")
+	if code, _, errs := runWard(t, "inventory", "import", exampleInventory, "-db", db); code != 0 {
+		t.Fatal(errs)
+	}
+	tokens := map[string]string{}
+	for _, role := range []string{"viewer", "auditor", "operator", "admin"} {
+		code, out, errs := runWard(t, "token", "create", "-role", role, "-name", "ui-"+role, "-db", db)
+		if code != 0 {
+			t.Fatal(errs)
+		}
+		tokens[role] = regexp.MustCompile(`ward_[A-Za-z0-9_-]{43}`).FindString(out)
+	}
+	srv := startServe(t, examplePolicy, db, "-no-enforce", "-log-level", "debug")
+	api := func(method, path, body, role string) (int, string) {
+		req, _ := http.NewRequest(method, srv.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokens[role])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// A low device isolated at once, a life-critical pump whose isolate
+	// waits for a person.
+	for _, dev := range []string{"lbl-icu-01", "pump-3w-01"} {
+		if st, body := api("POST", "/api/v1/quarantines", `{"device":"`+dev+`","level":"isolate","reason":"ui test"}`, "operator"); st != 201 {
+			t.Fatalf("quarantine %s: %d %s", dev, st, body)
+		}
+	}
+
+	b := newUIBrowser(t, srv.url)
+	// No cookie: the sign-in page, which brings the reader back.
+	if st := b.open("/ui/zones"); st != 200 || b.location() != "/ui/login?next=%2Fui%2Fzones" {
+		t.Fatalf("no cookie: %d at %s", st, b.location())
+	}
+
+	// 1. An operator walks every page and follows every link.
+	b.signIn(tokens["operator"])
+	seen := map[string]bool{}
+	queue := []string{"/ui/"}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if st := b.open(p); st != 200 {
+			t.Errorf("GET %s (linked): %d", p, st)
+			continue
+		}
+		if b.location() != p {
+			t.Errorf("GET %s ended at %s", p, b.location())
+		}
+		queue = append(queue, b.links()...)
+	}
+	for _, want := range []string{"/ui/", "/ui/zones", "/ui/flows", "/ui/quarantines", "/ui/zones/infusion_pumps"} {
+		if !seen[want] {
+			t.Errorf("%s is not linked from the UI", want)
+		}
+	}
+	if len(seen) < 20 {
+		t.Errorf("only %d pages reached: %v", len(seen), seen)
+	}
+	if msgs := b.console(); len(msgs) > 0 {
+		t.Errorf("console messages while walking %d pages:\n%s", len(seen), strings.Join(msgs, "\n"))
+	}
+
+	// 2. The operator releases the label printer; approval is not offered.
+	b.open("/ui/quarantines")
+	html := b.main()
+	ids := regexp.MustCompile(`Release #(\d+)`).FindAllStringSubmatch(html, -1)
+	if len(ids) < 2 || strings.Contains(html, "Approve #") {
+		t.Fatalf("operator's quarantine page: releases %v, approval offered %v", ids, strings.Contains(html, "Approve #"))
+	}
+	row := regexp.MustCompile(`(?s)<th scope="row">(\d+)</th><td>lbl-icu-01</td>`).FindStringSubmatch(html)
+	if row == nil {
+		t.Fatalf("no row for lbl-icu-01:\n%s", html)
+	}
+	if st := b.click(`form[action="/ui/quarantines/` + row[1] + `/release"] button`); st != 200 || !strings.Contains(b.main(), "Released.") {
+		t.Errorf("release: %d at %s", st, b.location())
+	}
+	if _, body := api("GET", "/api/v1/quarantines/"+row[1], "", "viewer"); !strings.Contains(body, `"status":"released"`) ||
+		!strings.Contains(body, `"released_by":"token:ui-operator"`) {
+		t.Errorf("after the UI's release: %s", body)
+	}
+
+	// 3. A form without the CSRF token, from another page: refused.
+	forger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>forged</title><form method="post" action="%s/ui/quarantines/%s/%s">%s<button id="go">go</button></form>`,
+			srv.url, r.URL.Query().Get("id"), r.URL.Query().Get("do"), csrfInput(r.URL.Query().Get("csrf")))
+	}))
+	defer forger.Close()
+	pumpRow := regexp.MustCompile(`(?s)<th scope="row">(\d+)</th><td>pump-3w-01</td>`).FindStringSubmatch(html)
+	if pumpRow == nil {
+		t.Fatalf("no row for pump-3w-01:\n%s", html)
+	}
+	pump := pumpRow[1]
+	if _, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(forger.URL+"/?do=release&id="+pump)); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.click("#go"); st != http.StatusForbidden {
+		t.Errorf("forged release without CSRF: %d, want 403", st)
+	}
+	b.console()
+	b.signOut()
+	if st := b.open("/ui/quarantines"); st != 200 || !strings.HasPrefix(b.location(), "/ui/login") {
+		t.Errorf("after logout: %d at %s", st, b.location())
+	}
+
+	// 4. A viewer sees no buttons; its POST with its own valid CSRF token
+	// is refused for its role.
+	b.signIn(tokens["viewer"])
+	b.open("/ui/quarantines")
+	if html := b.main(); strings.Contains(html, "<button") {
+		t.Errorf("a viewer is offered buttons:\n%s", html)
+	}
+	csrf, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(`form.who input[name="csrf"]`), "value"))
+	if err != nil || csrf.Value == "" {
+		t.Fatalf("the viewer's CSRF token: %v", err)
+	}
+	chromedp.Run(b.ctx, chromedp.NavigateResponse(forger.URL+"/?do=approve&id="+pump+"&csrf="+csrf.Value))
+	if st := b.click("#go"); st != http.StatusForbidden {
+		t.Errorf("viewer's approval: %d, want 403", st)
+	}
+	b.console()
+	b.signOut()
+
+	// 5. An admin approves the pump's isolate.
+	b.signIn(tokens["admin"])
+	b.open("/ui/quarantines")
+	if st := b.click(`form[action="/ui/quarantines/` + pump + `/approve"] button`); st != 200 || !strings.Contains(b.main(), "Approved.") {
+		t.Errorf("approve: %d at %s\n%s", st, b.location(), b.main())
+	}
+	if _, body := api("GET", "/api/v1/quarantines/"+pump, "", "viewer"); !strings.Contains(body, `"level":"isolate"`) {
+		t.Errorf("after the UI's approval: %s", body)
+	}
+	b.signOut()
+
+	// The tokens never reach ward serve's log; sign-ins are there.
+	logs := srv.out.String()
+	if !strings.Contains(logs, "ui sign-in") {
+		t.Errorf("no sign-in in ward serve's log:\n%s", logs)
+	}
+	for role, tok := range tokens {
+		if strings.Contains(logs, tok) {
+			t.Errorf("the %s token is in ward serve's log", role)
+		}
+	}
+}
+
+func csrfInput(v string) string {
+	if v == "" {
+		return ""
+	}
+	return `<input type="hidden" name="csrf" value="` + v + `">`
+}
