@@ -147,3 +147,32 @@ func uintOr(p *uint64) string {
 	}
 	return strconv.FormatUint(*p, 10)
 }
+
+// Write writes r in format: json, csv or html (PDF is the HTML printed by
+// a browser, which the caller runs).
+func Write(w io.Writer, r *Report, format string) error {
+	switch format {
+	case FormatJSON:
+		return WriteJSON(w, r)
+	case FormatCSV:
+		return WriteCSV(w, r)
+	case FormatHTML:
+		return WriteHTML(w, r)
+	}
+	return fmt.Errorf("report format %q: want json, csv or html", format)
+}
+
+// ContentType is the media type of a report format.
+func ContentType(format string) string {
+	switch format {
+	case FormatJSON:
+		return "application/json"
+	case FormatCSV:
+		return "text/csv; charset=utf-8"
+	case FormatHTML:
+		return "text/html; charset=utf-8"
+	case "pdf":
+		return "application/pdf"
+	}
+	return "application/octet-stream"
+}

@@ -737,3 +737,16 @@ func sha256Hex(s string) string {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// ParseTime reads a time a person gives for -as-of, -since and the API's
+// as_of and since: RFC 3339 (2026-11-02T10:00:00Z), or a date
+// (2026-11-02), meaning its start in UTC.
+func ParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2026-11-02T10:00:00Z) or a date (2026-11-02)", s)
+}
