@@ -17,7 +17,7 @@ LAB_STATE    ?= /run/ward-lab
 # Debian packages the tests and the demo need (PostgreSQL: the store tests
 # run on it as well as SQLite). Grows as Ward talks to real sshd, nft, Open
 # vSwitch and Chromium.
-DEB_PACKAGES := ca-certificates git postgresql openvswitch-switch openssh-server openssh-client nftables iproute2 ethtool sudo iputils-ping
+DEB_PACKAGES := ca-certificates git postgresql openvswitch-switch openssh-server openssh-client nftables iproute2 ethtool sudo iputils-ping chromium
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
@@ -114,6 +114,8 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	@(umask 077; WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) ./$(BIN) token create -role admin -name demo-admin-$$(date +%s) -expires 7d -db $(DEMO_DB) -json \
 	  | sed -n 's/.*"token": "\(ward_[^"]*\)".*/\1/p' > $(LAB_STATE)/admin-token)
 	@echo "Ward now serves its API on http://127.0.0.1:8080 (Ctrl-C stops it; the lab stays up)."
+	@echo "The compliance UI is at http://127.0.0.1:8080/ui/ : sign in with the admin token in $(LAB_STATE)/admin-token"
+	@echo "  (cat $(LAB_STATE)/admin-token; paste it in the form), or make a reviewer's: ./$(BIN) token create -role auditor -db $(DEMO_DB)"
 	@echo "An admin token is in $(LAB_STATE)/admin-token (ward token create makes more). In another shell:"
 	@echo "  T=\$$(cat $(LAB_STATE)/admin-token)"
 	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/api/v1/whoami"
