@@ -102,10 +102,14 @@ func evaluateControls(r *Report) ([]Control, error) {
 	if err != nil {
 		return nil, err
 	}
-	kinds := map[string]int{}
+	kinds := map[string]int{} // flows with a finding of each kind
+	seen := map[[2]string]bool{}
 	for _, g := range r.Findings {
 		for _, f := range g.Items {
-			kinds[f.Kind]++
+			if k := [2]string{f.Kind, f.Flow}; !seen[k] {
+				seen[k] = true
+				kinds[f.Kind]++
+			}
 		}
 	}
 	out := make([]Control, 0, len(defs))
@@ -123,7 +127,7 @@ func evaluateControls(r *Report) ([]Control, error) {
 		}
 		for _, k := range d.Rule.NoFindings {
 			if n := kinds[k]; n > 0 {
-				c.Reasons = append(c.Reasons, fmt.Sprintf("%d %s finding(s)", n, k))
+				c.Reasons = append(c.Reasons, fmt.Sprintf("%d flow(s) with finding %s", n, k))
 			}
 		}
 		for _, k := range d.Rule.Checks {

@@ -65,14 +65,19 @@ type Finding struct {
 func findings(v *view, until time.Time) []FindingGroup {
 	type pair struct{ from, to string }
 	groups := map[pair][]Finding{}
-	add := func(f Flow, kind, msg string) {
+	// addTo files a finding under each of f's zone pairs whose destination
+	// keep accepts; add under all of them.
+	addTo := func(f Flow, kind, msg string, keep func(to string) bool) {
 		for _, from := range f.From {
 			for _, to := range f.To {
-				p := pair{from, to}
-				groups[p] = append(groups[p], Finding{Kind: kind, Flow: f.Name, Message: msg})
+				if keep(to) {
+					p := pair{from, to}
+					groups[p] = append(groups[p], Finding{Kind: kind, Flow: f.Name, Message: msg})
+				}
 			}
 		}
 	}
+	add := func(f Flow, kind, msg string) { addTo(f, kind, msg, func(string) bool { return true }) }
 	for _, f := range v.flows {
 		if f.Deployed && expired(f, until) {
 			add(f, KindExpiredDeployed, fmt.Sprintf("flow %s expired on %s but a target still enforces it: plan and apply to remove it, or renew it with a new ticket", f.Name, f.Expires))
@@ -81,11 +86,15 @@ func findings(v *view, until time.Time) []FindingGroup {
 			continue // the rest is about what the policy allows now
 		}
 		if !f.Essential {
+			var critical []string
 			for _, to := range f.To {
 				if v.criticality[to] == "life_critical" {
-					add(f, KindLifeCriticalNotEssential, fmt.Sprintf("flow %s reaches life-critical zone %s and is not marked essential: mark it essential if patient care depends on it, else question why it exists", f.Name, to))
-					break
+					critical = append(critical, to)
 				}
+			}
+			if len(critical) > 0 {
+				addTo(f, KindLifeCriticalNotEssential, fmt.Sprintf("flow %s reaches life-critical zone(s) %s and is not marked essential: mark it essential if patient care depends on it, else question why it exists", f.Name, strings.Join(critical, ", ")),
+					func(to string) bool { return v.criticality[to] == "life_critical" })
 			}
 		}
 		var missing []string

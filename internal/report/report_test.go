@@ -119,6 +119,13 @@ func TestExampleHospitalBeforeAndAfterApply(t *testing.T) {
 	if !r.Audit.Intact || r.Audit.Keyed == 0 || r.Audit.KeyID != e.st.AuditKeyID() {
 		t.Errorf("audit status %+v", r.Audit)
 	}
+	for _, g := range r.Findings {
+		for _, f := range g.Items {
+			if z := cfg.Zones[g.To]; f.Kind == report.KindLifeCriticalNotEssential && (z == nil || z.Criticality != "life_critical") {
+				t.Errorf("finding %s of flow %s filed under %s → %s, which is not life-critical", f.Kind, f.Flow, g.From, g.To)
+			}
+		}
+	}
 	if len(r.Controls) < 35 {
 		t.Errorf("%d controls, want the 35 of the crosswalk", len(r.Controls))
 	}
