@@ -44,7 +44,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad ttl", "POST", "/api/v1/quarantines", `{"device":"x","ttl":"forever"}`, admin, 400, "invalid_field", "ttl", "30m"},
 		{"unknown device", "POST", "/api/v1/quarantines", `{"device":"no-such-device"}`, admin, 404, "not_found", "device", "not in the inventory"},
 		{"unknown target", "POST", "/api/v1/plans", `{"targets":["core-fw","nope"]}`, admin, 400, "invalid_field", "targets", `targets[1] "nope"`},
-		{"bad role", "POST", "/api/v1/tokens", `{"name":"x","role":"root"}`, admin, 400, "invalid_field", "role", "viewer, operator, admin"},
+		{"bad role", "POST", "/api/v1/tokens", `{"name":"x","role":"root"}`, admin, 400, "invalid_field", "role", "viewer, auditor, operator, admin"},
 		{"bad token name", "POST", "/api/v1/tokens", `{"name":"a b","role":"viewer"}`, admin, 400, "invalid_field", "name", "letters"},
 		{"token name taken", "POST", "/api/v1/tokens", `{"name":"viewer-token","role":"viewer"}`, admin, 409, "exists", "name", "exists already"},
 		{"bad expiry", "POST", "/api/v1/tokens", `{"name":"x","role":"viewer","expires":"-1h"}`, admin, 400, "invalid_field", "expires", ""},

@@ -398,3 +398,24 @@ func TestLogoutTimeoutsAndAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestSecureCookieOverTLS: served over TLS, the session cookie is Secure.
+func TestSecureCookieOverTLS(t *testing.T) {
+	s := newUIServer(t)
+	h, err := web.New(web.Config{Store: s.st, Quarantines: s.q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewTLSServer(h)
+	defer hs.Close()
+	c := hs.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.PostForm(hs.URL+"/ui/login", url.Values{"token": {s.tokens[store.RoleViewer]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure || !cs[0].HttpOnly {
+		t.Errorf("cookies over TLS: %+v", cs)
+	}
+}
