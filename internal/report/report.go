@@ -502,8 +502,8 @@ type appliedState struct {
 }
 
 func decodeState(row store.TargetState) (appliedState, error) {
-	s := appliedState{hash: sha256Hex(row.Content), at: row.AppliedAt.UTC(), runID: row.ApplyRunID}
-	if err := jsonUnmarshal([]byte(row.Content), &s.AppliedState); err != nil {
+	s := appliedState{at: row.AppliedAt.UTC(), runID: row.ApplyRunID}
+	if err := json.Unmarshal([]byte(row.Content), &s.AppliedState); err != nil {
 		return s, fmt.Errorf("target %s: its stored last-applied state is unreadable: %w", row.Target, err)
 	}
 	// The hash of the configuration text, the same value a reviewer can
@@ -735,8 +735,6 @@ func sha256Hex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // ParseTime reads a time a person gives for -as-of, -since and the API's
 // as_of and since: RFC 3339 (2026-11-02T10:00:00Z), or a date

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/report"
+	"github.com/wardnet/ward/internal/store"
 )
 
 func kindsOf(r *report.Report, flow string) []string {
@@ -468,5 +470,74 @@ func TestSinceAfterUntilIsRefused(t *testing.T) {
 	in.Since = e.clk.now().Add(time.Hour)
 	if _, err := report.Build(context.Background(), in); err == nil || !strings.Contains(err.Error(), "after the end of the period") {
 		t.Errorf("since after now: %v", err)
+	}
+}
+
+// TestQuarantinesInThePeriod records two quarantines, one released: the
+// report lists those open at some time in the period, each as it stood at
+// the period's end, and a quarantine no target enforced keeps incident
+// handling partial.
+func TestQuarantinesInThePeriod(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := inventory.ImportFile(ctx, e.st, exampleInventory, inventory.FormatCSV, inventory.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.load(t, examplePolicy)
+	quarantine := func(name string) store.Quarantine {
+		t.Helper()
+		dev, err := e.st.DeviceNamed(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := store.Quarantine{DeviceID: dev.ID, Level: "isolate", Status: store.QuarantineActive, Reason: "test", CreatedBy: "test", CreatedAt: e.clk.now()}
+		err = e.st.QuarantineDecision(ctx, func(tx *store.QuarantineTx) error {
+			return tx.CreateQuarantine(&q, store.AuditEntry{Actor: "test", Action: "quarantine.create", Object: name}, nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	t0 := e.clk.now()
+	first := quarantine(e.devices[0].Name)
+	e.clk.set(t0.Add(time.Hour))
+	err := e.st.QuarantineDecision(ctx, func(tx *store.QuarantineTx) error {
+		_, err := tx.EndQuarantine(first, store.QuarantineReleased, "test", store.AuditEntry{Actor: "test", Action: "quarantine.release"}, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.set(t0.Add(2 * time.Hour))
+	second := quarantine(e.devices[1].Name)
+	e.clk.set(t0.Add(3 * time.Hour))
+
+	in := e.inputs(t, cfg)
+	ids := func(r *report.Report) (out []uint64) {
+		for _, q := range r.Quarantines {
+			out = append(out, q.ID)
+		}
+		return out
+	}
+	r := e.build(t, in)
+	if got := ids(r); !slices.Equal(got, []uint64{first.ID, second.ID}) || r.Summary.ActiveQuarantines != 1 {
+		t.Fatalf("whole period: quarantines %v, %d active; want both, 1 active", got, r.Summary.ActiveQuarantines)
+	}
+	if q := r.Quarantines[0]; q.Device != e.devices[0].Name || q.Zone != in.Result.Zone[q.Device] || q.ReleasedAt == nil {
+		t.Errorf("first quarantine %+v", q)
+	}
+	if c := control(r, "nist-800-53-ir-4"); c.Status != report.StatusPartial {
+		t.Errorf("IR-4 with a quarantine no target enforced: %s %v", c.Status, c.Reasons)
+	}
+
+	in.Since = t0.Add(90 * time.Minute) // after the first was released
+	if got := ids(e.build(t, in)); !slices.Equal(got, []uint64{second.ID}) {
+		t.Errorf("since the release: %v, want only the second", got)
+	}
+	in.Since, in.AsOf = time.Time{}, t0.Add(30*time.Minute) // the first still open, the second not yet made
+	r = e.build(t, in)
+	if got := ids(r); !slices.Equal(got, []uint64{first.ID}) || r.Quarantines[0].ReleasedAt != nil || r.Quarantines[0].Status != "active" {
+		t.Errorf("as of before the release: %v %+v", got, r.Quarantines)
 	}
 }
