@@ -49,7 +49,7 @@ func TestTokens(t *testing.T) {
 		if _, _, err := st.CreateToken(ctx, "bad name", RoleViewer, 0, "x"); err == nil {
 			t.Fatal("a name with a space was accepted")
 		}
-		if _, _, err := st.CreateToken(ctx, "root", "superuser", 0, "x"); err == nil || !strings.Contains(err.Error(), "viewer, operator, admin") {
+		if _, _, err := st.CreateToken(ctx, "root", "superuser", 0, "x"); err == nil || !strings.Contains(err.Error(), "viewer, auditor, operator, admin") {
 			t.Fatalf("unknown role: %v", err)
 		}
 
