@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"time"
 
+	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -203,11 +203,7 @@ func pastView(ctx context.Context, in Inputs, h *history, until time.Time, r *Re
 // last changed it, and the flows from their rules.
 func pastFlowsAndTargets(ctx context.Context, st *store.Store, perTarget map[string]applyRun, doc *policy.Document, until time.Time) ([]Flow, []Target, error) {
 	plans := map[uint64]*plan.Plan{}
-	type flowAcc struct {
-		from, to, services map[string]bool
-		essential          bool
-	}
-	acc := map[string]*flowAcc{}
+	acc := ruleFlows{}
 	targets := []Target{}
 	for _, name := range slices.Sorted(maps.Keys(perTarget)) {
 		run := perTarget[name]
@@ -220,31 +216,15 @@ func pastFlowsAndTargets(ctx context.Context, st *store.Store, perTarget map[str
 			plans[run.planID] = p
 		}
 		at, runID := run.at, run.runID
-		t := Target{Name: name, Roles: []string{}, Drift: "not_recorded", Status: "applied", LastPush: &at, LastRunID: &runID, LastActor: run.actor}
+		t := Target{Name: name, Roles: []string{}, Push: true, Drift: "not_recorded", Status: "applied", LastPush: &at, LastRunID: &runID, LastActor: run.actor}
 		for _, tp := range p.Targets {
 			if tp.Name != name {
 				continue
 			}
-			t.Driver, t.AppliedSHA256, t.IntendedSHA256 = tp.Driver, sha256Hex(tp.Config), sha256Hex(tp.Config)
+			t.Driver, t.AppliedSHA256, t.IntendedSHA256, t.Push = tp.Driver, sha256Hex(tp.Config), sha256Hex(tp.Config), !tp.RenderOnly
 			if tp.Intent != nil {
-				t.Roles, t.Model, t.Push = nonNil(tp.Intent.Roles), tp.Intent.Model, !tp.Intent.RenderOnly
-				if fw := tp.Intent.Firewall; fw != nil {
-					setZone := map[string]string{}
-					for _, z := range fw.Zones {
-						setZone[z.Set] = z.Name
-					}
-					for _, r := range fw.Rules {
-						a := acc[r.Flow]
-						if a == nil {
-							a = &flowAcc{from: map[string]bool{}, to: map[string]bool{}, services: map[string]bool{}}
-							acc[r.Flow] = a
-						}
-						a.from[orName(setZone, r.From)] = true
-						a.to[orName(setZone, r.To)] = true
-						a.services[r.Service] = true
-						a.essential = a.essential || r.Essential
-					}
-				}
+				t.Roles, t.Model = nonNil(tp.Intent.Roles), tp.Intent.Model
+				acc.add(tp.Intent.Firewall)
 			}
 		}
 		if !t.Push {
@@ -256,18 +236,46 @@ func pastFlowsAndTargets(ctx context.Context, st *store.Store, perTarget map[str
 	for _, name := range slices.Sorted(maps.Keys(acc)) {
 		a := acc[name]
 		f := Flow{Name: name, From: slices.Sorted(maps.Keys(a.from)), To: slices.Sorted(maps.Keys(a.to)),
-			Services: slices.Sorted(maps.Keys(a.services)), Essential: a.essential, InForce: true, Deployed: true}
-		if doc != nil {
-			if df, ok := doc.Flows[name]; ok {
-				f.From, f.To = endpointKeys(df.From), endpointKeys(df.To)
-				f.Reason, f.Ticket, f.Expires, f.DeclaredAt, f.Description = df.Reason, df.Ticket, df.Expires, df.DeclaredAt, df.Description
-			}
+			Services: slices.Sorted(maps.Keys(a.services)), Essential: a.essential, Deployed: true}
+		if df, ok := docFlows(doc)[name]; ok {
+			f.From, f.To = endpointKeys(df.From), endpointKeys(df.To)
+			f.Reason, f.Ticket, f.Expires, f.DeclaredAt, f.Description = df.Reason, df.Ticket, df.Expires, df.DeclaredAt, df.Description
 		}
 		f.InForce = f.Expires == "" || !expired(f, until)
 		flows = append(flows, f)
 	}
-	sort.Slice(flows, func(i, j int) bool { return flows[i].Name < flows[j].Name })
 	return flows, targets, nil
+}
+
+// ruleFlows gathers, by flow name, what firewall rules say of their flow:
+// its endpoints (zone names where a set is a zone's), services and
+// whether it is essential.
+type ruleFlows map[string]*ruleFlow
+
+type ruleFlow struct {
+	from, to, services map[string]bool
+	essential          bool
+}
+
+func (acc ruleFlows) add(fw *intent.Firewall) {
+	if fw == nil {
+		return
+	}
+	setZone := map[string]string{}
+	for _, z := range fw.Zones {
+		setZone[z.Set] = z.Name
+	}
+	for _, r := range fw.Rules {
+		a := acc[r.Flow]
+		if a == nil {
+			a = &ruleFlow{from: map[string]bool{}, to: map[string]bool{}, services: map[string]bool{}}
+			acc[r.Flow] = a
+		}
+		a.from[orName(setZone, r.From)] = true
+		a.to[orName(setZone, r.To)] = true
+		a.services[r.Service] = true
+		a.essential = a.essential || r.Essential
+	}
 }
 
 // orName maps an address set to its zone, or keeps the set's name.
