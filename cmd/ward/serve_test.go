@@ -123,7 +123,7 @@ func TestTokenCommands(t *testing.T) {
 	if secret == "" || !strings.Contains(out, "shown only now") {
 		t.Fatalf("no token in:\n%s", out)
 	}
-	if code, _, errs := runWard(t, "token", "create", "-role", "root", "-db", db); code != 1 || !strings.Contains(errs, "viewer, operator, admin") {
+	if code, _, errs := runWard(t, "token", "create", "-role", "root", "-db", db); code != 1 || !strings.Contains(errs, "viewer, auditor, operator, admin") {
 		t.Errorf("unknown role: exit %d %s", code, errs)
 	}
 	if code, _, errs := runWard(t, "token", "create", "-db", db); code != 2 || !strings.Contains(errs, "-role is required") {
