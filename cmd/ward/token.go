@@ -13,15 +13,15 @@ import (
 func runToken(c *cli, args []string) int {
 	sub := map[string]func(*cli, []string) int{"create": runTokenCreate, "list": runTokenList, "revoke": runTokenRevoke}
 	if len(args) == 0 || sub[args[0]] == nil {
-		fmt.Fprintln(c.stderr, "Usage: ward token create -role viewer|operator|admin [-name N] [-expires D] | list | revoke NAME   (ward token SUBCOMMAND -h for flags)")
+		fmt.Fprintln(c.stderr, "Usage: ward token create -role viewer|auditor|operator|admin [-name N] [-expires D] | list | revoke NAME   (ward token SUBCOMMAND -h for flags)")
 		return 2
 	}
 	return sub[args[0]](c, args[1:])
 }
 
 func runTokenCreate(c *cli, args []string) int {
-	cl := c.command("token create", "-role viewer|operator|admin [-name NAME] [-expires 90d] [-db URL]")
-	role := cl.String("role", "", "viewer (reads), operator (also quarantines, releases, imports, plans), admin (also applies, approves isolates, manages tokens)")
+	cl := c.command("token create", "-role viewer|auditor|operator|admin [-name NAME] [-expires 90d] [-db URL]")
+	role := cl.String("role", "", "viewer (reads), auditor (reads like a viewer, every read written to the audit log), operator (also quarantines, releases, imports, plans), admin (also applies, approves isolates, manages tokens)")
 	name := cl.String("name", "", "who or what uses it: siem, grafana, alice (default: ROLE-YYYYMMDD-HHMMSS)")
 	expires := cl.String("expires", "", "how long it is valid, e.g. 12h, 90d (default: until revoked)")
 	asJSON := cl.Bool("json", false, "print the token and its details as JSON")
@@ -107,7 +107,7 @@ func runTokenList(c *cli, args []string) int {
 		return c.printJSON(rows)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintln(c.stdout, "No tokens. Create one with: ward token create -role viewer|operator|admin -name NAME")
+		fmt.Fprintln(c.stdout, "No tokens. Create one with: ward token create -role viewer|auditor|operator|admin -name NAME")
 		return 0
 	}
 	when := func(t *time.Time) string {
