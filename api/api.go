@@ -190,6 +190,7 @@ func New(cfg Config) *Server {
 	v1.GET("/zones", viewer, s.listZones)
 	v1.GET("/zones/:name", viewer, s.getZone)
 	v1.GET("/flows", viewer, s.listFlows)
+	v1.GET("/report", viewer, s.getReport)
 	v1.GET("/flows/:name", viewer, s.getFlow)
 	v1.GET("/effective", viewer, s.effective)
 	v1.GET("/reach", viewer, s.reach)

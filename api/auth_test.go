@@ -103,7 +103,7 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 		get("/api/v1/policy", v),
 		func() routeCase { return routeCase{method: "POST", path: "/api/v1/policy/reload", min: a} },
 		get("/api/v1/zones", v), get("/api/v1/zones/infusion_pumps", v),
-		get("/api/v1/flows", v), get("/api/v1/flows/pumps_to_pump_servers", v),
+		get("/api/v1/flows", v), get("/api/v1/report", v), get("/api/v1/flows/pumps_to_pump_servers", v),
 		get("/api/v1/effective", v), get("/api/v1/reach?from="+dev.Name+"&to=internet&service=https", v),
 		get("/api/v1/plans", v),
 		func() routeCase { return routeCase{method: "POST", path: "/api/v1/plans", body: `{}`, min: o} },

@@ -636,6 +636,13 @@ func oaPolicy(t *testing.T, c *oaClient) {
 	}
 	c.want(t, 404, oaValid, "GET", "/api/v1/zones/nowhere", nil, viewer)
 
+	c.want(t, 200, oaValid, "GET", "/api/v1/report", nil, viewer)
+	c.want(t, 200, oaValid, "GET", "/api/v1/report?format=csv", nil, viewer)
+	c.want(t, 200, oaValid, "GET", "/api/v1/report?format=html&as_of=2026-01-01", nil, viewer)
+	c.want(t, 400, oaValid, "GET", "/api/v1/report?format=pdf", nil, viewer)
+	c.want(t, 400, oaValid, "GET", "/api/v1/report?as_of=yesterday", nil, viewer)
+	c.want(t, 422, oaValid, "GET", "/api/v1/report?since=2999-01-01", nil, viewer)
+
 	var flows []api.Flow
 	c.want(t, 200, oaValid, "GET", "/api/v1/flows", nil, viewer).decode(t, &flows)
 	c.want(t, 200, oaValid, "GET", "/api/v1/flows?essential=true", nil, viewer)
@@ -1041,4 +1048,6 @@ func init() {
 	// Lines of JSON (Suricata EVE, Zeek, generic alerts one per line) are
 	// text to the validator.
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
+	// The report's HTML page is text to the validator too.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 }

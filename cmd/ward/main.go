@@ -44,6 +44,7 @@ func commands() map[string]command {
 		"target":      {"Manage targets: trust a host key", runTarget},
 		"apply":       {"Push a plan to the targets", runApply},
 		"render":      {"Print each target's configuration in its own syntax", runRender},
+		"report":      {"Write the compliance report (HTML, PDF, JSON, CSV), or verify one", runReport},
 		"drift":       {"Compare the targets' running configuration with the last apply", runDrift},
 		"quarantine":  {"Quarantine a device now (restrict or isolate)", runQuarantine},
 		"release":     {"End a device's quarantine", runRelease},
