@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// DriftCheck is one target's result in one drift check (ward drift, GET
+// /api/v1/targets/{name}/drift): what the device ran against what Ward
+// last applied. Rows are only added (migration 00008); the latest per
+// target is its drift status in reports and the UI.
+type DriftCheck struct {
+	ID        uint64    `gorm:"primaryKey"`
+	Target    string    `gorm:"not null;index:drift_checks_target_checked_at,priority:1"`
+	CheckedAt time.Time `gorm:"not null;index:drift_checks_target_checked_at,priority:2"`
+	// Status is one of the Drift* statuses.
+	Status string `gorm:"not null"`
+	// RunningHash is the SHA-256 (hex) of the running configuration's text
+	// as read from the device; "" when none was read.
+	RunningHash string `gorm:"not null;default:''"`
+	// AppliedHash is the hash of the applied state compared with (the
+	// target_states row's); "" when never applied.
+	AppliedHash string `gorm:"not null;default:''"`
+	Error       string `gorm:"not null;default:''"`
+	Actor       string `gorm:"not null"`
+}
+
+// TableName is the drift checks' table (migration 00008).
+func (DriftCheck) TableName() string { return "drift_checks" }
+
+// A drift check's statuses (the table's CHECK constraint lists the same).
+const (
+	DriftInSync       = "in_sync"
+	DriftDrift        = "drift"
+	DriftError        = "error"
+	DriftNeverApplied = "never_applied"
+	DriftRenderOnly   = "render_only"
+)
+
+var driftStatuses = []string{DriftInSync, DriftDrift, DriftError, DriftNeverApplied, DriftRenderOnly}
+
+// RecordDriftChecks stores one check's results, all at the same time (now)
+// and by actor, with one audit event (target.drift_check) naming every
+// target's status and running hash, in one transaction.
+func (s *Store) RecordDriftChecks(ctx context.Context, checks []DriftCheck, actor string) error {
+	if len(checks) == 0 {
+		return nil
+	}
+	if actor == "" {
+		return errors.New("recording a drift check: no actor")
+	}
+	now := s.Now()
+	rows := make([]DriftCheck, len(checks))
+	counts := map[string]int{}
+	targets := map[string]any{}
+	for i, c := range checks {
+		if !slices.Contains(driftStatuses, c.Status) {
+			return fmt.Errorf("recording a drift check of target %q: unknown status %q", c.Target, c.Status)
+		}
+		c.ID, c.CheckedAt, c.Actor = 0, now, actor
+		rows[i] = c
+		counts[c.Status]++
+		targets[c.Target] = map[string]string{"status": c.Status, "running_hash": c.RunningHash, "applied_hash": c.AppliedHash}
+	}
+	object := checks[0].Target
+	if len(checks) > 1 {
+		object = fmt.Sprintf("%d targets", len(checks))
+	}
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&rows).Error; err != nil {
+			return fmt.Errorf("recording a drift check: %w", err)
+		}
+		_, err := s.Audit(tx, AuditEntry{Actor: actor, Action: "target.drift_check", Object: object,
+			Detail: map[string]any{"counts": counts, "targets": targets}})
+		return err
+	})
+}
+
+// LatestDriftChecks returns each target's latest drift check made at or
+// before asOf (the zero time: the latest of all), by target name.
+func (s *Store) LatestDriftChecks(ctx context.Context, asOf time.Time) (map[string]DriftCheck, error) {
+	latest := s.DB.WithContext(ctx).Model(&DriftCheck{}).Select("MAX(id)").Group("target")
+	if !asOf.IsZero() {
+		latest = latest.Where("checked_at <= ?", asOf.UTC())
+	}
+	var rows []DriftCheck
+	if err := s.DB.WithContext(ctx).Where("id IN (?)", latest).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("reading the latest drift checks: %w", err)
+	}
+	out := make(map[string]DriftCheck, len(rows))
+	for _, r := range rows {
+		out[r.Target] = r
+	}
+	return out, nil
+}
