@@ -143,6 +143,9 @@ type Flow struct {
 	Essential   bool
 	Reason      string
 	Ticket      string
+	// Owner is the team or person who answers for the flow: recertification
+	// campaigns ask them to re-approve it.
+	Owner string
 	// Waive names guardrail rules this flow is allowed to break, for the
 	// reason in WaiveReason; plans report every waiver.
 	Waive       []string

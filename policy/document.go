@@ -63,6 +63,7 @@ type DocFlow struct {
 	Essential   bool     `json:"essential"`
 	Reason      string   `json:"reason"`
 	Ticket      string   `json:"ticket"`
+	Owner       string   `json:"owner"`
 	Expires     string   `json:"expires"` // "YYYY-MM-DD", or "" when the flow does not expire
 	Waive       []string `json:"waive"`
 	WaiveReason string   `json:"waive_reason"`
@@ -135,7 +136,7 @@ func (c *Config) Document() *Document {
 	}
 	for name, f := range c.Flows {
 		df := DocFlow{Description: f.Description, From: docRefs(f.From), To: docRefs(f.To), Services: []string{},
-			Essential: f.Essential, Reason: f.Reason, Ticket: f.Ticket, Waive: nonNil(f.Waive), WaiveReason: f.WaiveReason,
+			Essential: f.Essential, Reason: f.Reason, Ticket: f.Ticket, Owner: f.Owner, Waive: nonNil(f.Waive), WaiveReason: f.WaiveReason,
 			DeclaredAt: fmt.Sprintf("%s:%d", f.DeclRange.Filename, f.DeclRange.Start.Line)}
 		for _, s := range f.Services {
 			df.Services = append(df.Services, s.Name)

@@ -18,6 +18,7 @@ var flowSchema = &hcl.BodySchema{
 		{Name: "essential"},
 		{Name: "reason"},
 		{Name: "ticket"},
+		{Name: "owner"},
 		{Name: "expires"},
 		{Name: "waive"},
 		{Name: "waive_reason"},
@@ -30,7 +31,7 @@ func decodeFlowBlock(block *hcl.Block) (*Flow, hcl.Diagnostics) {
 	content, d := block.Body.Content(flowSchema)
 	diags = append(diags, d...)
 
-	for _, name := range []string{"description", "reason", "ticket", "waive_reason"} {
+	for _, name := range []string{"description", "reason", "ticket", "owner", "waive_reason"} {
 		attr, ok := content.Attributes[name]
 		if !ok {
 			continue
@@ -44,6 +45,8 @@ func decodeFlowBlock(block *hcl.Block) (*Flow, hcl.Diagnostics) {
 			f.Reason = s
 		case "ticket":
 			f.Ticket = s
+		case "owner":
+			f.Owner = s
 		case "waive_reason":
 			f.WaiveReason = s
 		}

@@ -157,3 +157,18 @@ func expectedDiagnostics(t *testing.T, path string) []string {
 	sort.Strings(want)
 	return want
 }
+
+// TestFlowOwner: owner is decoded onto the flow and carried into the
+// document the report and recertification read.
+func TestFlowOwner(t *testing.T) {
+	cfg, _ := loadFixture(t, "testdata/error-files/flow-owner.hcl")
+	if cfg == nil || cfg.Flows["owned"] == nil {
+		t.Fatal("flow owned not decoded")
+	}
+	if got := cfg.Flows["owned"].Owner; got != "Pharmacy informatics" {
+		t.Errorf("owner = %q, want %q", got, "Pharmacy informatics")
+	}
+	if got := cfg.Document().Flows["owned"].Owner; got != "Pharmacy informatics" {
+		t.Errorf("document owner = %q", got)
+	}
+}

@@ -239,7 +239,7 @@ func pastFlowsAndTargets(ctx context.Context, st *store.Store, perTarget map[str
 			Services: slices.Sorted(maps.Keys(a.services)), Essential: a.essential, Deployed: true}
 		if df, ok := docFlows(doc)[name]; ok {
 			f.From, f.To = endpointKeys(df.From), endpointKeys(df.To)
-			f.Reason, f.Ticket, f.Expires, f.DeclaredAt, f.Description = df.Reason, df.Ticket, df.Expires, df.DeclaredAt, df.Description
+			f.Reason, f.Ticket, f.Owner, f.Expires, f.DeclaredAt, f.Description = df.Reason, df.Ticket, df.Owner, df.Expires, df.DeclaredAt, df.Description
 		}
 		f.InForce = f.Expires == "" || !expired(f, until)
 		flows = append(flows, f)

@@ -18,9 +18,8 @@ const (
 	// KindLifeCriticalNotEssential: a flow into a life-critical zone that
 	// is not marked essential, so nobody has said patient care needs it.
 	KindLifeCriticalNotEssential = "life_critical_not_essential"
-	// KindUndocumented: a flow without a change ticket or without a
-	// reason. The policy language has no owner attribute; the ticket is
-	// the approval record that names one.
+	// KindUndocumented: a flow without a change ticket, a reason or an
+	// owner (the team that re-approves it in recertification campaigns).
 	KindUndocumented = "undocumented"
 	// KindBroad: a flow opening many ports, or to or from a large network.
 	KindBroad = "broad"
@@ -103,6 +102,9 @@ func findings(v *view, until time.Time) []FindingGroup {
 		}
 		if strings.TrimSpace(f.Reason) == "" {
 			missing = append(missing, "reason")
+		}
+		if strings.TrimSpace(f.Owner) == "" {
+			missing = append(missing, "owner")
 		}
 		if len(missing) > 0 {
 			add(f, KindUndocumented, fmt.Sprintf("flow %s has no %s: every allowed path needs the approval that justifies it", f.Name, strings.Join(missing, " and no ")))

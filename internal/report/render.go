@@ -126,7 +126,7 @@ type htmlView struct {
 var kindTitles = map[string]string{
 	KindExpiredDeployed:          "Expired exceptions still deployed",
 	KindLifeCriticalNotEssential: "Flows into life-critical zones not marked essential",
-	KindUndocumented:             "Flows without a ticket or reason",
+	KindUndocumented:             "Flows without a ticket, reason or owner",
 	KindBroad:                    "Broad flows (many ports, large networks)",
 	KindNeverApplied:             "Flows allowed but never applied",
 }

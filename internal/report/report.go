@@ -159,6 +159,7 @@ type Flow struct {
 	Essential   bool     `json:"essential"`
 	Reason      string   `json:"reason"`
 	Ticket      string   `json:"ticket"`
+	Owner       string   `json:"owner"` // who re-approves it in recertification campaigns
 	Expires     string   `json:"expires"`
 	InForce     bool     `json:"in_force"` // false: expired, dropped from plans
 	Deployed    bool     `json:"deployed"` // some target's applied configuration carries it
@@ -373,7 +374,7 @@ func currentView(ctx context.Context, in Inputs) (*view, error) {
 		f := p.Doc.Flows[name]
 		_, inForce := res.Flows[name]
 		v.flows = append(v.flows, Flow{Name: name, From: endpointKeys(f.From), To: endpointKeys(f.To), Services: nonNil(f.Services),
-			Essential: f.Essential, Reason: f.Reason, Ticket: f.Ticket, Expires: f.Expires, InForce: inForce, Deployed: deployed[name],
+			Essential: f.Essential, Reason: f.Reason, Ticket: f.Ticket, Owner: f.Owner, Expires: f.Expires, InForce: inForce, Deployed: deployed[name],
 			DeclaredAt: f.DeclaredAt, Description: f.Description})
 	}
 	v.matrix = matrix(res)

@@ -166,6 +166,7 @@ flow "good" {
   essential = true
   reason = "telemetry"
   ticket = "CHG-1"
+  owner = "Network engineering"
 }
 flow "into_pumps" {
   from = zone.servers
@@ -173,6 +174,7 @@ flow "into_pumps" {
   services = [service.https]
   reason = "configuration push"
   ticket = "CHG-2"
+  owner = "Network engineering"
 }
 flow "no_ticket" {
   from = zone.other
@@ -186,6 +188,7 @@ flow "wide_ports" {
   services = [service.wide]
   reason = "vendor tool"
   ticket = "CHG-3"
+  owner = "Network engineering"
 }
 flow "big_network" {
   from = zone.servers
@@ -193,6 +196,14 @@ flow "big_network" {
   services = [service.https]
   reason = "updates"
   ticket = "CHG-4"
+  owner = "Network engineering"
+}
+flow "no_owner" {
+  from = zone.servers
+  to = zone.other
+  services = [service.https]
+  reason = "printing"
+  ticket = "CHG-7"
 }
 flow "vendor_support" {
   from = network.everywhere
@@ -200,6 +211,7 @@ flow "vendor_support" {
   services = [service.https]
   reason = "remote support"
   ticket = "CHG-5"
+  owner = "Network engineering"
   expires = "2026-11-15"
 }
 target "fw" {
@@ -228,6 +240,7 @@ func TestFindings(t *testing.T) {
   essential = true
   reason = "new"
   ticket = "CHG-6"
+  owner = "Network engineering"
 }
 `), 0o644); err != nil {
 		t.Fatal(err)
@@ -240,6 +253,7 @@ func TestFindings(t *testing.T) {
 		"good":           nil,
 		"into_pumps":     {report.KindLifeCriticalNotEssential},
 		"no_ticket":      {report.KindUndocumented},
+		"no_owner":       {report.KindUndocumented},
 		"wide_ports":     {report.KindBroad},
 		"big_network":    {report.KindBroad},
 		"vendor_support": {report.KindExpiredDeployed},

@@ -1,7 +1,8 @@
 # Flows: everything that may talk across zones. Default is deny (settings.hcl).
 #
 # Rules of the house:
-#   * every flow names a reason and the change ticket that approved it;
+#   * every flow names a reason, the change ticket that approved it and the
+#     owner who re-approves it in recertification campaigns (ward recert);
 #   * "essential = true" marks flows patient care depends on. They survive a
 #     "restrict" quarantine (quarantine.hcl) and a plan that would break one
 #     is flagged for review. Be strict: if the bedside keeps working without
@@ -26,6 +27,7 @@ flow "pumps_to_pump_servers" {
   essential   = true
   reason      = "Drug library (dose limits) downloads, pump status and infusion events; without it pumps run on stale libraries"
   ticket      = "CHG-1042"
+  owner       = "Pharmacy informatics"
 }
 
 flow "pump_servers_to_pumps" {
@@ -35,6 +37,7 @@ flow "pump_servers_to_pumps" {
   essential = true
   reason    = "Auto-programming: the pump server pushes the pharmacist-verified order to the pump the nurse scanned"
   ticket    = "CHG-1043"
+  owner     = "Pharmacy informatics"
 }
 
 flow "ehr_to_pump_servers_orders" {
@@ -44,6 +47,7 @@ flow "ehr_to_pump_servers_orders" {
   essential = true
   reason    = "EHR-pump interoperability: verified infusion orders for auto-programming"
   ticket    = "CHG-1044"
+  owner     = "Pharmacy informatics"
 }
 
 flow "pump_servers_to_ehr_documentation" {
@@ -53,6 +57,7 @@ flow "pump_servers_to_ehr_documentation" {
   essential = true
   reason    = "Auto-documentation of rates, volumes and rate changes into the MAR"
   ticket    = "CHG-1044"
+  owner     = "Pharmacy informatics"
 }
 
 # ===========================================================================
@@ -67,6 +72,7 @@ flow "monitors_to_central_monitoring" {
   essential   = true
   reason      = "Waveforms, numerics and alarms reach the central station where the monitor tech watches 60+ beds"
   ticket      = "CHG-1101"
+  owner       = "Clinical engineering"
 }
 
 flow "central_monitoring_to_monitors" {
@@ -76,6 +82,7 @@ flow "central_monitoring_to_monitors" {
   essential = true
   reason    = "Central station opens its own sessions to monitors: admit/discharge to bed, remote alarm settings, overview of another bed"
   ticket    = "CHG-1101"
+  owner     = "Clinical engineering"
 }
 
 flow "central_monitoring_to_ehr_vitals" {
@@ -85,6 +92,7 @@ flow "central_monitoring_to_ehr_vitals" {
   essential = true
   reason    = "Validated vital signs (HL7 ORU) into the EHR flowsheet via the interface engine"
   ticket    = "CHG-1102"
+  owner     = "Clinical engineering"
 }
 
 flow "ehr_to_central_monitoring_adt" {
@@ -94,6 +102,7 @@ flow "ehr_to_central_monitoring_adt" {
   essential = true
   reason    = "ADT feed so each monitor shows the right patient; wrong-patient alarms are a patient-safety event"
   ticket    = "CHG-1102"
+  owner     = "Clinical engineering"
 }
 
 flow "central_monitoring_to_alarm_middleware" {
@@ -103,6 +112,7 @@ flow "central_monitoring_to_alarm_middleware" {
   essential = true
   reason    = "Secondary alarm notification: arrhythmia and SpO2 alarms forwarded to the assigned nurse's phone"
   ticket    = "CHG-1103"
+  owner     = "Clinical engineering"
 }
 
 # ===========================================================================
@@ -116,6 +126,7 @@ flow "modalities_to_pacs" {
   essential = true
   reason    = "Studies stored to PACS (C-STORE) and priors retrieved; radiologists read from PACS, not from the scanner"
   ticket    = "CHG-1201"
+  owner     = "Radiology IT"
 }
 
 flow "pacs_to_modalities_commitment" {
@@ -125,6 +136,7 @@ flow "pacs_to_modalities_commitment" {
   essential = false
   reason    = "Storage commitment replies and prior-study pushes; modalities keep local copies until committed, so scanning continues without it"
   ticket    = "CHG-1201"
+  owner     = "Radiology IT"
 }
 
 flow "modalities_to_worklist" {
@@ -134,6 +146,7 @@ flow "modalities_to_worklist" {
   essential = true
   reason    = "Modality worklist and MPPS from the RIS; without it technologists type demographics by hand (wrong-patient risk)"
   ticket    = "CHG-1202"
+  owner     = "Radiology IT"
 }
 
 flow "ehr_to_pacs_orders" {
@@ -143,6 +156,7 @@ flow "ehr_to_pacs_orders" {
   essential = true
   reason    = "Orders and ADT to PACS so studies reconcile to the right patient and accession"
   ticket    = "CHG-1203"
+  owner     = "Radiology IT"
 }
 
 flow "pacs_to_ehr_results" {
@@ -152,6 +166,7 @@ flow "pacs_to_ehr_results" {
   essential = false
   reason    = "Study-available notifications and image links into the EHR; reports themselves come from the RIS, so this is convenience"
   ticket    = "CHG-1203"
+  owner     = "Radiology IT"
 }
 
 flow "workstations_to_pacs_viewer" {
@@ -161,6 +176,7 @@ flow "workstations_to_pacs_viewer" {
   essential = true
   reason    = "Zero-footprint image viewer used in the ED, ICU and OR to see images before the report is final"
   ticket    = "CHG-1204"
+  owner     = "Radiology IT"
 }
 
 flow "pacs_exports_to_teaching_share" {
@@ -170,6 +186,7 @@ flow "pacs_exports_to_teaching_share" {
   essential = false
   reason    = "Anonymised study exports to the radiology teaching-file share"
   ticket    = "CHG-1205"
+  owner     = "Radiology IT"
 }
 
 # ===========================================================================
@@ -183,6 +200,7 @@ flow "lab_analyzers_to_lis" {
   essential = true
   reason    = "Results from analyzers to instrument middleware and the LIS; without it every result is re-keyed by hand"
   ticket    = "CHG-1301"
+  owner     = "Laboratory IT"
 }
 
 flow "lis_to_lab_analyzers" {
@@ -192,6 +210,7 @@ flow "lis_to_lab_analyzers" {
   essential = true
   reason    = "Host query: middleware connects out to analyzers configured as TCP servers (Sysmex XN, Radiometer ABL) to send orders"
   ticket    = "CHG-1301"
+  owner     = "Laboratory IT"
 }
 
 flow "lis_to_ehr_results" {
@@ -201,6 +220,7 @@ flow "lis_to_ehr_results" {
   essential = true
   reason    = "Verified lab results and critical-value flags into the EHR"
   ticket    = "CHG-1302"
+  owner     = "Laboratory IT"
 }
 
 flow "ehr_to_lis_orders" {
@@ -210,6 +230,7 @@ flow "ehr_to_lis_orders" {
   essential = true
   reason    = "Lab orders and ADT from the EHR to the LIS"
   ticket    = "CHG-1302"
+  owner     = "Laboratory IT"
 }
 
 # ===========================================================================
@@ -223,6 +244,7 @@ flow "nurse_call_to_servers" {
   essential = true
   reason    = "Patient and staff calls, code blue buttons and bathroom pull cords reach the nurse call server"
   ticket    = "CHG-1401"
+  owner     = "Unified communications"
 }
 
 flow "nurse_call_servers_to_stations" {
@@ -232,6 +254,7 @@ flow "nurse_call_servers_to_stations" {
   essential = true
   reason    = "Server calls back into rooms (two-way voice) and drives dome lights and consoles"
   ticket    = "CHG-1401"
+  owner     = "Unified communications"
 }
 
 flow "nurse_call_servers_to_phones" {
@@ -241,6 +264,7 @@ flow "nurse_call_servers_to_phones" {
   essential = true
   reason    = "Nurse calls and secondary alarms ring the assigned nurse's phone"
   ticket    = "CHG-1402"
+  owner     = "Unified communications"
 }
 
 flow "phones_to_nurse_call_servers" {
@@ -250,6 +274,7 @@ flow "phones_to_nurse_call_servers" {
   essential = true
   reason    = "Nurses answer a call from the phone and talk to the patient's room"
   ticket    = "CHG-1402"
+  owner     = "Unified communications"
 }
 
 flow "ehr_to_nurse_call_adt" {
@@ -259,6 +284,7 @@ flow "ehr_to_nurse_call_adt" {
   essential = false
   reason    = "ADT and staff assignments so consoles show patient names and route calls; calls still ring by room without it"
   ticket    = "CHG-1403"
+  owner     = "Unified communications"
 }
 
 flow "phones_to_voice_core" {
@@ -268,6 +294,7 @@ flow "phones_to_voice_core" {
   essential = true
   reason    = "Registration and calls through the call manager: code blue, rapid response, overhead paging"
   ticket    = "CHG-1501"
+  owner     = "Unified communications"
 }
 
 flow "voice_core_to_phones" {
@@ -277,6 +304,7 @@ flow "voice_core_to_phones" {
   essential = true
   reason    = "Inbound calls and pages to unit phones"
   ticket    = "CHG-1501"
+  owner     = "Unified communications"
 }
 
 # ===========================================================================
@@ -290,6 +318,7 @@ flow "dispensing_to_pharmacy_server" {
   essential = true
   reason    = "Cabinets check profiled orders and user access against the dispensing server; offline mode allows overrides only"
   ticket    = "CHG-1601"
+  owner     = "Clinical applications"
 }
 
 flow "workstations_to_ehr" {
@@ -299,6 +328,7 @@ flow "workstations_to_ehr" {
   essential = true
   reason    = "EHR access: charting, orders, medication administration (barcode scanning) at the bedside"
   ticket    = "CHG-1701"
+  owner     = "Clinical applications"
 }
 
 flow "workstations_to_directory" {
@@ -308,6 +338,7 @@ flow "workstations_to_directory" {
   essential = true
   reason    = "Badge tap-and-go and domain logon; without it nobody can log in to chart"
   ticket    = "CHG-1702"
+  owner     = "Clinical applications"
 }
 
 flow "print_server_to_printers" {
@@ -317,6 +348,7 @@ flow "print_server_to_printers" {
   essential = true
   reason    = "Patient wristbands and specimen labels (positive patient identification) print through the central print server"
   ticket    = "CHG-1703"
+  owner     = "Clinical applications"
 }
 
 flow "workstations_to_pki" {
@@ -326,6 +358,7 @@ flow "workstations_to_pki" {
   essential = false
   reason    = "Certificate revocation checks (CRL/OCSP are plain HTTP by design); the only use of HTTP to infrastructure"
   ticket    = "CHG-1704"
+  owner     = "Clinical applications"
 }
 
 # ===========================================================================
@@ -339,6 +372,7 @@ flow "biomed_to_pump_servers" {
   essential = false
   reason    = "Drug library publishing (with pharmacy) and pump fleet management consoles"
   ticket    = "CHG-1801"
+  owner     = "Clinical engineering"
 }
 
 flow "biomed_to_medical_devices" {
@@ -348,6 +382,7 @@ flow "biomed_to_medical_devices" {
   essential = false
   reason    = "Preventive maintenance, service web pages and software updates by clinical engineering"
   ticket    = "CHG-1802"
+  owner     = "Clinical engineering"
 }
 
 # ===========================================================================
@@ -361,6 +396,7 @@ flow "facilities_to_bms" {
   essential = false
   reason    = "Metasys/Desigo consoles: isolation-room pressure alarms, OR temperature and humidity set points"
   ticket    = "CHG-1901"
+  owner     = "Facilities IT"
 }
 
 flow "security_office_to_physical_security" {
@@ -370,6 +406,7 @@ flow "security_office_to_physical_security" {
   essential = false
   reason    = "Live video and playback from the recorders, door lock/unlock from the access control server"
   ticket    = "CHG-1902"
+  owner     = "Facilities IT"
 }
 
 flow "rtls_to_location_engine" {
@@ -379,6 +416,7 @@ flow "rtls_to_location_engine" {
   essential = false
   reason    = "Tag sightings (pumps, wheelchairs, infant security tags) to the location engine"
   ticket    = "CHG-2290"
+  owner     = "Facilities IT"
 }
 
 flow "rtls_to_nurse_call_presence" {
@@ -388,6 +426,7 @@ flow "rtls_to_nurse_call_presence" {
   essential = false
   reason    = "Staff presence in a room cancels the call light automatically"
   ticket    = "CHG-2291"
+  owner     = "Facilities IT"
 }
 
 # ===========================================================================
@@ -407,6 +446,7 @@ flow "devices_to_dns" {
   essential = true
   reason    = "Devices find their servers by name (pump server, PACS, central station); a failed lookup is an outage"
   ticket    = "CHG-1001"
+  owner     = "Network engineering"
 }
 
 flow "devices_to_ntp" {
@@ -422,6 +462,7 @@ flow "devices_to_ntp" {
   essential = true
   reason    = "Alarm, infusion and result timestamps go into the legal record; clock drift breaks charting and forensics"
   ticket    = "CHG-1001"
+  owner     = "Network engineering"
 }
 
 flow "devices_to_syslog" {
@@ -435,6 +476,7 @@ flow "devices_to_syslog" {
   essential = false
   reason    = "Security logging (HIPAA audit controls); also feeds the alerts that drive quarantine"
   ticket    = "CHG-1002"
+  owner     = "Network engineering"
 }
 
 flow "netops_ping" {
@@ -449,6 +491,7 @@ flow "netops_ping" {
   essential = false
   reason    = "Reachability monitoring so the service desk sees a dead monitor drop before the nurse does"
   ticket    = "CHG-1003"
+  owner     = "Network engineering"
 }
 
 # ===========================================================================
@@ -464,6 +507,7 @@ flow "vendor_philips_to_central_monitoring" {
   essential = false
   reason    = "Philips Remote Services for PIC iX under the 2026-27 service contract; sessions started by biomed on request"
   ticket    = "CHG-2101"
+  owner     = "Clinical engineering"
   expires   = "2027-03-31"
 }
 
@@ -474,6 +518,7 @@ flow "vendor_ge_to_imaging" {
   essential = false
   reason    = "GE InSite remote diagnostics for the Revolution CTs (tube and detector monitoring, uptime SLA)"
   ticket    = "CHG-2102"
+  owner     = "Clinical engineering"
   expires   = "2027-06-30"
 }
 
@@ -484,6 +529,7 @@ flow "vendor_siemens_to_imaging" {
   essential = false
   reason    = "Siemens Smart Remote Services for the MAGNETOM MR systems (helium level, coil diagnostics)"
   ticket    = "CHG-2103"
+  owner     = "Clinical engineering"
   expires   = "2027-06-30"
 }
 
@@ -494,6 +540,7 @@ flow "vendor_roche_to_lab" {
   essential = false
   reason    = "Roche remote service for the cobas 8000 line and its middleware during the reagent-contract term"
   ticket    = "CHG-2104"
+  owner     = "Clinical engineering"
   expires   = "2027-01-31"
 }
 
@@ -504,6 +551,7 @@ flow "vendor_bd_to_pump_servers" {
   essential = false
   reason    = "BD support for the Alaris Systems Manager upgrade to 12.3 and Pyxis ES patching"
   ticket    = "CHG-2105"
+  owner     = "Clinical engineering"
   expires   = "2027-02-28"
 }
 
@@ -518,6 +566,7 @@ flow "guest_to_internet" {
   essential = false
   reason    = "Patient TVs (streaming, education content) and lobby kiosks; HTTPS only, nothing internal"
   ticket    = "CHG-1010"
+  owner     = "Network engineering"
 }
 
 flow "guest_to_public_dns" {
@@ -527,6 +576,7 @@ flow "guest_to_public_dns" {
   essential = false
   reason    = "Guests resolve names with public filtering resolvers, never with the hospital's internal DNS"
   ticket    = "CHG-1010"
+  owner     = "Network engineering"
 }
 
 flow "unclassified_to_remediation" {
@@ -536,4 +586,5 @@ flow "unclassified_to_remediation" {
   essential = false
   reason    = "Unknown devices can reach the NAC registration portal so biomed/IT can identify and classify them"
   ticket    = "CHG-1011"
+  owner     = "Network engineering"
 }
