@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/report"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -76,6 +78,7 @@ type flowRow struct {
 	Services                                   []string
 	Essential, InForce                         bool
 	DaysLeft                                   int
+	AsOf                                       string // links keep the page's as_of
 }
 
 func flowRowOf(ev *evaluation, name string, f policy.DocFlow) flowRow {
@@ -368,16 +371,53 @@ func (h *Handler) zone(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 }
 
-// flowsData is the flows page's view-model.
-type flowsData struct{ Flows []flowRow }
+// flowsData is the flows page's view-model: the report's flow register,
+// all of it or the flows behind one matrix cell (?from=A&to=B).
+type flowsData struct {
+	Banner   banner
+	From, To string
+	Flows    []flowRow
+}
+
+// flowRowOfReport is a flow of the report's register as a table row.
+func flowRowOfReport(f report.Flow, asOf string) flowRow {
+	refsOf := func(keys []string) []ref {
+		out := []ref{}
+		for _, k := range keys {
+			if n, ok := strings.CutPrefix(k, "network:"); ok {
+				out = append(out, ref{Kind: "network", Name: n})
+			} else {
+				out = append(out, ref{Kind: "zone", Name: k})
+			}
+		}
+		return out
+	}
+	return flowRow{Name: f.Name, Description: f.Description, Reason: f.Reason, Ticket: f.Ticket, Expires: f.Expires,
+		From: refsOf(f.From), To: refsOf(f.To), Services: f.Services, Essential: f.Essential, InForce: f.InForce, AsOf: asOf}
+}
 
 func (h *Handler) flows(w http.ResponseWriter, r *http.Request, s *session) {
-	h.withEvaluation(w, r, s, func(ev *evaluation) {
-		d := flowsData{}
-		for _, name := range slices.Sorted(maps.Keys(ev.pol.Doc.Flows)) {
-			d.Flows = append(d.Flows, flowRowOf(ev, name, ev.pol.Doc.Flows[name]))
+	h.withEvidence(w, r, s, func(ev *evidence) {
+		q := r.URL.Query()
+		d := flowsData{Banner: ev.banner(), From: q.Get("from"), To: q.Get("to")}
+		var only map[string]bool
+		if d.From != "" || d.To != "" {
+			// The flows behind the report's matrix cell(s).
+			only = map[string]bool{}
+			for _, c := range ev.rep.Matrix {
+				if (d.From == "" || c.From == d.From) && (d.To == "" || c.To == d.To) {
+					for _, f := range c.Flows {
+						only[f] = true
+					}
+				}
+			}
 		}
-		h.render(w, r, http.StatusOK, "flows", page{Title: "Flows", Nav: "flows", Session: s.viewer(), CSRF: s.csrf, Data: d})
+		for _, f := range ev.rep.Flows {
+			if only == nil || only[f.Name] {
+				d.Flows = append(d.Flows, flowRowOfReport(f, ev.asOf))
+			}
+		}
+		h.render(w, r, http.StatusOK, "flows", page{Title: "Flows", Nav: "flows", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
 }
 

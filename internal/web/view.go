@@ -13,8 +13,9 @@ import (
 // evaluation is the policy in force evaluated against the stored
 // inventory by the engine, as the API's views use it.
 type evaluation struct {
-	pol *inforce.Policy
-	res *engine.Result
+	pol     *inforce.Policy
+	res     *engine.Result
+	devices []inventory.Device
 }
 
 // viewCache keeps the last evaluation, made again when the policy in
@@ -55,6 +56,6 @@ func (h *Handler) evaluate(ctx context.Context) (*evaluation, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.view.key, h.view.ev = key, &evaluation{pol: p, res: res}
+	h.view.key, h.view.ev = key, &evaluation{pol: p, res: res, devices: devices}
 	return h.view.ev, nil
 }

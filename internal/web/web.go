@@ -13,6 +13,7 @@ import (
 
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/quarantine"
+	"github.com/wardnet/ward/internal/report"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -101,6 +102,10 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("GET /ui/zones/{name}", h.get(h.zone))
 	m.HandleFunc("GET /ui/flows", h.get(h.flows))
 	m.HandleFunc("GET /ui/flows/{name}", h.get(h.flow))
+	m.HandleFunc("GET /ui/matrix", h.get(h.matrix))
+	m.HandleFunc("GET /ui/devices", h.get(h.devices))
+	m.HandleFunc("GET /ui/devices/{name}", h.get(h.device))
+	m.HandleFunc("GET /ui/changes", h.get(h.changes))
 	m.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, nil, http.StatusNotFound, "No such page", "There is no page at "+r.URL.Path+".")
 	})
@@ -117,6 +122,12 @@ func parsePages() (map[string]*template.Template, error) {
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
 		"join": strings.Join,
+		"ptr":  func(t time.Time) *time.Time { return &t },
+		// stamp is a time as an as_of parameter.
+		"stamp": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"cells": func(c []report.Cell, asOf, peer string) cellTable { return cellTable{Cells: c, AsOf: asOf, Peer: peer} },
+		// asof keeps a page's as_of parameter on a link.
+		"asof": func(path, asOf string) string { return withAsOf(path, asOf) },
 		// rows hands a partial its rows with the page (session, CSRF).
 		"rows": func(rows []quarantineRow, p page, actions bool) quarantineTable {
 			return quarantineTable{Rows: rows, Page: p, Actions: actions}
@@ -182,7 +193,9 @@ type page struct {
 	Nav     string // which navigation entry is current
 	Session *viewer
 	CSRF    string
-	Data    any
+	// AsOf is the page's as_of parameter: the navigation keeps it.
+	AsOf string
+	Data any
 }
 
 // viewer is who is signed in, as the templates see it.
@@ -216,6 +229,13 @@ type quarantineTable struct {
 	Rows    []quarantineRow
 	Page    page
 	Actions bool // offer approval (the rows wait for one)
+}
+
+// cellTable is what the cell table partial gets: matrix cells from or to
+// one zone, named by their peer ("to" or "from").
+type cellTable struct {
+	Cells      []report.Cell
+	AsOf, Peer string
 }
 
 // problemData is the view-model of an error page.
