@@ -136,7 +136,7 @@ func (s *Server) targetDrift(c *gin.Context) {
 	defer s.driftMu.Unlock()
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Minute)
 	defer cancel()
-	drifts, err := plan.CheckDrift(ctx, s.cfg.Store, s.cfg.Drivers, map[string]string{name: t.Driver}, s.cfg.Dial, s.cfg.Owner)
+	drifts, err := plan.CheckDrift(ctx, s.cfg.Store, s.cfg.Drivers, map[string]string{name: t.Driver}, s.cfg.Dial, s.cfg.Owner, actorOf(c))
 	if err != nil {
 		s.internal(c, "checking drift", err)
 		return

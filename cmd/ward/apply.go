@@ -307,7 +307,7 @@ func runDrift(c *cli, args []string) int {
 			driverOf[name] = t.Driver
 		}
 	}
-	drifts, err := plan.CheckDrift(ctx, st, newRegistry(), driverOf, dialer(cfg), targetOwner(st))
+	drifts, err := plan.CheckDrift(ctx, st, newRegistry(), driverOf, dialer(cfg), targetOwner(st), actor())
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward drift: %v\n", err)
 		return 1

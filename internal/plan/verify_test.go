@@ -559,7 +559,7 @@ func TestDeviceIOOnlyUnderOwner(t *testing.T) {
 	if _, diags := Build(ctx, cfg, devices, Options{Store: f.st, Drivers: f.reg, Refresh: f.rec.dial, Owner: owner}); diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if _, err := CheckDrift(ctx, f.st, f.reg, map[string]string{"core-fw": "linux_nftables", "access-ovs": "openvswitch"}, f.rec.dial, owner); err != nil {
+	if _, err := CheckDrift(ctx, f.st, f.reg, map[string]string{"core-fw": "linux_nftables", "access-ovs": "openvswitch"}, f.rec.dial, owner, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.rec.dials) < 6 {

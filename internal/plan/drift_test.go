@@ -1,0 +1,95 @@
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+
+	"github.com/wardnet/ward/drivers"
+)
+
+// runningDriver is fakeDriver whose devices run the text given per target.
+type runningDriver struct {
+	fakeDriver
+	running map[string]string
+}
+
+func (d runningDriver) Running(_ context.Context, s drivers.Session) (drivers.Config, error) {
+	return drivers.Config{Text: d.running[s.(*recSession).target]}, nil
+}
+
+// TestCheckDriftRecords: every target's result is stored with the running
+// configuration's hash (of the text as read) and the applied state's, and
+// the check is audited once.
+func TestCheckDriftRecords(t *testing.T) {
+	f := newFixture(t, "../../examples/hospital/policy")
+	ctx := context.Background()
+	f.apply(f.plan())
+	states, hashes, err := lastApplied(ctx, f.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := map[string]string{"core-fw": states["core-fw"].Config, "access-ovs": "{}\n"}
+	var reg drivers.Registry
+	newDriver := func(json.RawMessage) (drivers.Driver, error) { return runningDriver{running: running}, nil }
+	reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall}, New: newDriver})
+	reg.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch}, New: newDriver})
+
+	driverOf := map[string]string{"core-fw": "linux_nftables", "access-ovs": "openvswitch", "spare-fw": "linux_nftables"}
+	drifts, err := CheckDrift(ctx, f.st, &reg, driverOf, f.rec.dial, nil, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	want := map[string]Drift{
+		"core-fw":    {Target: "core-fw", Status: "in_sync", RunningSHA256: sha(running["core-fw"]), AppliedSHA256: hashes["core-fw"]},
+		"access-ovs": {Target: "access-ovs", Status: "drift", RunningSHA256: sha("{}\n"), AppliedSHA256: hashes["access-ovs"]},
+		"spare-fw":   {Target: "spare-fw", Status: "never_applied"},
+	}
+	if len(drifts) != len(want) {
+		t.Fatalf("drifts: %+v", drifts)
+	}
+	for _, d := range drifts {
+		w := want[d.Target]
+		if d.Status != w.Status || d.RunningSHA256 != w.RunningSHA256 || d.AppliedSHA256 != w.AppliedSHA256 {
+			t.Errorf("%s: got %+v, want %+v", d.Target, d, w)
+		}
+	}
+	if hashes["core-fw"] == "" || hashes["access-ovs"] == "" {
+		t.Fatalf("the example was not applied: %v", hashes)
+	}
+
+	latest, err := f.st.LatestDriftChecks(ctx, f.st.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		c, ok := latest[name]
+		if !ok || c.Status != w.Status || c.RunningHash != w.RunningSHA256 || c.AppliedHash != w.AppliedSHA256 || c.Actor != "alice" {
+			t.Errorf("recorded %s: %+v, want %+v", name, c, w)
+		}
+	}
+	events, err := f.st.ListAudit(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range events {
+		if ev.Action == "target.drift_check" {
+			n++
+			if ev.Actor != "alice" || ev.Object != "3 targets" {
+				t.Errorf("audit event: %+v", ev)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d drift check events, want 1", n)
+	}
+
+	// A check that cannot be recorded says so, with its results.
+	if drifts, err := CheckDrift(ctx, f.st, &reg, driverOf, f.rec.dial, nil, ""); err == nil || len(drifts) != 3 {
+		t.Fatalf("unrecorded check: %v, %d results", err, len(drifts))
+	}
+}
