@@ -279,6 +279,9 @@ func inventoryProblems(err error) (string, []Problem) {
 func (s *Server) inventoryChanged(ctx context.Context) {
 	s.viewMu.Lock()
 	s.view = nil
+	if s.cfg.Policy != nil {
+		s.cfg.Policy.Forget()
+	}
 	s.viewMu.Unlock()
 	if s.cfg.Quarantines != nil {
 		if err := s.cfg.Quarantines.Reload(ctx); err != nil {

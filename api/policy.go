@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/inforce"
-	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -124,7 +123,7 @@ func (s *Server) reloadPolicy(c *gin.Context) {
 
 // view is the policy in force evaluated against the stored inventory.
 type view struct {
-	key     string
+	ev      *inforce.Evaluation
 	pol     *inforce.Policy
 	eng     *engine.Engine
 	res     *engine.Result
@@ -132,34 +131,21 @@ type view struct {
 }
 
 // currentView returns the evaluation of the policy in force against the
-// inventory, made again when either changed. The caller holds s.viewMu
-// while it uses the view's engine.
+// inventory, made again when either changed: the policy holder's one
+// evaluation (inforce.Holder.Evaluate), which the web UI reads too. The
+// caller holds s.viewMu while it uses the view's engine.
 func (s *Server) currentView(ctx context.Context) (*view, error) {
-	p := s.inForce()
-	if p == nil {
+	if s.inForce() == nil {
 		return nil, errors.New("Ward was started without a policy")
 	}
-	version, err := s.cfg.Store.InventoryVersion(ctx)
+	ev, err := s.cfg.Policy.Evaluate(ctx, s.cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	key := p.Hash + "|" + version
-	if s.view != nil && s.view.key == key {
+	if s.view != nil && s.view.ev == ev {
 		return s.view, nil
 	}
-	devices, err := inventory.Active(ctx, s.cfg.Store)
-	if err != nil {
-		return nil, err
-	}
-	eng, diags := engine.New(ctx, p.Config, devices)
-	if diags.HasErrors() {
-		return nil, errors.New(diags.Error())
-	}
-	res, err := eng.Evaluate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.view = &view{key: key, pol: p, eng: eng, res: res, devices: len(devices)}
+	s.view = &view{ev: ev, pol: ev.Policy, eng: ev.Engine, res: ev.Result, devices: len(ev.Devices)}
 	return s.view, nil
 }
 

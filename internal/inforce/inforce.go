@@ -45,6 +45,9 @@ type Holder struct {
 	load   func() (*policy.Config, hcl.Diagnostics)
 	checks []Check
 	now    func() time.Time
+	// eval is the policy in force evaluated against the inventory
+	// (evaluation.go).
+	eval evaluations
 }
 
 // New returns a Holder with cfg in force (cfg may be nil: a Ward started

@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
-	"sync"
 
 	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/inforce"
@@ -11,51 +9,26 @@ import (
 )
 
 // evaluation is the policy in force evaluated against the stored
-// inventory by the engine, as the API's views use it.
+// inventory: the policy holder's one evaluation, which the API reads too
+// (inforce.Holder.Evaluate). The UI reads its result and devices only,
+// never its engine.
 type evaluation struct {
 	pol     *inforce.Policy
 	res     *engine.Result
 	devices []inventory.Device
 }
 
-// viewCache keeps the last evaluation, made again when the policy in
-// force or the inventory changed.
-type viewCache struct {
-	mu  sync.Mutex
-	key string
-	ev  *evaluation
-}
-
 // errNoPolicy: Ward was started without a policy.
-var errNoPolicy = errors.New("Ward was started without a policy")
+var errNoPolicy = inforce.ErrNoPolicy
 
 func (h *Handler) evaluate(ctx context.Context) (*evaluation, error) {
-	if h.cfg.Policy == nil || h.cfg.Policy.Load() == nil {
+	if h.cfg.Policy == nil {
 		return nil, errNoPolicy
 	}
-	p := h.cfg.Policy.Load()
-	version, err := h.cfg.Store.InventoryVersion(ctx)
+	ev, err := h.cfg.Policy.Evaluate(ctx, h.cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	key := p.Hash + "|" + version
-	h.view.mu.Lock()
-	defer h.view.mu.Unlock()
-	if h.view.ev != nil && h.view.key == key {
-		return h.view.ev, nil
-	}
-	devices, err := inventory.Active(ctx, h.cfg.Store)
-	if err != nil {
-		return nil, err
-	}
-	eng, diags := engine.New(ctx, p.Config, devices)
-	if diags.HasErrors() {
-		return nil, errors.New(diags.Error())
-	}
-	res, err := eng.Evaluate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	h.view.key, h.view.ev = key, &evaluation{pol: p, res: res, devices: devices}
-	return h.view.ev, nil
+	return &evaluation{pol: ev.Policy, res: ev.Result, devices: ev.Devices}, nil
 }
+

@@ -54,7 +54,6 @@ type Handler struct {
 	cfg   Config
 	mux   *http.ServeMux
 	pages map[string]*template.Template
-	view  viewCache
 }
 
 // csp allows only Ward's own stylesheet: no script at all, no inline
