@@ -203,16 +203,26 @@ type Target struct {
 	LastPush      *time.Time `json:"last_push"`
 	LastRunID     *uint64    `json:"last_run_id"`
 	LastActor     string     `json:"last_actor"`
-	// RunningSHA256 is the running configuration's hash when one was
-	// recorded; Ward records none today, and a report never dials a device.
+	// RunningSHA256 is the SHA-256 of the running configuration's text
+	// as the latest drift check read it ("" when none was read); a report
+	// never dials a device.
 	RunningSHA256 string `json:"running_sha256"`
 	// Status: "applied" (the applied configuration is the intended one),
 	// "pending" (the policy renders something else: plan and apply),
 	// "never_applied", "render_only" (push = false), "unknown" (no
 	// intended configuration to compare with).
 	Status string `json:"status"`
-	// Drift is the recorded drift status; "not_recorded" today.
+	// Drift is the latest recorded drift check's status (in_sync, drift,
+	// error, never_applied, render_only), "not_recorded" when the target
+	// was never checked (by the end of the period, as of a past time).
 	Drift string `json:"drift"`
+	// DriftCheckedAt and DriftCheckedBy say when and by whom that check
+	// was made (null and "" when not recorded); a check older than
+	// LastPush checked the configuration applied before it.
+	DriftCheckedAt *time.Time `json:"drift_checked_at"`
+	DriftCheckedBy string     `json:"drift_checked_by"`
+	// DriftError is why that check could not tell ("" unless error).
+	DriftError string `json:"drift_error"`
 }
 
 // Quarantine is one quarantine active in, or started during, the period.
@@ -304,6 +314,9 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 	r.PolicyRevision = v.revision
 	r.Zones, r.Flows, r.Matrix, r.Exceptions, r.Targets, r.DevicesByZone = v.zones, v.flows, v.matrix, v.exceptions, v.targets, v.devicesByZone
 	r.Notes = append(r.Notes, v.notes...)
+	if err := fillDrift(ctx, in.Store, r.Targets, in.AsOf); err != nil {
+		return nil, err
+	}
 
 	r.DefaultAction = v.defaultAction
 	r.Audit = auditStatus(ctx, in.Store)
