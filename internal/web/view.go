@@ -31,4 +31,3 @@ func (h *Handler) evaluate(ctx context.Context) (*evaluation, error) {
 	}
 	return &evaluation{pol: ev.Policy, res: ev.Result, devices: ev.Devices}, nil
 }
-
