@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"release":     {"End a device's quarantine", runRelease},
 		"approve":     {"Approve a quarantine that waits for a person", runApprove},
 		"quarantines": {"List quarantines", runQuarantines},
+		"recert":      {"Recertification campaigns: owners re-approve flows or let them expire", runRecert},
 		"serve":       {"Run the API, alert intake and quarantine scheduler", runServe},
 		"token":       {"Create, list and revoke API tokens", runToken},
 	}
