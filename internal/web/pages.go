@@ -13,6 +13,7 @@ import (
 
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/report"
+	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -102,6 +103,9 @@ type targetRow struct {
 	Push                bool
 	LastApply           *time.Time
 	Hash                string
+	// Drift is the target's latest recorded drift check (nil: never
+	// checked).
+	Drift *store.DriftCheck
 }
 
 // auditStatus is the audit chain's state.
@@ -185,9 +189,16 @@ func (h *Handler) dashboardData(ctx context.Context, ev *evaluation) (*dashboard
 	if err != nil {
 		return nil, err
 	}
+	drift, err := h.cfg.Store.LatestDriftChecks(ctx, time.Time{})
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range slices.Sorted(maps.Keys(doc.Targets)) {
 		t := doc.Targets[name]
 		row := targetRow{Name: name, Driver: t.Driver, Model: t.Model, Roles: t.Roles, Push: t.Push}
+		if c, ok := drift[name]; ok {
+			row.Drift = &c
+		}
 		for _, st := range states {
 			if st.Target == name {
 				at := st.AppliedAt

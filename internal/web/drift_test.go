@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/wardnet/ward/internal/store"
+)
+
+// TestDashboardShowsTheLatestDriftCheck: the dashboard's drift cell is the
+// target's latest recorded check (status, when, by whom, running hash);
+// a target never checked says so.
+func TestDashboardShowsTheLatestDriftCheck(t *testing.T) {
+	s := newUIServer(t)
+	ctx := context.Background()
+	running := "0123456789ab" + strings.Repeat("f", 52)
+	if err := s.st.RecordDriftChecks(ctx, []store.DriftCheck{{Target: "core-fw", Status: store.DriftInSync, RunningHash: strings.Repeat("e", 64)}}, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.st.RecordDriftChecks(ctx, []store.DriftCheck{{Target: "core-fw", Status: store.DriftDrift, RunningHash: running}}, "token:nightly"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.signIn(t, store.RoleViewer)
+	a := do(t, c, "GET", s.url+"/ui/", nil)
+	if a.status != 200 {
+		t.Fatalf("GET /ui/: %d", a.status)
+	}
+	row := func(target string) string {
+		m := regexp.MustCompile(`<tr><th scope="row">` + regexp.QuoteMeta(target) + `</th>(?s:.*?)</tr>`).FindString(a.body)
+		if m == "" {
+			t.Fatalf("no row for %s in the dashboard", target)
+		}
+		return m
+	}
+	fw := row("core-fw")
+	for _, want := range []string{"drift, checked " + s.clock.Now().UTC().Format("2006-01-02 15:04 UTC"), "by token:nightly", "<code>0123456789ab</code>"} {
+		if !strings.Contains(fw, want) {
+			t.Errorf("core-fw's row has no %q: %s", want, fw)
+		}
+	}
+	if strings.Contains(fw, "eeeeeeeeeeee") || strings.Contains(fw, "not recorded") {
+		t.Errorf("core-fw's row shows an older check: %s", fw)
+	}
+	if sw := row("core-sw"); !strings.Contains(sw, "not recorded (ward drift)") {
+		t.Errorf("a target never checked: %s", sw)
+	}
+}
