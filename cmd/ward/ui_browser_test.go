@@ -2,20 +2,25 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/wardnet/ward/internal/testenv"
 )
 
@@ -355,4 +360,167 @@ func csrfInput(v string) string {
 		return ""
 	}
 	return `<input type="hidden" name="csrf" value="` + v + `">`
+}
+
+// TestUIBrowserMatrix runs ward serve on a copy of the example hospital
+// whose targets only render (push = false), and checks in Chromium that the
+// zone matrix shows exactly what the engine's reach query (GET
+// /api/v1/reach, as ward query reach) allows for every pair, that a cell
+// opens its flows, that Tab alone reaches every link and button of the
+// dashboard and the matrix, and that as_of before and after an apply shows
+// no enforced policy, then the applied plan's.
+func TestUIBrowserMatrix(t *testing.T) {
+	chromiumPath(t)
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy")
+	os.Mkdir(pol, 0o755)
+	files, _ := filepath.Glob(filepath.Join(examplePolicy, "*"))
+	driver := regexp.MustCompile(`(?m)^(\s*driver\s*=\s*"[^"]*")`)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if filepath.Base(f) == "targets.hcl" {
+			b = driver.ReplaceAll(b, []byte("${1}\n  push = false"))
+		}
+		os.WriteFile(filepath.Join(pol, filepath.Base(f)), b, 0o644)
+	}
+	db := "sqlite://" + filepath.Join(dir, "ward.db")
+	if code, _, errs := runWard(t, "inventory", "import", exampleInventory, "-db", db); code != 0 {
+		t.Fatal(errs)
+	}
+	code, out, errs := runWard(t, "token", "create", "-role", "auditor", "-name", "ui-auditor", "-db", db)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	token := regexp.MustCompile(`ward_[A-Za-z0-9_-]{43}`).FindString(out)
+	srv := startServe(t, pol, db, "-no-enforce")
+	reach := func(from, to string) (allowed bool, services []string) {
+		req, _ := http.NewRequest("GET", srv.url+"/api/v1/reach?"+url.Values{"from": {from}, "to": {to}}.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ans struct {
+			Allowed bool `json:"allowed"`
+			Flows   []struct {
+				Services []string `json:"services"`
+			} `json:"flows"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("reach %s -> %s: %d %v", from, to, resp.StatusCode, err)
+		}
+		for _, f := range ans.Flows {
+			services = append(services, f.Services...)
+		}
+		slices.Sort(services)
+		return ans.Allowed && len(ans.Flows) > 0, slices.Compact(services)
+	}
+
+	b := newUIBrowser(t, srv.url)
+	b.signIn(token)
+	if st := b.open("/ui/matrix"); st != 200 {
+		t.Fatalf("matrix: %d", st)
+	}
+	page := b.main()
+	cell := regexp.MustCompile(`<a href="/ui/flows\?(from=[^"]+)">([^<]*)</a>`)
+	shown := map[string]string{}
+	for _, m := range cell.FindAllStringSubmatch(page, -1) {
+		q, _ := url.ParseQuery(html.UnescapeString(m[1]))
+		shown[q.Get("from")+"|"+q.Get("to")] = html.UnescapeString(m[2])
+	}
+	var zones []string
+	for _, m := range regexp.MustCompile(`<th scope="col">([a-z0-9_]+)</th>`).FindAllStringSubmatch(page, -1) {
+		zones = append(zones, m[1])
+	}
+	if len(zones) < 5 || len(shown) == 0 {
+		t.Fatalf("matrix: %d zones, %d cells", len(zones), len(shown))
+	}
+	for _, from := range zones {
+		for _, to := range zones {
+			if from == to {
+				continue // within a zone: allowed, not a flow
+			}
+			allowed, services := reach(from, to)
+			got, ok := shown[from+"|"+to]
+			switch {
+			case allowed && (!ok || got != strings.Join(services, ", ")):
+				t.Errorf("%s -> %s: matrix %q, reach allows %v", from, to, got, services)
+			case !allowed && ok:
+				t.Errorf("%s -> %s: matrix shows %q, reach denies", from, to, got)
+			}
+		}
+	}
+
+	// A cell opens its flows.
+	var first string
+	for k := range shown {
+		if first == "" || k < first {
+			first = k
+		}
+	}
+	from, to, _ := strings.Cut(first, "|")
+	if st := b.click(`a[href="/ui/flows?` + url.Values{"from": {from}, "to": {to}}.Encode() + `"]`); st != 200 ||
+		!strings.Contains(b.main(), "The flows that allow traffic from") {
+		t.Errorf("cell %s: %d at %s", first, st, b.location())
+	}
+
+	// Tab alone reaches every link and button of the dashboard and the matrix.
+	for _, p := range []string{"/ui/", "/ui/matrix"} {
+		b.open(p)
+		want, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("a[href], button, input:not([type=hidden]), select").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reached := map[string]bool{}
+		for i := 0; i < want+5; i++ {
+			if _, err := chromedp.Run(b.ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+				t.Fatal(err)
+			}
+			// The focused element, if it is one of those counted.
+			id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(e => e.matches("a[href], button, input:not([type=hidden]), select") ? e.tagName + "@" + [...document.querySelectorAll("*")].indexOf(e) : "")(document.activeElement)`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id == "" {
+				continue
+			}
+			reached[id] = true
+		}
+		if len(reached) < want {
+			t.Errorf("%s: Tab reached %d of %d links, buttons and fields", p, len(reached), want)
+		}
+	}
+
+	// as_of before and after an apply.
+	before := time.Now().UTC().Add(-time.Second).Format(time.RFC3339)
+	b.open("/ui/matrix?as_of=" + before)
+	if m := b.main(); !strings.Contains(m, "no plan had been applied yet") || cell.MatchString(m) {
+		t.Errorf("as_of before any apply:\n%s", m)
+	}
+	file := filepath.Join(dir, "plan.json")
+	if code, out, errs := runWard(t, "plan", "-policy", pol, "-db", db, "-out", file); code != 0 {
+		t.Fatalf("plan: %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := runWard(t, "apply", file, "-auto-approve", "-policy", pol, "-db", db); code != 0 {
+		t.Fatalf("apply: %d\n%s%s", code, out, errs)
+	}
+	after := time.Now().UTC().Add(time.Second).Format(time.RFC3339)
+	b.open("/ui/matrix?as_of=" + after)
+	m := b.main()
+	if !strings.Contains(m, "the policy of plan #") || strings.Count(m, `<a href="/ui/flows?as_of=`) != len(shown) {
+		t.Errorf("as_of after the apply: want plan's policy with %d cells:\n%s", len(shown), m)
+	}
+	b.open("/ui/matrix?as_of=" + before)
+	if m := b.main(); !strings.Contains(m, "no plan had been applied yet") {
+		t.Errorf("as_of before the apply, after it:\n%s", m)
+	}
+	// The report's period ends at its generation time truncated to the
+	// second, so an apply of this very second is not yet in it (reported
+	// to internal/report's owner): wait for the next second.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	b.open("/ui/changes")
+	if m := b.main(); !strings.Contains(m, "matrix as of then") {
+		t.Errorf("changes after the apply:\n%s", m)
+	}
 }
