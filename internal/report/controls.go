@@ -55,8 +55,8 @@ type controlDef struct {
 
 // Sections a control may name, and the checks a rule may use.
 var (
-	knownSections = []string{"zones", "flows", "matrix", "exceptions", "targets", "quarantines", "changes", "devices_by_zone", "findings", "audit"}
-	knownChecks   = []string{"targets_applied", "default_deny", "audit_intact", "audit_keyed", "quarantines_enforced"}
+	knownSections = []string{"zones", "flows", "matrix", "exceptions", "targets", "quarantines", "changes", "devices_by_zone", "findings", "audit", "recertification"}
+	knownChecks   = []string{"targets_applied", "default_deny", "audit_intact", "audit_keyed", "quarantines_enforced", "recertification_complete"}
 )
 
 // loadControls decodes controls.json and refuses a section, finding kind or
@@ -171,6 +171,8 @@ func sectionLen(r *Report, s string) int {
 		return 1 // an empty findings section is evidence too
 	case "audit":
 		return r.Audit.Events
+	case "recertification":
+		return len(r.Recertification)
 	}
 	return 0
 }
@@ -200,6 +202,8 @@ func check(r *Report, name string) string {
 		if r.Audit.Unkeyed > 0 || r.Audit.Keyed == 0 {
 			return fmt.Sprintf("the audit log has %d keyed and %d unkeyed event(s): only keyed events resist rewriting", r.Audit.Keyed, r.Audit.Unkeyed)
 		}
+	case "recertification_complete":
+		return recertCheck(r)
 	case "quarantines_enforced":
 		var not []string
 		for _, q := range r.Quarantines {

@@ -88,8 +88,11 @@ type Report struct {
 	Exceptions    []Exception    `json:"exceptions"`
 	Targets       []Target       `json:"targets"`
 	Quarantines   []Quarantine   `json:"quarantines"`
-	Changes       []Change       `json:"changes"`
-	DevicesByZone []ZoneDevices  `json:"devices_by_zone"`
+	// Recertification is the recertification campaigns open in the period
+	// (recert.go).
+	Recertification []RecertCampaign `json:"recertification"`
+	Changes         []Change         `json:"changes"`
+	DevicesByZone   []ZoneDevices    `json:"devices_by_zone"`
 }
 
 // PolicyRevision identifies the policy the report describes.
@@ -322,6 +325,9 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 	r.Audit = auditStatus(ctx, in.Store)
 	r.Changes = hist.changes(r.Period.Since, until)
 	if r.Quarantines, err = quarantines(ctx, in.Store, v.zoneOf, r.Period.Since, until); err != nil {
+		return nil, err
+	}
+	if r.Recertification, err = recertification(ctx, in.Store, r.Period.Since, until); err != nil {
 		return nil, err
 	}
 	r.Findings = findings(v, until)
