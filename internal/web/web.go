@@ -105,6 +105,9 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("GET /ui/devices", h.get(h.devices))
 	m.HandleFunc("GET /ui/devices/{name}", h.get(h.device))
 	m.HandleFunc("GET /ui/changes", h.get(h.changes))
+	m.HandleFunc("GET /ui/recert", h.get(h.recertList))
+	m.HandleFunc("GET /ui/recert/{id}", h.get(h.recertCampaign))
+	m.HandleFunc("POST /ui/recert/{id}/decide", h.post(store.RoleOperator, h.recertDecide))
 	m.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, nil, http.StatusNotFound, "No such page", "There is no page at "+r.URL.Path+".")
 	})
