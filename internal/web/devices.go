@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/wardnet/ward/internal/inventory"
@@ -62,6 +63,13 @@ type deviceData struct {
 	Outbound, Inbound   []report.Cell
 	Quarantines         []report.Quarantine
 	DefaultAction, Note string
+	// Kept are the essential flows in force with the device's zone at
+	// either end, from the report's flow register: what a restrict
+	// quarantine keeps open (docs/quarantine: restrict keeps essential
+	// flows). Essential flows naming a network that holds the device's
+	// address are kept too but not listed here: the quarantine manager's
+	// own list (essentialFlows) is not exported yet.
+	Kept []flowRow
 }
 
 func (h *Handler) device(w http.ResponseWriter, r *http.Request, s *session) {
@@ -98,6 +106,11 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request, s *session) {
 				if c.To == d.Zone {
 					d.Inbound = append(d.Inbound, c)
 				}
+			}
+		}
+		for _, f := range ev.rep.Flows {
+			if d.Zone != "" && f.Essential && f.InForce && (slices.Contains(f.From, d.Zone) || slices.Contains(f.To, d.Zone)) {
+				d.Kept = append(d.Kept, flowRowOfReport(f, ev.asOf))
 			}
 		}
 		for _, q := range ev.rep.Quarantines {

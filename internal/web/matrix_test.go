@@ -156,6 +156,23 @@ func TestAsOfDevicesChanges(t *testing.T) {
 			t.Errorf("device %s: may open %s, not shown", name, to)
 		}
 	}
+	// A restrict quarantine keeps the zone's essential flows: the device
+	// page lists each essential flow in force touching its zone.
+	for fname, f := range res.Flows {
+		touches := slices.ContainsFunc(append(slices.Clone(f.From), f.To...), func(r policy.DocRef) bool { return r.Kind == "zone" && r.Name == zone })
+		kept := strings.Contains(d.body[strings.Index(d.body, "would keep open"):strings.Index(d.body, "<h2>Quarantines")], `href="/ui/flows/`+fname+`"`)
+		if f.Essential && touches != kept {
+			t.Errorf("device %s: essential flow %s touching its zone: %v, listed as kept: %v", name, fname, touches, kept)
+		}
+	}
+	// Zones, zone and flow pages as of a time before any apply.
+	z := do(t, c, "GET", s.url+"/ui/zones?as_of=2020-01-01", nil)
+	if z.status != 200 || !strings.Contains(z.body, "no plan had been applied yet") || strings.Contains(z.body, `href="/ui/zones/`+zone) {
+		t.Errorf("zones as of 2020: %d", z.status)
+	}
+	if f := do(t, c, "GET", s.url+"/ui/zones/"+zone+"?as_of=2020-01-01", nil); f.status != 404 || !strings.Contains(f.body, "enforced as of 2020-01-01") {
+		t.Errorf("zone as of 2020: %d", f.status)
+	}
 	if nf := do(t, c, "GET", s.url+"/ui/devices/no-such-device", nil); nf.status != 404 {
 		t.Errorf("unknown device: %d", nf.status)
 	}

@@ -39,6 +39,7 @@ func (h *Handler) withEvaluation(w http.ResponseWriter, r *http.Request, s *sess
 // ref is a flow's endpoint: a zone (with its page) or a network.
 type ref struct {
 	Kind, Name string
+	AsOf       string // the page's as_of, which the zone's link keeps
 }
 
 func refs(rs []policy.DocRef) []ref {
@@ -335,51 +336,66 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 }
 
-// zonesData is the zones page's view-model.
-type zonesData struct{ Zones []zoneRow }
+// zonesData is the zones page's view-model: the report's zones.
+type zonesData struct {
+	Banner banner
+	Zones  []zoneRow
+}
+
+// zoneRowOfReport is a zone of the report as a table row.
+func zoneRowOfReport(z report.Zone) zoneRow {
+	row := zoneRow{Name: z.Name, Description: z.Description, Criticality: z.Criticality, Enforcement: z.Enforcement, Subnets: z.Subnets, Devices: z.Devices, VLAN: "—"}
+	if z.VLAN != nil {
+		row.VLAN = strconv.Itoa(*z.VLAN)
+	}
+	return row
+}
 
 func (h *Handler) zones(w http.ResponseWriter, r *http.Request, s *session) {
-	h.withEvaluation(w, r, s, func(ev *evaluation) {
-		counts := zoneCounts(ev)
-		d := zonesData{}
-		for _, name := range slices.Sorted(maps.Keys(ev.pol.Doc.Zones)) {
-			d.Zones = append(d.Zones, zoneRowOf(name, ev.pol.Doc.Zones[name], counts[name]))
+	h.withEvidence(w, r, s, func(ev *evidence) {
+		d := zonesData{Banner: ev.banner()}
+		for _, z := range ev.rep.Zones {
+			d.Zones = append(d.Zones, zoneRowOfReport(z))
 		}
-		h.render(w, r, http.StatusOK, "zones", page{Title: "Zones", Nav: "zones", Session: s.viewer(), CSRF: s.csrf, Data: d})
+		h.render(w, r, http.StatusOK, "zones", page{Title: "Zones", Nav: "zones", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
 }
 
 // zoneData is a zone's page view-model: the zone, and the flows out of
-// and into it.
+// and into it, from the report's flow register.
 type zoneData struct {
+	Banner            banner
 	Zone              zoneRow
 	FlowsOut, FlowsIn []flowRow
 }
 
-func hasRef(rs []policy.DocRef, kind, name string) bool {
-	return slices.ContainsFunc(rs, func(r policy.DocRef) bool { return r.Kind == kind && r.Name == name })
-}
-
 func (h *Handler) zone(w http.ResponseWriter, r *http.Request, s *session) {
-	h.withEvaluation(w, r, s, func(ev *evaluation) {
+	h.withEvidence(w, r, s, func(ev *evidence) {
 		name := r.PathValue("name")
-		z, ok := ev.pol.Doc.Zones[name]
-		if !ok {
-			h.problem(w, r, s, http.StatusNotFound, "No such zone", fmt.Sprintf("The policy in force has no zone %q.", name))
+		i := slices.IndexFunc(ev.rep.Zones, func(z report.Zone) bool { return z.Name == name })
+		if i < 0 {
+			h.problem(w, r, s, http.StatusNotFound, "No such zone", fmt.Sprintf("The policy %s has no zone %q.", policyWhen(ev), name))
 			return
 		}
-		d := zoneData{Zone: zoneRowOf(name, z, zoneCounts(ev)[name])}
-		for _, fname := range slices.Sorted(maps.Keys(ev.pol.Doc.Flows)) {
-			f := ev.pol.Doc.Flows[fname]
-			if hasRef(f.From, "zone", name) {
-				d.FlowsOut = append(d.FlowsOut, flowRowOf(ev, fname, f))
+		d := zoneData{Banner: ev.banner(), Zone: zoneRowOfReport(ev.rep.Zones[i])}
+		for _, f := range ev.rep.Flows {
+			if slices.Contains(f.From, name) {
+				d.FlowsOut = append(d.FlowsOut, flowRowOfReport(f, ev.asOf))
 			}
-			if hasRef(f.To, "zone", name) {
-				d.FlowsIn = append(d.FlowsIn, flowRowOf(ev, fname, f))
+			if slices.Contains(f.To, name) {
+				d.FlowsIn = append(d.FlowsIn, flowRowOfReport(f, ev.asOf))
 			}
 		}
-		h.render(w, r, http.StatusOK, "zone", page{Title: "Zone " + name, Nav: "zones", Session: s.viewer(), CSRF: s.csrf, Data: d})
+		h.render(w, r, http.StatusOK, "zone", page{Title: "Zone " + name, Nav: "zones", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
+}
+
+// policyWhen names the policy a page shows, in words.
+func policyWhen(ev *evidence) string {
+	if ev.asOf == "" {
+		return "in force"
+	}
+	return "enforced as of " + ev.asOf
 }
 
 // flowsData is the flows page's view-model: the report's flow register,
@@ -396,9 +412,9 @@ func flowRowOfReport(f report.Flow, asOf string) flowRow {
 		out := []ref{}
 		for _, k := range keys {
 			if n, ok := strings.CutPrefix(k, "network:"); ok {
-				out = append(out, ref{Kind: "network", Name: n})
+				out = append(out, ref{Kind: "network", Name: n, AsOf: asOf})
 			} else {
-				out = append(out, ref{Kind: "zone", Name: k})
+				out = append(out, ref{Kind: "zone", Name: k, AsOf: asOf})
 			}
 		}
 		return out
@@ -432,14 +448,21 @@ func (h *Handler) flows(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 }
 
+// flowData is a flow's page view-model.
+type flowData struct {
+	Banner banner
+	flowRow
+}
+
 func (h *Handler) flow(w http.ResponseWriter, r *http.Request, s *session) {
-	h.withEvaluation(w, r, s, func(ev *evaluation) {
+	h.withEvidence(w, r, s, func(ev *evidence) {
 		name := r.PathValue("name")
-		f, ok := ev.pol.Doc.Flows[name]
-		if !ok {
-			h.problem(w, r, s, http.StatusNotFound, "No such flow", fmt.Sprintf("The policy in force has no flow %q.", name))
+		i := slices.IndexFunc(ev.rep.Flows, func(f report.Flow) bool { return f.Name == name })
+		if i < 0 {
+			h.problem(w, r, s, http.StatusNotFound, "No such flow", fmt.Sprintf("The policy %s has no flow %q.", policyWhen(ev), name))
 			return
 		}
-		h.render(w, r, http.StatusOK, "flow", page{Title: "Flow " + name, Nav: "flows", Session: s.viewer(), CSRF: s.csrf, Data: flowRowOf(ev, name, f)})
+		d := flowData{Banner: ev.banner(), flowRow: flowRowOfReport(ev.rep.Flows[i], ev.asOf)}
+		h.render(w, r, http.StatusOK, "flow", page{Title: "Flow " + name, Nav: "flows", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
 }
