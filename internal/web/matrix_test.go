@@ -165,6 +165,11 @@ func TestAsOfDevicesChanges(t *testing.T) {
 			t.Errorf("device %s: essential flow %s touching its zone: %v, listed as kept: %v", name, fname, touches, kept)
 		}
 	}
+	// The dashboard as of a time says what it shows.
+	if db := do(t, c, "GET", s.url+"/ui/?as_of=2020-01-01", nil); db.status != 200 || !strings.Contains(db.body, "As of 2020-01-01") ||
+		!strings.Contains(db.body, "The sections below show Ward now") || !strings.Contains(db.body, `href="/ui/matrix?as_of=2020-01-01"`) {
+		t.Errorf("dashboard as of 2020: %d", db.status)
+	}
 	// Zones, zone and flow pages as of a time before any apply.
 	z := do(t, c, "GET", s.url+"/ui/zones?as_of=2020-01-01", nil)
 	if z.status != 200 || !strings.Contains(z.body, "no plan had been applied yet") || strings.Contains(z.body, `href="/ui/zones/`+zone) {

@@ -127,9 +127,29 @@ type dashboardData struct {
 	Targets                   []targetRow
 	Active, Waiting, Held     int
 	Audit                     auditStatus
+	// Then is the report's summary as of the page's as_of; the rest of
+	// the dashboard shows Ward now.
+	Then *dashboardThen
+}
+
+// dashboardThen is what the dashboard says of the policy enforced as of a
+// time: the report's banner and summary.
+type dashboardThen struct {
+	Banner  banner
+	Summary report.Summary
 }
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
+	if r.URL.Query().Get("as_of") != "" {
+		h.withEvidence(w, r, s, func(then *evidence) {
+			h.dashboardNow(w, r, s, &dashboardThen{Banner: then.banner(), Summary: then.rep.Summary})
+		})
+		return
+	}
+	h.dashboardNow(w, r, s, nil)
+}
+
+func (h *Handler) dashboardNow(w http.ResponseWriter, r *http.Request, s *session, then *dashboardThen) {
 	h.withEvaluation(w, r, s, func(ev *evaluation) {
 		d, err := h.dashboardData(r.Context(), ev)
 		if err != nil {
@@ -137,7 +157,12 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			h.problem(w, r, s, http.StatusInternalServerError, "Dashboard failed", "Ward could not read what the dashboard shows: "+err.Error())
 			return
 		}
-		h.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", Session: s.viewer(), CSRF: s.csrf, Data: d})
+		d.Then = then
+		asOf := ""
+		if then != nil {
+			asOf = then.Banner.AsOf
+		}
+		h.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", Session: s.viewer(), CSRF: s.csrf, AsOf: asOf, Data: d})
 	})
 }
 
