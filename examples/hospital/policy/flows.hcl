@@ -1,8 +1,7 @@
 # Flows: everything that may talk across zones. Default is deny (settings.hcl).
 #
 # Rules of the house:
-#   * every flow names a reason, the change ticket that approved it and the
-#     owner who re-approves it in recertification campaigns (ward recert);
+#   * every flow names a reason, its change ticket and its owner (ward recert);
 #   * "essential = true" marks flows patient care depends on. They survive a
 #     "restrict" quarantine (quarantine.hcl) and a plan that would break one
 #     is flagged for review. Be strict: if the bedside keeps working without
