@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/report"
 )
 
@@ -14,6 +15,8 @@ import (
 type evidence struct {
 	rep  *report.Report
 	asOf string // the as_of parameter, "" for the policy in force
+	// devices is the inventory now (its sites, for filters).
+	devices []inventory.Device
 }
 
 // withEvidence builds the report the page reads, for ?as_of=TIME (RFC
@@ -38,7 +41,7 @@ func (h *Handler) withEvidence(w http.ResponseWriter, r *http.Request, s *sessio
 			h.problem(w, r, s, http.StatusInternalServerError, "Evidence failed", "Ward could not build the evidence this page shows: "+err.Error())
 			return
 		}
-		fn(&evidence{rep: rep, asOf: raw})
+		fn(&evidence{rep: rep, asOf: raw, devices: e.devices})
 	})
 }
 

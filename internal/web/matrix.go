@@ -36,7 +36,9 @@ type matrixData struct {
 	Columns          []matrixHead
 	Rows             []matrixRow
 	Criticality, Q   string
+	Site             string
 	Criticalities    []string
+	Sites            []string
 	Cells, Essential int
 }
 
@@ -45,9 +47,32 @@ type matrixData struct {
 // report's; a cell is essential when one of its flows is (the report's flow
 // register says so), and monitor when a zone of the pair is in monitor mode
 // (the engine logs rather than drops traffic of such zones).
-func matrixOf(ev *evidence, crit, q string) matrixData {
+//
+// site keeps the zones with a device at that site (the inventory's site
+// column, today's inventory even as of a past time), and drops networks.
+func matrixOf(ev *evidence, crit, site, q string) matrixData {
 	rep := ev.rep
-	d := matrixData{Banner: ev.banner(), Criticality: crit, Q: q, Criticalities: policy.Criticalities()}
+	d := matrixData{Banner: ev.banner(), Criticality: crit, Site: site, Q: q, Criticalities: policy.Criticalities()}
+	siteOf := map[string]string{}
+	sites := map[string]bool{}
+	for _, dv := range ev.devices {
+		siteOf[dv.Name] = dv.Site
+		if dv.Site != "" {
+			sites[dv.Site] = true
+		}
+	}
+	d.Sites = slices.Sorted(maps.Keys(sites))
+	atSite := map[string]bool{}
+	if site != "" {
+		for _, g := range rep.DevicesByZone {
+			for _, dv := range g.Devices {
+				if siteOf[dv.Name] == site {
+					atSite[g.Zone] = true
+					break
+				}
+			}
+		}
+	}
 	essential := map[string]bool{}
 	for _, f := range rep.Flows {
 		essential[f.Name] = f.Essential
@@ -68,6 +93,9 @@ func matrixOf(ev *evidence, crit, q string) matrixData {
 	for _, k := range slices.Sorted(maps.Keys(heads)) {
 		hd := heads[k]
 		if crit != "" && hd.Criticality != crit {
+			continue
+		}
+		if site != "" && !atSite[k] {
 			continue
 		}
 		if q != "" && !strings.Contains(strings.ToLower(k), q) {
@@ -112,7 +140,7 @@ func (h *Handler) matrix(w http.ResponseWriter, r *http.Request, s *session) {
 			h.problem(w, r, s, http.StatusBadRequest, "Bad criticality", "No criticality "+crit+"; one of "+strings.Join(policy.Criticalities(), ", ")+".")
 			return
 		}
-		d := matrixOf(ev, crit, q.Get("q"))
+		d := matrixOf(ev, crit, q.Get("site"), q.Get("q"))
 		h.render(w, r, http.StatusOK, "matrix", page{Title: "Zone matrix", Nav: "matrix", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
 }

@@ -113,6 +113,33 @@ func TestMatrixIsTheEnginesMatrix(t *testing.T) {
 	if !strings.Contains(q.body, `<th scope="col">infusion_pumps</th>`) || strings.Contains(q.body, `<th scope="col">guest_wifi</th>`) {
 		t.Error("search filter")
 	}
+	// By site: the zones with a device at the clinic, as the inventory and
+	// the engine's placement say.
+	devices, err := inventory.Active(context.Background(), s.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clinic := map[string]bool{}
+	for _, d := range devices {
+		if d.Site == "clinic" && res.Zone[d.Name] != "" {
+			clinic[res.Zone[d.Name]] = true
+		}
+	}
+	cs := do(t, c, "GET", s.url+"/ui/matrix?site=clinic", nil)
+	cols := map[string]bool{}
+	for _, m := range regexp.MustCompile(`<th scope="col">([^<]+)</th>`).FindAllStringSubmatch(cs.body, -1) {
+		if m[1] != `From \ To` {
+			cols[m[1]] = true
+		}
+	}
+	if len(clinic) == 0 || len(cols) != len(clinic) {
+		t.Errorf("site filter: columns %v, zones with clinic devices %v", cols, clinic)
+	}
+	for z := range clinic {
+		if !cols[z] {
+			t.Errorf("site filter: zone %s has clinic devices, not shown", z)
+		}
+	}
 	if bad := do(t, c, "GET", s.url+"/ui/matrix?criticality=nonsense", nil); bad.status != 400 {
 		t.Errorf("bad criticality: %d", bad.status)
 	}
