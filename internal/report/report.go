@@ -283,8 +283,11 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 	if in.Now != nil {
 		now = in.Now
 	}
-	r := &Report{FormatVersion: FormatVersion, GeneratedAt: now().UTC().Truncate(time.Second), WardVersion: in.WardVersion, Notes: []string{}}
-	until := r.GeneratedAt
+	gen := now().UTC()
+	r := &Report{FormatVersion: FormatVersion, GeneratedAt: gen.Truncate(time.Second), WardVersion: in.WardVersion, Notes: []string{}}
+	// The period ends at the very moment of the report, not the second
+	// shown: an apply made earlier in that second is in it.
+	until := gen
 	if !in.AsOf.IsZero() {
 		until = in.AsOf.UTC()
 		r.Period.AsOf = true
