@@ -205,6 +205,11 @@ func pastFlowsAndTargets(ctx context.Context, st *store.Store, perTarget map[str
 	plans := map[uint64]*plan.Plan{}
 	acc := ruleFlows{}
 	targets := []Target{}
+	type carried struct {
+		intent *intent.Target
+		at     time.Time
+	}
+	applied := map[string]carried{}
 	for _, name := range slices.Sorted(maps.Keys(perTarget)) {
 		run := perTarget[name]
 		p, ok := plans[run.planID]
@@ -225,6 +230,7 @@ func pastFlowsAndTargets(ctx context.Context, st *store.Store, perTarget map[str
 			if tp.Intent != nil {
 				t.Roles, t.Model = nonNil(tp.Intent.Roles), tp.Intent.Model
 				acc.add(tp.Intent.Firewall)
+				applied[name] = carried{tp.Intent, run.at}
 			}
 		}
 		if !t.Push {
@@ -242,7 +248,11 @@ func pastFlowsAndTargets(ctx context.Context, st *store.Store, perTarget map[str
 			f.Reason, f.Ticket, f.Owner, f.Expires, f.DeclaredAt, f.Description = df.Reason, df.Ticket, df.Owner, df.Expires, df.DeclaredAt, df.Description
 		}
 		f.InForce = f.Expires == "" || !expired(f, until)
+		f.AppliedTo = []string{}
 		flows = append(flows, f)
+	}
+	for name, c := range applied {
+		flowsApplied(flows, name, c.intent, c.at)
 	}
 	return flows, targets, nil
 }

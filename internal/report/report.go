@@ -168,6 +168,10 @@ type Flow struct {
 	Deployed    bool     `json:"deployed"` // some target's applied configuration carries it
 	DeclaredAt  string   `json:"declared_at"`
 	Description string   `json:"description"`
+	// AppliedTo names the targets whose applied configuration carries the
+	// flow's rules, LastApplied the newest of their applies (null: none).
+	AppliedTo   []string   `json:"applied_to"`
+	LastApplied *time.Time `json:"last_applied"`
 }
 
 // Cell is what From may open to To, and the flows that allow it.
@@ -397,7 +401,10 @@ func currentView(ctx context.Context, in Inputs) (*view, error) {
 		_, inForce := res.Flows[name]
 		v.flows = append(v.flows, Flow{Name: name, From: endpointKeys(f.From), To: endpointKeys(f.To), Services: nonNil(f.Services),
 			Essential: f.Essential, Reason: f.Reason, Ticket: f.Ticket, Owner: f.Owner, Expires: f.Expires, InForce: inForce, Deployed: deployed[name],
-			DeclaredAt: f.DeclaredAt, Description: f.Description})
+			DeclaredAt: f.DeclaredAt, Description: f.Description, AppliedTo: []string{}})
+	}
+	for name, s := range states {
+		flowsApplied(v.flows, name, s.Intent, s.at)
 	}
 	v.matrix = matrix(res)
 	v.exceptions = exceptions(v.flows, res.Waived, p.Doc.Flows)
@@ -548,6 +555,30 @@ func deployedFlows(states map[string]appliedState) map[string]bool {
 		}
 	}
 	return out
+}
+
+// flowsApplied records, on each flow whose rules the target's applied
+// intent carries, the target and the time of that apply.
+func flowsApplied(flows []Flow, target string, t *intent.Target, at time.Time) {
+	if t == nil || t.Firewall == nil {
+		return
+	}
+	carried := map[string]bool{}
+	for _, r := range t.Firewall.Rules {
+		carried[r.Flow] = true
+	}
+	for i := range flows {
+		f := &flows[i]
+		if !carried[f.Name] || slices.Contains(f.AppliedTo, target) {
+			continue
+		}
+		f.AppliedTo = append(f.AppliedTo, target)
+		slices.Sort(f.AppliedTo)
+		if f.LastApplied == nil || at.After(*f.LastApplied) {
+			a := at.UTC()
+			f.LastApplied = &a
+		}
+	}
 }
 
 // intendedHashes renders each target's configuration from the policy in
