@@ -215,6 +215,10 @@ func New(cfg Config) *Server {
 	v1.POST("/audit/verify", viewer, s.verifyAuditCheckpoint)
 	v1.GET("/audit/checkpoint", admin, s.auditCheckpoint)
 
+	v1.GET("/recert", viewer, s.listRecert)
+	v1.GET("/recert/:id", viewer, s.getRecert)
+	v1.POST("/recert/:id/decisions", operator, s.decideRecert)
+
 	v1.GET("/targets", viewer, s.listTargets)
 	v1.GET("/targets/:name", viewer, s.getTarget)
 	v1.GET("/targets/:name/drift", viewer, s.targetDrift)

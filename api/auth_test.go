@@ -160,7 +160,7 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 func TestAuthMatrix(t *testing.T) {
 	s := newTestServer(t, nil)
 	covered := map[string]bool{}
-	for _, mk := range routeCases(t, s) {
+	for _, mk := range append(routeCases(t, s), recertRouteCases(t, s)...) {
 		rc := mk()
 		route := rc.method + " " + strings.Split(rc.path, "?")[0]
 		t.Run(route, func(t *testing.T) {

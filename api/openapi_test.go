@@ -57,6 +57,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	t.Run("oversized bodies", func(t *testing.T) { oaOversized(t, c) })
 	t.Run("devices", func(t *testing.T) { oaDevices(t, c) })
 	t.Run("audit and targets", func(t *testing.T) { oaAuditTargets(t, c) })
+	t.Run("recert", func(t *testing.T) { oaRecert(t, c) })
 
 	// A server without a policy, whose policy directory is broken until
 	// fixed is set, and without access to targets: the 503, 422 and 409
@@ -485,14 +486,15 @@ type oaSample struct {
 // oaSamples are valid requests for the operations whose schema needs a
 // body or a query parameter.
 var oaSamples = map[string]oaSample{
-	"POST /api/v1/devices/import":      {query: "?format=csv", body: "name,ip,criticality\nx,10.97.0.1,low\n", header: http.Header{"Content-Type": {"text/csv"}}},
-	"GET /api/v1/reach":                {query: "?from=a&to=b"},
-	"POST /api/v1/quarantines":         {body: `{"device":"x"}`},
-	"POST /api/v1/quarantines/approve": {body: `{"ids":[999999]}`},
-	"POST /api/v1/alerts":              {body: `{"source":"siem","id":"AUTH","severity":"low","ip":"10.97.0.1"}`},
-	"POST /api/v1/tokens":              {body: `{"name":"x","role":"viewer"}`},
-	"POST /api/v1/plans":               {body: `{}`},
-	"POST /api/v1/plans/{id}/apply":    {body: `{}`},
+	"POST /api/v1/devices/import":        {query: "?format=csv", body: "name,ip,criticality\nx,10.97.0.1,low\n", header: http.Header{"Content-Type": {"text/csv"}}},
+	"GET /api/v1/reach":                  {query: "?from=a&to=b"},
+	"POST /api/v1/quarantines":           {body: `{"device":"x"}`},
+	"POST /api/v1/quarantines/approve":   {body: `{"ids":[999999]}`},
+	"POST /api/v1/alerts":                {body: `{"source":"siem","id":"AUTH","severity":"low","ip":"10.97.0.1"}`},
+	"POST /api/v1/tokens":                {body: `{"name":"x","role":"viewer"}`},
+	"POST /api/v1/plans":                 {body: `{}`},
+	"POST /api/v1/plans/{id}/apply":      {body: `{}`},
+	"POST /api/v1/recert/{id}/decisions": {body: `{"flow":"x","decision":"recertify"}`},
 	"POST /api/v1/audit/verify": {body: `{"format":"ward-audit-checkpoint/1","seq":1,"hash":"00","at":"2026-01-01T00:00:00Z","events":1,` +
 		`"taken":"2026-01-01T00:00:00Z","key_id":"0000000000000000","mac":"00"}`},
 }
