@@ -386,35 +386,6 @@ func (h *Handler) zones(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 }
 
-// zoneData is a zone's page view-model: the zone, and the flows out of
-// and into it, from the report's flow register.
-type zoneData struct {
-	Banner            banner
-	Zone              zoneRow
-	FlowsOut, FlowsIn []flowRow
-}
-
-func (h *Handler) zone(w http.ResponseWriter, r *http.Request, s *session) {
-	h.withEvidence(w, r, s, func(ev *evidence) {
-		name := r.PathValue("name")
-		i := slices.IndexFunc(ev.rep.Zones, func(z report.Zone) bool { return z.Name == name })
-		if i < 0 {
-			h.problem(w, r, s, http.StatusNotFound, "No such zone", fmt.Sprintf("The policy %s has no zone %q.", policyWhen(ev), name))
-			return
-		}
-		d := zoneData{Banner: ev.banner(), Zone: zoneRowOfReport(ev.rep.Zones[i])}
-		for _, f := range ev.rep.Flows {
-			if slices.Contains(f.From, name) {
-				d.FlowsOut = append(d.FlowsOut, flowRowOfReport(f, ev.asOf))
-			}
-			if slices.Contains(f.To, name) {
-				d.FlowsIn = append(d.FlowsIn, flowRowOfReport(f, ev.asOf))
-			}
-		}
-		h.render(w, r, http.StatusOK, "zone", page{Title: "Zone " + name, Nav: "zones", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
-	})
-}
-
 // policyWhen names the policy a page shows, in words.
 func policyWhen(ev *evidence) string {
 	if ev.asOf == "" {
@@ -470,24 +441,5 @@ func (h *Handler) flows(w http.ResponseWriter, r *http.Request, s *session) {
 			}
 		}
 		h.render(w, r, http.StatusOK, "flows", page{Title: "Flows", Nav: "flows", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
-	})
-}
-
-// flowData is a flow's page view-model.
-type flowData struct {
-	Banner banner
-	flowRow
-}
-
-func (h *Handler) flow(w http.ResponseWriter, r *http.Request, s *session) {
-	h.withEvidence(w, r, s, func(ev *evidence) {
-		name := r.PathValue("name")
-		i := slices.IndexFunc(ev.rep.Flows, func(f report.Flow) bool { return f.Name == name })
-		if i < 0 {
-			h.problem(w, r, s, http.StatusNotFound, "No such flow", fmt.Sprintf("The policy %s has no flow %q.", policyWhen(ev), name))
-			return
-		}
-		d := flowData{Banner: ev.banner(), flowRow: flowRowOfReport(ev.rep.Flows[i], ev.asOf)}
-		h.render(w, r, http.StatusOK, "flow", page{Title: "Flow " + name, Nav: "flows", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
 }

@@ -54,6 +54,9 @@ type Handler struct {
 	cfg   Config
 	mux   *http.ServeMux
 	pages map[string]*template.Template
+	// commits caches, per policy hash, the git commit that last changed
+	// each flow's declaration (flow.go).
+	commits *commitCache
 }
 
 // csp allows only Ward's own stylesheet: no script at all, no inline
@@ -82,7 +85,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: pages}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: pages, commits: &commitCache{}}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -100,6 +103,7 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("GET /ui/zones", h.get(h.zones))
 	m.HandleFunc("GET /ui/zones/{name}", h.get(h.zone))
 	m.HandleFunc("GET /ui/flows", h.get(h.flows))
+	m.HandleFunc("GET /ui/flows.csv", h.get(h.flowsCSV))
 	m.HandleFunc("GET /ui/flows/{name}", h.get(h.flow))
 	m.HandleFunc("GET /ui/matrix", h.get(h.matrix))
 	m.HandleFunc("GET /ui/devices", h.get(h.devices))
