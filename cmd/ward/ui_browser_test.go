@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -156,18 +157,55 @@ func (b *uiBrowser) main() string {
 
 // links returns the UI links of the page.
 func (b *uiBrowser) links() []string {
+	pages, _ := b.linksAndDownloads()
+	return pages
+}
+
+// linksAndDownloads returns the UI links of the page, apart from those
+// that download a file (marked download: the browser does not navigate to
+// them; checkDownload fetches them). Every page has links (the navigation),
+// so the query does not wait for nodes that are not there.
+func (b *uiBrowser) linksAndDownloads() (pages, downloads []string) {
 	b.t.Helper()
 	nodes, err := chromedp.Run(b.ctx, chromedp.Nodes(chromedp.CSSAll("a[href]")))
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	var out []string
 	for _, n := range nodes {
-		if h := n.AttributeValue("href"); strings.HasPrefix(h, "/ui/") {
-			out = append(out, strings.SplitN(h, "#", 2)[0])
+		h := n.AttributeValue("href")
+		if !strings.HasPrefix(h, "/ui/") {
+			continue
 		}
+		if _, download := n.Attribute("download"); download {
+			downloads = append(downloads, h)
+			continue
+		}
+		pages = append(pages, strings.SplitN(h, "#", 2)[0])
 	}
-	return out
+	return pages, downloads
+}
+
+// checkDownload signs in with token through the form over plain HTTP (a
+// cookie jar of its own) and fetches path, which must answer 200 with
+// contentType.
+func checkDownload(t *testing.T, base, token, path, contentType string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(base+"/ui/login", url.Values{"token": {token}, "next": {"/ui/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.Get(base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), contentType) || len(body) == 0 {
+		t.Errorf("download %s (linked): %d %q, %d bytes; want 200 %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), len(body), contentType)
+	}
 }
 
 // signIn signs in with token through the form.
@@ -242,6 +280,7 @@ func TestUIBrowser(t *testing.T) {
 	// 1. An operator walks every page and follows every link.
 	b.signIn(tokens["operator"])
 	seen := map[string]bool{}
+	downloads := map[string]bool{}
 	queue := []string{"/ui/"}
 	for len(queue) > 0 {
 		p := queue[0]
@@ -257,7 +296,17 @@ func TestUIBrowser(t *testing.T) {
 		if b.location() != p {
 			t.Errorf("GET %s ended at %s", p, b.location())
 		}
-		queue = append(queue, b.links()...)
+		pages, files := b.linksAndDownloads()
+		queue = append(queue, pages...)
+		for _, d := range files {
+			downloads[d] = true
+		}
+	}
+	if !downloads["/ui/flows.csv"] {
+		t.Errorf("the flow register's CSV is not linked from the UI (downloads %v)", downloads)
+	}
+	for d := range downloads {
+		checkDownload(t, srv.url, tokens["operator"], d, "text/csv")
 	}
 	for _, want := range []string{"/ui/", "/ui/zones", "/ui/flows", "/ui/quarantines", "/ui/zones/infusion_pumps"} {
 		if !seen[want] {
