@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/wardnet/ward/drivers/intent"
 )
@@ -32,4 +33,30 @@ func MergePorts(ports []intent.Ports) ([]intent.Ports, error) {
 		merged = append(merged, p)
 	}
 	return merged, nil
+}
+
+// PortOperators writes port ranges as the port operators of Cisco-style
+// ACL entries (IOS-XE, EOS): one per entry, "eq P" for one port, "range A
+// B" for more, after MergePorts; no ranges, or all ports, is one entry with
+// no operator ("").
+func PortOperators(ports []intent.Ports) ([]string, error) {
+	if len(ports) == 0 {
+		return []string{""}, nil
+	}
+	merged, err := MergePorts(ports)
+	if err != nil {
+		return nil, err
+	}
+	if len(merged) == 1 && merged[0].From == 0 && merged[0].To == 65535 {
+		return []string{""}, nil
+	}
+	ops := make([]string, len(merged))
+	for i, p := range merged {
+		if p.From == p.To {
+			ops[i] = "eq " + strconv.Itoa(p.From)
+		} else {
+			ops[i] = "range " + strconv.Itoa(p.From) + " " + strconv.Itoa(p.To)
+		}
+	}
+	return ops, nil
 }

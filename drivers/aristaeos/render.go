@@ -211,7 +211,7 @@ func ruleSpecs(r intent.Rule) ([]string, error) {
 		if len(r.ICMPTypes) > 0 {
 			return nil, fmt.Errorf("protocol %s with ICMP types", r.Proto)
 		}
-		ops, err := portOps(r.Ports)
+		ops, err := drivers.PortOperators(r.Ports)
 		if err != nil {
 			return nil, err
 		}
@@ -418,7 +418,7 @@ func (b *fwBuilder) rule(r intent.Rule) (fwd, rep []string, err error) {
 			src, dst := prefixText(s), prefixText(d)
 			switch r.Proto {
 			case "tcp", "udp":
-				ops, err := portOps(r.Ports)
+				ops, err := drivers.PortOperators(r.Ports)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -456,30 +456,6 @@ func join(words ...string) string {
 		}
 	}
 	return strings.Join(ws, " ")
-}
-
-// portOps turns port ranges into EOS port operators, one per entry: "eq P"
-// or "range A B"; no ranges (or all ports) is one entry with none.
-func portOps(ports []intent.Ports) ([]string, error) {
-	if len(ports) == 0 {
-		return []string{""}, nil
-	}
-	merged, err := drivers.MergePorts(ports)
-	if err != nil {
-		return nil, err
-	}
-	if len(merged) == 1 && merged[0].From == 0 && merged[0].To == 65535 {
-		return []string{""}, nil
-	}
-	ops := make([]string, len(merged))
-	for i, p := range merged {
-		if p.From == p.To {
-			ops[i] = "eq " + strconv.Itoa(p.From)
-		} else {
-			ops[i] = "range " + strconv.Itoa(p.From) + " " + strconv.Itoa(p.To)
-		}
-	}
-	return ops, nil
 }
 
 // buildSwitch writes the quarantine VLAN's name and each access port's

@@ -323,7 +323,7 @@ func (b *fwBuilder) check(rule intent.Rule) error {
 		if len(rule.ICMPTypes) > 0 {
 			return fmt.Errorf("protocol %s with ICMP types", rule.Proto)
 		}
-		_, err := portOps(rule.Ports)
+		_, err := drivers.PortOperators(rule.Ports)
 		return err
 	case "icmp":
 		if len(rule.Ports) > 0 {
@@ -352,7 +352,7 @@ func (b *fwBuilder) rule(rule intent.Rule) (fwd, rep []string, err error) {
 	src, dst := b.og(rule.From), b.og(rule.To)
 	switch rule.Proto {
 	case "tcp", "udp":
-		ops, err := portOps(rule.Ports)
+		ops, err := drivers.PortOperators(rule.Ports)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -478,32 +478,6 @@ func icmpIntentName(ios string) string {
 		}
 	}
 	return ""
-}
-
-// portOps turns port ranges into IOS port operators, one per entry:
-// sorted, overlapping and adjacent ranges merged, "eq P" for one port,
-// "range A B" for more; no ranges (or all ports) is one entry with no
-// operator.
-func portOps(ports []intent.Ports) ([]string, error) {
-	if len(ports) == 0 {
-		return []string{""}, nil
-	}
-	merged, err := drivers.MergePorts(ports)
-	if err != nil {
-		return nil, err
-	}
-	if len(merged) == 1 && merged[0].From == 0 && merged[0].To == 65535 {
-		return []string{""}, nil
-	}
-	ops := make([]string, len(merged))
-	for i, p := range merged {
-		if p.From == p.To {
-			ops[i] = "eq " + strconv.Itoa(p.From)
-		} else {
-			ops[i] = "range " + strconv.Itoa(p.From) + " " + strconv.Itoa(p.To)
-		}
-	}
-	return ops, nil
 }
 
 // buildSwitch adds each access port (its full interface name, a
