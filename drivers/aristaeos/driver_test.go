@@ -1,7 +1,6 @@
 package aristaeos
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"net/netip"
@@ -11,16 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardnet/ward/internal/examplehosp"
+
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/aristaeos/eosfake"
 	"github.com/wardnet/ward/drivers/clifake"
 	"github.com/wardnet/ward/drivers/drivertest"
 	wi "github.com/wardnet/ward/drivers/intent"
 	"github.com/wardnet/ward/drivers/netsession"
-	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/intent"
-	"github.com/wardnet/ward/internal/inventory"
-	"github.com/wardnet/ward/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from Render (review the diff)")
@@ -29,41 +27,6 @@ const (
 	testUser = "ward"
 	testPass = "s3cret"
 )
-
-var exampleDrivers = map[string][]string{"linux_nftables": {"firewall"}, "openvswitch": {"access_switch"},
-	"cisco_iosxe": {"access_switch", "firewall"}, "arista_eos": {"access_switch", "firewall"}, "juniper_junos": {"access_switch", "firewall"}}
-
-// hospital compiles the example hospital's intent, as ward plan does.
-func hospital(t *testing.T) *intent.Intent {
-	t.Helper()
-	cfg, diags := policy.NewParser(policy.WithDrivers(exampleDrivers)).LoadDir("../../examples/hospital/policy")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	f, err := os.Open("../../examples/hospital/inventory.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	devices, err := inventory.ParseCSV(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
-	e, diags := engine.New(context.Background(), cfg, devices, engine.WithClock(now))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	res, err := e.Evaluate(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _, err := intent.Compile(cfg, res, e.Devices())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
-}
 
 // l3switch is the example hospital as one Arista L3 switch would enforce
 // it: the core firewall's intent (zones, VLANs, flows) and the ICU access
@@ -560,3 +523,6 @@ func mustRender(t *testing.T, d *driver, tg *wi.Target) drivers.Config {
 	}
 	return cfg
 }
+
+// hospital compiles the example hospital's intent, as ward plan does.
+func hospital(t *testing.T) *intent.Intent { return examplehosp.Intent(t) }

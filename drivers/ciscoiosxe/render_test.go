@@ -1,7 +1,6 @@
 package ciscoiosxe
 
 import (
-	"context"
 	"flag"
 	"math/rand/v2"
 	"net/netip"
@@ -9,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/wardnet/ward/internal/engine"
+	"github.com/wardnet/ward/internal/examplehosp"
+
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/scenario"
@@ -211,56 +210,12 @@ func TestCanonicalInterface(t *testing.T) {
 	}
 }
 
-// The drivers of the example hospital and the roles each can fill (as in
-// the intent compiler's tests).
-var exampleDrivers = map[string][]string{"linux_nftables": {"firewall"}, "openvswitch": {"access_switch"},
-	"cisco_iosxe": {"access_switch", "firewall"}, "arista_eos": {"access_switch", "firewall"}, "juniper_junos": {"access_switch", "firewall"}}
-
-// compile evaluates a policy and devices and compiles the intent, as ward
-// plan does.
-func compile(tb testing.TB, cfg *policy.Config, devices []inventory.Device) *intent.Intent {
-	tb.Helper()
-	now := func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
-	e, diags := engine.New(context.Background(), cfg, devices, engine.WithClock(now))
-	if diags.HasErrors() {
-		tb.Fatal(diags)
-	}
-	res, err := e.Evaluate(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	in, _, err := intent.Compile(cfg, res, e.Devices())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return in
-}
-
-// hospital is the example hospital's intent, compiled as ward plan does.
-func hospital(t *testing.T) *intent.Intent {
-	t.Helper()
-	cfg, diags := policy.NewParser(policy.WithDrivers(exampleDrivers)).LoadDir("../../examples/hospital/policy")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	f, err := os.Open("../../examples/hospital/inventory.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	devices, err := inventory.ParseCSV(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return compile(t, cfg, devices)
-}
-
 // BenchmarkRender100k renders the 100,000-device scenario's firewall (100
 // zones, 1,000 flows) and its 50 access switches; speed is reported, not
 // asserted.
 func BenchmarkRender100k(b *testing.B) {
 	src, devices := scenario.Generate(scenario.Scale{Zones: 100, Flows: 1000, Switches: 50, Devices: 100_000})
-	cfg, diags := policy.NewParser(policy.WithDrivers(exampleDrivers)).Load(policy.Source{Filename: "generated.hcl", Bytes: src})
+	cfg, diags := policy.NewParser(policy.WithDrivers(examplehosp.Drivers)).Load(policy.Source{Filename: "generated.hcl", Bytes: src})
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
@@ -281,3 +236,12 @@ func BenchmarkRender100k(b *testing.B) {
 		}
 	}
 }
+
+// compile evaluates a policy and devices and compiles the intent, as ward
+// plan does.
+func compile(tb testing.TB, cfg *policy.Config, devices []inventory.Device) *intent.Intent {
+	return examplehosp.Compile(tb, cfg, devices)
+}
+
+// hospital is the example hospital's intent, compiled as ward plan does.
+func hospital(t *testing.T) *intent.Intent { return examplehosp.Intent(t) }

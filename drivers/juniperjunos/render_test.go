@@ -1,7 +1,6 @@
 package juniperjunos
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -9,56 +8,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/wardnet/ward/internal/examplehosp"
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/drivertest"
 	model "github.com/wardnet/ward/drivers/intent"
-	"github.com/wardnet/ward/internal/engine"
 	"github.com/wardnet/ward/internal/intent"
-	"github.com/wardnet/ward/internal/inventory"
-	"github.com/wardnet/ward/policy"
 )
 
 // -update rewrites testdata/*.golden from Render, and the recorded
 // sessions from the fake: review the diff before committing it.
 var update = flag.Bool("update", false, "rewrite testdata/*.golden and testdata/*.session (review the diff)")
-
-// The drivers of the example hospital and the roles each can fill.
-var exampleDrivers = map[string][]string{"linux_nftables": {"firewall"}, "openvswitch": {"access_switch"},
-	"cisco_iosxe": {"access_switch", "firewall"}, "arista_eos": {"access_switch", "firewall"}, "juniper_junos": {"access_switch", "firewall"}}
-
-// hospital compiles the example hospital's intent, as ward plan does.
-func hospital(t testing.TB) *intent.Intent {
-	t.Helper()
-	cfg, diags := policy.NewParser(policy.WithDrivers(exampleDrivers)).LoadDir("../../examples/hospital/policy")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	f, err := os.Open("../../examples/hospital/inventory.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	devices, err := inventory.ParseCSV(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
-	e, diags := engine.New(context.Background(), cfg, devices, engine.WithClock(now))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	res, err := e.Evaluate(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _, err := intent.Compile(cfg, res, e.Devices())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
-}
 
 // l3Switch is the example hospital as one Junos L3 switch would enforce
 // it: the core firewall's intent (routing between the zone VLANs) and the
@@ -271,3 +232,6 @@ func TestParseDeviceForms(t *testing.T) {
 		}
 	}
 }
+
+// hospital is the example hospital's intent, compiled as ward plan does.
+func hospital(t testing.TB) *intent.Intent { return examplehosp.Intent(t) }
