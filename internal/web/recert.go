@@ -11,6 +11,12 @@ import (
 	"github.com/wardnet/ward/internal/store"
 )
 
+func (h *Handler) recertRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /ui/recert", h.get(h.recertList))
+	m.HandleFunc("GET /ui/recert/{id}", h.get(h.recertCampaign))
+	m.HandleFunc("POST /ui/recert/{id}/decide", h.post(store.RoleOperator, h.recertDecide))
+}
+
 // recertListData is the campaigns page's view-model.
 type recertListData struct {
 	Campaigns []recert.Summary
