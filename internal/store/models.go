@@ -123,6 +123,20 @@ type Approval struct {
 	CreatedAt    time.Time
 }
 
+// QuarantinePush is one outcome of pushing a quarantine to one target
+// (migration 00009): the history that Quarantine.EnforceError, which keeps
+// only the latest state, does not. Rows are only added, by
+// RecordTargetEnforcement.
+type QuarantinePush struct {
+	ID           uint64    `gorm:"primaryKey"`
+	QuarantineID uint64    `gorm:"not null;index:quarantine_pushes_quarantine_id_at,priority:1"`
+	Target       string    `gorm:"not null"`
+	At           time.Time `gorm:"not null;index:quarantine_pushes_quarantine_id_at,priority:2"`
+	OK           bool      `gorm:"column:ok;not null"`
+	// Error is the target's error, "" when OK.
+	Error string `gorm:"not null;default:''"`
+}
+
 // APIToken is an API bearer token; only its hash is stored.
 type APIToken struct {
 	ID         uint64 `gorm:"primaryKey"`
@@ -195,5 +209,5 @@ type AuditEvent struct {
 // models lists every model, for the schema consistency test.
 func models() []any {
 	return []any{&Device{}, &PolicyRevision{}, &Plan{}, &ApplyRun{}, &TargetState{}, &Alert{},
-		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &TargetOwner{}, &AuditEvent{}, &UISession{}, &DriftCheck{}, &RecertCampaign{}, &RecertItem{}}
+		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &TargetOwner{}, &AuditEvent{}, &UISession{}, &DriftCheck{}, &RecertCampaign{}, &RecertItem{}, &QuarantinePush{}}
 }

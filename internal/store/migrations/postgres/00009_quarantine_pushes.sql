@@ -1,0 +1,23 @@
+-- Quarantine push history (the timeline at /ui/quarantines/{id}), postgres
+-- dialect. Keep in step with ../sqlite/00009_quarantine_pushes.sql and
+-- ../../quarantine_history.go.
+--
+-- One row per quarantine per push outcome on a target, written with the
+-- merge into quarantines.enforce_error (RecordTargetEnforcement): that
+-- column keeps only the latest state, and sync jobs are pruned, so these
+-- rows are the evidence of when each target was changed. Rows are only
+-- added.
+
+-- +goose Up
+CREATE TABLE quarantine_pushes (
+    id            BIGSERIAL PRIMARY KEY,
+    quarantine_id BIGINT NOT NULL REFERENCES quarantines (id),
+    target        TEXT NOT NULL,
+    at            TIMESTAMPTZ NOT NULL,
+    ok            BOOLEAN NOT NULL,
+    error         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX quarantine_pushes_quarantine_id_at ON quarantine_pushes (quarantine_id, at);
+
+-- +goose Down
+DROP TABLE quarantine_pushes;
