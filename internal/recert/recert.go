@@ -22,7 +22,40 @@ import (
 
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/policy"
 )
+
+// RefusedError is a campaign Start refused for what it was asked (no
+// policy, a due date not after now, no flow in force, no actor), as
+// opposed to a failure of the store: front ends answer it as the asker's
+// to fix.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return e.Reason }
+
+func refused(format string, args ...any) error {
+	return &RefusedError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// ParseDue reads a due date as every front end takes it: a positive
+// duration from now (30d, 72h), a date (YYYY-MM-DD, midnight UTC: the
+// campaign is due at the start of that day) or an RFC 3339 time.
+func ParseDue(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if d, err := policy.ParseTTL(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, refused("due %q is not a positive duration", s)
+		}
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, refused("due %q is neither a duration (30d, 72h) nor a date (YYYY-MM-DD)", s)
+}
 
 // Item states, as read at a time: the decision when it was made by then,
 // else pending, or not_recertified once the due date has passed.
@@ -70,6 +103,9 @@ type Detail struct {
 	Items []Item
 }
 
+// MaxNameLen bounds a campaign's name: it heads pages and the report.
+const MaxNameLen = 200
+
 // StartOptions says what campaign to start.
 type StartOptions struct {
 	Name  string    // "" names it after its start date
@@ -83,13 +119,16 @@ type StartOptions struct {
 // with its owner.
 func Start(ctx context.Context, st *store.Store, p *inforce.Policy, opts StartOptions) (*store.RecertCampaign, error) {
 	if p == nil || p.Config == nil {
-		return nil, errors.New("no policy in force: start Ward with a policy, then start the campaign")
+		return nil, refused("no policy in force: start Ward with a policy, then start the campaign")
 	}
 	if !opts.Due.After(opts.Now) {
-		return nil, fmt.Errorf("due date %s is not after now (%s): give the owners time to decide", opts.Due.UTC().Format(time.RFC3339), opts.Now.UTC().Format(time.RFC3339))
+		return nil, refused("due date %s is not after now (%s): give the owners time to decide", opts.Due.UTC().Format(time.RFC3339), opts.Now.UTC().Format(time.RFC3339))
 	}
 	if strings.TrimSpace(opts.Actor) == "" {
-		return nil, errors.New("a campaign needs an actor: who started it is recorded")
+		return nil, refused("a campaign needs an actor: who started it is recorded")
+	}
+	if len(opts.Name) > MaxNameLen {
+		return nil, refused("a campaign name of %d characters is too long: keep it to %d", len(opts.Name), MaxNameLen)
 	}
 	var items []store.RecertItem
 	for _, name := range slices.Sorted(maps.Keys(p.Config.Flows)) {
@@ -100,7 +139,7 @@ func Start(ctx context.Context, st *store.Store, p *inforce.Policy, opts StartOp
 		items = append(items, store.RecertItem{Flow: name, Owner: f.Owner})
 	}
 	if len(items) == 0 {
-		return nil, errors.New("the policy in force has no flows in force: there is nothing to recertify")
+		return nil, refused("the policy in force has no flows in force: there is nothing to recertify")
 	}
 	name := opts.Name
 	if strings.TrimSpace(name) == "" {
@@ -182,6 +221,30 @@ func read(c store.RecertCampaign, items []store.RecertItem, t time.Time) *Detail
 		d.Items = append(d.Items, Item{RecertItem: it, State: state})
 	}
 	return d
+}
+
+// Owners returns the owners the campaign's items name, sorted, without
+// "" (items without an owner).
+func (d *Detail) Owners() []string {
+	set := map[string]bool{}
+	for _, it := range d.Items {
+		if it.Owner != "" {
+			set[it.Owner] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// Owned returns the items whose flow owner is exactly owner: what one
+// owner has to answer for in the campaign.
+func (d *Detail) Owned(owner string) []Item {
+	var out []Item
+	for _, it := range d.Items {
+		if it.Owner == owner {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // Decide records actor's decision (store.RecertRecertify or

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +138,88 @@ func TestCampaign(t *testing.T) {
 	list, err := recert.List(ctx, e.st, e.now)
 	if err != nil || len(list) != 1 || list[0].Status != recert.StatusClosed {
 		t.Errorf("list %+v, %v", list, err)
+	}
+}
+
+func TestParseDue(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		bad  bool
+	}{
+		{in: "30d", want: now.AddDate(0, 0, 30)},
+		{in: " 72h ", want: now.Add(72 * time.Hour)},
+		{in: "2027-01-15", want: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)},
+		{in: "2027-01-15T10:00:00+01:00", want: time.Date(2027, 1, 15, 9, 0, 0, 0, time.UTC)},
+		{in: "0d", bad: true},
+		{in: "-5h", bad: true},
+		{in: "", bad: true},
+		{in: "next week", bad: true},
+		{in: "2027-13-01", bad: true},
+	} {
+		got, err := recert.ParseDue(tc.in, now)
+		var refusal *recert.RefusedError
+		switch {
+		case tc.bad && !errors.As(err, &refusal):
+			t.Errorf("ParseDue(%q) = %v, %v; want a refusal", tc.in, got, err)
+		case !tc.bad && (err != nil || !got.Equal(tc.want)):
+			t.Errorf("ParseDue(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestStartRefusals: what the asker must fix is a RefusedError, so the UI
+// and the API can answer it as such; nothing is stored.
+func TestStartRefusals(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	due := e.now.AddDate(0, 0, 7)
+	for _, tc := range []struct {
+		name string
+		pol  *inforce.Policy
+		opts recert.StartOptions
+	}{
+		{"no policy", nil, recert.StartOptions{Due: due, Actor: "alice", Now: e.now}},
+		{"due now", e.pol, recert.StartOptions{Due: e.now, Actor: "alice", Now: e.now}},
+		{"no actor", e.pol, recert.StartOptions{Due: due, Actor: " ", Now: e.now}},
+		{"long name", e.pol, recert.StartOptions{Name: strings.Repeat("x", recert.MaxNameLen+1), Due: due, Actor: "alice", Now: e.now}},
+	} {
+		_, err := recert.Start(ctx, e.st, tc.pol, tc.opts)
+		var refusal *recert.RefusedError
+		if !errors.As(err, &refusal) {
+			t.Errorf("%s: %v, want a RefusedError", tc.name, err)
+		}
+	}
+	if list, err := recert.List(ctx, e.st, e.now); err != nil || len(list) != 0 {
+		t.Errorf("refused starts stored campaigns: %+v, %v", list, err)
+	}
+}
+
+func TestOwners(t *testing.T) {
+	d := &recert.Detail{Items: []recert.Item{
+		{RecertItem: store.RecertItem{Flow: "a", Owner: "Radiology IT"}},
+		{RecertItem: store.RecertItem{Flow: "b"}},
+		{RecertItem: store.RecertItem{Flow: "c", Owner: "Pharmacy"}},
+		{RecertItem: store.RecertItem{Flow: "d", Owner: "Radiology IT"}},
+	}}
+	if got := d.Owners(); !slices.Equal(got, []string{"Pharmacy", "Radiology IT"}) {
+		t.Errorf("owners %v", got)
+	}
+	for _, tc := range []struct {
+		owner string
+		flows []string
+	}{
+		{"Radiology IT", []string{"a", "d"}},
+		{"Pharmacy", []string{"c"}},
+		{"Radiology", nil},
+	} {
+		var got []string
+		for _, it := range d.Owned(tc.owner) {
+			got = append(got, it.Flow)
+		}
+		if !slices.Equal(got, tc.flows) {
+			t.Errorf("Owned(%q) = %v, want %v", tc.owner, got, tc.flows)
+		}
 	}
 }
