@@ -98,3 +98,47 @@ func (s *Store) LatestDriftChecks(ctx context.Context, asOf time.Time) (map[stri
 	}
 	return out, nil
 }
+
+// PruneDriftChecks deletes drift checks made before before, except each
+// target's newest keepPerTarget checks, which stay whatever their age: the
+// report's proof of enforcement reads a target's latest check, so a target
+// checked rarely must not lose it. keepPerTarget must be at least 1. When
+// it deletes rows it writes one audit event (drift_check.prune) with how
+// many, per target, in the same transaction. It returns how many it deleted.
+func (s *Store) PruneDriftChecks(ctx context.Context, before time.Time, keepPerTarget int) (int64, error) {
+	if keepPerTarget < 1 {
+		return 0, fmt.Errorf("pruning drift checks: keepPerTarget is %d; keep at least 1 per target, since reports read each target's latest check", keepPerTarget)
+	}
+	// Newest by id, as LatestDriftChecks picks the latest.
+	kept := s.DB.Raw(`SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY target ORDER BY id DESC) AS rn FROM drift_checks) ranked WHERE rn <= ?`, keepPerTarget)
+	var deleted int64
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		doomed := tx.Model(&DriftCheck{}).Where("checked_at < ? AND id NOT IN (?)", before.UTC(), kept)
+		var counts []struct {
+			Target string
+			N      int64
+		}
+		if err := doomed.Session(&gorm.Session{}).Select("target, COUNT(*) AS n").Group("target").Order("target").Scan(&counts).Error; err != nil {
+			return err
+		}
+		if len(counts) == 0 {
+			return nil
+		}
+		res := tx.Where("checked_at < ? AND id NOT IN (?)", before.UTC(), kept).Delete(&DriftCheck{})
+		if res.Error != nil {
+			return res.Error
+		}
+		deleted = res.RowsAffected
+		perTarget := make(map[string]int64, len(counts))
+		for _, c := range counts {
+			perTarget[c.Target] = c.N
+		}
+		_, err := s.Audit(tx, AuditEntry{Actor: "ward (retention)", Action: "drift_check.prune", Object: "drift_checks",
+			Detail: map[string]any{"before": before.UTC(), "keep_per_target": keepPerTarget, "deleted": deleted, "targets": perTarget}})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pruning drift checks made before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	return deleted, nil
+}

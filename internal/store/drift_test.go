@@ -3,10 +3,14 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wardnet/ward/internal/store/pgtest"
 )
 
 // TestDriftChecks: each check's rows are stored with one audit event; the
@@ -103,4 +107,155 @@ func TestDriftChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPruneDriftChecks: checks older than the cut-off go, except each
+// target's newest keepPerTarget, which stay however old (a target checked
+// rarely keeps its latest); a prune that deletes writes one audit event.
+func TestPruneDriftChecks(t *testing.T) {
+	day0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	day := func(n int) time.Time { return day0.Add(time.Duration(n) * 24 * time.Hour) }
+	// The history every case starts from, by day: core-fw is checked
+	// daily, old-sw only on days 0 and 1.
+	history := [][]string{{"core-fw", "old-sw"}, {"core-fw", "old-sw"}, {"core-fw"}, {"core-fw"}, {"core-fw"}}
+	cases := []struct {
+		name        string
+		before      time.Time
+		keep        int
+		wantErr     string
+		wantDeleted int64
+		want        map[string][]int // days of the checks left, per target
+	}{
+		{"older than day 3, keep 1", day(3), 1, "", 4, map[string][]int{"core-fw": {3, 4}, "old-sw": {1}}},
+		{"older than day 3, keep 3", day(3), 3, "", 2, map[string][]int{"core-fw": {2, 3, 4}, "old-sw": {0, 1}}},
+		{"cut-off is exclusive", day(0), 1, "", 0, map[string][]int{"core-fw": {0, 1, 2, 3, 4}, "old-sw": {0, 1}}},
+		{"everything old, keep 1", day(10), 1, "", 5, map[string][]int{"core-fw": {4}, "old-sw": {1}}},
+		{"keep 0 is refused", day(10), 0, "keep at least 1", 0, map[string][]int{"core-fw": {0, 1, 2, 3, 4}, "old-sw": {0, 1}}},
+	}
+	for _, d := range []Dialect{SQLite, Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					ctx := context.Background()
+					var mu sync.Mutex
+					now := day0
+					clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+					// A fresh database per case.
+					url := "sqlite://" + filepath.Join(t.TempDir(), "ward.db")
+					if d == Postgres {
+						url = pgtest.URL(t)
+					}
+					st, err := Open(ctx, url, WithClock(clock))
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { st.Close() })
+					for n, targets := range history {
+						mu.Lock()
+						now = day(n)
+						mu.Unlock()
+						var checks []DriftCheck
+						for _, tg := range targets {
+							checks = append(checks, DriftCheck{Target: tg, Status: DriftInSync})
+						}
+						if err := st.RecordDriftChecks(ctx, checks, "alice"); err != nil {
+							t.Fatal(err)
+						}
+					}
+					auditBefore, err := st.ListAudit(ctx, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+
+					n, err := st.PruneDriftChecks(ctx, tc.before, tc.keep)
+					if tc.wantErr != "" {
+						if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+							t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
+						}
+					} else if err != nil {
+						t.Fatal(err)
+					}
+					if n != tc.wantDeleted {
+						t.Fatalf("deleted %d, want %d", n, tc.wantDeleted)
+					}
+
+					var rows []DriftCheck
+					if err := st.DB.Order("id").Find(&rows).Error; err != nil {
+						t.Fatal(err)
+					}
+					got := map[string][]int{}
+					for _, r := range rows {
+						got[r.Target] = append(got[r.Target], int(r.CheckedAt.Sub(day0)/(24*time.Hour)))
+					}
+					if !equalDays(got, tc.want) {
+						t.Fatalf("left: %v, want %v", got, tc.want)
+					}
+					latest, err := st.LatestDriftChecks(ctx, time.Time{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !latest["core-fw"].CheckedAt.Equal(day(4)) || !latest["old-sw"].CheckedAt.Equal(day(1)) {
+						t.Fatalf("latest after pruning: %+v", latest)
+					}
+
+					events, err := st.ListAudit(ctx, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					added := len(events) - len(auditBefore)
+					if tc.wantDeleted == 0 {
+						if added != 0 {
+							t.Fatalf("a prune that deleted nothing wrote %d audit event(s)", added)
+						}
+						return
+					}
+					if added != 1 || events[0].Action != "drift_check.prune" {
+						t.Fatalf("want one drift_check.prune event, got %d new, newest %q", added, events[0].Action)
+					}
+					var detail struct {
+						Deleted int64            `json:"deleted"`
+						Targets map[string]int64 `json:"targets"`
+					}
+					if err := json.Unmarshal([]byte(events[0].Detail), &detail); err != nil {
+						t.Fatal(err)
+					}
+					var sum int64
+					for tg, k := range detail.Targets {
+						if want := int64(len(historyDays(history, tg)) - len(tc.want[tg])); k != want {
+							t.Fatalf("audit detail: %s: %d deleted, want %d (%s)", tg, k, want, events[0].Detail)
+						}
+						sum += k
+					}
+					if detail.Deleted != tc.wantDeleted || sum != tc.wantDeleted {
+						t.Fatalf("audit detail: %s", events[0].Detail)
+					}
+				})
+			}
+		})
+	}
+}
+
+// historyDays is the days on which target was checked.
+func historyDays(history [][]string, target string) []int {
+	var out []int
+	for n, targets := range history {
+		for _, tg := range targets {
+			if tg == target {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func equalDays(a, b map[string][]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
 }
