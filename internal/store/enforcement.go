@@ -41,6 +41,9 @@ func (s *Store) RecentQuarantines(ctx context.Context, ids []uint64, perDevice i
 // ("core-fw: …; edge-fw: …"); pushes to different targets run at once,
 // so each replaces only its own entry, in a transaction that locks the
 // rows. A quarantine whose error becomes empty is marked enforced at now.
+// Each outcome is also added to the quarantine's push history
+// (quarantine_pushes) in the same transaction, since EnforceError keeps
+// only the latest.
 func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, target, msg string, now time.Time) error {
 	if len(ids) == 0 {
 		return nil
@@ -53,6 +56,9 @@ func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, targe
 		var rows []Quarantine
 		if err := q.Find(&rows).Error; err != nil {
 			return fmt.Errorf("reading the enforcement state of quarantines %v: %w", ids, err)
+		}
+		if err := recordPushes(tx, rows, target, msg, now); err != nil {
+			return err
 		}
 		for _, r := range rows {
 			next := MergeEnforceError(r.EnforceError, target, msg)
@@ -69,6 +75,25 @@ func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, targe
 		}
 		return nil
 	})
+}
+
+// pushBatch bounds one INSERT of push rows: a storm push carries
+// hundreds of quarantines, and SQLite limits a statement's parameters.
+const pushBatch = 200
+
+// recordPushes adds one push-history row per quarantine of rows, in tx.
+func recordPushes(tx *gorm.DB, rows []Quarantine, target, msg string, now time.Time) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	pushes := make([]QuarantinePush, len(rows))
+	for i, r := range rows {
+		pushes[i] = QuarantinePush{QuarantineID: r.ID, Target: target, At: now.UTC(), OK: msg == "", Error: msg}
+	}
+	if err := tx.CreateInBatches(pushes, pushBatch).Error; err != nil {
+		return fmt.Errorf("recording the push of %d quarantines to %s in their history: %w", len(rows), target, err)
+	}
+	return nil
 }
 
 // MergeEnforceError replaces target's entry in a quarantine's
