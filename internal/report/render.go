@@ -29,7 +29,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 // CSVHeader is the flow register's header row.
-var CSVHeader = []string{"flow", "from", "to", "services", "essential", "reason", "ticket", "expires", "in_force", "deployed", "findings", "declared_at"}
+var CSVHeader = []string{"flow", "from", "to", "services", "essential", "reason", "ticket", "owner", "expires", "in_force", "deployed", "findings", "declared_at"}
 
 // WriteCSV writes the flow register: one row per flow, lists joined with
 // ";", the kinds of its findings last but one.
@@ -48,7 +48,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 	}
 	for _, f := range r.Flows {
 		row := []string{f.Name, strings.Join(f.From, ";"), strings.Join(f.To, ";"), strings.Join(f.Services, ";"),
-			strconv.FormatBool(f.Essential), csvSafe(f.Reason), csvSafe(f.Ticket), f.Expires, strconv.FormatBool(f.InForce),
+			strconv.FormatBool(f.Essential), csvSafe(f.Reason), csvSafe(f.Ticket), csvSafe(f.Owner), f.Expires, strconv.FormatBool(f.InForce),
 			strconv.FormatBool(f.Deployed), strings.Join(kinds[f.Name], ";"), f.DeclaredAt}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -403,12 +404,32 @@ func TestCSVFlowRegister(t *testing.T) {
 	if !slices.Equal(rows[0], report.CSVHeader) || len(rows) != len(cfg.Flows)+1 {
 		t.Fatalf("header %v and %d rows; want %v and %d", rows[0], len(rows), report.CSVHeader, len(cfg.Flows)+1)
 	}
-	col := slices.Index(report.CSVHeader, "ticket")
-	for _, row := range rows[1:] {
-		f := cfg.Flows[row[0]]
-		if f == nil || row[col] != f.Ticket {
-			t.Errorf("row %v: not the policy's flow (ticket %q)", row, row[col])
+	// Read by header name: a column moved or renamed fails here.
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, h := range []string{"flow", "ticket", "owner", "essential"} {
+		if _, ok := col[h]; !ok {
+			t.Fatalf("no %q column in %v", h, rows[0])
 		}
+	}
+	owned := 0
+	for _, row := range rows[1:] {
+		f := cfg.Flows[row[col["flow"]]]
+		if f == nil {
+			t.Errorf("row %v: not a flow of the policy", row)
+			continue
+		}
+		if row[col["ticket"]] != f.Ticket || row[col["owner"]] != f.Owner || row[col["essential"]] != strconv.FormatBool(f.Essential) {
+			t.Errorf("flow %s: ticket %q owner %q essential %q; the policy says %q %q %v", f.Name, row[col["ticket"]], row[col["owner"]], row[col["essential"]], f.Ticket, f.Owner, f.Essential)
+		}
+		if f.Owner != "" {
+			owned++
+		}
+	}
+	if owned == 0 {
+		t.Error("no flow of the example has an owner: the owner column is not checked")
 	}
 }
 
