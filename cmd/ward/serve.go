@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -41,6 +43,9 @@ Every setting comes from, in this order of precedence:
 Secrets never go in flags: the alert bearer token is WARD_ALERT_TOKEN, an
 alert source's HMAC secret is the credential alert-SOURCE, target
 credentials are in WARD_CREDENTIALS_DIR. API tokens: ward token create.
+Behind a reverse proxy that terminates TLS, set -ui-secure-cookie always
+(and -ui-trusted-proxies to the proxy's address, so sign-in limits and the
+audit log see the client's address rather than the proxy's).
 SIGHUP reloads the policy; SIGINT or SIGTERM stop Ward after the requests
 and pushes in flight finish.`
 
@@ -55,6 +60,7 @@ type serveSettings struct {
 	alertRate                   float64
 	alertBurst, applyParallel   int
 	uiIdle, uiAbsolute          time.Duration
+	uiSecureCookie, uiProxies   string
 }
 
 func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
@@ -79,6 +85,10 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 	fs.IntVar(&s.applyParallel, "apply-parallel", 4, env("apply-parallel", "targets an apply pushes at once"))
 	fs.DurationVar(&s.uiIdle, "ui-idle-timeout", 30*time.Minute, env("ui-idle-timeout", "a UI session not used for this long ends"))
 	fs.DurationVar(&s.uiAbsolute, "ui-session-timeout", 12*time.Hour, env("ui-session-timeout", "a UI session ends this long after sign-in, however used"))
+	fs.StringVar(&s.uiSecureCookie, "ui-secure-cookie", web.SecureCookieAuto, env("ui-secure-cookie",
+		"when the UI's session cookie is Secure: auto (when the request came over TLS), always (behind a proxy that terminates TLS) or never"))
+	fs.StringVar(&s.uiProxies, "ui-trusted-proxies", "", env("ui-trusted-proxies",
+		"comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the UI's client (sign-in limit, audit); empty: the header is ignored"))
 	return fs, s
 }
 
@@ -179,7 +189,13 @@ func runServe(c *cli, args []string) int {
 	if !s.noEnforce {
 		acfg.Dial = dial
 	}
-	ui, err := web.New(web.Config{Store: st, Quarantines: m, Policy: holder, IdleTimeout: s.uiIdle, AbsoluteTimeout: s.uiAbsolute, Logger: log})
+	proxies, err := parseProxies(s.uiProxies)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward serve: -ui-trusted-proxies: %v\n", err)
+		return 1
+	}
+	ui, err := web.New(web.Config{Store: st, Quarantines: m, Policy: holder, IdleTimeout: s.uiIdle, AbsoluteTimeout: s.uiAbsolute, Logger: log,
+		SecureCookie: s.uiSecureCookie, TrustedProxies: proxies})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward serve: %v\n", err)
 		return 1
@@ -244,6 +260,27 @@ func runServe(c *cli, args []string) int {
 	wg.Wait() // the queue and the scheduler finish the step they are in
 	log.Info("stopped")
 	return code
+}
+
+// parseProxies reads a comma-separated list of addresses and CIDRs.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 func newLogger(c *cli, format, level string) (*slog.Logger, error) {

@@ -5,15 +5,23 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/wardnet/ward/internal/store"
 )
 
 // cookieName is the session cookie: HttpOnly, SameSite=Strict, Path=/ui,
-// Secure when served over TLS. Its value is the session's secret, whose
+// Secure as Config.SecureCookie says (by default when served over TLS). Its value is the session's secret, whose
 // hash the store keeps.
 const cookieName = "ward_session"
 
@@ -61,9 +69,29 @@ func (h *Handler) current(r *http.Request) (*session, error) {
 	return &session{UISession: *us, csrf: csrfToken(c.Value)}, nil
 }
 
+// Values of Config.SecureCookie.
+const (
+	SecureCookieAuto   = "auto"   // Secure when the request came over TLS
+	SecureCookieAlways = "always" // behind a proxy that terminates TLS
+	SecureCookieNever  = "never"  // plain HTTP on purpose (a lab)
+)
+
+// secureCookie says whether the session cookie set in answer to r is
+// Secure. Behind a TLS-terminating proxy r.TLS is nil although the
+// browser spoke HTTPS, hence "always".
+func (h *Handler) secureCookie(r *http.Request) bool {
+	switch h.cfg.SecureCookie {
+	case SecureCookieAlways:
+		return true
+	case SecureCookieNever:
+		return false
+	}
+	return r.TLS != nil
+}
+
 // setCookie sets (or, with value "", clears) the session cookie.
-func setCookie(w http.ResponseWriter, r *http.Request, value string) {
-	c := &http.Cookie{Name: cookieName, Value: value, Path: Prefix, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string) {
+	c := &http.Cookie{Name: cookieName, Value: value, Path: Prefix, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.secureCookie(r)}
 	if value == "" {
 		c.MaxAge = -1
 	}
@@ -81,7 +109,7 @@ func (h *Handler) get(fn func(http.ResponseWriter, *http.Request, *session)) htt
 			return
 		}
 		if s == nil {
-			setCookie(w, r, "")
+			h.setCookie(w, r, "")
 			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
@@ -155,8 +183,16 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // login signs in with an API token posted in the form (never in a URL)
-// and sets the session cookie.
+// and sets the session cookie. Attempts are rate-limited per client
+// address before the token is looked at, so the audit events of refused
+// sign-ins are bounded too.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	client := h.clientAddr(r)
+	res, wait := h.logins.reserve(client, h.cfg.Now())
+	if res == nil {
+		h.tooManySignIns(w, r, client, wait)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		h.render(w, r, http.StatusBadRequest, "login", page{Title: "Sign in", Data: loginData{Next: "/ui/", Error: "The form could not be read."}})
@@ -164,26 +200,58 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	token := strings.TrimSpace(r.PostForm.Get("token"))
-	secret, us, err := h.cfg.Store.StartUISession(r.Context(), token, h.cfg.AbsoluteTimeout, remoteHost(r))
+	secret, us, err := h.cfg.Store.StartUISession(r.Context(), token, h.cfg.AbsoluteTimeout, client)
 	if err != nil {
-		msg, status := "", http.StatusUnauthorized
+		msg, reason, status := "", "", http.StatusUnauthorized
 		switch {
+		case token == "":
+			msg, reason = "Paste a token to sign in.", "no token"
 		case errors.Is(err, store.ErrTokenUnknown):
-			msg = "That token is not valid."
-		case errors.Is(err, store.ErrTokenRevoked), errors.Is(err, store.ErrTokenExpired):
-			msg = "That token was revoked or has expired; ask an administrator for a new one."
+			msg, reason = "That token is not valid.", "unknown token"
+		case errors.Is(err, store.ErrTokenRevoked):
+			msg, reason = "That token was revoked or has expired; ask an administrator for a new one.", "revoked token"
+		case errors.Is(err, store.ErrTokenExpired):
+			msg, reason = "That token was revoked or has expired; ask an administrator for a new one.", "expired token"
 		default:
-			h.cfg.Logger.Error("ui sign-in failed", "error", err)
+			h.cfg.Logger.Error("ui sign-in failed", "error", err, "remote", client)
 			msg, status = "Ward could not sign you in: the store did not answer.", http.StatusServiceUnavailable
 		}
+		if reason != "" {
+			h.auditFailedLogin(r, client, reason)
+		}
 		// Never the token: only that a sign-in was refused, and from where.
-		h.cfg.Logger.Info("ui sign-in refused", "remote", remoteHost(r), "reason", msg)
+		h.cfg.Logger.Info("ui sign-in refused", "remote", client, "reason", msg)
 		h.render(w, r, status, "login", page{Title: "Sign in", Data: loginData{Next: next, Error: msg}})
 		return
 	}
-	h.cfg.Logger.Info("ui sign-in", "actor", "token:"+us.TokenName, "role", us.Role, "session", us.ID, "remote", remoteHost(r))
-	setCookie(w, r, secret)
+	// A good sign-in gives its attempt back: the limit is on guessing.
+	res.CancelAt(h.cfg.Now())
+	h.cfg.Logger.Info("ui sign-in", "actor", "token:"+us.TokenName, "role", us.Role, "session", us.ID, "remote", client)
+	h.setCookie(w, r, secret)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// auditFailedLogin records a refused sign-in. The detail holds where it
+// came from and why, never the token nor any part of it.
+func (h *Handler) auditFailedLogin(r *http.Request, client, reason string) {
+	_, err := h.cfg.Store.AppendAudit(r.Context(), store.AuditEntry{Actor: "anonymous", Action: "ui.login.failed", Object: "ui",
+		Detail: map[string]any{"remote": client, "reason": reason}})
+	if err != nil {
+		h.cfg.Logger.Error("recording a refused UI sign-in in the audit log", "error", err, "remote", client, "reason", reason)
+	}
+}
+
+// tooManySignIns answers a sign-in over the limit, without reading the
+// form: 429 with Retry-After in whole seconds.
+func (h *Handler) tooManySignIns(w http.ResponseWriter, r *http.Request, client string, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	h.cfg.Logger.Warn("ui sign-in refused: too many attempts", "remote", client, "retry_after_s", secs)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	h.problem(w, r, nil, http.StatusTooManyRequests, "Too many sign-in attempts",
+		fmt.Sprintf("Too many sign-in attempts came from your address (%s); your token was not checked. Wait %d seconds and try again.", client, secs))
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s *session) {
@@ -193,7 +261,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	h.cfg.Logger.Info("ui logout", "actor", s.actor(), "session", s.ID)
-	setCookie(w, r, "")
+	h.setCookie(w, r, "")
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
 
@@ -203,4 +271,111 @@ func remoteHost(r *http.Request) string {
 		return strings.Trim(r.RemoteAddr[:i], "[]")
 	}
 	return r.RemoteAddr
+}
+
+// clientAddr is the address a request came from: the peer's, or, when the
+// peer is one of Config.TrustedProxies, the nearest address in its
+// X-Forwarded-For that is not itself a trusted proxy. With no trusted
+// proxies (the default) the header is ignored: anyone can write it.
+func (h *Handler) clientAddr(r *http.Request) string {
+	peer := remoteHost(r)
+	if len(h.cfg.TrustedProxies) == 0 || !h.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			// A malformed hop is not an address to key on; the proxy
+			// that handed it over is what we know.
+			return peer
+		}
+		if !h.trusted(hop) {
+			return a.Unmap().String()
+		}
+	}
+	return peer
+}
+
+func (h *Handler) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// loginLimiter is a token bucket per client address for sign-in attempts.
+// A limiter idle long enough to have refilled is the same as a new one,
+// so it is forgotten; the map is swept at most once per refill time and
+// never holds more than max addresses: past that, new addresses share one
+// limiter (an attacker with many addresses is limited as one).
+type loginLimiter struct {
+	every time.Duration // one attempt back per every
+	burst int
+	max   int
+
+	mu        sync.Mutex
+	clients   map[string]*loginBucket
+	overflow  *rate.Limiter
+	lastSweep time.Time
+}
+
+type loginBucket struct {
+	lim  *rate.Limiter
+	last time.Time
+}
+
+func newLoginLimiter(every time.Duration, burst, max int) *loginLimiter {
+	return &loginLimiter{every: every, burst: burst, max: max, clients: map[string]*loginBucket{},
+		overflow: rate.NewLimiter(rate.Every(every), burst)}
+}
+
+// refill is how long an unused limiter takes to be full again.
+func (l *loginLimiter) refill() time.Duration { return l.every * time.Duration(l.burst) }
+
+// reserve takes one attempt from client's bucket at now. With none left it
+// returns nil and how long until there is one.
+func (l *loginLimiter) reserve(client string, now time.Time) (*rate.Reservation, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) >= l.refill() || len(l.clients) >= l.max {
+		l.sweep(now)
+	}
+	lim := l.overflow
+	if b := l.clients[client]; b != nil {
+		b.last, lim = now, b.lim
+	} else if len(l.clients) < l.max {
+		b = &loginBucket{lim: rate.NewLimiter(rate.Every(l.every), l.burst), last: now}
+		l.clients[client], lim = b, b.lim
+	}
+	res := lim.ReserveN(now, 1)
+	if wait := res.DelayFrom(now); wait > 0 {
+		res.CancelAt(now)
+		return nil, wait
+	}
+	return res, 0
+}
+
+func (l *loginLimiter) sweep(now time.Time) {
+	l.lastSweep = now
+	for k, b := range l.clients {
+		if now.Sub(b.last) >= l.refill() {
+			delete(l.clients, k)
+		}
+	}
+}
+
+// size is how many addresses the limiter remembers (for tests).
+func (l *loginLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
 }

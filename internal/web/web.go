@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -44,6 +45,19 @@ type Config struct {
 	AbsoluteTimeout time.Duration
 	Now             func() time.Time
 	Logger          *slog.Logger
+	// SecureCookie is when the session cookie is Secure: "auto" (the
+	// default: when the request came over TLS), "always" (behind a proxy
+	// that terminates TLS) or "never".
+	SecureCookie string
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For names the client; empty (the default): the header
+	// is ignored and the peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	// LoginEvery and LoginBurst limit sign-in attempts per client address:
+	// LoginBurst at once, then one per LoginEvery (defaults 10 and 6s).
+	// A successful sign-in does not count.
+	LoginEvery time.Duration
+	LoginBurst int
 }
 
 // Prefix is where the UI is mounted.
@@ -57,6 +71,8 @@ type Handler struct {
 	// commits caches, per policy hash, the git commit that last changed
 	// each flow's declaration (flow.go).
 	commits *commitCache
+	// logins limits sign-in attempts per client address (session.go).
+	logins *loginLimiter
 }
 
 // csp allows only Ward's own stylesheet: no script at all, no inline
@@ -81,11 +97,26 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Store == nil {
 		return nil, fmt.Errorf("web: the UI needs the store (sessions, audit log)")
 	}
+	switch cfg.SecureCookie {
+	case "":
+		cfg.SecureCookie = SecureCookieAuto
+	case SecureCookieAuto, SecureCookieAlways, SecureCookieNever:
+	default:
+		return nil, fmt.Errorf("web: secure cookie setting %q: want auto, always or never", cfg.SecureCookie)
+	}
+	if cfg.LoginEvery <= 0 {
+		cfg.LoginEvery = 6 * time.Second
+	}
+	if cfg.LoginBurst <= 0 {
+		cfg.LoginBurst = 10
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: pages, commits: &commitCache{}}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: pages, commits: &commitCache{},
+		// 10,000 addresses of a few hundred bytes each: a bounded map.
+		logins: newLoginLimiter(cfg.LoginEvery, cfg.LoginBurst, 10000)}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
