@@ -623,11 +623,24 @@ func (m *Manager) decide(ctx context.Context, v *view, d *device, cur *store.Qua
 	}
 	// An isolate breaks every flow but remediation: never without a person
 	// for a device in an essential flow or of a criticality that needs one.
-	if dec.Action == LevelIsolate && (len(d.essential) > 0 || slices.Contains(q.ApprovalRequired, d.inv.Criticality)) {
+	if dec.Action == LevelIsolate && len(isolateApprovalReasons(q, d)) > 0 {
 		dec = Decision{Action: LevelRestrict, Pending: LevelIsolate,
 			Reason: dec.Reason + "; isolate waits for approval (essential flows or approval_required), restricted meanwhile"}
 	}
 	return dec, nil
+}
+
+// isolateApprovalReasons says why an isolate of d waits for a person
+// (essential flows, a criticality in approval_required); none: it does not.
+func isolateApprovalReasons(q *policy.Quarantine, d *device) []string {
+	var out []string
+	if q != nil && slices.Contains(q.ApprovalRequired, d.inv.Criticality) {
+		out = append(out, fmt.Sprintf("criticality %s is in approval_required", d.inv.Criticality))
+	}
+	if len(d.essential) > 0 {
+		out = append(out, fmt.Sprintf("the device takes part in essential flows (%s)", strings.Join(d.essential, ", ")))
+	}
+	return out
 }
 
 func nonNilMap(m map[string]string) map[string]string {
@@ -721,6 +734,12 @@ func (m *Manager) save(tx *store.QuarantineTx, v *view, c *change, actor string,
 		action = "quarantine.create"
 	}
 	detail["level"], detail["pending"], detail["status"], detail["expires_at"] = q.Level, q.PendingLevel, q.Status, q.ExpiresAt
+	// What a restrict keeps open, as decided: the timeline shows this,
+	// not a recomputation under a later policy or inventory.
+	detail["essential_flows"] = []string{}
+	if d := v.byID[q.DeviceID]; d != nil {
+		detail["essential_flows"] = nonNilSlice(d.essential)
+	}
 	ev := store.AuditEntry{Actor: actor, Action: action, Object: v.deviceName(q.DeviceID), Detail: detail}
 	// Only a change of what the targets enforce needs pushing: an alert
 	// held for a person, or a level waiting for approval, enqueues
