@@ -28,25 +28,32 @@ var ControlStatuses = []string{StatusMet, StatusPartial, StatusNotEvidenced}
 // Control is one control of a framework, with the status the report
 // evidences and why.
 type Control struct {
-	ID        string   `json:"id"`
-	Framework string   `json:"framework"`
-	Ref       string   `json:"ref"`
-	Title     string   `json:"title"`
-	Source    string   `json:"source"`
-	Sections  []string `json:"sections"`
-	Status    string   `json:"status"`
-	Reasons   []string `json:"reasons"`
+	ID        string `json:"id"`
+	Framework string `json:"framework"`
+	Ref       string `json:"ref"`
+	Title     string `json:"title"`
+	Source    string `json:"source"`
+	// Verified says whether Title was checked against Source; Note says
+	// how, or why not, so a reviewer knows what to double-check.
+	Verified bool     `json:"verified"`
+	Note     string   `json:"note,omitempty"`
+	Sections []string `json:"sections"`
+	Status   string   `json:"status"`
+	Reasons  []string `json:"reasons"`
 }
 
 // controlDef is one entry of controls.json.
 type controlDef struct {
-	ID        string   `json:"id"`
-	Framework string   `json:"framework"`
-	Ref       string   `json:"ref"`
-	Title     string   `json:"title"`
-	Source    string   `json:"source"`
-	Sections  []string `json:"sections"`
-	Rule      struct {
+	ID        string `json:"id"`
+	Framework string `json:"framework"`
+	Ref       string `json:"ref"`
+	Title     string `json:"title"`
+	Source    string `json:"source"`
+	// Verified is a pointer so that an entry must say it either way.
+	Verified *bool    `json:"verified"`
+	Note     string   `json:"note"`
+	Sections []string `json:"sections"`
+	Rule     struct {
 		Evidence   []string `json:"evidence"`
 		NoFindings []string `json:"no_findings"`
 		Checks     []string `json:"checks"`
@@ -59,22 +66,28 @@ var (
 	knownChecks   = []string{"targets_applied", "default_deny", "audit_intact", "audit_keyed", "quarantines_enforced", "recertification_complete"}
 )
 
-// loadControls decodes controls.json and refuses a section, finding kind or
+// loadControls decodes controls.json, see parseControls.
+func loadControls() ([]controlDef, error) { return parseControls(controlsJSON) }
+
+// parseControls decodes a crosswalk and refuses a section, finding kind or
 // check the code does not know, so a typo cannot make a control "met".
-func loadControls() ([]controlDef, error) {
+func parseControls(data []byte) ([]controlDef, error) {
 	var doc struct {
 		About    string       `json:"about"`
 		Controls []controlDef `json:"controls"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(controlsJSON))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("report: controls.json: %w", err)
 	}
 	seen := map[string]bool{}
 	for _, c := range doc.Controls {
-		if c.ID == "" || c.Title == "" || c.Source == "" || seen[c.ID] {
-			return nil, fmt.Errorf("report: controls.json: control %q: an id (unique), a title and a source are required", c.ID)
+		if c.ID == "" || c.Title == "" || c.Source == "" || len(c.Sections) == 0 || seen[c.ID] {
+			return nil, fmt.Errorf("report: controls.json: control %q: an id (unique), a title, a source and sections are required", c.ID)
+		}
+		if c.Verified == nil || (!*c.Verified && c.Note == "") {
+			return nil, fmt.Errorf("report: controls.json: control %s: say whether its title was checked against its source (\"verified\"), and if not, why (\"note\")", c.ID)
 		}
 		seen[c.ID] = true
 		for _, s := range slices.Concat(c.Sections, c.Rule.Evidence) {
@@ -114,7 +127,7 @@ func evaluateControls(r *Report) ([]Control, error) {
 	}
 	out := make([]Control, 0, len(defs))
 	for _, d := range defs {
-		c := Control{ID: d.ID, Framework: d.Framework, Ref: d.Ref, Title: d.Title, Source: d.Source, Sections: d.Sections, Reasons: []string{}}
+		c := Control{ID: d.ID, Framework: d.Framework, Ref: d.Ref, Title: d.Title, Source: d.Source, Verified: *d.Verified, Note: d.Note, Sections: d.Sections, Reasons: []string{}}
 		for _, s := range d.Rule.Evidence {
 			if sectionLen(r, s) == 0 {
 				c.Reasons = append(c.Reasons, fmt.Sprintf("the report's %s section is empty", s))
