@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,7 +18,9 @@ import (
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/report"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/internal/testenv"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -84,7 +90,6 @@ func TestReportEndpoint(t *testing.T) {
 
 	for query, want := range map[string]int{
 		"?format=html":            200,
-		"?format=pdf":             400,
 		"?format=xml":             400,
 		"?as_of=last+week":        400,
 		"?as_of=2026-01-01":       200,
@@ -101,4 +106,49 @@ func TestReportEndpoint(t *testing.T) {
 			t.Errorf("GET /report%s: %d, want %d", query, resp.StatusCode, want)
 		}
 	}
+}
+
+// TestReportPDF: format=pdf prints the HTML report with the real
+// Chromium (a PDF, with its digest); without Chromium on PATH it is a 503
+// naming Chromium and how to install it.
+func TestReportPDF(t *testing.T) {
+	hs := reportServer(t)
+	t.Run("chromium", func(t *testing.T) {
+		if _, err := report.Chromium(); err != nil {
+			testenv.Unavailable(t, "Chromium is not installed (make deps installs Debian's chromium)")
+		}
+		resp, err := http.Get(hs.URL + "/report?format=pdf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(body, []byte("%PDF-")) {
+			t.Fatalf("GET /report?format=pdf: %d %s, body starts %q; want 200 application/pdf starting %%PDF-",
+				resp.StatusCode, resp.Header.Get("Content-Type"), body[:min(len(body), 200)])
+		}
+		sum := sha256.Sum256(body)
+		if got := resp.Header.Get("X-Ward-Report-SHA256"); got != hex.EncodeToString(sum[:]) {
+			t.Errorf("X-Ward-Report-SHA256 %s is not the body's digest", got)
+		}
+	})
+	t.Run("no chromium", func(t *testing.T) {
+		t.Setenv("PATH", t.TempDir()) // an empty PATH: no browser
+		resp, err := http.Get(hs.URL + "/report?format=pdf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e ErrorBody
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || e.Error.Code != "pdf_unavailable" ||
+			!strings.Contains(e.Error.Message, "chromium") || !strings.Contains(e.Error.Message, "install") {
+			t.Errorf("without Chromium: %d %+v; want 503 pdf_unavailable naming chromium and how to install it", resp.StatusCode, e.Error)
+		}
+	})
 }
