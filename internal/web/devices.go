@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/report"
 	"github.com/wardnet/ward/internal/store"
 )
@@ -63,13 +65,49 @@ type deviceData struct {
 	Outbound, Inbound   []report.Cell
 	Quarantines         []report.Quarantine
 	DefaultAction, Note string
-	// Kept are the essential flows in force with the device's zone at
-	// either end, from the report's flow register: what a restrict
-	// quarantine keeps open (docs/quarantine: restrict keeps essential
-	// flows). Essential flows naming a network that holds the device's
-	// address are kept too but not listed here: the quarantine manager's
-	// own list (essentialFlows) is not exported yet.
+	// Preview is what the quarantine manager says a quarantine of the
+	// device would do now (quarantine.Manager.Preview): nil when viewing a
+	// past time, or when this Ward's manager cannot preview.
+	Preview *quarantinePreview
+	// Kept, only when there is no Preview, are the
+	// essential flows in force with the device's zone at either end, from
+	// the report's flow register: a lower bound of what a restrict keeps
+	// (essential flows naming a network that holds the device's address
+	// are kept too).
 	Kept []flowRow
+}
+
+// quarantinePreview is the device page's "what a quarantine would keep
+// open".
+type quarantinePreview struct {
+	quarantine.Preview
+	// Error says why there is no preview (the device is removed from the
+	// inventory, or the decision failed).
+	Error string
+}
+
+// previewer is the quarantine manager's preview, which the UI's
+// Quarantines need not offer (a Ward without a manager, a test's fake).
+type previewer interface {
+	Preview(ctx context.Context, device string) (quarantine.Preview, error)
+}
+
+// previewOf asks the quarantine manager what a quarantine of device name
+// would do; nil when it cannot say.
+func (h *Handler) previewOf(ctx context.Context, name string) *quarantinePreview {
+	p, ok := h.cfg.Quarantines.(previewer)
+	if !ok {
+		return nil
+	}
+	pv, err := p.Preview(ctx, name)
+	switch {
+	case errors.Is(err, quarantine.ErrNotFound):
+		return &quarantinePreview{Error: "the device is not in the inventory in force: nothing would be quarantined"}
+	case err != nil:
+		h.cfg.Logger.Error("previewing a quarantine for the UI", "error", err, "device", name)
+		return &quarantinePreview{Error: "Ward could not work out the quarantine decision: " + err.Error()}
+	}
+	return &quarantinePreview{Preview: pv}
 }
 
 func (h *Handler) device(w http.ResponseWriter, r *http.Request, s *session) {
@@ -108,8 +146,11 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request, s *session) {
 				}
 			}
 		}
+		if ev.asOf == "" {
+			d.Preview = h.previewOf(r.Context(), row.Name)
+		}
 		for _, f := range ev.rep.Flows {
-			if d.Zone != "" && f.Essential && f.InForce && (slices.Contains(f.From, d.Zone) || slices.Contains(f.To, d.Zone)) {
+			if d.Preview == nil && d.Zone != "" && f.Essential && f.InForce && (slices.Contains(f.From, d.Zone) || slices.Contains(f.To, d.Zone)) {
 				d.Kept = append(d.Kept, flowRowOfReport(f, ev.asOf))
 			}
 		}

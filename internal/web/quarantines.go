@@ -14,10 +14,12 @@ import (
 )
 
 // The quarantines pages: the list (active, waiting for approval, held by
-// the storm guard) and the operators' release and approval forms.
+// the storm guard), each quarantine's timeline (quarantine_timeline.go)
+// and the operators' release and approval forms.
 
 func (h *Handler) quarantineRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /ui/quarantines", h.get(h.quarantines))
+	m.HandleFunc("GET /ui/quarantines/{id}", h.get(h.quarantineTimeline))
 	m.HandleFunc("POST /ui/quarantines/{id}/release", h.post(store.RoleOperator, h.release))
 	m.HandleFunc("POST /ui/quarantines/{id}/approve", h.post(store.RoleAdmin, h.approve))
 }
