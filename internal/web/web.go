@@ -73,6 +73,9 @@ type Handler struct {
 	commits *commitCache
 	// logins limits sign-in attempts per client address (session.go).
 	logins *loginLimiter
+	// audit remembers the dashboard's last intact walk of the audit
+	// chain (pages.go).
+	audit *auditMemo
 }
 
 // csp allows only Ward's own stylesheet: no script at all, no inline
@@ -116,7 +119,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: pages, commits: &commitCache{},
 		// 10,000 addresses of a few hundred bytes each: a bounded map.
-		logins: newLoginLimiter(cfg.LoginEvery, cfg.LoginBurst, 10000)}
+		logins: newLoginLimiter(cfg.LoginEvery, cfg.LoginBurst, 10000), audit: &auditMemo{}}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err

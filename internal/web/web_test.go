@@ -419,3 +419,110 @@ func TestSecureCookieOverTLS(t *testing.T) {
 		t.Errorf("cookies over TLS: %+v", cs)
 	}
 }
+
+// tamperAudit runs SQL on the audit log with its append-only triggers
+// dropped, as someone with write access to the database could.
+func tamperAudit(t *testing.T, st *store.Store, sql string, args ...any) {
+	t.Helper()
+	for _, trig := range []string{"audit_events_no_update", "audit_events_no_delete"} {
+		if err := st.DB.Exec("DROP TRIGGER IF EXISTS " + trig).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := st.DB.Exec(sql, args...); res.Error != nil || res.RowsAffected == 0 {
+		t.Fatalf("%s: %v (%d rows)", sql, res.Error, res.RowsAffected)
+	}
+}
+
+var auditLine = regexp.MustCompile(`The audit chain is (intact: (\d+) events checked|broken: audit event (\d+))`)
+
+// TestDashboardAuditVerification: the dashboard remembers its last walk of
+// the audit chain while the log does not move, walks again when a newer
+// event is written or the head is rewritten, and reports an older event
+// rewritten behind the head once its memory runs out (auditRewalk).
+func TestDashboardAuditVerification(t *testing.T) {
+	s := newUIServer(t)
+	c := s.signIn(t, store.RoleAdmin) // an admin's reads are not audited: loads write nothing
+	load := func(t *testing.T) (intact bool, n string) {
+		t.Helper()
+		a := do(t, c, "GET", s.url+"/ui/", nil)
+		m := auditLine.FindStringSubmatch(a.body)
+		if a.status != http.StatusOK || m == nil {
+			t.Fatalf("dashboard: %d, no audit line:\n%s", a.status, a.body)
+		}
+		if m[2] != "" {
+			return true, m[2]
+		}
+		return false, m[3]
+	}
+	head := func() store.AuditEvent {
+		evs, err := s.st.ListAudit(context.Background(), 1)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("audit head: %v %v", evs, err)
+		}
+		return evs[0]
+	}
+	intact, n := load(t)
+	if !intact || n != fmt.Sprint(head().Seq) {
+		t.Fatalf("first load: intact %v, %s events; want intact, %d", intact, n, head().Seq)
+	}
+	s.signIn(t, store.RoleViewer) // a newer event: it is checked
+	if intact, n = load(t); !intact || n != fmt.Sprint(head().Seq) {
+		t.Fatalf("after a new event: intact %v, %s events; want intact, %d", intact, n, head().Seq)
+	}
+
+	// An old event rewritten behind the head: the remembered walk stands
+	// until auditRewalk runs out, then the break is found.
+	tamperAudit(t, s.st, "UPDATE audit_events SET object = 'forged' WHERE seq = 2")
+	if intact, _ = load(t); !intact {
+		t.Fatal("a load right after the tampering walked the chain again; want the remembered walk")
+	}
+	s.clock.Advance(5*time.Minute + time.Second)
+	if intact, n = load(t); intact || n != "2" {
+		t.Fatalf("after the memory ran out: intact %v, event %s; want broken at event 2", intact, n)
+	}
+	// A broken chain is never remembered: still reported on the next load.
+	if intact, n = load(t); intact || n != "2" {
+		t.Fatalf("next load: intact %v, event %s; want broken at event 2", intact, n)
+	}
+}
+
+// TestDashboardAuditHeadRewritten: a rewritten head event, or a new one
+// written after an old one was tampered with, is found at the next load.
+func TestDashboardAuditHeadRewritten(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, s *uiServer, head uint64)
+		broken string // the event named
+	}{
+		{"head rewritten", func(t *testing.T, s *uiServer, head uint64) {
+			tamperAudit(t, s.st, "UPDATE audit_events SET actor = 'someone else' WHERE seq = ?", head)
+		}, "head"},
+		{"old event rewritten, then a new event", func(t *testing.T, s *uiServer, _ uint64) {
+			tamperAudit(t, s.st, "UPDATE audit_events SET object = 'forged' WHERE seq = 2")
+			s.signIn(t, store.RoleViewer)
+		}, "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newUIServer(t)
+			c := s.signIn(t, store.RoleAdmin)
+			if a := do(t, c, "GET", s.url+"/ui/", nil); !strings.Contains(a.body, "audit chain is intact") {
+				t.Fatalf("first load: %d\n%s", a.status, a.body)
+			}
+			evs, err := s.st.ListAudit(context.Background(), 1)
+			if err != nil || len(evs) != 1 {
+				t.Fatal(evs, err)
+			}
+			tt.tamper(t, s, evs[0].Seq)
+			want := tt.broken
+			if want == "head" {
+				want = fmt.Sprint(evs[0].Seq)
+			}
+			a := do(t, c, "GET", s.url+"/ui/", nil)
+			if m := auditLine.FindStringSubmatch(a.body); m == nil || m[3] != want {
+				t.Errorf("after tampering: %v; want the chain broken at event %s", m, want)
+			}
+		})
+	}
+}
