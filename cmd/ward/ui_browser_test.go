@@ -208,6 +208,69 @@ func checkDownload(t *testing.T, base, token, path, contentType string) {
 	}
 }
 
+// walk opens start and every UI page linked from the pages it reaches
+// whose path follow accepts, checking each answers 200 where it was asked;
+// it returns the pages seen and the downloads linked.
+func (b *uiBrowser) walk(start string, follow func(string) bool) (seen, downloads map[string]bool) {
+	b.t.Helper()
+	seen, downloads = map[string]bool{}, map[string]bool{}
+	queue := []string{start}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if st := b.open(p); st != 200 {
+			b.t.Errorf("GET %s (linked): %d", p, st)
+			continue
+		}
+		if b.location() != p {
+			b.t.Errorf("GET %s ended at %s", p, b.location())
+		}
+		pages, files := b.linksAndDownloads()
+		for _, l := range pages {
+			if follow(l) {
+				queue = append(queue, l)
+			}
+		}
+		for _, d := range files {
+			downloads[d] = true
+		}
+	}
+	return seen, downloads
+}
+
+// tabReachesAll checks that Tab alone, from the top of page p, reaches
+// every link, button and field of it.
+func (b *uiBrowser) tabReachesAll(p string) {
+	b.t.Helper()
+	b.open(p)
+	want, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("a[href], button, input:not([type=hidden]), select").length`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	reached := map[string]bool{}
+	for i := 0; i < want+5; i++ {
+		if _, err := chromedp.Run(b.ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			b.t.Fatal(err)
+		}
+		// The focused element, if it is one of those counted.
+		id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(e => e.matches("a[href], button, input:not([type=hidden]), select") ? e.tagName + "@" + [...document.querySelectorAll("*")].indexOf(e) : "")(document.activeElement)`))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if id == "" {
+			continue
+		}
+		reached[id] = true
+	}
+	if len(reached) < want {
+		b.t.Errorf("%s: Tab reached %d of %d links, buttons and fields", p, len(reached), want)
+	}
+}
+
 // signIn signs in with token through the form.
 func (b *uiBrowser) signIn(token string) {
 	b.t.Helper()
@@ -279,29 +342,7 @@ func TestUIBrowser(t *testing.T) {
 
 	// 1. An operator walks every page and follows every link.
 	b.signIn(tokens["operator"])
-	seen := map[string]bool{}
-	downloads := map[string]bool{}
-	queue := []string{"/ui/"}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		if st := b.open(p); st != 200 {
-			t.Errorf("GET %s (linked): %d", p, st)
-			continue
-		}
-		if b.location() != p {
-			t.Errorf("GET %s ended at %s", p, b.location())
-		}
-		pages, files := b.linksAndDownloads()
-		queue = append(queue, pages...)
-		for _, d := range files {
-			downloads[d] = true
-		}
-	}
+	seen, downloads := b.walk("/ui/", func(string) bool { return true })
 	if !downloads["/ui/flows.csv"] {
 		t.Errorf("the flow register's CSV is not linked from the UI (downloads %v)", downloads)
 	}
@@ -516,29 +557,7 @@ func TestUIBrowserMatrix(t *testing.T) {
 
 	// Tab alone reaches every link and button of the dashboard and the matrix.
 	for _, p := range []string{"/ui/", "/ui/matrix"} {
-		b.open(p)
-		want, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("a[href], button, input:not([type=hidden]), select").length`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		reached := map[string]bool{}
-		for i := 0; i < want+5; i++ {
-			if _, err := chromedp.Run(b.ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
-				t.Fatal(err)
-			}
-			// The focused element, if it is one of those counted.
-			id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(e => e.matches("a[href], button, input:not([type=hidden]), select") ? e.tagName + "@" + [...document.querySelectorAll("*")].indexOf(e) : "")(document.activeElement)`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if id == "" {
-				continue
-			}
-			reached[id] = true
-		}
-		if len(reached) < want {
-			t.Errorf("%s: Tab reached %d of %d links, buttons and fields", p, len(reached), want)
-		}
+		b.tabReachesAll(p)
 	}
 
 	// as_of before and after an apply.
@@ -571,5 +590,182 @@ func TestUIBrowserMatrix(t *testing.T) {
 	b.open("/ui/changes")
 	if m := b.main(); !strings.Contains(m, "matrix as of then") {
 		t.Errorf("changes after the apply:\n%s", m)
+	}
+}
+
+// TestUIBrowserRecert runs a recertification campaign through the UI in
+// Chromium: an administrator starts it with the form; an operator
+// re-approves one flow with the mouse and lets another expire with the
+// keyboard alone; the campaign's page shows who decided and when; the
+// administrator closes it; the campaign pages' links all answer, with
+// nothing on the console; Tab reaches every control of the new forms; and
+// the report (GET /api/v1/report) carries the decisions.
+func TestUIBrowserRecert(t *testing.T) {
+	chromiumPath(t)
+	db := "sqlite://" + filepath.Join(t.TempDir(), "ward.db")
+	if code, _, errs := runWard(t, "inventory", "import", exampleInventory, "-db", db); code != 0 {
+		t.Fatal(errs)
+	}
+	tokens := map[string]string{}
+	for _, role := range []string{"viewer", "operator", "admin"} {
+		code, out, errs := runWard(t, "token", "create", "-role", role, "-name", "ui-"+role, "-db", db)
+		if code != 0 {
+			t.Fatal(errs)
+		}
+		tokens[role] = regexp.MustCompile(`ward_[A-Za-z0-9_-]{43}`).FindString(out)
+	}
+	srv := startServe(t, examplePolicy, db, "-no-enforce")
+	getJSON := func(path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tokens["viewer"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+		}
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, body)
+		}
+	}
+
+	b := newUIBrowser(t, srv.url)
+	// 1. An administrator starts a campaign with the form.
+	b.signIn(tokens["admin"])
+	b.tabReachesAll("/ui/recert")
+	b.open("/ui/recert")
+	if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.CSS("#recert-name"), "Browser review"), chromedp.SetValue(chromedp.CSS("#recert-due"), "14d")); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.click(`form[action="/ui/recert"] button`); st != 200 || !strings.Contains(b.main(), "Started: the owners can decide now.") {
+		t.Fatalf("start: %d at %s\n%s", st, b.location(), b.main())
+	}
+	m := regexp.MustCompile(`^/ui/recert/(\d+)\?done=started$`).FindStringSubmatch(b.location())
+	if m == nil {
+		t.Fatalf("after the start: at %s", b.location())
+	}
+	id := m[1]
+	var camp struct {
+		Name      string `json:"name"`
+		CreatedBy string `json:"created_by"`
+		Items     []struct {
+			Flow, Owner, State string
+		} `json:"items"`
+	}
+	getJSON("/api/v1/recert/"+id, &camp)
+	if camp.Name != "Browser review" || camp.CreatedBy != "token:ui-admin" || len(camp.Items) < 3 {
+		t.Fatalf("the campaign over REST: %+v", camp)
+	}
+	keep, drop := camp.Items[0].Flow, camp.Items[1].Flow
+	b.signOut()
+
+	// 2. An operator decides: re-approves one flow with the mouse, lets
+	// another expire with the keyboard alone.
+	b.signIn(tokens["operator"])
+	campaign := "/ui/recert/" + id
+	b.tabReachesAll(campaign)
+	b.open(campaign)
+	if strings.Contains(b.main(), "Close campaign") {
+		t.Error("an operator is offered the close form")
+	}
+	if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.CSS("#comment-"+keep), "still needed")); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.click(`tr#flow-` + keep + ` button[value="recertify"]`); st != 200 || !strings.Contains(b.main(), "Recorded: recertified.") {
+		t.Errorf("recertify %s: %d at %s", keep, st, b.location())
+	}
+	// Comment, Tab to "Recertify", Tab to "Let expire", Enter.
+	if err := chromedp.Do(b.ctx, chromedp.Focus(chromedp.CSS("#comment-"+drop)), chromedp.KeyEvent("no longer used"), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab)); err != nil {
+		t.Fatal(err)
+	}
+	if focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.textContent`)); err != nil || focused != "Let "+drop+" expire" {
+		t.Fatalf("two Tabs from the comment of %s reach %q (%v), want its expire button", drop, focused, err)
+	}
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.KeyEvent(kb.Enter))
+	if err != nil || resp.Status != 200 || !strings.Contains(b.main(), "Recorded: let expire.") {
+		t.Errorf("let %s expire with the keyboard: %v at %s", drop, err, b.location())
+	}
+	// Who decided and when, on the campaign's page.
+	for flow, want := range map[string]string{keep: "recertified", drop: "expired"} {
+		row, err := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("tr#flow-"+flow)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(row, "<td>"+want+"</td>") || !strings.Contains(row, "<td>token:ui-operator</td>") || !regexp.MustCompile(`<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>`).MatchString(row) {
+			t.Errorf("the row of %s does not say %s, by whom and when:\n%s", flow, want, row)
+		}
+	}
+	b.signOut()
+
+	// 3. The administrator closes the campaign.
+	b.signIn(tokens["admin"])
+	b.tabReachesAll(campaign)
+	b.open(campaign)
+	if st := b.click(`form[action="/ui/recert/` + id + `/close"] button`); st != 200 || !strings.Contains(b.main(), "Closed. Flows still pending") {
+		t.Errorf("close: %d at %s\n%s", st, b.location(), b.main())
+	}
+	if html := b.main(); !strings.Contains(html, "by token:ui-admin") || strings.Contains(html, "<button type=\"submit\" name=\"decision\"") {
+		t.Errorf("the closed campaign's page:\n%s", html)
+	}
+
+	// 4. The recertification pages are linked and every link from them
+	// answers, with nothing on the console.
+	seen, _ := b.walk("/ui/", func(p string) bool { return strings.HasPrefix(p, "/ui/recert") })
+	for _, want := range []string{"/ui/recert", campaign} {
+		if !seen[want] {
+			t.Errorf("%s is not reached from /ui/ (seen %v)", want, seen)
+		}
+	}
+	b.open(campaign)
+	for _, l := range b.links() {
+		if !seen[l] && b.open(l) != 200 {
+			t.Errorf("%s links %s, which does not answer 200", campaign, l)
+		}
+	}
+	if msgs := b.console(); len(msgs) > 0 {
+		t.Errorf("console messages:\n%s", strings.Join(msgs, "\n"))
+	}
+
+	// 5. The report carries the decisions. Its period ends at its
+	// generation time truncated to the second: wait for the next second.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	var rep struct {
+		Recertification []struct {
+			ID     uint64 `json:"id"`
+			Status string `json:"status"`
+			Counts struct {
+				Flows, Recertified, Expired int
+				NotRecertified              int `json:"not_recertified"`
+			} `json:"counts"`
+			Expired []struct {
+				Flow      string     `json:"flow"`
+				DecidedBy string     `json:"decided_by"`
+				DecidedAt *time.Time `json:"decided_at"`
+				Comment   string     `json:"comment"`
+			} `json:"expired"`
+			Undecided []struct {
+				Flow string `json:"flow"`
+			} `json:"undecided"`
+		} `json:"recertification"`
+	}
+	getJSON("/api/v1/report?format=json", &rep)
+	if len(rep.Recertification) != 1 || fmt.Sprint(rep.Recertification[0].ID) != id {
+		t.Fatalf("the report's recertification: %+v", rep.Recertification)
+	}
+	rc := rep.Recertification[0]
+	if rc.Status != "closed" || rc.Counts.Flows != len(camp.Items) || rc.Counts.Recertified != 1 || rc.Counts.Expired != 1 || rc.Counts.NotRecertified != len(camp.Items)-2 {
+		t.Errorf("the report's campaign: %+v", rc)
+	}
+	if len(rc.Expired) != 1 || rc.Expired[0].Flow != drop || rc.Expired[0].DecidedBy != "token:ui-operator" || rc.Expired[0].DecidedAt == nil || rc.Expired[0].Comment != "no longer used" {
+		t.Errorf("the report's expired flows: %+v", rc.Expired)
+	}
+	for _, u := range rc.Undecided {
+		if u.Flow == keep || u.Flow == drop {
+			t.Errorf("the report lists decided flow %s as undecided", u.Flow)
+		}
 	}
 }
