@@ -116,7 +116,7 @@ func timelineOf(hist *store.QuarantineHistory) quarantineTimelineData {
 		d.ApprovedBy = a.Actor
 	}
 	for _, p := range hist.Pushes {
-		row := timelineRow{At: p.At, Event: "Push to " + p.Target, Who: "ward", order: 3, Detail: "enforced"}
+		row := timelineRow{At: p.At, Event: "Push to " + p.Target, Who: "ward", order: 3, Detail: "pushed: the target holds what the quarantine asked for then"}
 		if !p.OK {
 			row.Failed, row.Detail = true, "failed: "+p.Error+" (retried until it succeeds)"
 		}
