@@ -104,7 +104,7 @@ func timelineOf(hist *store.QuarantineHistory) quarantineTimelineData {
 	}
 	var kept *[]string
 	for _, e := range hist.Events {
-		row, k := eventRow(e)
+		row, k := eventRow(e, kept)
 		d.Rows = append(d.Rows, row)
 		if k != nil {
 			kept = k
@@ -136,8 +136,9 @@ func timelineOf(hist *store.QuarantineHistory) quarantineTimelineData {
 }
 
 // eventRow is the row of a quarantine audit event, and the essential flows
-// its decision recorded (nil: it recorded none).
-func eventRow(e store.AuditEvent) (timelineRow, *[]string) {
+// its decision recorded (nil: it recorded none). kept is what the latest
+// decision before it recorded.
+func eventRow(e store.AuditEvent, kept *[]string) (timelineRow, *[]string) {
 	var det decisionDetail
 	// A detail that is not JSON still shows its event; ward audit verify
 	// is what judges the log.
@@ -157,8 +158,11 @@ func eventRow(e store.AuditEvent) (timelineRow, *[]string) {
 	case "quarantine.approve":
 		row.Event, row.order = "Approval", 2
 		row.Detail = strings.TrimSpace(fmt.Sprintf("%s approved %s", cmp.Or(det.Approved, "a stronger level"), quoteComment(det.Comment)))
-		if det.Approved == quarantine.LevelIsolate {
+		switch {
+		case det.Approved == quarantine.LevelIsolate:
 			row.KeptNote = "nothing but remediation (isolate)"
+		case kept != nil:
+			row.Kept, row.KeptNote = keptBy(det.Approved, quarantine.StatusActive, *kept)
 		}
 	case "quarantine.release":
 		row.Event, row.order, row.Detail = "Released", 4, fmt.Sprintf("was %s", describeLevelPending(det.Level, det.Pending, det.Status))
