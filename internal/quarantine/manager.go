@@ -11,7 +11,9 @@
 // SSH sessions kept open in a Pool. Quarantine (a person's request),
 // Approve, Release, ExpireDue and Reconcile complete the lifecycle; every
 // change is in the store and the audit log, so a restart neither drops nor
-// forgets a quarantine.
+// forgets a quarantine. Preview (preview.go) says what a quarantine of a
+// device would do without recording anything; TimelineOf (timeline.go)
+// reads one quarantine's recorded history for reviewers.
 //
 // The database decides, not this process: a device has at most one open
 // quarantine (a unique index), every decision runs in one store transaction

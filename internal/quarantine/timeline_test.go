@@ -1,4 +1,4 @@
-package web
+package quarantine
 
 import (
 	"slices"
@@ -71,9 +71,9 @@ func TestTimelineKeptOpen(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := timelineOf(&store.QuarantineHistory{Quarantine: tc.q, Device: store.Device{Name: "ws-1"}, Events: tc.events, Approvals: tc.approvals})
+			d := TimelineOf(&store.QuarantineHistory{Quarantine: tc.q, Device: store.Device{Name: "ws-1"}, Events: tc.events, Approvals: tc.approvals})
 			var events, kept []string
-			for _, r := range d.Rows {
+			for _, r := range d.Events {
 				events = append(events, r.Event)
 				kept = append(kept, summary(r.Kept, r.KeptNote))
 			}
