@@ -95,6 +95,11 @@ type Config struct {
 	// API's routes or openapi.yaml.
 	UI http.Handler
 
+	// Cluster says which replica this is and whether it leads
+	// (internal/cluster.Elector), for /readyz and /api/v1/cluster; nil is
+	// a Ward that takes part in no election (tests, a CLI).
+	Cluster Cluster
+
 	// Metrics collects /metrics; nil makes a new set.
 	Metrics *Metrics
 	Now     func() time.Time
@@ -222,6 +227,8 @@ func New(cfg Config) *Server {
 	v1.GET("/targets", viewer, s.listTargets)
 	v1.GET("/targets/:name", viewer, s.getTarget)
 	v1.GET("/targets/:name/drift", viewer, s.targetDrift)
+
+	v1.GET("/cluster", viewer, s.getCluster)
 
 	v1.GET("/tokens", admin, s.listTokens)
 	v1.POST("/tokens", admin, s.createToken)
@@ -353,8 +360,9 @@ func (s *Server) observe(c *gin.Context) {
 // ready answers whether Ward can serve: the store answers and its schema
 // is at the version this Ward expects.
 func (s *Server) ready(c *gin.Context) {
+	r := s.readiness()
 	if s.cfg.Store == nil {
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+		c.JSON(http.StatusOK, r)
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
@@ -367,5 +375,5 @@ func (s *Server) ready(c *gin.Context) {
 		fail(c, http.StatusServiceUnavailable, "not_ready", err.Error(), "")
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	c.JSON(http.StatusOK, r)
 }

@@ -145,7 +145,7 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 			}
 			return routeCase{method: "POST", path: "/api/v1/audit/verify", body: string(body), min: v}
 		},
-		get("/api/v1/targets", v), get("/api/v1/targets/core-fw", v), get("/api/v1/targets/core-fw/drift", v),
+		get("/api/v1/targets", v), get("/api/v1/targets/core-fw", v), get("/api/v1/targets/core-fw/drift", v), get("/api/v1/cluster", v),
 		get("/api/v1/tokens", a),
 		func() routeCase {
 			return routeCase{method: "POST", path: "/api/v1/tokens", body: `{"name":"` + fresh("new") + `","role":"viewer","expires":"30d"}`, min: a}

@@ -26,6 +26,10 @@ type Metrics struct {
 	applyDuration   prometheus.Histogram
 	pushErrors      *prometheus.CounterVec
 	held            prometheus.Counter
+	leader          prometheus.Gauge
+	leaderEpoch     prometheus.Gauge
+	leaderChanges   *prometheus.CounterVec
+	jobLatency      *prometheus.HistogramVec
 
 	mu           sync.Mutex
 	sources      map[string]bool
@@ -58,7 +62,17 @@ func NewMetrics() *Metrics {
 		Help: "Failed pushes to a target, by target and kind (apply, quarantine, drift)."}, []string{"target", "kind"})
 	m.held = prometheus.NewCounter(prometheus.CounterOpts{Name: "ward_quarantine_held_total",
 		Help: "Alerts the storm guard (max_auto_per_hour) held for a person: each waits as a pending quarantine (ward quarantines -status pending)."})
+	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ward_leader",
+		Help: "1 while this replica leads the scheduled work (expiry, reconcile, drift checks), else 0."})
+	m.leaderEpoch = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ward_leader_epoch",
+		Help: "The epoch of this replica's last term as leader (the fencing token of its work)."})
+	m.leaderChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_leadership_changes_total",
+		Help: "Times this replica gained or lost the leadership."}, []string{"change"})
+	m.jobLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ward_job_latency_seconds",
+		Help:    "Time from a job's enqueueing to the end of a run of it, by kind and outcome (done, retry, failed).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}}, []string{"kind", "outcome"})
 	m.reg.MustRegister(m.requests, m.requestDuration, m.alerts, m.alertsLimited, m.planDuration, m.applyDuration, m.pushErrors, m.held,
+		m.leader, m.leaderEpoch, m.leaderChanges, m.jobLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -70,6 +84,24 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // manager's OnPushError).
 func (m *Metrics) PushError(target string, _ error) {
 	m.pushErrors.WithLabelValues(target, "quarantine").Inc()
+}
+
+// Leadership records a change of this replica's leadership
+// (cluster.Options.OnChange).
+func (m *Metrics) Leadership(leader bool, epoch int64) {
+	m.leaderEpoch.Set(float64(epoch))
+	if leader {
+		m.leader.Set(1)
+		m.leaderChanges.WithLabelValues("gained").Inc()
+		return
+	}
+	m.leader.Set(0)
+	m.leaderChanges.WithLabelValues("lost").Inc()
+}
+
+// JobFinished records a run of a job (jobs.QueueOptions.OnFinish).
+func (m *Metrics) JobFinished(j store.Job, outcome string, sinceEnqueued time.Duration) {
+	m.jobLatency.WithLabelValues(j.Kind, outcome).Observe(sinceEnqueued.Seconds())
 }
 
 // WatchSessions exposes the quarantine manager's SSH session pool.

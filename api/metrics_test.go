@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
@@ -44,6 +45,10 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("apply: %d %s", r.status, r.body)
 	}
 	s.metrics.PushError("access-ovs", fmt.Errorf("session lost"))
+	s.metrics.Leadership(true, 3)
+	s.metrics.Leadership(false, 3)
+	s.metrics.Leadership(true, 5)
+	s.metrics.JobFinished(store.Job{Kind: "quarantine.sync"}, "done", 40*time.Millisecond)
 	// A source is the sender's word: past 200 distinct ones they count as
 	// "other", so a sender cannot grow the series without bound.
 	var many []string
@@ -76,6 +81,12 @@ func TestMetrics(t *testing.T) {
 		`ward_http_request_duration_seconds_count{method="POST",route="/api/v1/plans"} 1`,
 		`ward_alerts_received_total{format="generic",source="s197"} 1`,
 		`ward_alerts_received_total{format="generic",source="other"} 12`,
+		`ward_leader 1`,
+		`ward_leader_epoch 5`,
+		`ward_leadership_changes_total{change="gained"} 2`,
+		`ward_leadership_changes_total{change="lost"} 1`,
+		`ward_job_latency_seconds_bucket{kind="quarantine.sync",outcome="done",le="0.025"} 0`,
+		`ward_job_latency_seconds_bucket{kind="quarantine.sync",outcome="done",le="0.05"} 1`,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,
 	} {

@@ -972,6 +972,7 @@ func oaAuditTargets(t *testing.T, c *oaClient) {
 	}
 	c.want(t, 404, oaValid, "GET", "/api/v1/targets/nowhere", nil, viewer)
 	c.want(t, 404, oaValid, "GET", "/api/v1/targets/nowhere/drift", nil, viewer)
+	c.want(t, 200, oaValid, "GET", "/api/v1/cluster", nil, viewer)
 }
 
 // oaNoPolicy runs against a server without a policy whose policy

@@ -35,6 +35,10 @@ type QueueOptions struct {
 	// Retain is how long Run keeps done and superseded jobs (default 7
 	// days); failed jobs stay until an operator deals with them.
 	Retain time.Duration
+	// OnFinish, when set, is told of each run of a job: its outcome
+	// ("done", "retry" or "failed") and how long since it was enqueued
+	// (metrics).
+	OnFinish func(j store.Job, outcome string, sinceEnqueued time.Duration)
 }
 
 // Queue runs durable jobs (store.Job rows) per target, each under
@@ -326,6 +330,16 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 	if errors.Is(serr, store.ErrJobLost) {
 		q.log.Warn("another worker took a job over while it ran here", "job", j.ID, "kind", j.Kind, "target", j.Target)
 		serr = nil
+	}
+	if q.opts.OnFinish != nil && serr == nil {
+		outcome := "done"
+		switch {
+		case herr != nil && j.Attempts >= q.opts.MaxAttempts:
+			outcome = "failed"
+		case herr != nil:
+			outcome = "retry"
+		}
+		q.opts.OnFinish(j, outcome, q.opts.Now().Sub(j.CreatedAt))
 	}
 	return errors.Join(failure, serr)
 }

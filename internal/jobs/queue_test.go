@@ -113,8 +113,17 @@ func TestQueueRetriesWithBackoff(t *testing.T) {
 	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
 		owner := NewOwner(st, OwnerOptions{})
 		const backoff = 300 * time.Millisecond
-		q := NewQueue(st, owner, QueueOptions{MaxAttempts: 3, Backoff: func(int) time.Duration { return backoff }, Poll: 20 * time.Millisecond})
 		var mu sync.Mutex
+		outcomes := map[string][]string{}
+		onFinish := func(j store.Job, outcome string, since time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			if since <= 0 {
+				t.Errorf("job %d finished %v after it was enqueued", j.ID, since)
+			}
+			outcomes[j.Kind] = append(outcomes[j.Kind], outcome)
+		}
+		q := NewQueue(st, owner, QueueOptions{MaxAttempts: 3, Backoff: func(int) time.Duration { return backoff }, Poll: 20 * time.Millisecond, OnFinish: onFinish})
 		var attempts []time.Time
 		q.Handle("flaky", func(ctx context.Context, j store.Job) error {
 			mu.Lock()
@@ -142,6 +151,9 @@ func TestQueueRetriesWithBackoff(t *testing.T) {
 		defer mu.Unlock()
 		if len(attempts) != 3 {
 			t.Fatalf("flaky job ran %d times, want 3", len(attempts))
+		}
+		if got := fmt.Sprint(outcomes["flaky"], outcomes["broken"]); got != "[retry retry done] [retry retry failed]" {
+			t.Errorf("OnFinish outcomes (flaky, broken) = %s", got)
 		}
 		for i := 1; i < len(attempts); i++ {
 			if gap := attempts[i].Sub(attempts[i-1]); gap < backoff {
