@@ -7,6 +7,10 @@
 -- column keeps only the latest state, and sync jobs are pruned, so these
 -- rows are the evidence of when each target was changed. Rows are only
 -- added.
+--
+-- The timeline also reads a quarantine's alerts (by quarantine_id) and its
+-- audit events (by object, the device's name, and a quarantine.* action):
+-- both tables grow with every alert, so both reads get an index.
 
 -- +goose Up
 CREATE TABLE quarantine_pushes (
@@ -18,6 +22,10 @@ CREATE TABLE quarantine_pushes (
     error         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX quarantine_pushes_quarantine_id_at ON quarantine_pushes (quarantine_id, at);
+CREATE INDEX alerts_quarantine_id ON alerts (quarantine_id);
+CREATE INDEX audit_events_object_action ON audit_events (object, action);
 
 -- +goose Down
+DROP INDEX audit_events_object_action;
+DROP INDEX alerts_quarantine_id;
 DROP TABLE quarantine_pushes;
