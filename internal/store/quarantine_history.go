@@ -47,11 +47,14 @@ func (s *Store) QuarantineHistory(ctx context.Context, id uint64) (*QuarantineHi
 	if err := db.Where("quarantine_id = ?", id).Order("at, id").Find(&h.Pushes).Error; err != nil {
 		return nil, fmt.Errorf("reading the push history of quarantine #%d: %w", id, err)
 	}
-	// The audit log is keyed by object (the device's name), not by
-	// quarantine: narrow it in SQL to the device's quarantine events, then
-	// keep those whose detail names this quarantine.
+	// The audit log is keyed by object (the device's name, or "device
+	// #ID" once the device left the inventory the quarantine manager
+	// reads), not by quarantine: narrow it in SQL to the device's
+	// quarantine events, then keep those whose detail names this
+	// quarantine.
+	objects := []string{dev.Name, fmt.Sprintf("device #%d", dev.ID)}
 	var evs []AuditEvent
-	if err := db.Where("object = ? AND action LIKE ?", dev.Name, "quarantine.%").Order("seq").Find(&evs).Error; err != nil {
+	if err := db.Where("object IN ? AND action LIKE ?", objects, "quarantine.%").Order("seq").Find(&evs).Error; err != nil {
 		return nil, fmt.Errorf("reading the audit events of quarantine #%d: %w", id, err)
 	}
 	for _, e := range evs {
