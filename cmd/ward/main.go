@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"approve":     {"Approve a quarantine that waits for a person", runApprove},
 		"quarantines": {"List quarantines", runQuarantines},
 		"recert":      {"Recertification campaigns: owners re-approve flows or let them expire", runRecert},
+		"status":      {"Show the serve replicas, the leader, the job backlog and failed jobs", runStatus},
 		"serve":       {"Run the API, alert intake and quarantine scheduler", runServe},
 		"token":       {"Create, list and revoke API tokens", runToken},
 	}

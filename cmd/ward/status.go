@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wardnet/ward/internal/cluster"
+	"github.com/wardnet/ward/internal/store"
+)
+
+// statusView is ward status -json: the cluster (as GET /api/v1/cluster
+// shows it), who holds which target now, and the jobs failed for good.
+type statusView struct {
+	*cluster.View
+	Holders []store.TargetOwner `json:"holders"`
+	Failed  []store.Job         `json:"failed_jobs"`
+}
+
+func runStatus(c *cli, args []string) int {
+	cl := c.command("status", "[-db URL] [-json]")
+	asJSON := cl.Bool("json", false, "print as JSON")
+	ttl := cl.Duration("lease", 3*time.Second, "the replicas' lease (ward serve -lease), to mark stale replicas")
+	cl.dbFlag()
+	pos, code, ok := cl.parse(args)
+	if !ok {
+		return code
+	}
+	defer cl.close()
+	if len(pos) != 0 {
+		fmt.Fprintln(c.stderr, "ward status takes no arguments")
+		return 2
+	}
+	ctx, st, ok := cl.open()
+	if !ok {
+		return 1
+	}
+	v, err := cluster.Snapshot(ctx, st, "", *ttl, time.Now())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward status: %v\n", err)
+		return 1
+	}
+	out := statusView{View: v}
+	if out.Holders, err = st.ListTargetOwners(ctx); err == nil {
+		out.Failed, err = st.ListJobs(ctx, store.JobFailed)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward status: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		return c.printJSON(out)
+	}
+	printStatus(c, out)
+	return 0
+}
+
+func printStatus(c *cli, s statusView) {
+	w := c.stdout
+	if s.Leader == nil {
+		fmt.Fprintln(w, "Leader: none (no replica leads the scheduled work: is ward serve running?)")
+	} else {
+		fmt.Fprintf(w, "Leader: %s, epoch %d, since %s, renewed %s\n", s.Leader.Replica, s.Leader.Epoch,
+			s.Leader.Since.UTC().Format(time.RFC3339), s.Leader.RenewedAt.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "\nReplicas (%d):\n", len(s.Replicas))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tHOST\tPID\tADDRESS\tSTARTED\tLAST SEEN\tROLE")
+	for _, r := range s.Replicas {
+		role := "replica"
+		if r.Leader {
+			role = "leader"
+		}
+		if r.Stale {
+			role += " (stale: not renewed for three leases)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Host, r.Pid, r.Address,
+			r.StartedAt.UTC().Format(time.RFC3339), r.SeenAt.UTC().Format(time.RFC3339), role)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nJob backlog: %d unfinished\n", s.Queued)
+	for _, t := range slices.Sorted(maps.Keys(s.Backlog)) {
+		fmt.Fprintf(w, "  %s: %d\n", t, s.Backlog[t])
+	}
+	if len(s.Holders) > 0 {
+		fmt.Fprintln(w, "\nTargets held now:")
+		for _, h := range s.Holders {
+			fmt.Fprintf(w, "  %s: %s (%s) since %s\n", h.Target, h.Holder, h.Purpose, h.Since.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(s.Failed) > 0 {
+		fmt.Fprintf(w, "\nJobs failed for good (%d), kept for the operator:\n", len(s.Failed))
+		for _, j := range s.Failed {
+			fmt.Fprintf(w, "  #%d %s on %s after %d attempts: %s\n", j.ID, j.Kind, j.Target, j.Attempts, strings.TrimSpace(j.LastError))
+		}
+	}
+}
