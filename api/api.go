@@ -112,6 +112,8 @@ type Server struct {
 	engine  *gin.Engine
 	metrics *Metrics
 	limiter *rateLimiter
+	// pdfSlots bounds the PDF reports printed at once.
+	pdfSlots chan struct{}
 
 	// viewMu guards view, the evaluation of the policy in force against
 	// the stored inventory, made when first needed after either changed.
@@ -164,7 +166,8 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	s := &Server{cfg: cfg, engine: e, metrics: cfg.Metrics, limiter: newRateLimiter(cfg.AlertRate, cfg.AlertBurst, cfg.Now)}
+	s := &Server{cfg: cfg, engine: e, metrics: cfg.Metrics, limiter: newRateLimiter(cfg.AlertRate, cfg.AlertBurst, cfg.Now),
+		pdfSlots: make(chan struct{}, 2)}
 	s.metrics.watchStore(cfg.Store)
 	e.Use(s.recover, s.observe)
 	e.NoRoute(func(c *gin.Context) {

@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/api"
 	"github.com/wardnet/ward/internal/inforce"
+	"github.com/wardnet/ward/internal/report"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
 )
@@ -641,7 +642,12 @@ func oaPolicy(t *testing.T, c *oaClient) {
 	c.want(t, 200, oaValid, "GET", "/api/v1/report", nil, viewer)
 	c.want(t, 200, oaValid, "GET", "/api/v1/report?format=csv", nil, viewer)
 	c.want(t, 200, oaValid, "GET", "/api/v1/report?format=html&as_of=2026-01-01", nil, viewer)
-	c.want(t, 400, oaValid, "GET", "/api/v1/report?format=pdf", nil, viewer)
+	c.want(t, 400, oaInvalid, "GET", "/api/v1/report?format=xml", nil, viewer)
+	if _, err := report.Chromium(); err == nil {
+		c.want(t, 200, oaValid, "GET", "/api/v1/report?format=pdf", nil, viewer)
+	} else {
+		c.want(t, 503, oaValid, "GET", "/api/v1/report?format=pdf", nil, viewer)
+	}
 	c.want(t, 400, oaValid, "GET", "/api/v1/report?as_of=yesterday", nil, viewer)
 	c.want(t, 422, oaValid, "GET", "/api/v1/report?since=2999-01-01", nil, viewer)
 

@@ -30,6 +30,16 @@ func (s *Server) getReport(c *gin.Context) {
 			fail(c, http.StatusServiceUnavailable, "pdf_unavailable", "this Ward server cannot make PDFs: "+err.Error()+"; or ask for format=html", "format")
 			return
 		}
+		// Each PDF is a Chromium process (seconds, ~100 MB): a few at a
+		// time, so that readers cannot exhaust the server.
+		select {
+		case s.pdfSlots <- struct{}{}:
+			defer func() { <-s.pdfSlots }()
+		default:
+			c.Header("Retry-After", "10")
+			fail(c, http.StatusTooManyRequests, "busy", fmt.Sprintf("%d PDF reports are being printed now; retry in a few seconds, or ask for format=html", cap(s.pdfSlots)), "format")
+			return
+		}
 	default:
 		fail(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("format %q: want json, csv, html or pdf", format), "format")
 		return

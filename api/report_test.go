@@ -29,6 +29,12 @@ import (
 // mounts it on (GET /api/v1/report, viewer role).
 func reportServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	hs, _ := reportServerAndAPI(t)
+	return hs
+}
+
+func reportServerAndAPI(t *testing.T) (*httptest.Server, *Server) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"), store.WithAuditKey([]byte("api report tests: an audit key, 32+ bytes")))
 	if err != nil {
@@ -52,7 +58,7 @@ func reportServer(t *testing.T) *httptest.Server {
 	e.GET("/report", s.getReport)
 	hs := httptest.NewServer(e)
 	t.Cleanup(hs.Close)
-	return hs
+	return hs, s
 }
 
 func TestReportEndpoint(t *testing.T) {
@@ -112,7 +118,7 @@ func TestReportEndpoint(t *testing.T) {
 // Chromium (a PDF, with its digest); without Chromium on PATH it is a 503
 // naming Chromium and how to install it.
 func TestReportPDF(t *testing.T) {
-	hs := reportServer(t)
+	hs, s := reportServerAndAPI(t)
 	t.Run("chromium", func(t *testing.T) {
 		if _, err := report.Chromium(); err != nil {
 			testenv.Unavailable(t, "Chromium is not installed (make deps installs Debian's chromium)")
@@ -133,6 +139,32 @@ func TestReportPDF(t *testing.T) {
 		sum := sha256.Sum256(body)
 		if got := resp.Header.Get("X-Ward-Report-SHA256"); got != hex.EncodeToString(sum[:]) {
 			t.Errorf("X-Ward-Report-SHA256 %s is not the body's digest", got)
+		}
+	})
+	t.Run("busy", func(t *testing.T) {
+		if _, err := report.Chromium(); err != nil {
+			testenv.Unavailable(t, "Chromium is not installed (make deps installs Debian's chromium)")
+		}
+		// Every slot taken by PDFs in flight: the next is refused at once.
+		for range cap(s.pdfSlots) {
+			s.pdfSlots <- struct{}{}
+		}
+		defer func() {
+			for range cap(s.pdfSlots) {
+				<-s.pdfSlots
+			}
+		}()
+		resp, err := http.Get(hs.URL + "/report?format=pdf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e ErrorBody
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusTooManyRequests || e.Error.Code != "busy" || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("with every PDF slot taken: %d %+v (Retry-After %q); want 429 busy with Retry-After", resp.StatusCode, e.Error, resp.Header.Get("Retry-After"))
 		}
 	})
 	t.Run("no chromium", func(t *testing.T) {

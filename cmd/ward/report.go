@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -155,52 +154,7 @@ func (c *cli) renderReport(ctx context.Context, r *report.Report, format string)
 	if err := report.WriteHTML(&buf, r); err != nil {
 		return nil, err
 	}
-	return printPDF(ctx, buf.Bytes())
-}
-
-// errNoChromium says how to get a PDF without Chromium.
-var errNoChromium = errors.New("-format pdf prints the HTML report with headless Chromium, and neither chromium nor chromium-browser is on PATH; " +
-	"install Chromium (make deps does), or write -format html and print it from a browser")
-
-// printPDF prints an HTML page to PDF with headless Chromium.
-func printPDF(ctx context.Context, html []byte) ([]byte, error) {
-	var bin string
-	for _, name := range [...]string{"chromium", "chromium-browser"} { // the commands Chromium is installed as
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		return nil, errNoChromium
-	}
-	dir, err := os.MkdirTemp("", "ward-report-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	page, pdf := filepath.Join(dir, "report.html"), filepath.Join(dir, "report.pdf")
-	if err := os.WriteFile(page, html, 0o600); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	args := []string{"--headless", "--disable-gpu", "--no-pdf-header-footer", "--user-data-dir=" + filepath.Join(dir, "profile"),
-		"--print-to-pdf=" + pdf, "file://" + page}
-	if os.Geteuid() == 0 {
-		// Chromium refuses to start as root with its sandbox; the page is
-		// Ward's own, without script, read from a private temporary file.
-		args = append([]string{"--no-sandbox"}, args...)
-	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("printing the report with %s: %v\n%s", bin, err, out)
-	}
-	b, err := os.ReadFile(pdf)
-	if err != nil {
-		return nil, fmt.Errorf("printing the report with %s: no PDF was written: %w", bin, err)
-	}
-	return b, nil
+	return report.PrintPDF(ctx, buf.Bytes())
 }
 
 // writeManifest signs data's manifest with the audit key and writes it.
