@@ -109,6 +109,13 @@ func TimelineOf(hist *store.QuarantineHistory) Timeline {
 		return d.Events[i].order < d.Events[j].order
 	})
 	d.KeptOpen, d.KeptNote = keptNow(q, kept, d.ApprovedBy)
+	// Lists, never null, in JSON.
+	if d.KeptOpen == nil {
+		d.KeptOpen = []string{}
+	}
+	if d.Events == nil {
+		d.Events = []TimelineEvent{}
+	}
 	return d
 }
 
