@@ -211,6 +211,7 @@ func New(cfg Config) *Server {
 	v1.GET("/quarantines", viewer, s.listQuarantines)
 	v1.POST("/quarantines", operator, s.createQuarantine)
 	v1.GET("/quarantines/:id", viewer, s.getQuarantine)
+	v1.GET("/quarantines/:id/timeline", viewer, s.getQuarantineTimeline)
 	v1.POST("/quarantines/:id/release", operator, s.releaseQuarantine)
 	v1.POST("/quarantines/:id/approve", admin, s.approveQuarantine)
 	v1.POST("/quarantines/approve", admin, s.approvePending)

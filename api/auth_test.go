@@ -124,6 +124,9 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 			return routeCase{method: "GET", path: "/api/v1/quarantines/" + newQuarantine("restrict"), min: v}
 		},
 		func() routeCase {
+			return routeCase{method: "GET", path: "/api/v1/quarantines/" + newQuarantine("restrict") + "/timeline", min: v}
+		},
+		func() routeCase {
 			return routeCase{method: "POST", path: "/api/v1/quarantines/" + newQuarantine("restrict") + "/release", min: o}
 		},
 		func() routeCase {

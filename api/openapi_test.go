@@ -743,6 +743,9 @@ func oaQuarantines(t *testing.T, c *oaClient) {
 		t.Errorf("quarantining again changed it")
 	}
 	c.want(t, 200, oaValid, "GET", "/api/v1/quarantines/"+id, nil, viewer)
+	c.want(t, 200, oaValid, "GET", "/api/v1/quarantines/"+id+"/timeline", nil, viewer)
+	c.want(t, 404, oaValid, "GET", "/api/v1/quarantines/99999/timeline", nil, viewer)
+	c.want(t, 400, oaInvalid, "GET", "/api/v1/quarantines/latest/timeline", nil, viewer)
 	c.want(t, 200, oaValid, "GET", "/api/v1/devices/"+url.PathEscape(low.Name), nil, viewer)
 	c.want(t, 200, oaValid, "GET", "/api/v1/devices/"+url.PathEscape(low.Name)+"/effective", nil, viewer)
 	c.want(t, 200, oaValid, "GET", "/api/v1/quarantines?all=false", nil, viewer)

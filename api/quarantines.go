@@ -107,6 +107,26 @@ func (s *Server) getQuarantine(c *gin.Context) {
 	}
 }
 
+// getQuarantineTimeline answers a quarantine's timeline: its alerts,
+// decisions (with the essential flows each kept open), pushes, approval
+// and release, in time order.
+func (s *Server) getQuarantineTimeline(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	h, err := s.cfg.Store.QuarantineHistory(c.Request.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		notFound(c, "quarantine", fmt.Sprint(id), " (GET /api/v1/quarantines?all=true lists them)")
+		return
+	}
+	if err != nil {
+		s.internal(c, "reading the quarantine's history", err)
+		return
+	}
+	c.JSON(http.StatusOK, quarantine.TimelineOf(h))
+}
+
 // pushContext is the context of a change that pushes to targets: it is
 // not cancelled when the caller goes away, so a quarantine is never left
 // half enforced, and ward serve's shutdown waits for it.
