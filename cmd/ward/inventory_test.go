@@ -17,6 +17,12 @@ import (
 const exampleInventory = "../../examples/hospital/inventory.csv"
 
 func TestMain(m *testing.M) {
+	// A test that needs ward in a process of its own (kill -9, SIGSTOP)
+	// runs this binary with WARD_TEST_RUN_CLI=1 and ward's arguments.
+	if os.Getenv(runCLIEnv) == "1" {
+		main()
+		return
+	}
 	// Commands that open a store create the audit key on first use: in a
 	// directory of this run's own, never under /etc (tests that need
 	// another directory set theirs).

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/api"
 	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/cluster"
 	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/jobs"
@@ -33,6 +34,10 @@ const serveUsage = `[-listen 127.0.0.1:8080] [-policy DIR] [-db URL] [-config FI
 Serves the API (/api/v1, described at /api/v1/openapi.yaml), alert intake,
 the compliance UI (/ui: sign in with an API token), /metrics, /healthz and
 /readyz, and runs the quarantine scheduler.
+
+Several replicas may share one PostgreSQL database (docs/ha.md): each takes
+any request and runs queued pushes, one target at a time across all of them;
+one leader, elected in the database, runs expiry, reconcile and retention.
 
 Every setting comes from, in this order of precedence:
   1. its flag:                 -tls-cert /etc/ward/tls.crt
@@ -61,6 +66,8 @@ type serveSettings struct {
 	alertBurst, applyParallel   int
 	uiIdle, uiAbsolute          time.Duration
 	uiSecureCookie, uiProxies   string
+	replica, advertise          string
+	lease, driftRetention       time.Duration
 }
 
 func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
@@ -85,6 +92,10 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 	fs.IntVar(&s.applyParallel, "apply-parallel", 4, env("apply-parallel", "targets an apply pushes at once"))
 	fs.DurationVar(&s.uiIdle, "ui-idle-timeout", 30*time.Minute, env("ui-idle-timeout", "a UI session not used for this long ends"))
 	fs.DurationVar(&s.uiAbsolute, "ui-session-timeout", 12*time.Hour, env("ui-session-timeout", "a UI session ends this long after sign-in, however used"))
+	fs.StringVar(&s.replica, "replica", "", env("replica", "this replica's id among the ward serve processes sharing the database (default HOST-PID-RANDOM)"))
+	fs.StringVar(&s.advertise, "advertise", "", env("advertise", "the address other replicas and ward status show for this one (default -listen)"))
+	fs.DurationVar(&s.lease, "lease", 3*time.Second, env("lease", "the leader's lease: a leader not heard from for this long is replaced; it renews every quarter of it"))
+	fs.DurationVar(&s.driftRetention, "drift-retention", 400*24*time.Hour, env("drift-retention", "how long recorded drift checks are kept (each target's newest is always kept); longer than any period you report on"))
 	fs.StringVar(&s.uiSecureCookie, "ui-secure-cookie", web.SecureCookieAuto, env("ui-secure-cookie",
 		"when the UI's session cookie is Secure: auto (when the request came over TLS), always (behind a proxy that terminates TLS) or never"))
 	fs.StringVar(&s.uiProxies, "ui-trusted-proxies", "", env("ui-trusted-proxies",
@@ -163,13 +174,24 @@ func runServe(c *cli, args []string) int {
 	// to it; quarantine pushes are jobs its queue runs per target, so
 	// alert intake never waits on a device.
 	owner := jobs.NewOwner(st, jobs.OwnerOptions{Logger: log})
-	queue := jobs.NewQueue(st, owner, jobs.QueueOptions{Logger: log})
+	queue := jobs.NewQueue(st, owner, jobs.QueueOptions{Logger: log, OnFinish: metrics.JobFinished})
 	m.Jobs(queue, owner)
 
-	// Before taking alerts: first expiry — a quarantine whose time ran
-	// out while Ward was down is ended, never re-added — then reconcile,
-	// so a restart neither drops nor forgets a quarantine.
-	startup(ctx, m, log)
+	// Before taking alerts, every replica ends the quarantines whose time
+	// ran out while it was down (the store's compare-and-set makes this
+	// safe on several at once), so none is re-added; the leader then
+	// reconciles the targets at the start of its term.
+	expireAtStart(ctx, m, log)
+	if s.lease < 300*time.Millisecond {
+		fmt.Fprintf(c.stderr, "ward serve: -lease %v is too short: give 300ms or more (default 3s)\n", s.lease)
+		return 2
+	}
+	advertise := s.advertise
+	if advertise == "" {
+		advertise = s.listen
+	}
+	elector := cluster.New(st, cluster.Options{Replica: store.Replica{ID: s.replica, Address: advertise, Version: buildVersion()},
+		TTL: s.lease, OnChange: metrics.Leadership, Logger: log})
 	creds := credentials.FromEnv()
 	signer, ok := c.planSigner("serve")
 	if !ok {
@@ -189,6 +211,7 @@ func runServe(c *cli, args []string) int {
 	if !s.noEnforce {
 		acfg.Dial = dial
 	}
+	acfg.Cluster = elector
 	proxies, err := parseProxies(s.uiProxies)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward serve: -ui-trusted-proxies: %v\n", err)
@@ -220,8 +243,13 @@ func runServe(c *cli, args []string) int {
 			log.Error("the job queue stopped", "error", err)
 		}
 	})
-	wg.Go(func() { expirer(ctx, m, log) })
-	wg.Go(func() { reconciler(ctx, m, log, s.reconcileEvery) })
+	wg.Go(func() {
+		if err := elector.Run(ctx, func(lctx context.Context, epoch int64) {
+			lead(lctx, leaderWork{m: m, st: st, log: log.With("epoch", epoch), reconcileEvery: s.reconcileEvery, driftRetention: s.driftRetention})
+		}); err != nil {
+			log.Error("this replica could not take part in the leader election; it serves requests but will never lead", "error", err)
+		}
+	})
 	wg.Go(func() { reloadOnHangup(ctx, srv, log) })
 	errc := make(chan error, 1)
 	scheme := "http"
@@ -318,20 +346,73 @@ func reloadOnHangup(ctx context.Context, srv *api.Server, log *slog.Logger) {
 	}
 }
 
-// startup expires, then reconciles, the quarantines: in this order, so
-// that a quarantine whose expiry passed while Ward was down is ended in
-// the store before reconcile reads the active ones, and is removed from
-// the targets rather than added back.
-func startup(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
+// expireAtStart ends the quarantines whose expiry passed while Ward was
+// down, before the replica takes alerts.
+func expireAtStart(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
 	if n, err := m.ExpireDue(ctx); err != nil {
 		log.Error("expiring quarantines at start", "error", err)
 	} else if n > 0 {
 		log.Info("quarantines expired while Ward was down", "count", n)
 	}
+}
+
+// startup expires, then reconciles, the quarantines: in this order, so
+// that a quarantine whose expiry passed while no leader ran is ended in the
+// store before reconcile reads the active ones, and is removed from the
+// targets rather than added back.
+func startup(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
+	expireAtStart(ctx, m, log)
 	if rep, err := m.Reconcile(ctx); err != nil {
 		log.Error("reconciling quarantines with the targets", "error", err)
 	} else {
 		log.Info("reconciled quarantines with the targets", "active", rep.Active, "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
+	}
+}
+
+// leaderWork is what the leader of the scheduled work runs.
+type leaderWork struct {
+	m              *quarantine.Manager
+	st             *store.Store
+	log            *slog.Logger
+	reconcileEvery time.Duration
+	driftRetention time.Duration
+}
+
+// lead runs the scheduled work for one term of leadership: expiry, then
+// a reconcile of every target (a new leader does not trust what the last
+// one left), then expiry, reconcile and drift-record retention on their
+// schedules, until ctx — the term — ends.
+func lead(ctx context.Context, w leaderWork) {
+	w.log.Info("leading the scheduled work: expiry, reconcile, drift retention")
+	startup(ctx, w.m, w.log)
+	var wg sync.WaitGroup
+	wg.Go(func() { expirer(ctx, w.m, w.log) })
+	wg.Go(func() { reconciler(ctx, w.m, w.log, w.reconcileEvery) })
+	wg.Go(func() { driftRetention(ctx, w.st, w.log, w.driftRetention) })
+	wg.Wait()
+}
+
+// driftRetention deletes drift checks older than keep, hourly, keeping
+// each target's newest.
+func driftRetention(ctx context.Context, st *store.Store, log *slog.Logger, keep time.Duration) {
+	if keep <= 0 {
+		return
+	}
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := st.PruneDriftChecks(ctx, st.Now().Add(-keep), 1); err != nil {
+			if ctx.Err() == nil {
+				log.Error("pruning old drift checks", "error", err)
+			}
+		} else if n > 0 {
+			log.Info("pruned old drift checks", "deleted", n, "older_than", keep)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 
@@ -373,7 +454,9 @@ func reconciler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, ev
 			return
 		case <-tick.C:
 		}
-		step, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*quarantine.ReconcileDeadline)
+		// Cancelled with the term: a replica that lost the leadership
+		// stops pushing at once (drivers honour their context).
+		step, cancel := context.WithTimeout(ctx, 2*quarantine.ReconcileDeadline)
 		if rep, err := m.Reconcile(step); err != nil {
 			log.Error("reconciling quarantines", "error", err)
 		} else if len(rep.Added)+len(rep.Removed)+len(rep.Errors) > 0 {

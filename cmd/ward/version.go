@@ -15,12 +15,17 @@ func runVersion(c *cli, args []string) int {
 		return code
 	}
 	defer cl.close()
-	v := version
-	if v == "dev" {
+	fmt.Fprintf(c.stdout, "ward %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+// buildVersion is the version set at build time, else the module version
+// this binary was built as, else "dev".
+func buildVersion() string {
+	if version == "dev" {
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
+			return bi.Main.Version
 		}
 	}
-	fmt.Fprintf(c.stdout, "ward %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+	return version
 }
