@@ -8,9 +8,7 @@ import (
 
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/recert"
-	"github.com/wardnet/ward/internal/report"
 	"github.com/wardnet/ward/internal/store"
-	"github.com/wardnet/ward/policy"
 )
 
 const recertUsage = "Usage: ward recert start -due 30d [-name N] | list | show ID | decide ID FLOW recertify|expire [-comment TEXT] | close ID   (ward recert SUBCOMMAND -h for flags)"
@@ -51,7 +49,7 @@ func runRecertStart(c *cli, args []string) int {
 		return 1
 	}
 	now := st.Now()
-	dueAt, err := parseDue(*due, now)
+	dueAt, err := recert.ParseDue(*due, now)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward recert start: -due: %v\n", err)
 		return 2
@@ -81,22 +79,6 @@ func runRecertStart(c *cli, args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "Owners decide with: ward recert decide %d FLOW recertify|expire [-comment TEXT], or on /ui/recert/%d\n", d.ID, d.ID)
 	return 0
-}
-
-// parseDue reads -due: a duration from now, or a date (the end of that day
-// is not meant: the campaign is due at its start, UTC).
-func parseDue(s string, now time.Time) (time.Time, error) {
-	if d, err := policy.ParseTTL(s); err == nil {
-		if d <= 0 {
-			return time.Time{}, fmt.Errorf("%q is not a positive duration", s)
-		}
-		return now.Add(d), nil
-	}
-	t, err := report.ParseTime(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a duration (30d, 72h) nor a date (YYYY-MM-DD)", s)
-	}
-	return t, nil
 }
 
 func runRecertList(c *cli, args []string) int {

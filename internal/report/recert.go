@@ -28,6 +28,9 @@ type RecertCampaign struct {
 	Undecided []RecertItem `json:"undecided"`
 	// Expired lists the flows their owners let expire.
 	Expired []RecertItem `json:"expired"`
+	// Recertified lists the flows their owners re-approved, with who and
+	// when: the evidence of each review.
+	Recertified []RecertItem `json:"recertified"`
 }
 
 // RecertItem is one flow of a campaign in the report.
@@ -53,7 +56,7 @@ func recertification(ctx context.Context, st *store.Store, since *time.Time, unt
 	out := []RecertCampaign{}
 	for _, d := range res {
 		c := RecertCampaign{ID: d.ID, Name: d.Name, Status: d.Status, CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, DueAt: d.DueAt,
-			PolicyHash: d.PolicyHash, Counts: d.Counts, Undecided: []RecertItem{}, Expired: []RecertItem{}}
+			PolicyHash: d.PolicyHash, Counts: d.Counts, Undecided: []RecertItem{}, Expired: []RecertItem{}, Recertified: []RecertItem{}}
 		if d.Status == recert.StatusClosed {
 			c.ClosedAt = d.ClosedAt
 		}
@@ -67,6 +70,8 @@ func recertification(ctx context.Context, st *store.Store, since *time.Time, unt
 				c.Undecided = append(c.Undecided, ri)
 			case recert.StateExpired:
 				c.Expired = append(c.Expired, ri)
+			case recert.StateRecertified:
+				c.Recertified = append(c.Recertified, ri)
 			}
 		}
 		out = append(out, c)

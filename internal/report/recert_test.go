@@ -51,6 +51,10 @@ func TestRecertificationSection(t *testing.T) {
 	if len(got.Expired) != 1 || got.Expired[0].Flow != "guest_to_internet" || got.Expired[0].DecidedBy != "net-lead" || got.Expired[0].Owner == "" {
 		t.Errorf("expired %+v", got.Expired)
 	}
+	if len(got.Recertified) != 1 || got.Recertified[0].Flow != "pumps_to_pump_servers" || got.Recertified[0].DecidedBy != "pharmacy-lead" ||
+		got.Recertified[0].DecidedAt == nil || !got.Recertified[0].DecidedAt.Equal(start.Add(time.Hour)) || got.Recertified[0].Comment != "drug library updates" {
+		t.Errorf("recertified %+v", got.Recertified)
+	}
 	if s := controlStatus(r, "nist-800-53-ca-9"); s == "" {
 		t.Fatal("CA-9 missing")
 	}
