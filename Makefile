@@ -114,8 +114,9 @@ demo: deps build ## Build Ward, bring up the lab hospital, import the inventory,
 	@(umask 077; WARD_AUDIT_KEY=$(DEMO_AUDIT_KEY) ./$(BIN) token create -role admin -name demo-admin-$$(date +%s) -expires 7d -db $(DEMO_DB) -json \
 	  | sed -n 's/.*"token": "\(ward_[^"]*\)".*/\1/p' > $(LAB_STATE)/admin-token)
 	@echo "Ward now serves its API on http://127.0.0.1:8080 (Ctrl-C stops it; the lab stays up)."
-	@echo "The compliance UI is at http://127.0.0.1:8080/ui/ : sign in with the admin token in $(LAB_STATE)/admin-token"
-	@echo "  (cat $(LAB_STATE)/admin-token; paste it in the form), or make a reviewer's: ./$(BIN) token create -role auditor -db $(DEMO_DB)"
+	@echo "The compliance UI is at http://127.0.0.1:8080/ui/ : sign in with this demo admin token (valid 7 days, also in $(LAB_STATE)/admin-token):"
+	@echo "  $$(cat $(LAB_STATE)/admin-token)"
+	@echo "  A reviewer's read-only, audited token: ./$(BIN) token create -role auditor -db $(DEMO_DB)"
 	@echo "An admin token is in $(LAB_STATE)/admin-token (ward token create makes more). In another shell:"
 	@echo "  T=\$$(cat $(LAB_STATE)/admin-token)"
 	@echo "  curl -sS -H \"Authorization: Bearer \$$T\" http://127.0.0.1:8080/api/v1/whoami"
