@@ -313,6 +313,49 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *AuditCheckpoint) (*Audit
 		}
 	}
 	w := &auditWalk{s: s, cp: cp, rep: &AuditReport{Checkpoint: cp, KeyID: s.AuditKeyID()}}
+	return w.run(ctx)
+}
+
+// VerifyAuditAfter extends prev — an intact report of VerifyAuditLog or
+// of this method, without a checkpoint — over the events written since:
+// it checks that prev's head event is still as it was, then walks only
+// the newer events. Events before prev's head are trusted as prev found
+// them: a full walk (VerifyAuditLog) is what finds an old event rewritten
+// while the head stays; callers repeat one now and then. With prev nil,
+// broken, or its head gone or changed, it walks the whole log.
+func (s *Store) VerifyAuditAfter(ctx context.Context, prev *AuditReport) (*AuditReport, error) {
+	if prev == nil || prev.Break != nil || prev.Head == nil || prev.Checkpoint != nil || prev.KeyID != s.AuditKeyID() {
+		return s.VerifyAuditLog(ctx, nil)
+	}
+	var now []AuditEvent
+	if err := s.DB.WithContext(ctx).Where("seq = ?", prev.Head.Seq).Limit(1).Find(&now).Error; err != nil {
+		return nil, fmt.Errorf("reading the audit log: %w", err)
+	}
+	if len(now) != 1 || now[0].Hash != prev.Head.Hash || now[0].PrevHash != prev.Head.PrevHash || !s.sealed(&now[0]) {
+		return s.VerifyAuditLog(ctx, nil)
+	}
+	head := now[0]
+	rep := *prev
+	rep.Head = nil
+	w := &auditWalk{s: s, rep: &rep, last: &head}
+	return w.run(ctx)
+}
+
+// sealed reports whether ev's content still matches its hash.
+func (s *Store) sealed(ev *AuditEvent) bool {
+	switch ev.Scheme {
+	case AuditUnkeyed:
+		return auditHash(ev) == ev.Hash
+	case AuditKeyed:
+		k := s.auditKey
+		return k != nil && k.err == nil && ev.KeyID == k.id && hmac.Equal([]byte(k.mac(ev)), []byte(ev.Hash))
+	}
+	return false
+}
+
+// run walks the log from the event after w.last (the first if nil).
+func (w *auditWalk) run(ctx context.Context) (*AuditReport, error) {
+	s := w.s
 	// Paged by seq itself, not by row id: the walk must not depend on ids
 	// following seq, which whoever tampers with the table can change.
 	const page = 1000

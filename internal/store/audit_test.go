@@ -629,3 +629,64 @@ func ExampleStore_VerifyAuditLog() {
 		rep.Head.Seq, rep.Break == nil, rep.Keyed, rep.Unkeyed, rep.Checkpoint.Seq)
 	// Output: head: event 2; intact: true; keyed: 2, unkeyed: 0; checkpoint at event 1
 }
+
+// TestVerifyAuditAfter: extending an intact report walks only the newer
+// events — a break among them is found, so is a change to the old head
+// (which falls back to a whole walk) — and trusts the events before the
+// old head, which only a whole walk re-checks.
+func TestVerifyAuditAfter(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		tamper  string // SQL run after the three newer events are written
+		wantSeq uint64 // 0: intact
+		want    string
+	}{
+		{"intact", "", 0, ""},
+		{"newer event edited", "UPDATE audit_events SET actor = 'mallory' WHERE seq = 7", 7, "does not match its keyed hash"},
+		{"newer event deleted", "DELETE FROM audit_events WHERE seq = 6", 7, "missing"},
+		{"old head edited", "UPDATE audit_events SET actor = 'mallory' WHERE seq = 5", 5, "does not match its keyed hash"},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachKeyedDB(t, func(t *testing.T, st *Store, _ string, _ []byte) {
+				appendN(t, st, 5)
+				prev, err := st.VerifyAuditLog(ctx, nil)
+				if err != nil || prev.Break != nil || prev.Head == nil || prev.Head.Seq != 5 {
+					t.Fatalf("first walk: %+v %v", prev, err)
+				}
+				appendN(t, st, 3)
+				if tt.tamper != "" {
+					disableAppendOnly(t, st)
+					exec(t, st, tt.tamper)
+				}
+				rep, err := st.VerifyAuditAfter(ctx, prev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.wantSeq == 0 {
+					if rep.Break != nil || rep.Head == nil || rep.Head.Seq != 8 || rep.Checked != 8 || rep.Keyed != 8 {
+						t.Fatalf("extended report %+v (break %v), want 8 events intact, head 8", rep, rep.Break)
+					}
+					return
+				}
+				wantBreak(t, rep, tt.wantSeq, tt.want)
+			})
+		})
+	}
+	// What it trusts: an old event rewritten under an unchanged head is
+	// for the whole walk to find.
+	forEachKeyedDB(t, func(t *testing.T, st *Store, _ string, _ []byte) {
+		appendN(t, st, 5)
+		prev, err := st.VerifyAuditLog(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		disableAppendOnly(t, st)
+		exec(t, st, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+		if rep, err := st.VerifyAuditAfter(ctx, prev); err != nil || rep.Break != nil {
+			t.Fatalf("extension over no newer event: %+v %v; want intact (the old events are trusted)", rep, err)
+		}
+		wantBreak(t, verify(t, st, nil), 2, "does not match its keyed hash")
+	})
+}

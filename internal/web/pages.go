@@ -252,55 +252,40 @@ func (h *Handler) dashboardData(ctx context.Context, ev *evaluation) (*dashboard
 const auditRewalk = 5 * time.Minute
 
 // auditMemo remembers the dashboard's last intact walk of the audit chain,
-// so a load while the log has not moved reads one row instead of every
-// event. Any change to the remembered head (its hash or its content), a
-// newer event, or auditRewalk passing walks the chain again from its first
-// event; a broken chain is never remembered.
-//
-// Walking only the events after the head needs a store method that checks
-// them under the audit key (store.VerifyAuditAfter, not there yet); until
-// then a moved head means a full walk.
+// so a load walks only the events written since (store.VerifyAuditAfter:
+// an auditor's every read writes one), after checking the remembered head
+// is unchanged — a changed head walks the whole chain. Every auditRewalk
+// the whole chain is walked again, which is what finds an event rewritten
+// behind the head; a broken chain is never remembered.
 type auditMemo struct {
 	mu     sync.Mutex
-	ok     bool             // a walk found the chain intact
-	head   store.AuditEvent // the newest event it checked (Seq 0: the log was empty)
-	events int
-	walked time.Time
+	last   *store.AuditReport // the last intact report; nil: none yet
+	walked time.Time          // when the last whole walk ran
 }
 
 func (m *auditMemo) status(ctx context.Context, st *store.Store, now time.Time) (auditStatus, error) {
 	// One walk at a time: loads that arrive during a walk use its result.
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ok && now.Sub(m.walked) < auditRewalk {
-		head, err := st.ListAuditEvents(ctx, store.AuditQuery{Limit: 1})
-		if err != nil {
-			return auditStatus{}, err
-		}
-		if (len(head) == 0 && m.head.Seq == 0) || (len(head) == 1 && sameEvent(head[0], m.head)) {
-			return auditStatus{Events: m.events, Intact: true}, nil
-		}
+	var rep *store.AuditReport
+	var err error
+	if m.last != nil && now.Sub(m.walked) < auditRewalk {
+		// Only the events written since (an auditor's every page load
+		// writes one), after checking the old head is unchanged.
+		rep, err = st.VerifyAuditAfter(ctx, m.last)
+	} else {
+		rep, err = st.VerifyAuditLog(ctx, nil)
+		m.walked = now
 	}
-	m.ok = false
-	rep, err := st.VerifyAuditLog(ctx, nil)
+	m.last = nil
 	if err != nil {
 		return auditStatus{}, err
 	}
 	if rep.Break != nil {
 		return auditStatus{Events: rep.Checked, Problem: rep.Break.Error()}, nil
 	}
-	m.ok, m.events, m.walked, m.head = true, rep.Checked, now, store.AuditEvent{}
-	if rep.Head != nil {
-		m.head = *rep.Head
-	}
+	m.last = rep
 	return auditStatus{Events: rep.Checked, Intact: true}, nil
-}
-
-// sameEvent reports whether a and b are the same row with the same
-// content (the row id is in no hash and is not compared).
-func sameEvent(a, b store.AuditEvent) bool {
-	return a.Seq == b.Seq && a.At.Equal(b.At) && a.Actor == b.Actor && a.Action == b.Action && a.Object == b.Object &&
-		a.Detail == b.Detail && a.PrevHash == b.PrevHash && a.Hash == b.Hash && a.Scheme == b.Scheme && a.KeyID == b.KeyID
 }
 
 // zonesData is the zones page's view-model: the report's zones.

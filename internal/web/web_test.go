@@ -498,10 +498,17 @@ func TestDashboardAuditHeadRewritten(t *testing.T) {
 		{"head rewritten", func(t *testing.T, s *uiServer, head uint64) {
 			tamperAudit(t, s.st, "UPDATE audit_events SET actor = 'someone else' WHERE seq = ?", head)
 		}, "head"},
+		// The newer events alone are walked while the old head holds, so
+		// an event rewritten behind it is found by the next whole walk.
 		{"old event rewritten, then a new event", func(t *testing.T, s *uiServer, _ uint64) {
 			tamperAudit(t, s.st, "UPDATE audit_events SET object = 'forged' WHERE seq = 2")
 			s.signIn(t, store.RoleViewer)
+			s.clock.Advance(5*time.Minute + time.Second)
 		}, "2"},
+		{"new event rewritten", func(t *testing.T, s *uiServer, head uint64) {
+			s.signIn(t, store.RoleViewer)
+			tamperAudit(t, s.st, "UPDATE audit_events SET object = 'forged' WHERE seq = ?", head+1)
+		}, "next"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -516,8 +523,11 @@ func TestDashboardAuditHeadRewritten(t *testing.T) {
 			}
 			tt.tamper(t, s, evs[0].Seq)
 			want := tt.broken
-			if want == "head" {
+			switch want {
+			case "head":
 				want = fmt.Sprint(evs[0].Seq)
+			case "next":
+				want = fmt.Sprint(evs[0].Seq + 1)
 			}
 			a := do(t, c, "GET", s.url+"/ui/", nil)
 			if m := auditLine.FindStringSubmatch(a.body); m == nil || m[3] != want {
