@@ -349,6 +349,14 @@ func TestUIBrowser(t *testing.T) {
 	for d := range downloads {
 		checkDownload(t, srv.url, tokens["operator"], d, "text/csv")
 	}
+	// No address the UI links to carries a token.
+	for p := range seen {
+		for role, tok := range tokens {
+			if strings.Contains(p, tok) {
+				t.Errorf("the %s token is in the UI address %s", role, p)
+			}
+		}
+	}
 	for _, want := range []string{"/ui/", "/ui/zones", "/ui/flows", "/ui/quarantines", "/ui/zones/infusion_pumps"} {
 		if !seen[want] {
 			t.Errorf("%s is not linked from the UI", want)
