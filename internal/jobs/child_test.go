@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -109,14 +110,15 @@ func runChild(mode string) error {
 	case "counter":
 		rounds, _ := strconv.Atoi(os.Getenv("WARD_JOBS_ROUNDS"))
 		for range rounds {
-			if err := owner.Do(ctx, target, "counting", func(context.Context) error { return bump(dir) }); err != nil {
+			if err := owner.Do(ctx, target, "counting", func(ctx context.Context) error { return bumpFenced(ctx, dir) }); err != nil {
 				return err
 			}
 		}
 		return nil
 	case "hold":
 		return owner.Do(ctx, target, "holding for a test", func(ctx context.Context) error {
-			if err := os.WriteFile(filepath.Join(dir, "held"), nil, 0o600); err != nil {
+			token, _ := drivers.FenceOf(ctx)
+			if err := os.WriteFile(filepath.Join(dir, "held"), []byte(strconv.FormatInt(token, 10)), 0o600); err != nil {
 				return err
 			}
 			<-ctx.Done()
@@ -177,6 +179,27 @@ func bump(dir string) error {
 		return err
 	}
 	return os.Remove(marker)
+}
+
+// bumpFenced is bump that first appends fn's fencing token to
+// dir/tokens, in the order the holders ran.
+func bumpFenced(ctx context.Context, dir string) error {
+	token, ok := drivers.FenceOf(ctx)
+	if !ok {
+		return errors.New("no fencing token in Do's context")
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "tokens"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, token)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return bump(dir)
 }
 
 // record appends j's payload and our pid to its target's log in dir,

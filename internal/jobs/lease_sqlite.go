@@ -64,7 +64,7 @@ func (o *Owner) acquireLease(ctx context.Context, rec store.TargetOwner, deadlin
 		}
 		if try {
 			began := time.Now()
-			got, ok, err := o.st.AcquireTargetLease(ctx, rec, func(cur store.TargetOwner) bool { return o.staleLease(cur, &obs) })
+			got, token, ok, err := o.st.AcquireFencedTargetLease(ctx, rec, func(cur store.TargetOwner) bool { return o.staleLease(cur, &obs) })
 			if err != nil {
 				return nil, err
 			}
@@ -73,7 +73,7 @@ func (o *Owner) acquireLease(ctx context.Context, rec store.TargetOwner, deadlin
 					o.log.Warn("took over a stale lease on a target", "target", rec.Target,
 						"previous_holder", cur.Holder, "previous_purpose", cur.Purpose, "previous_since", cur.Since)
 				}
-				return &leaseHold{o: o, rec: got, lastStart: began}, nil
+				return &leaseHold{o: o, rec: got, token: token, lastStart: began}, nil
 			}
 		}
 		if err := o.pollAgain(ctx, rec.Target, deadline, start); err != nil {
@@ -88,8 +88,11 @@ var errTakenOver = errors.New("another process took the lease over")
 type leaseHold struct {
 	o         *Owner
 	rec       store.TargetOwner
+	token     int64     // fencing token, taken in the lease's transaction
 	lastStart time.Time // monotonic start of the last successful write
 }
+
+func (h *leaseHold) fence() int64 { return h.token }
 
 func (h *leaseHold) keep(ctx context.Context, lost func(error)) {
 	ttl := h.o.opts.TTL

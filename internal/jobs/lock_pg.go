@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/wardnet/ward/internal/store"
@@ -15,7 +16,9 @@ import (
 // The PostgreSQL lock: a session advisory lock on a connection pinned for
 // as long as it is held. The server releases it when the session ends, so
 // a killed process frees its targets at once; the holder checks the
-// session every second and cancels its work if it is gone. A row in
+// session every second and cancels its work if it is gone, and the server
+// ends a session left unchecked for five seconds (idle_session_timeout), so
+// a stopped process frees them too (limitIdle). A row in
 // target_owners names the holder for waiters; a row left by a dead holder
 // is simply overwritten by the next one.
 
@@ -58,8 +61,63 @@ func (o *Owner) acquirePG(ctx context.Context, rec store.TargetOwner, deadline, 
 		h.release()
 		return nil, err
 	}
+	if err := h.limitIdle(ctx); err != nil {
+		h.release()
+		return nil, err
+	}
+	// On the session that holds the lock: a session the server ended
+	// cannot take a token.
+	token, err := store.NextFenceOn(ctx, conn, rec.Target)
+	if err != nil {
+		h.release()
+		return nil, err
+	}
+	h.token = token
 	return h, nil
 }
+
+// pingEvery is how often keep checks the pinned session.
+func (h *pgHold) pingEvery() time.Duration { return min(h.o.opts.TTL/3, time.Second) }
+
+// limitIdle makes the server end the pinned session, and so release the
+// lock, when its holder stops checking it for a few intervals. A
+// SIGSTOPped or frozen holder's socket stays open (its kernel still
+// answers TCP), so without this the lock would be held for as long as the
+// process stays stopped. idle_session_timeout exists from PostgreSQL 14;
+// on older servers only TCP keepalives are set, which end the session of
+// a dead host or a cut network, not of a stopped process.
+func (h *pgHold) limitIdle(ctx context.Context) error {
+	var version int
+	if err := h.conn.QueryRowContext(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return fmt.Errorf("target %q: reading the PostgreSQL version: %w", h.rec.Target, err)
+	}
+	idle := idleLimit(h.pingEvery())
+	stmts := []string{fmt.Sprintf("SET idle_session_timeout = %d", idle.Milliseconds())}
+	if version < 140000 {
+		h.o.log.Warn("PostgreSQL before 14 has no idle_session_timeout: a stopped (not dead) holder keeps its targets until it resumes; upgrade to PostgreSQL 14 or later",
+			"target", h.rec.Target, "server_version_num", version)
+		secs := max(int(idle.Seconds()), 1)
+		stmts = []string{
+			fmt.Sprintf("SET tcp_keepalives_idle = %d", secs),
+			"SET tcp_keepalives_interval = 1",
+			"SET tcp_keepalives_count = 3",
+		}
+	}
+	for _, q := range stmts {
+		if _, err := h.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("target %q: %s on the session holding its lock: %w", h.rec.Target, q, err)
+		}
+	}
+	for _, q := range stmts {
+		h.reset = append(h.reset, "RESET "+strings.Fields(q)[1])
+	}
+	return nil
+}
+
+// idleLimit is how long the pinned session may go unchecked before the
+// server ends it: five check intervals, so one or two slow checks (a
+// loaded database, a GC pause) do not lose the target.
+func idleLimit(every time.Duration) time.Duration { return 5 * every }
 
 // pgHold is an advisory lock we hold on a pinned connection.
 type pgHold struct {
@@ -67,10 +125,16 @@ type pgHold struct {
 	conn *sql.Conn
 	key  int64
 	rec  store.TargetOwner
+	// token is the fencing token taken on conn once the lock was held.
+	token int64
+	// reset undoes limitIdle's settings before conn goes back to the pool.
+	reset []string
 }
 
+func (h *pgHold) fence() int64 { return h.token }
+
 func (h *pgHold) keep(ctx context.Context, lost func(error)) {
-	every := min(h.o.opts.TTL/3, time.Second)
+	every := h.pingEvery()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -112,6 +176,14 @@ func (h *pgHold) release() {
 		// Closing the session is what releases the lock for sure.
 		discard(h.conn)
 		return
+	}
+	// A pooled session with an idle limit would be ended by the server
+	// under its next user.
+	for _, q := range h.reset {
+		if _, err := h.conn.ExecContext(ctx, q); err != nil {
+			discard(h.conn)
+			return
+		}
 	}
 	h.conn.Close()
 }

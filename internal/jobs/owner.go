@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -153,9 +154,15 @@ type hold interface {
 	// if the hold cannot be kept.
 	keep(ctx context.Context, lost func(error))
 	release()
+	// fence is the fencing token this acquisition took (drivers.WithFence).
+	fence() int64
 }
 
-// Do runs fn while this process owns target. fn's ctx is cancelled, with
+// Do runs fn while this process owns target, with the acquisition's
+// fencing token in fn's ctx (drivers.FenceOf): strictly greater than every
+// token handed out before for target, by any process, so that a driver can
+// make the device refuse a holder that lost the target (drivers/fence.go).
+// fn's ctx is cancelled, with
 // cause wrapping ErrOwnershipLost, if ownership is lost (lease could not be
 // renewed / PostgreSQL connection lost). Not reentrant for the same target:
 // a nested Do for a target the call chain holds returns an error at once.
@@ -183,7 +190,7 @@ func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx cont
 		return err
 	}
 
-	fctx, cancel := context.WithCancelCause(context.WithValue(ctx, heldKey{o.st, target}, true))
+	fctx, cancel := context.WithCancelCause(drivers.WithFence(context.WithValue(ctx, heldKey{o.st, target}, true), target, h.fence()))
 	var lostErr error
 	var lostOnce sync.Once
 	lost := func(err error) {

@@ -35,7 +35,7 @@ func TestDoSerialisesProcesses(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range rounds {
-					errs <- owner.Do(context.Background(), "core-fw", "counting", func(context.Context) error { return bump(dir) })
+					errs <- owner.Do(context.Background(), "core-fw", "counting", func(ctx context.Context) error { return bumpFenced(ctx, dir) })
 				}
 			}()
 		}
@@ -61,6 +61,7 @@ func TestDoSerialisesProcesses(t *testing.T) {
 		if got, want := strings.TrimSpace(string(data)), strconv.Itoa(4*rounds); got != want {
 			t.Fatalf("counter = %s, want %s: updates were lost", got, want)
 		}
+		checkTokensIncrease(t, filepath.Join(dir, "tokens"), 4*rounds)
 	})
 }
 
