@@ -5,8 +5,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,7 +111,7 @@ func runApply(c *cli, args []string) int {
 	auto := cl.Bool("auto-approve", false, "apply without asking")
 	allowEssential := cl.Bool("allow-essential-change", false, "apply although the plan loses a flow marked essential; needs -reason (both recorded in the audit log)")
 	reason := cl.String("reason", "", "why a person judged an essential change safe for patients (required with -allow-essential-change)")
-	parallel := cl.Int("parallel", 4, "targets pushed at once")
+	parallel := cl.Int("parallel", plan.DefaultParallel, "targets pushed at once")
 	refresh := cl.Bool("refresh", false, "read each target's running configuration first, and push again to any that was changed outside Ward (repairs drift)")
 	var only targetList
 	cl.Var(&only, "target", "apply only this target (repeatable)")
@@ -190,8 +192,12 @@ func runApply(c *cli, args []string) int {
 			return 1
 		}
 	}
+	if *parallel <= 0 {
+		*parallel = plan.DefaultParallel
+	}
+	fmt.Fprintf(c.stdout, "\nApplying to %d target(s), %d at a time:\n", len(changed), min(*parallel, len(changed)))
 	results, err := plan.ApplyWith(ctx, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg), Owner: targetOwner(st),
-		Signer: signer, Actor: actor(), Parallel: *parallel})
+		Signer: signer, Actor: actor(), Parallel: *parallel, OnResult: progress(c.stdout, len(changed))})
 	if err != nil && results == nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
 		return 1
@@ -199,14 +205,10 @@ func runApply(c *cli, args []string) int {
 	failed := 0
 	fmt.Fprintln(c.stdout, "\nApply results:")
 	for _, r := range results {
-		line := fmt.Sprintf("  %-12s %-8s %s", r.Target, r.Status, r.Duration.Round(time.Millisecond))
-		if r.Error != "" {
-			line += "  " + r.Error
-		}
 		if r.Status != "applied" && r.Status != "not_pushed" {
 			failed++
 		}
-		fmt.Fprintln(c.stdout, line)
+		fmt.Fprintln(c.stdout, "  "+resultLine(r))
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
@@ -222,6 +224,27 @@ func runApply(c *cli, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// progress prints one line per target as it finishes, numbered in the
+// order they finish, so a long apply shows where it is; the sorted
+// results follow at the end. plan.ApplyRecorded serialises the calls.
+func progress(w io.Writer, total int) func(plan.PushResult) {
+	done := 0
+	width := len(strconv.Itoa(total))
+	return func(r plan.PushResult) {
+		done++
+		fmt.Fprintf(w, "  [%*d/%d] %s\n", width, done, total, resultLine(r))
+	}
+}
+
+// resultLine is one target's result: name, status, duration, error.
+func resultLine(r plan.PushResult) string {
+	line := fmt.Sprintf("%-12s %-8s %s", r.Target, r.Status, r.Duration.Round(time.Millisecond))
+	if r.Error != "" {
+		line += "  " + r.Error
+	}
+	return line
 }
 
 // planSigner loads the plan-signing key from the credential store
