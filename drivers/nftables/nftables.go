@@ -211,7 +211,14 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	if err := d.refuseDroppingMembers(ctx, s, cur, want, recreate); err != nil {
 		return err
 	}
+	fence, err := d.readFence(ctx, s)
+	if err != nil {
+		return err
+	}
 	script := transaction(cur, want, recreate)
+	if lines := fence.commands(); len(lines) > 0 {
+		script = strings.Join(lines, "\n") + "\n" + script
+	}
 
 	dir, file, err := d.upload(ctx, s, script)
 	defer shellfile.Remove(ctx, s, dir)
@@ -221,6 +228,9 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	if _, err := s.Run(ctx, d.nft+" -c -f "+file); err != nil {
 		var exit *drivers.ExitError
 		if errors.As(err, &exit) {
+			if ferr := d.refused(ctx, s, fence, err); ferr != err {
+				return ferr
+			}
 			return fmt.Errorf("nft -c -f %s: %w: %w", file, drivers.ErrCheckFailed, err)
 		}
 		return fmt.Errorf("checking the script with nft -c -f %s: %w; nothing was changed", file, err)
@@ -228,6 +238,9 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	if _, err := s.Run(ctx, d.nft+" -f "+file); err != nil {
 		var exit *drivers.ExitError
 		if errors.As(err, &exit) {
+			if ferr := d.refused(ctx, s, fence, err); ferr != err {
+				return ferr
+			}
 			return fmt.Errorf("nft -f %s failed after its check passed; nft applies a file in one transaction, so the previous table is still in force: %w", file, err)
 		}
 		return fmt.Errorf("while nft -f %s ran: %w: nft applies a file in one transaction, so either the previous table or the new one is in force, never a mix; read it on a new session (ward drift) to see which: %w", file, drivers.ErrOutcomeUnknown, err)
@@ -368,6 +381,10 @@ func (d *driver) changeSet(ctx context.Context, s drivers.Session, verb, set str
 		i := slices.IndexFunc(families[:], func(f family) bool { return f.v6 == e.prefix.Addr().Is6() })
 		byFamily[i] = append(byFamily[i], e)
 	}
+	fence, err := d.readFence(ctx, s)
+	if err != nil {
+		return fmt.Errorf("linux_nftables: %s addresses to set %s: %w", verb, set, err)
+	}
 	for i, f := range families {
 		elems := sortElements(byFamily[i])
 		for len(elems) > 0 {
@@ -378,10 +395,11 @@ func (d *driver) changeSet(ctx context.Context, s drivers.Session, verb, set str
 				strs[j] = e.String()
 			}
 			name := set + f.suffix
-			cmd := command(name, strings.Join(strs, ", "))
+			cmd := strings.Join(append(fence.commands(), command(name, strings.Join(strs, ", "))), "; ")
 			if _, err := s.Run(ctx, d.nft+" '"+cmd+"'"); err != nil {
-				return fmt.Errorf("linux_nftables: %s %s to set %s in table %s: %w", verb, strings.Join(strs, ", "), name, tableName, err)
+				return fmt.Errorf("linux_nftables: %s %s to set %s in table %s: %w", verb, strings.Join(strs, ", "), name, tableName, d.refused(ctx, s, fence, err))
 			}
+			fence.pushed()
 		}
 	}
 	return nil
