@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/store"
@@ -183,6 +184,17 @@ func (m *Manager) queuedDevices(ctx context.Context, j store.Job) []uint64 {
 // record writes the outcome of a push to target on quarantines ids, and
 // counts a failure.
 func (m *Manager) record(ctx context.Context, ids []uint64, target string, err error) {
+	m.recordOutcome(ctx, ids, target, err, m.st.RecordTargetEnforcement)
+}
+
+// recordCheck is record for a reconcile that changed nothing on target:
+// the push history keeps only what changed (store.RecordTargetCheck).
+func (m *Manager) recordCheck(ctx context.Context, ids []uint64, target string, err error) {
+	m.recordOutcome(ctx, ids, target, err, m.st.RecordTargetCheck)
+}
+
+func (m *Manager) recordOutcome(ctx context.Context, ids []uint64, target string, err error,
+	write func(context.Context, []uint64, string, string, time.Time) error) {
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -191,7 +203,7 @@ func (m *Manager) record(ctx context.Context, ids []uint64, target string, err e
 		}
 		m.log.Error("quarantine not enforced on a target; it will be retried", "target", target, "quarantines", ids, "error", msg)
 	}
-	if rerr := m.st.RecordTargetEnforcement(context.WithoutCancel(ctx), ids, target, msg, m.st.Now()); rerr != nil {
+	if rerr := write(context.WithoutCancel(ctx), ids, target, msg, m.st.Now()); rerr != nil {
 		m.log.Error("recording the enforcement of quarantines", "target", target, "quarantines", ids, "error", rerr)
 	}
 }

@@ -90,8 +90,14 @@ func (m *Manager) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 			}
 			if tr.active != nil {
 				// Only what was read under the owner: a target never
-				// reached says nothing about the quarantines.
-				m.record(ctx, ids, name, err)
+				// reached says nothing about the quarantines. A
+				// reconcile that found everything in place, every
+				// interval, is no push of its own in their history.
+				if len(tr.added)+len(tr.removed) > 0 {
+					m.record(ctx, ids, name, err)
+				} else {
+					m.recordCheck(ctx, ids, name, err)
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()

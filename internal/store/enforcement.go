@@ -45,6 +45,19 @@ func (s *Store) RecentQuarantines(ctx context.Context, ids []uint64, perDevice i
 // (quarantine_pushes) in the same transaction, since EnforceError keeps
 // only the latest.
 func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, target, msg string, now time.Time) error {
+	return s.recordEnforcement(ctx, ids, target, msg, now, true)
+}
+
+// RecordTargetCheck is RecordTargetEnforcement for a check that changed
+// nothing on the target (a reconcile finding every quarantine in place):
+// the push history keeps only the outcomes that change what
+// EnforceError says of target — a failure, a recovery — not one row per
+// quarantine every reconcile interval.
+func (s *Store) RecordTargetCheck(ctx context.Context, ids []uint64, target, msg string, now time.Time) error {
+	return s.recordEnforcement(ctx, ids, target, msg, now, false)
+}
+
+func (s *Store) recordEnforcement(ctx context.Context, ids []uint64, target, msg string, now time.Time, every bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -57,11 +70,12 @@ func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, targe
 		if err := q.Find(&rows).Error; err != nil {
 			return fmt.Errorf("reading the enforcement state of quarantines %v: %w", ids, err)
 		}
-		if err := recordPushes(tx, rows, target, msg, now); err != nil {
-			return err
-		}
+		var history []Quarantine
 		for _, r := range rows {
 			next := MergeEnforceError(r.EnforceError, target, msg)
+			if every || targetEntry(next, target) != targetEntry(r.EnforceError, target) {
+				history = append(history, r)
+			}
 			if next == r.EnforceError && (next != "" || r.EnforcedAt != nil) {
 				continue
 			}
@@ -73,8 +87,18 @@ func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, targe
 				return fmt.Errorf("recording the enforcement of quarantine #%d on %s: %w", r.ID, target, err)
 			}
 		}
-		return nil
+		return recordPushes(tx, history, target, msg, now)
 	})
+}
+
+// targetEntry is target's entry in an EnforceError, or "".
+func targetEntry(enforceError, target string) string {
+	for _, e := range strings.Split(enforceError, "; ") {
+		if strings.HasPrefix(e, target+": ") {
+			return e
+		}
+	}
+	return ""
 }
 
 // pushBatch bounds one INSERT of push rows: a storm push carries

@@ -142,3 +142,55 @@ func TestRecordTargetEnforcementStormHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestPushHistoryOfChecks: a push keeps every outcome in the history; a
+// check (a reconcile that changed nothing) keeps only the outcomes that
+// change what the quarantine's EnforceError says of the target.
+func TestPushHistoryOfChecks(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		dev := testDevice(t, st, "ws-c")
+		q := openQ(dev, QuarantineActive, "isolate", "")
+		if err := st.DB.Create(q).Error; err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		steps := []struct {
+			check       bool
+			target, msg string
+		}{
+			{false, "core-fw", ""},            // the push: kept
+			{true, "core-fw", ""},             // in place: not kept
+			{true, "core-fw", ""},             // in place: not kept
+			{true, "core-fw", "dial timeout"}, // fails: kept
+			{true, "core-fw", "dial timeout"}, // still failing the same way: not kept
+			{true, "edge-fw", "refused"},      // another target fails: kept
+			{true, "core-fw", ""},             // recovers: kept
+			{false, "core-fw", ""},            // a push again: kept
+		}
+		for i, s := range steps {
+			write := st.RecordTargetEnforcement
+			if s.check {
+				write = st.RecordTargetCheck
+			}
+			if err := write(ctx, []uint64{q.ID}, s.target, s.msg, t0.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, err := st.QuarantineHistory(ctx, q.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range h.Pushes {
+			got = append(got, fmt.Sprintf("%s %q", p.Target, p.Error))
+		}
+		want := `[core-fw "" core-fw "dial timeout" edge-fw "refused" core-fw "" core-fw ""]`
+		if fmt.Sprint(got) != want {
+			t.Errorf("history %v, want %s", got, want)
+		}
+		if h.Quarantine.EnforceError != "edge-fw: refused" {
+			t.Errorf("enforce error %q, want edge-fw's", h.Quarantine.EnforceError)
+		}
+	})
+}
