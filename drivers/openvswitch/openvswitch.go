@@ -398,8 +398,12 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 	}
 	ops = append(ops, d.reconcile(cur, want)...)
 	if len(ops) > 0 {
-		if err := d.transact(ctx, s, ops); err != nil {
+		fence, err := d.readFence(ctx, s)
+		if err != nil {
 			return err
+		}
+		if err := d.transact(ctx, s, append(fence.ops(d.scope), ops...)); err != nil {
+			return d.refused(ctx, s, fence, err)
 		}
 	}
 	got, err := d.read(ctx, s)
@@ -491,8 +495,13 @@ func (d *driver) SetPortVLAN(ctx context.Context, s drivers.Session, name string
 			return fmt.Errorf("openvswitch: moving port %s to VLAN %d: the port is not on bridge %s", name, vlan, d.bridge)
 		}
 	}
-	if _, err := s.Run(ctx, d.vsctl+" "+words("set", "port", name, "tag="+strconv.Itoa(vlan))); err != nil {
+	fence, err := d.readFence(ctx, s)
+	if err != nil {
 		return fmt.Errorf("openvswitch: moving port %s to VLAN %d: %w", name, vlan, err)
+	}
+	ops := append(fence.ops(d.scope), words("--", "set", "port", name, "tag="+strconv.Itoa(vlan)))
+	if _, err := s.Run(ctx, d.vsctl+" "+strings.Join(ops, " ")); err != nil {
+		return fmt.Errorf("openvswitch: moving port %s to VLAN %d: %w", name, vlan, d.refused(ctx, s, fence, err))
 	}
 	return nil
 }

@@ -1,0 +1,118 @@
+package openvswitch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wardnet/ward/drivers"
+)
+
+// Fencing (drivers/fence.go). The highest fencing token the switch has
+// seen is external_ids:ward-fence of the driver's scope record (the
+// bridge with Options.Bridge, else open_vswitch .), so that two targets
+// on one switch, each confined to its bridge, keep their own. A push with
+// a token in its context reads it, refuses when it is greater than the
+// push's, and otherwise leads its one ovs-vsctl transaction with
+//
+//	-- wait-until SCOPE external_ids:ward-fence=SEEN
+//	-- get SCOPE external_ids
+//	-- set SCOPE external_ids:ward-fence=MINE
+//
+// wait-until holds the transaction back until the value is the one read;
+// get makes ovs-vsctl verify the external_ids column at commit (ovsdb
+// then rejects the commit if the column changed since ovs-vsctl read it,
+// and ovs-vsctl re-evaluates its commands on the new contents). Tokens
+// only grow, so once another holder moved the value, wait-until never
+// holds again and ovs-vsctl gives up at its --timeout (Options.Timeout)
+// having committed nothing; the driver then reads the value again and
+// returns drivers.ErrFenced. A switch that has never seen a token is
+// matched on its whole external_ids map as read, since wait-until cannot
+// test that a key is absent.
+
+const keyFence = "ward-fence"
+
+// fence is a push's compare-and-set on the scope's ward-fence.
+type fence struct {
+	target string
+	mine   int64
+	cond   string // the wait-until condition: the state read
+}
+
+// readFence returns the fence for a push under ctx's token, nil without
+// one; a *drivers.FencedError when the switch has seen a greater token.
+func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, error) {
+	mine, ok := drivers.FenceOf(ctx)
+	if !ok {
+		return nil, nil
+	}
+	where := words(d.scope...) + " external_ids:" + keyFence
+	out, err := s.Run(ctx, d.vsctl+" --format=json --columns=external_ids list "+words(d.scope...))
+	if err != nil {
+		return nil, fmt.Errorf("reading the fencing token the switch has seen (%s): %w; nothing was changed", where, err)
+	}
+	var scope struct{ Data [][1]json.RawMessage }
+	ids := map[string]string{}
+	if err := json.Unmarshal([]byte(out), &scope); err != nil || len(scope.Data) != 1 {
+		return nil, fmt.Errorf("ovs-vsctl list %s printed %q, not one record; nothing was changed", words(d.scope...), out)
+	}
+	if err := decodeMap(scope.Data[0][0], ids); err != nil {
+		return nil, fmt.Errorf("ovs-vsctl list %s: %w; nothing was changed", words(d.scope...), err)
+	}
+	f := &fence{target: drivers.FenceTarget(ctx), mine: mine}
+	v, ok := ids[keyFence]
+	if !ok {
+		f.cond = "external_ids=" + mapString(ids)
+		return f, nil
+	}
+	seen, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%s is %q, not a fencing token; nothing was changed", where, v)
+	}
+	if seen > mine {
+		return nil, &drivers.FencedError{Target: f.target, Mine: mine, Seen: seen, DeviceState: where}
+	}
+	f.cond = "external_ids:" + keyFence + "=" + ovsString(v)
+	return f, nil
+}
+
+// mapString writes m as ovs-vsctl reads a map, keys sorted.
+func mapString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		keys[i] = ovsString(k) + "=" + ovsString(m[k])
+	}
+	return "{" + strings.Join(keys, ", ") + "}"
+}
+
+// ops are the operations that lead the push's transaction.
+func (f *fence) ops(scope []string) []string {
+	if f == nil {
+		return nil
+	}
+	return []string{
+		words(append(append([]string{"--", "wait-until"}, scope...), f.cond)...),
+		words(append(append([]string{"--", "get"}, scope...), "external_ids")...),
+		words(append(append([]string{"--", "set"}, scope...), "external_ids:"+keyFence+"="+strconv.FormatInt(f.mine, 10))...),
+	}
+}
+
+// refused explains a failed fenced push: when the switch's token moved
+// past ours meanwhile, a *drivers.FencedError; otherwise err.
+func (d *driver) refused(ctx context.Context, s drivers.Session, f *fence, err error) error {
+	if f == nil {
+		return err
+	}
+	if _, rerr := d.readFence(ctx, s); errors.Is(rerr, drivers.ErrFenced) {
+		return rerr
+	}
+	return err
+}

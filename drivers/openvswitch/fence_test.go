@@ -1,0 +1,113 @@
+package openvswitch
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/drivers/drivertest"
+	"github.com/wardnet/ward/drivers/localsession"
+)
+
+func TestFencingConformance(t *testing.T) {
+	br, p := bridge(t)
+	s := localsession.New(localsession.Options{MaxLine: 4096})
+	d := New(Options{Bridge: br, Timeout: 2 * time.Second})
+	first, err := d.Render(ward(p[0], p[1], p[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := d.Render(other(p[0], p[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drivertest.TestFencing(t, d, s, drivertest.FenceCase{First: first, Second: second, QuarantinePort: p[0], VLAN: 999})
+}
+
+// raceSession sets the switch's token to theirs just before the first
+// command that commits (not a dry run), the way a holder that took the
+// target over meanwhile would.
+type raceSession struct {
+	drivers.Session
+	t      *testing.T
+	br     string
+	theirs int64
+	done   bool
+}
+
+func (r *raceSession) Run(ctx context.Context, command string) (string, error) {
+	if !r.done && strings.Contains(command, "wait-until") && !strings.Contains(command, "--dry-run") {
+		r.done = true
+		if out, err := exec.Command("ovs-vsctl", "--timeout=30", "set", "bridge", r.br, "external_ids:ward-fence="+strconv.FormatInt(r.theirs, 10)).CombinedOutput(); err != nil {
+			r.t.Errorf("moving the token: %v: %s", err, out)
+		}
+	}
+	return r.Session.Run(ctx, command)
+}
+
+// TestFenceMovedDuringPush: a token moved past the push's after the driver
+// read it makes ovs-vsctl commit nothing, and the push fails with
+// ErrFenced; on a switch that never saw a token, too.
+func TestFenceMovedDuringPush(t *testing.T) {
+	br, p := bridge(t)
+	ctx := t.Context()
+	d := New(Options{Bridge: br, Timeout: 2 * time.Second})
+	s := localsession.New(localsession.Options{MaxLine: 4096})
+	first, err := d.Render(ward(p[0], p[1], p[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := d.Render(other(p[0], p[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, s, first); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		prime int64 // the token set before the push; 0: none
+		push  func(ctx context.Context, s drivers.Session) error
+	}{
+		{"apply-fresh-switch", 0, func(ctx context.Context, s drivers.Session) error { return d.Apply(ctx, s, second) }},
+		{"apply", 10, func(ctx context.Context, s drivers.Session) error { return d.Apply(ctx, s, second) }},
+		{"set-port-vlan", 20, func(ctx context.Context, s drivers.Session) error {
+			return d.(drivers.VLANSetter).SetPortVLAN(ctx, s, p[0], 999)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.prime > 0 {
+				if err := d.Apply(drivers.WithFence(ctx, "sw", tc.prime), s, first); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, err := d.Running(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tags, _ := exec.Command("ovs-vsctl", "--timeout=30", "get", "port", p[0], "tag").CombinedOutput()
+			mine, theirs := tc.prime+1, tc.prime+2
+			err = tc.push(drivers.WithFence(ctx, "sw", mine), &raceSession{Session: s, t: t, br: br, theirs: theirs})
+			var fe *drivers.FencedError
+			if !errors.As(err, &fe) || fe.Mine != mine || fe.Seen != theirs {
+				t.Fatalf("push with token %d after the switch saw %d: %v, want a FencedError naming both", mine, theirs, err)
+			}
+			after, err := d.Running(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Text != before.Text {
+				t.Fatalf("the refused push changed the ports:\n%s", drivertest.Diff(before.Text, after.Text))
+			}
+			if tags2, _ := exec.Command("ovs-vsctl", "--timeout=30", "get", "port", p[0], "tag").CombinedOutput(); string(tags2) != string(tags) {
+				t.Fatalf("the refused push moved port %s from %s to %s", p[0], tags, tags2)
+			}
+		})
+	}
+}
