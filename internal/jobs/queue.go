@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -282,6 +283,12 @@ func (q *Queue) runTarget(ctx context.Context, target string, budget time.Durati
 			}
 			if err := q.runJob(octx, *j); err != nil {
 				errs = append(errs, err)
+				if errors.Is(err, drivers.ErrFenced) {
+					// The device saw a newer token than this hold's: let
+					// the target go, so the retry takes it with a new one.
+					more = true
+					return nil
+				}
 			}
 			if time.Since(start) >= budget {
 				more = true
@@ -322,6 +329,13 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 			j.ID, j.Kind, j.Target, j.Attempts, herr)
 	default:
 		wait := q.opts.Backoff(j.Attempts)
+		if errors.Is(herr, drivers.ErrFenced) {
+			// The device saw a newer owner's token: the next run takes
+			// the target again, with a greater one, so it need not wait.
+			// Still an attempt: a device whose token is ahead of the
+			// database (restored from a backup) fails for the operator.
+			wait = 0
+		}
 		at := q.opts.Now().Add(wait)
 		serr = q.st.RetryJob(sctx, j, fmt.Sprintf("attempt %d of %d: %v", j.Attempts, q.opts.MaxAttempts, herr), at)
 		failure = fmt.Errorf("job %d (%s) for target %q, attempt %d of %d: %w; retrying in %s",

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -434,4 +435,44 @@ func TestHeldBack(t *testing.T) {
 	if err := q.HeldBack(context.Background(), "access-3w"); err != nil {
 		t.Fatalf("HeldBack of another target: %v", err)
 	}
+}
+
+// TestQueueRetriesFencedAtOnce: a push the device refused for an older
+// fencing token runs again without the backoff (the next run takes the
+// target with a greater token), but still counts as an attempt.
+func TestQueueRetriesFencedAtOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		owner := NewOwner(st, OwnerOptions{})
+		const backoff = time.Hour
+		q := NewQueue(st, owner, QueueOptions{MaxAttempts: 3, Backoff: func(int) time.Duration { return backoff }, Poll: 20 * time.Millisecond})
+		var mu sync.Mutex
+		var tokens []int64
+		q.Handle("push", func(ctx context.Context, j store.Job) error {
+			tok, _ := drivers.FenceOf(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			tokens = append(tokens, tok)
+			if len(tokens) == 1 {
+				return &drivers.FencedError{Target: j.Target, Mine: tok, Seen: tok + 1, DeviceState: "test"}
+			}
+			return nil
+		})
+		enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		go func() { _ = q.Run(ctx) }()
+		for ctx.Err() == nil && len(jobsByStatus(t, st, store.JobDone)) == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		done := jobsByStatus(t, st, store.JobDone)
+		if len(done) != 1 || done[0].Attempts != 2 {
+			t.Fatalf("done jobs %+v; want the push done at its second attempt, well before the %v backoff", done, backoff)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(tokens) != 2 || tokens[1] <= tokens[0] {
+			t.Errorf("tokens of the two runs %v; want the second greater", tokens)
+		}
+	})
 }
