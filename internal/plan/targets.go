@@ -166,8 +166,12 @@ func RecordApplied(ctx context.Context, st *store.Store, runID uint64, tp *Targe
 	sum := sha256.Sum256(b)
 	hash := hex.EncodeToString(sum[:])
 	row := store.TargetState{Target: tp.Name, Content: string(b), Hash: hash, ApplyRunID: &runID, AppliedAt: st.Now()}
-	return st.SaveTargetState(ctx, row, store.AuditEntry{Actor: actor, Action: "target.apply", Object: tp.Name,
-		Detail: map[string]any{"driver": tp.Driver, "apply_run": runID, "state_hash": hash}})
+	detail := map[string]any{"driver": tp.Driver, "apply_run": runID, "state_hash": hash}
+	if tok, ok := drivers.FenceOf(ctx); ok {
+		// The fencing token the push carried (internal/jobs.Owner).
+		detail["fence"] = tok
+	}
+	return st.SaveTargetState(ctx, row, store.AuditEntry{Actor: actor, Action: "target.apply", Object: tp.Name, Detail: detail})
 }
 
 // CurrentBaseHash returns the hash of a target's last-applied state ("" if
