@@ -13,15 +13,22 @@ import (
 )
 
 // BenchmarkLabHAFailover measures, on the lab, what a failover costs
-// containment: three replicas enforce from one PostgreSQL database; each
-// iteration kills the leader (kill -9) and at once posts an alert about
+// containment: three replicas enforce from one PostgreSQL database; in
+// leader-killed, each iteration kills the leader (kill -9) and at once posts an alert about
 // tv-netlab-01 (isolate) to a survivor, while a prober in ws-netlab-01's
 // namespace connects to tv-netlab-01:7 in a loop (50 ms timeout). It
 // reports the time from the alert to the first dropped connection (p50,
 // p99) and from the kill to a survivor's /readyz saying it leads (p50,
 // max). Between iterations (timer stopped) the device is released and the
-// killed replica started again. Run with -benchtime 20x or more.
+// killed replica started again. steady is the same with no kill, the
+// baseline. Run with -benchtime 20x or more.
 func BenchmarkLabHAFailover(b *testing.B) {
+	for _, kill := range []bool{false, true} {
+		b.Run(map[bool]string{false: "steady", true: "leader-killed"}[kill], func(b *testing.B) { haFailoverBench(b, kill) })
+	}
+}
+
+func haFailoverBench(b *testing.B, kill bool) {
 	needLab(b)
 	b.Setenv("WARD_ALERT_TOKEN", labAlertToken)
 	db := pgtest.URL(b)
@@ -64,7 +71,11 @@ func BenchmarkLabHAFailover(b *testing.B) {
 		var dropped atomic.Int64 // ns from the alert to the first dropped attempt
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		leader.kill(b)
+		if kill {
+			leader.kill(b)
+		} else {
+			survivors = append(survivors, leader)
+		}
 		killed := time.Now()
 		start := time.Now()
 		wg.Go(func() {
@@ -86,12 +97,14 @@ func BenchmarkLabHAFailover(b *testing.B) {
 			close(stop)
 			b.Fatalf("iteration %d: alert to %s: %d %s %+v %v, want isolate", i, survivors[i%2].id, code, eb, res.Results, err)
 		}
-		newLeader, _ := haLeader(b, 10*time.Second, survivors...)
-		if newLeader == nil {
-			close(stop)
-			b.Fatalf("iteration %d: no survivor leads 10 s after the kill", i)
+		if kill {
+			newLeader, _ := haLeader(b, 10*time.Second, survivors...)
+			if newLeader == nil {
+				close(stop)
+				b.Fatalf("iteration %d: no survivor leads 10 s after the kill", i)
+			}
+			failover = append(failover, time.Since(killed))
 		}
-		failover = append(failover, time.Since(killed))
 		for deadline := time.Now().Add(5 * time.Second); dropped.Load() == 0; time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				close(stop)
@@ -109,7 +122,9 @@ func BenchmarkLabHAFailover(b *testing.B) {
 		if waitFor(5*time.Second, func() bool { return dialFromNetns(devs[labWS].ns, probe, 200*time.Millisecond) == nil }) < 0 {
 			b.Fatalf("iteration %d: %s still dropped 5 s after the release", i, probe)
 		}
-		rs[leader.id] = startHAReplica(b, leader.id, pol, db)
+		if kill {
+			rs[leader.id] = startHAReplica(b, leader.id, pol, db)
+		}
 		b.StartTimer()
 	}
 	slices.Sort(drop)
@@ -117,10 +132,12 @@ func BenchmarkLabHAFailover(b *testing.B) {
 	pct := func(d []time.Duration, p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
 	b.ReportMetric(float64(pct(drop, 0.50).Microseconds())/1000, "drop-p50-ms")
 	b.ReportMetric(float64(pct(drop, 0.99).Microseconds())/1000, "drop-p99-ms")
-	b.ReportMetric(float64(pct(failover, 0.50).Microseconds())/1000, "leader-p50-ms")
-	b.ReportMetric(float64(failover[len(failover)-1].Microseconds())/1000, "leader-max-ms")
-	b.Logf("over %d failovers: alert to dropped p50 %s, p99 %s, max %s; kill to new leader p50 %s, max %s",
-		len(drop), pct(drop, 0.5), pct(drop, 0.99), drop[len(drop)-1], pct(failover, 0.5), failover[len(failover)-1])
+	b.Logf("over %d alerts: alert to dropped p50 %s, p99 %s, max %s", len(drop), pct(drop, 0.5), pct(drop, 0.99), drop[len(drop)-1])
+	if kill {
+		b.ReportMetric(float64(pct(failover, 0.50).Microseconds())/1000, "leader-p50-ms")
+		b.ReportMetric(float64(failover[len(failover)-1].Microseconds())/1000, "leader-max-ms")
+		b.Logf("kill -9 to a new leader over %d failovers: p50 %s, max %s", len(failover), pct(failover, 0.5), failover[len(failover)-1])
+	}
 }
 
 // BenchmarkHAAlertIntake measures alerts per second through POST
