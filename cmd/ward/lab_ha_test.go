@@ -310,6 +310,15 @@ func wantSets(t *testing.T, st *store.Store) map[string][]string {
 	return out
 }
 
+func labVsctlTB(tb testing.TB, args ...string) string {
+	tb.Helper()
+	out, err := exec.Command("ovs-vsctl", append([]string{"--timeout=30"}, args...)...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("ovs-vsctl %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func sameSets(a, b map[string][]string) bool {
 	if len(a) != len(b) {
 		return false
@@ -374,8 +383,8 @@ func TestLabHAStorm(t *testing.T) {
 	// The quarantine with a short TTL, decided before the kill (ward
 	// quarantine: not an automatic action); the storm's first half lasts
 	// long enough that it is due only after the kill (checked below).
-	if code, out, errs := runWard(t, "quarantine", labTV, "-level", "isolate", "-ttl", "8s", "-reason", "HA storm: expiry across a failover", "-policy", pol, "-db", db); code != 0 {
-		t.Fatalf("ward quarantine %s -ttl 8s: exit %d\n%s%s", labTV, code, out, errs)
+	if code, out, errs := runWard(t, "quarantine", labTV, "-level", "isolate", "-ttl", "12s", "-reason", "HA storm: expiry across a failover", "-policy", pol, "-db", db); code != 0 {
+		t.Fatalf("ward quarantine %s -ttl 12s: exit %d\n%s%s", labTV, code, out, errs)
 	}
 
 	const total, senders, killAt = 1000, 8, 500
@@ -511,6 +520,31 @@ func TestLabHAStorm(t *testing.T) {
 		if len(want) == 0 {
 			t.Error("no active quarantine after the storm")
 		}
+	})
+
+	t.Run("lab-devices-contained-on-real-packets", func(t *testing.T) {
+		checked := 0
+		for _, q := range labQuarantines(t, pol, db) {
+			if q.Status != quarantine.StatusActive || !strings.Contains(q.Device, "netlab") || q.Device == labTV {
+				continue
+			}
+			if q.Level == quarantine.LevelIsolate && q.SwitchTarget == "access-ovs" {
+				checked++
+				if tag := labVsctlTB(t, "get", "port", q.SwitchPort, "tag"); tag != "999" {
+					t.Errorf("%s is isolated (#%d) but its port %s is on VLAN %s, want the quarantine VLAN 999", q.Device, q.ID, q.SwitchPort, tag)
+				}
+			}
+			if q.Device == labPump && q.Level == quarantine.LevelRestrict {
+				checked++
+				if labOpen(t, labPump, labLIS, 5000) {
+					t.Errorf("%s is restricted (#%d) but still reaches %s:5000 (not essential)", labPump, q.ID, labLIS)
+				}
+				if !labOpen(t, labPump, labPumpSrv, 51444) {
+					t.Errorf("%s is restricted (#%d) and lost its essential flow to %s:51444", labPump, q.ID, labPumpSrv)
+				}
+			}
+		}
+		t.Logf("%d lab quarantines checked on the switch and with probes", checked)
 	})
 
 	t.Run("expiry-continues-under-the-new-leader", func(t *testing.T) {
