@@ -209,5 +209,5 @@ type AuditEvent struct {
 // models lists every model, for the schema consistency test.
 func models() []any {
 	return []any{&Device{}, &PolicyRevision{}, &Plan{}, &ApplyRun{}, &TargetState{}, &Alert{},
-		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &TargetOwner{}, &AuditEvent{}, &UISession{}, &DriftCheck{}, &RecertCampaign{}, &RecertItem{}, &QuarantinePush{}, &Replica{}, &Leader{}, &TargetFence{}}
+		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &TargetOwner{}, &AuditEvent{}, &UISession{}, &DriftCheck{}, &RecertCampaign{}, &RecertItem{}, &QuarantinePush{}, &Replica{}, &Leader{}, &TargetFence{}, &WardIdentity{}}
 }
