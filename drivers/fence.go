@@ -30,6 +30,16 @@ import (
 // serialisation of internal/jobs is the only protection, and a command
 // already on the wire when a holder loses the target is not recalled.
 //
+// Tokens are counted per database, so the fence in the context also
+// names the database that handed the token out (WithFenceDomain, the id of
+// internal/store.Store.DatabaseID), and a device keeps that id beside the
+// token. A push from the same database whose token is older is refused; a
+// push from another database (a reinstall, a lab test's own database) is a
+// different Ward installation, not a stale holder: in the same
+// compare-and-set it replaces the device's id and token with its own, and
+// reports the reset (ReportFenceReset). A database restored from a backup
+// keeps its id and its tokens went back: refused, for the operator.
+//
 // Without a token in the context (CLI paths outside Owner, tests) drivers
 // push as they always did.
 
@@ -47,7 +57,7 @@ type FencedError struct {
 }
 
 func (e *FencedError) Error() string {
-	return fmt.Sprintf("target %q: push with fencing token %d refused, the device has seen token %d (%s): %v; if the Ward database was restored from a backup, tokens went back: clear it on the device (see docs/drivers.md, Fencing)",
+	return fmt.Sprintf("target %q: push with fencing token %d refused, the device has seen token %d from this same database (%s): %v; if the Ward database was restored from a backup, tokens went back: clear it on the device (see docs/drivers.md, Fencing)",
 		e.Target, e.Mine, e.Seen, e.DeviceState, ErrFenced)
 }
 
@@ -56,14 +66,25 @@ func (e *FencedError) Unwrap() error { return ErrFenced }
 type fenceKey struct{}
 
 type fence struct {
-	target string
-	token  int64
+	target   string
+	database string
+	token    int64
+	reset    func(FenceReset)
 }
 
-// WithFence returns ctx carrying the fencing token of target's current
-// acquisition (internal/jobs.Owner.Do calls it). token must be positive.
+// WithFence is WithFenceDomain with no database id: for callers that only
+// ever use one database (tests). Devices treat "" as a database like any
+// other.
 func WithFence(ctx context.Context, target string, token int64) context.Context {
-	return context.WithValue(ctx, fenceKey{}, fence{target, token})
+	return WithFenceDomain(ctx, target, "", token)
+}
+
+// WithFenceDomain returns ctx carrying the fencing token of target's
+// current acquisition and the id of the database that handed it out
+// (internal/jobs.Owner.Do calls it). token must be positive.
+func WithFenceDomain(ctx context.Context, target, database string, token int64) context.Context {
+	f, _ := ctx.Value(fenceKey{}).(fence)
+	return context.WithValue(ctx, fenceKey{}, fence{target: target, database: database, token: token, reset: f.reset})
 }
 
 // FenceOf returns the fencing token in ctx, if any.
@@ -76,4 +97,41 @@ func FenceOf(ctx context.Context) (token int64, ok bool) {
 func FenceTarget(ctx context.Context) string {
 	f, _ := ctx.Value(fenceKey{}).(fence)
 	return f.target
+}
+
+// FenceDatabase returns the id of the database that handed out the
+// fencing token in ctx ("" for WithFence).
+func FenceDatabase(ctx context.Context) string {
+	f, _ := ctx.Value(fenceKey{}).(fence)
+	return f.database
+}
+
+// FenceReset is a device's fence replaced by a push from another database:
+// the device had seen token Seen from database SeenDatabase ("" when it
+// kept no database id, as before the id existed) and now keeps Token from
+// Database.
+type FenceReset struct {
+	Target                 string
+	Database, SeenDatabase string
+	Token, Seen            int64
+	DeviceState            string // where the device keeps it
+}
+
+// OnFenceReset returns ctx in which ReportFenceReset calls fn; a fence set
+// later on ctx (WithFenceDomain) keeps it. internal/jobs.Owner logs and
+// audits the reset with it.
+func OnFenceReset(ctx context.Context, fn func(FenceReset)) context.Context {
+	f, _ := ctx.Value(fenceKey{}).(fence)
+	f.reset = fn
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// ReportFenceReset is called by a driver after a push that reset the
+// device's fence committed; it calls the function OnFenceReset put in ctx,
+// if any. A reset is expected after a reinstall, but the operator should
+// see it: a database restored under a new id would also look like one.
+func ReportFenceReset(ctx context.Context, r FenceReset) {
+	if f, _ := ctx.Value(fenceKey{}).(fence); f.reset != nil {
+		f.reset(r)
+	}
 }

@@ -28,8 +28,14 @@ type FenceCase struct {
 //   - with token 9, Apply of Second and each quarantine change the driver
 //     has fail with drivers.ErrFenced, and the running configuration and
 //     the quarantine in force are as before;
-//   - with token 11, Apply of Second succeeds; without a token, Apply of
-//     First succeeds (paths outside internal/jobs.Owner push as before).
+//   - with token 11, Apply of Second succeeds;
+//   - a push from another database (WithFenceDomain) with token 5 is not
+//     stale but a reset: Apply of First succeeds and is reported
+//     (drivers.ReportFenceReset) as replacing token 11; that database's
+//     token 4 after it is refused like any stale token (a restored
+//     database), changing nothing;
+//   - without a token, Apply of First succeeds (paths outside
+//     internal/jobs.Owner push as before).
 func TestFencing(t *testing.T, d drivers.Driver, s drivers.Session, fc FenceCase) {
 	t.Helper()
 	ctx := t.Context()
@@ -92,8 +98,40 @@ func TestFencing(t *testing.T, d drivers.Driver, s drivers.Session, fc FenceCase
 	if err := d.Apply(at(11), s, fc.Second); err != nil {
 		t.Fatalf("apply with token 11 after 10: %v", err)
 	}
+	checkFenceReset(t, d, s, fc)
 	if err := d.Apply(ctx, s, fc.First); err != nil {
 		t.Fatalf("apply without a token: %v", err)
+	}
+}
+
+// checkFenceReset: after token 11 of the first database, a new database's
+// token 5 resets the fence, reported once; its token 4 is then stale.
+func checkFenceReset(t *testing.T, d drivers.Driver, s drivers.Session, fc FenceCase) {
+	t.Helper()
+	var resets []drivers.FenceReset
+	ctx := drivers.OnFenceReset(t.Context(), func(r drivers.FenceReset) { resets = append(resets, r) })
+	other := func(token int64) context.Context {
+		return drivers.WithFenceDomain(ctx, "conformance", "a-new-database", token)
+	}
+	if err := d.Apply(other(5), s, fc.First); err != nil {
+		t.Fatalf("apply with token 5 from a new database after token 11 from another: %v, want the fence reset", err)
+	}
+	if len(resets) != 1 || resets[0].Seen != 11 || resets[0].Token != 5 || resets[0].Database != "a-new-database" || resets[0].Target != "conformance" {
+		t.Errorf("fence resets reported: %+v, want one from token 11 to token 5 of a-new-database", resets)
+	}
+	before, err := d.Running(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(other(4), s, fc.Second); !errors.Is(err, drivers.ErrFenced) {
+		t.Errorf("apply with token 4 after token 5 of the same new database: %v, want drivers.ErrFenced", err)
+	}
+	checkRunning(t, d, s, before, "apply refused with a stale token of the new database")
+	if len(resets) != 1 {
+		t.Errorf("a refused push reported a fence reset: %+v", resets[1:])
+	}
+	if err := d.Apply(other(6), s, fc.First); err != nil || len(resets) != 1 {
+		t.Errorf("apply with token 6 of the new database after its 5: %v, resets %+v; want nil and no new reset", err, resets)
 	}
 }
 

@@ -2,6 +2,8 @@ package nftables
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -14,41 +16,90 @@ import (
 )
 
 // Fencing (drivers/fence.go). The highest fencing token the host has seen
-// is the one element of set epoch in table inet ward_fence, a table of its
-// own so that Apply, which only ever writes table inet ward (a rendered
-// configuration's `delete table inet ward` included), never touches it.
-// A push with a token in its context reads the element, refuses when it is
-// greater than the push's token, and otherwise starts its nft transaction
-// with a compare-and-set: `delete element` of the value it read, `add
-// element` of its own. nft applies a file, or the commands of one command
+// is the one element of set epoch in table inet ward_fence, and the
+// database that handed it out the one element of set db there: a 32-bit
+// mark, the first four bytes (big-endian) of the SHA-256 of the database
+// id. The table is one of its own so that Apply, which only ever writes
+// table inet ward (a rendered configuration's `delete table inet ward`
+// included), never touches it.
+//
+// A push with a token in its context lists the table. When set db holds
+// the push's database, a token there greater than the push's is refused
+// (drivers.FencedError); when it holds another database, or is missing
+// (a host fenced before database ids existed), the push resets the fence
+// and says so (drivers.ReportFenceReset). Either way the push starts its
+// nft transaction with a compare-and-set on both sets: `delete element` of
+// each value it read, `add element` of its own, and `create set` of a set
+// it found missing. nft applies a file, or the commands of one command
 // line, as one kernel transaction ("nft -f": "the whole ruleset is
 // committed atomically or nothing", nft(8), and the batch is aborted if
-// any command in it fails), so when another holder moved the element
-// between the read and the push, the delete fails and nothing of the push
-// takes effect. The first push creates the table with `create table`,
-// which fails if a concurrent first push made it already. A mark is 32
-// bits: tokens beyond that are refused rather than wrapped.
+// any command in it fails), so when another holder moved either element
+// between the read and the push, a delete (or a create) fails and nothing
+// of the push takes effect. The first push creates the table with `create
+// table`, which fails if a concurrent first push made it already.
+//
+// A mark is 32 bits: tokens beyond that are refused rather than wrapped,
+// and two databases have a chance of one in 2^32 to share a mark — they
+// would then be taken for one, and the newer one's lower tokens refused
+// until the operator clears the fence (docs/drivers.md, Fencing).
 
 const (
-	fenceTable = "inet ward_fence"
-	fenceSet   = "epoch"
-	fenceWhere = "nft set inet ward_fence epoch"
+	fenceTable   = "inet ward_fence"
+	fenceSet     = "epoch"
+	fenceDBSet   = "db"
+	fenceWhere   = "nft table inet ward_fence, sets epoch and db"
+	fenceSetDecl = " { type mark; }"
 )
 
-// fenceElem is an element of the epoch set as nft lists it.
+// fenceElem is an element of a fence set as nft lists it.
 var fenceElem = regexp.MustCompile(`\b(0x[0-9a-f]+|[0-9]+)\b`)
 
-// fence is a push's compare-and-set on the epoch set.
+// databaseMark is the 32-bit mark set db keeps for a database id.
+func databaseMark(id string) int64 {
+	sum := sha256.Sum256([]byte(id))
+	return int64(binary.BigEndian.Uint32(sum[:4]))
+}
+
+// fenceSetState is one of the fence sets as read.
+type fenceSetState struct {
+	present bool
+	elems   []int64
+}
+
+// fence is a push's compare-and-set on the fence sets.
 type fence struct {
-	target string
-	mine   int64
-	seen   []int64 // the elements read; empty with fresh or an empty set
-	fresh  bool    // no table yet: the push creates it
+	target       string
+	mine, mineDB int64
+	fresh        bool // no table yet: the push creates it
+	epoch, db    fenceSetState
 }
 
 // readFence returns the fence for a push under ctx's token, nil without
-// one; a *drivers.FencedError when the host has seen a greater token.
+// one; a *drivers.FencedError when the host has seen a greater token from
+// the same database. A push that will reset the host's fence (another
+// database's token there) is reported with drivers.ReportFenceReset.
 func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, error) {
+	f, err := d.fenceState(ctx, s)
+	if f == nil || err != nil {
+		return nil, err
+	}
+	if !f.sameDatabase() {
+		if seen := slices.Max(append([]int64{0}, f.epoch.elems...)); seen > 0 || len(f.db.elems) > 0 {
+			was := "none"
+			if len(f.db.elems) > 0 {
+				was = fmt.Sprintf("mark 0x%08x", f.db.elems[0])
+			}
+			drivers.ReportFenceReset(ctx, drivers.FenceReset{
+				Target: f.target, Database: drivers.FenceDatabase(ctx), SeenDatabase: was,
+				Token: f.mine, Seen: seen, DeviceState: fenceWhere,
+			})
+		}
+	}
+	return f, nil
+}
+
+// fenceState reads the host's fence for ctx's token, nil without one.
+func (d *driver) fenceState(ctx context.Context, s drivers.Session) (*fence, error) {
 	mine, ok := drivers.FenceOf(ctx)
 	if !ok {
 		return nil, nil
@@ -56,8 +107,8 @@ func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, erro
 	if mine > math.MaxUint32 {
 		return nil, fmt.Errorf("fencing token %d does not fit the 32-bit mark nft keeps it in; nothing was changed", mine)
 	}
-	f := &fence{target: drivers.FenceTarget(ctx), mine: mine}
-	out, found, err := d.list(ctx, s, "set "+fenceTable+" "+fenceSet)
+	f := &fence{target: drivers.FenceTarget(ctx), mine: mine, mineDB: databaseMark(drivers.FenceDatabase(ctx))}
+	out, found, err := d.list(ctx, s, "table "+fenceTable)
 	if err != nil {
 		return nil, fmt.Errorf("reading the fencing token the host has seen (%s): %w; nothing was changed", fenceWhere, err)
 	}
@@ -65,19 +116,46 @@ func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, erro
 		f.fresh = true
 		return f, nil
 	}
-	_, elems, _ := strings.Cut(out, "elements = {")
+	if f.epoch, err = parseFenceSet(out, fenceSet); err != nil {
+		return nil, err
+	}
+	if f.db, err = parseFenceSet(out, fenceDBSet); err != nil {
+		return nil, err
+	}
+	if seen := slices.Max(append([]int64{0}, f.epoch.elems...)); f.sameDatabase() && seen > mine {
+		return nil, &drivers.FencedError{Target: f.target, Mine: mine, Seen: seen, DeviceState: fenceWhere}
+	}
+	return f, nil
+}
+
+// sameDatabase: the host's fence was set by the push's database.
+func (f *fence) sameDatabase() bool {
+	return len(f.db.elems) == 1 && f.db.elems[0] == f.mineDB
+}
+
+// parseFenceSet finds set name in a listing of the fence table.
+func parseFenceSet(table, name string) (fenceSetState, error) {
+	_, body, found := strings.Cut(table, "set "+name+" {")
+	if !found {
+		return fenceSetState{}, nil
+	}
+	st := fenceSetState{present: true}
+	if i := strings.Index(body, "\tset "); i >= 0 {
+		body = body[:i]
+	}
+	_, elems, ok := strings.Cut(body, "elements = {")
+	if !ok {
+		return st, nil
+	}
 	elems, _, _ = strings.Cut(elems, "}")
 	for _, m := range fenceElem.FindAllString(elems, -1) {
 		v, err := strconv.ParseInt(m, 0, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s holds %q, not a token: %w", fenceWhere, m, err)
+			return st, fmt.Errorf("nft set %s %s holds %q, not a mark: %w; nothing was changed", fenceTable, name, m, err)
 		}
-		f.seen = append(f.seen, v)
+		st.elems = append(st.elems, v)
 	}
-	if seen := slices.Max(append([]int64{0}, f.seen...)); seen > mine {
-		return nil, &drivers.FencedError{Target: f.target, Mine: mine, Seen: seen, DeviceState: fenceWhere}
-	}
-	return f, nil
+	return st, nil
 }
 
 // commands are the nft commands that start the push's transaction.
@@ -85,36 +163,43 @@ func (f *fence) commands() []string {
 	if f == nil {
 		return nil
 	}
-	mine := strconv.FormatInt(f.mine, 10)
+	var out []string
 	if f.fresh {
-		return []string{
-			"create table " + fenceTable,
-			"add set " + fenceTable + " " + fenceSet + " { type mark; }",
-			"add element " + fenceTable + " " + fenceSet + " { " + mine + " }",
+		out = append(out, "create table "+fenceTable)
+	}
+	for _, set := range []struct {
+		name string
+		st   fenceSetState
+	}{{fenceDBSet, f.db}, {fenceSet, f.epoch}} {
+		if !set.st.present {
+			out = append(out, "create set "+fenceTable+" "+set.name+fenceSetDecl)
+		}
+		for _, v := range set.st.elems {
+			out = append(out, "delete element "+fenceTable+" "+set.name+" { "+strconv.FormatInt(v, 10)+" }")
 		}
 	}
-	var out []string
-	for _, v := range f.seen {
-		out = append(out, "delete element "+fenceTable+" "+fenceSet+" { "+strconv.FormatInt(v, 10)+" }")
-	}
-	return append(out, "add element "+fenceTable+" "+fenceSet+" { "+mine+" }")
+	return append(out,
+		"add element "+fenceTable+" "+fenceDBSet+" { "+strconv.FormatInt(f.mineDB, 10)+" }",
+		"add element "+fenceTable+" "+fenceSet+" { "+strconv.FormatInt(f.mine, 10)+" }")
 }
 
 // pushed records that a transaction led by commands committed: the host
-// has now seen exactly f.mine.
+// has now seen exactly f.mine from f.mineDB.
 func (f *fence) pushed() {
 	if f != nil {
-		f.fresh, f.seen = false, []int64{f.mine}
+		f.fresh = false
+		f.epoch = fenceSetState{present: true, elems: []int64{f.mine}}
+		f.db = fenceSetState{present: true, elems: []int64{f.mineDB}}
 	}
 }
 
 // refused explains a failed fenced push: when the host's token moved past
-// ours meanwhile, a *drivers.FencedError; otherwise err.
+// ours meanwhile (same database), a *drivers.FencedError; otherwise err.
 func (d *driver) refused(ctx context.Context, s drivers.Session, f *fence, err error) error {
 	if f == nil {
 		return err
 	}
-	_, rerr := d.readFence(ctx, s)
+	_, rerr := d.fenceState(ctx, s)
 	if errors.Is(rerr, drivers.ErrFenced) {
 		return rerr
 	}

@@ -101,3 +101,128 @@ func TestFenceMovedDuringPush(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestFenceDatabases drives the host's fence through the cases a database
+// id tells apart, each from the state the one before left: the push
+// carries (database, token) and succeeds or is refused; a reset is
+// reported. The host's sets are then listed and must hold exactly the
+// push's mark and token when it succeeded.
+func TestFenceDatabases(t *testing.T) {
+	s := realNft(t)
+	d := New(Options{TempDir: t.TempDir()})
+	ctx := t.Context()
+	cfg, err := d.Render(hospital())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resets []drivers.FenceReset
+	ctx = drivers.OnFenceReset(ctx, func(r drivers.FenceReset) { resets = append(resets, r) })
+	steps := []struct {
+		name   string
+		setup  string // nft commands run first; "" none
+		db     string
+		token  int64
+		ok     bool
+		resets int // resets reported by this push
+	}{
+		// A host fenced before database ids existed: set epoch only.
+		{"legacy host", "create table inet ward_fence; add set inet ward_fence epoch { type mark; }; add element inet ward_fence epoch { 7 }", "db-a", 1, true, 1},
+		{"same database, newer", "", "db-a", 2, true, 0},
+		{"same database, equal", "", "db-a", 2, true, 0},
+		{"same database, older (restored backup)", "", "db-a", 1, false, 0},
+		{"new database, lower token", "", "db-b", 1, true, 1},
+		{"first database again, its old token", "", "db-a", 2, true, 1},
+		{"empty db set (cleared by hand)", "flush set inet ward_fence db", "db-a", 1, true, 1},
+	}
+	for _, st := range steps {
+		if st.setup != "" {
+			if out, err := s.Run(ctx, "nft '"+st.setup+"'"); err != nil {
+				t.Fatalf("%s: setup: %v %s", st.name, err, out)
+			}
+		}
+		n := len(resets)
+		err := d.Apply(drivers.WithFenceDomain(ctx, "core-fw", st.db, st.token), s, cfg)
+		if st.ok != (err == nil) || (!st.ok && !errors.Is(err, drivers.ErrFenced)) {
+			t.Fatalf("%s: push of token %d from %s: %v, want ok=%v (else ErrFenced)", st.name, st.token, st.db, err, st.ok)
+		}
+		if got := len(resets) - n; got != st.resets {
+			t.Errorf("%s: %d resets reported, want %d: %+v", st.name, got, st.resets, resets[n:])
+		}
+		if !st.ok {
+			continue
+		}
+		out, err := s.Run(ctx, "nft list table inet ward_fence")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for set, want := range map[string]int64{"epoch": st.token, "db": databaseMark(st.db)} {
+			got, err := parseFenceSet(out, set)
+			if err != nil || len(got.elems) != 1 || got.elems[0] != want {
+				t.Errorf("%s: set %s holds %v (%v), want exactly %d:\n%s", st.name, set, got.elems, err, want, out)
+			}
+		}
+	}
+}
+
+// TestFenceResetDuringPush: another database resets the host's fence
+// (to its token 1, lower than the push's) after the push read it and
+// before nft commits: the compare-and-set fails, nothing of the push takes
+// effect, and the other database's fence stays.
+func TestFenceResetDuringPush(t *testing.T) {
+	s := realNft(t)
+	d := New(Options{TempDir: t.TempDir()})
+	ctx := t.Context()
+	cfg, err := d.Render(hospital())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := d.Render(permissive())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, prefix string }{
+		{"apply-before-commit", "nft -f"},
+		{"add-to-set", "nft '"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mine := int64(10 * (i + 1))
+			if err := d.Apply(drivers.WithFenceDomain(ctx, "core-fw", "db-a", mine-1), s, cfg); err != nil {
+				t.Fatal(err)
+			}
+			before, err := s.Run(ctx, "nft list table inet ward")
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := "flush set inet ward_fence epoch; flush set inet ward_fence db; add element inet ward_fence db { " + itoa(databaseMark("db-b")) + " }; add element inet ward_fence epoch { 1 }"
+			hs := &hookSession{Session: s, prefix: tc.prefix, before: func() {
+				if out, err := s.Run(ctx, "nft '"+theirs+"'"); err != nil {
+					t.Errorf("%v %s", err, out)
+				}
+			}}
+			push := func(ctx context.Context) error { return d.Apply(ctx, hs, other) }
+			if tc.prefix == "nft '" {
+				push = func(ctx context.Context) error {
+					return d.(drivers.SetUpdater).AddToSet(ctx, hs, "quarantine_isolate", []string{"10.61.210.12"})
+				}
+			}
+			if err := push(drivers.WithFenceDomain(ctx, "core-fw", "db-a", mine)); err == nil {
+				t.Fatal("push committed although another database reset the fence after it was read")
+			}
+			after, err := s.Run(ctx, "nft list table inet ward")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after != before {
+				t.Fatalf("the failed push changed the table:\n%s", drivertest.Diff(before, after))
+			}
+			out, err := s.Run(ctx, "nft list table inet ward_fence")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db, _ := parseFenceSet(out, "db"); len(db.elems) != 1 || db.elems[0] != databaseMark("db-b") {
+				t.Errorf("the other database's fence did not stay:\n%s", out)
+			}
+		})
+	}
+}
