@@ -15,13 +15,20 @@ import (
 // Fencing (drivers/fence.go). The highest fencing token the switch has
 // seen is external_ids:ward-fence of the driver's scope record (the
 // bridge with Options.Bridge, else open_vswitch .), so that two targets
-// on one switch, each confined to its bridge, keep their own. A push with
-// a token in its context reads it, refuses when it is greater than the
+// on one switch, each confined to its bridge, keep their own; the id of
+// the database that handed it out is external_ids:ward-fence-db beside
+// it. A push with a token in its context reads both. From the same
+// database, it refuses when the switch's token is greater than the
 // push's, and otherwise leads its one ovs-vsctl transaction with
 //
-//	-- wait-until SCOPE external_ids:ward-fence=SEEN
+//	-- wait-until SCOPE external_ids:ward-fence=SEEN external_ids:ward-fence-db=DB
 //	-- get SCOPE external_ids
-//	-- set SCOPE external_ids:ward-fence=MINE
+//	-- set SCOPE external_ids:ward-fence=MINE external_ids:ward-fence-db=DB
+//
+// From another database (or with no ward-fence-db, a switch fenced before
+// database ids existed) the push resets the fence: the same transaction,
+// its wait-until on the whole external_ids map as read, reported with
+// drivers.ReportFenceReset.
 //
 // wait-until holds the transaction back until the value is the one read;
 // get makes ovs-vsctl verify the external_ids column at commit (ovsdb
@@ -34,50 +41,71 @@ import (
 // matched on its whole external_ids map as read, since wait-until cannot
 // test that a key is absent.
 
-const keyFence = "ward-fence"
+const (
+	keyFence   = "ward-fence"
+	keyFenceDB = "ward-fence-db"
+)
 
 // fence is a push's compare-and-set on the scope's ward-fence.
 type fence struct {
-	target string
-	mine   int64
-	cond   string // the wait-until condition: the state read
+	target   string
+	mine     int64
+	database string
+	cond     []string // the wait-until conditions: the state read
 }
 
 // readFence returns the fence for a push under ctx's token, nil without
-// one; a *drivers.FencedError when the switch has seen a greater token.
+// one; a *drivers.FencedError when the switch has seen a greater token
+// from the same database. A push that will reset the switch's fence
+// (another database's token there) is reported with
+// drivers.ReportFenceReset.
 func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, error) {
+	f, reset, err := d.fenceState(ctx, s)
+	if reset != nil {
+		drivers.ReportFenceReset(ctx, *reset)
+	}
+	return f, err
+}
+
+// fenceState reads the switch's fence for ctx's token (nil without one),
+// and what a push would reset, if anything.
+func (d *driver) fenceState(ctx context.Context, s drivers.Session) (*fence, *drivers.FenceReset, error) {
 	mine, ok := drivers.FenceOf(ctx)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
-	where := words(d.scope...) + " external_ids:" + keyFence
+	where := words(d.scope...) + " external_ids:" + keyFence + " and " + keyFenceDB
 	out, err := s.Run(ctx, d.vsctl+" --format=json --columns=external_ids list "+words(d.scope...))
 	if err != nil {
-		return nil, fmt.Errorf("reading the fencing token the switch has seen (%s): %w; nothing was changed", where, err)
+		return nil, nil, fmt.Errorf("reading the fencing token the switch has seen (%s): %w; nothing was changed", where, err)
 	}
 	var scope struct{ Data [][1]json.RawMessage }
 	ids := map[string]string{}
 	if err := json.Unmarshal([]byte(out), &scope); err != nil || len(scope.Data) != 1 {
-		return nil, fmt.Errorf("ovs-vsctl list %s printed %q, not one record; nothing was changed", words(d.scope...), out)
+		return nil, nil, fmt.Errorf("ovs-vsctl list %s printed %q, not one record; nothing was changed", words(d.scope...), out)
 	}
 	if err := decodeMap(scope.Data[0][0], ids); err != nil {
-		return nil, fmt.Errorf("ovs-vsctl list %s: %w; nothing was changed", words(d.scope...), err)
+		return nil, nil, fmt.Errorf("ovs-vsctl list %s: %w; nothing was changed", words(d.scope...), err)
 	}
-	f := &fence{target: drivers.FenceTarget(ctx), mine: mine}
+	f := &fence{target: drivers.FenceTarget(ctx), mine: mine, database: drivers.FenceDatabase(ctx)}
 	v, ok := ids[keyFence]
 	if !ok {
-		f.cond = "external_ids=" + mapString(ids)
-		return f, nil
+		f.cond = []string{"external_ids=" + mapString(ids)}
+		return f, nil, nil
 	}
 	seen, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%s is %q, not a fencing token; nothing was changed", where, v)
+		return nil, nil, fmt.Errorf("%s is %q, not a fencing token; nothing was changed", where, v)
+	}
+	if db, ok := ids[keyFenceDB]; !ok || db != f.database {
+		f.cond = []string{"external_ids=" + mapString(ids)}
+		return f, &drivers.FenceReset{Target: f.target, Database: f.database, SeenDatabase: db, Token: mine, Seen: seen, DeviceState: where}, nil
 	}
 	if seen > mine {
-		return nil, &drivers.FencedError{Target: f.target, Mine: mine, Seen: seen, DeviceState: where}
+		return nil, nil, &drivers.FencedError{Target: f.target, Mine: mine, Seen: seen, DeviceState: where}
 	}
-	f.cond = "external_ids:" + keyFence + "=" + ovsString(v)
-	return f, nil
+	f.cond = []string{"external_ids:" + keyFence + "=" + ovsString(v), "external_ids:" + keyFenceDB + "=" + ovsString(f.database)}
+	return f, nil, nil
 }
 
 // mapString writes m as ovs-vsctl reads a map, keys sorted.
@@ -99,9 +127,11 @@ func (f *fence) ops(scope []string) []string {
 		return nil
 	}
 	return []string{
-		words(append(append([]string{"--", "wait-until"}, scope...), f.cond)...),
+		words(append(append([]string{"--", "wait-until"}, scope...), f.cond...)...),
 		words(append(append([]string{"--", "get"}, scope...), "external_ids")...),
-		words(append(append([]string{"--", "set"}, scope...), "external_ids:"+keyFence+"="+strconv.FormatInt(f.mine, 10))...),
+		words(append(append([]string{"--", "set"}, scope...),
+			"external_ids:"+keyFence+"="+strconv.FormatInt(f.mine, 10),
+			"external_ids:"+keyFenceDB+"="+ovsString(f.database))...),
 	}
 }
 
@@ -111,7 +141,7 @@ func (d *driver) refused(ctx context.Context, s drivers.Session, f *fence, err e
 	if f == nil {
 		return err
 	}
-	if _, rerr := d.readFence(ctx, s); errors.Is(rerr, drivers.ErrFenced) {
+	if _, _, rerr := d.fenceState(ctx, s); errors.Is(rerr, drivers.ErrFenced) {
 		return rerr
 	}
 	return err
