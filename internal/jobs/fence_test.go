@@ -123,3 +123,44 @@ func TestStoppedHolderLosesTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestDoFenceNamesDatabase: fn's ctx carries the store's database id
+// beside the token, so that a device tells a new database from a stale
+// holder; a fence reset a driver reports in fn is written to the audit
+// log, naming the target and both tokens.
+func TestDoFenceNamesDatabase(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		ctx := t.Context()
+		want, err := st.DatabaseID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := NewOwner(st, OwnerOptions{Holder: "test holder"})
+		var got string
+		err = o.Do(ctx, "core-fw", "test", func(ctx context.Context) error {
+			got = drivers.FenceDatabase(ctx)
+			tok, _ := drivers.FenceOf(ctx)
+			drivers.ReportFenceReset(ctx, drivers.FenceReset{Target: drivers.FenceTarget(ctx), Database: got, SeenDatabase: "old", Token: tok, Seen: 7})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == "" || got != want {
+			t.Errorf("fn's fence names database %q, want the store's %q", got, want)
+		}
+		events, err := st.ListAudit(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, e := range events {
+			if e.Action == "target.fence_reset" && e.Object == "core-fw" && strings.Contains(e.Detail, `"Seen":7`) && e.Actor == "test holder" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no target.fence_reset audit event for core-fw with the seen token; events: %+v", events)
+		}
+	})
+}

@@ -53,6 +53,7 @@ type Owner struct {
 
 	mu    sync.Mutex
 	local map[string]*localSlot
+	dbID  string // the store's Store.DatabaseID once read; it never changes
 }
 
 // localSlot queues the goroutines of this process that want one target,
@@ -185,12 +186,17 @@ func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx cont
 	}
 	defer o.unlockLocal(target, slot)
 
+	dbID, err := o.databaseID(ctx)
+	if err != nil {
+		return fmt.Errorf("target %q: %w", target, err)
+	}
 	h, err := o.acquire(ctx, target, purpose, deadline, start)
 	if err != nil {
 		return err
 	}
 
-	fctx, cancel := context.WithCancelCause(drivers.WithFence(context.WithValue(ctx, heldKey{o.st, target}, true), target, h.fence()))
+	fctx := drivers.OnFenceReset(context.WithValue(ctx, heldKey{o.st, target}, true), o.fenceReset)
+	fctx, cancel := context.WithCancelCause(drivers.WithFenceDomain(fctx, target, dbID, h.fence()))
 	var lostErr error
 	var lostOnce sync.Once
 	lost := func(err error) {
@@ -223,6 +229,42 @@ func (o *Owner) Do(ctx context.Context, target, purpose string, fn func(ctx cont
 		return errors.Join(ferr, lostErr)
 	}
 	return ferr
+}
+
+// databaseID returns the store's database id, read once: fencing tokens
+// are counted per database, and the device keeps the id beside the token
+// (drivers.WithFenceDomain).
+func (o *Owner) databaseID(ctx context.Context) (string, error) {
+	o.mu.Lock()
+	id := o.dbID
+	o.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	id, err := o.st.DatabaseID(ctx)
+	if err != nil {
+		return "", err
+	}
+	o.mu.Lock()
+	o.dbID = id
+	o.mu.Unlock()
+	return id, nil
+}
+
+// fenceReset logs and audits a push that replaces a device's fence set by
+// another database (drivers.ReportFenceReset): expected once after a
+// reinstall, but the operator should see it.
+func (o *Owner) fenceReset(r drivers.FenceReset) {
+	o.log.Warn("a push from this database is resetting the device's fencing token, which another database had set (a reinstall, or a database restored under a new id); the push's own result follows",
+		"target", r.Target, "token", r.Token, "database", r.Database,
+		"seen_token", r.Seen, "seen_database", r.SeenDatabase, "device_state", r.DeviceState)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := o.st.AppendAudit(ctx, store.AuditEntry{
+		Actor: o.opts.Holder, Action: "target.fence_reset", Object: r.Target, Detail: r,
+	}); err != nil {
+		o.log.Error("could not audit a fencing token reset on a device", "target", r.Target, "err", err)
+	}
 }
 
 // lockLocal waits for this process's turn on target.
