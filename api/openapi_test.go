@@ -703,6 +703,11 @@ func oaPlans(t *testing.T, c *oaClient) {
 	c.want(t, 404, oaValid, "POST", "/api/v1/plans/99999/apply", `{}`, admin)
 	c.want(t, 400, oaInvalid, "POST", "/api/v1/plans/"+id+"/apply", `{"allow":true}`, admin)
 	c.want(t, 400, oaInvalid, "POST", "/api/v1/plans/none/apply", `{}`, admin)
+	// access-ovs is down for the first apply, so the second plan has it
+	// to push (the streamed apply below).
+	c.s.targets.mu.Lock()
+	c.s.targets.down = map[string]bool{"access-ovs": true}
+	c.s.targets.mu.Unlock()
 	// The first apply of the example changes essential flows or not:
 	// without allow_essential_change it is refused (409) or done (200).
 	r := c.call(t, oaValid, "POST", "/api/v1/plans/"+id+"/apply", nil, admin)
@@ -722,9 +727,45 @@ func oaPlans(t *testing.T, c *oaClient) {
 	if r := c.want(t, 409, oaValid, "POST", "/api/v1/plans/"+id+"/apply", `{"allow_essential_change":true,"reason":"test"}`, admin); r.code() != "plan_stale" {
 		t.Errorf("applied twice: code %q, want plan_stale", r.code())
 	}
+	c.s.targets.mu.Lock()
+	c.s.targets.down = nil
+	c.s.targets.mu.Unlock()
 	var p2 api.SavedPlan
 	c.want(t, 201, oaValid, "POST", "/api/v1/plans", `{}`, operator).decode(t, &p2)
-	c.want(t, 200, oaValid, "POST", "/api/v1/plans/"+strconv.FormatUint(p2.ID, 10)+"/apply", `{}`, admin)
+	if !slices.Contains(p2.Changed, "access-ovs") {
+		t.Errorf("the plan after a failed push to access-ovs does not change it: %v", p2.Changed)
+	}
+	oaStreamedApply(t, c, p2, admin)
+}
+
+// oaStreamedApply applies p with Accept: application/x-ndjson and holds
+// each line to its schema: a target line per changed target, then the
+// summary.
+func oaStreamedApply(t *testing.T, c *oaClient, p api.SavedPlan, admin http.Header) {
+	t.Helper()
+	h := admin.Clone()
+	h.Set("Accept", "application/x-ndjson")
+	r := c.want(t, 200, oaValid, "POST", "/api/v1/plans/"+strconv.FormatUint(p.ID, 10)+"/apply", `{}`, h)
+	if ct := r.header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("streamed apply: Content-Type %q", ct)
+	}
+	doc := oaLoad(t)
+	lines := strings.Split(strings.TrimSuffix(string(r.body), "\n"), "\n")
+	for i, line := range lines {
+		schema := "ApplyTargetEvent"
+		if i == len(lines)-1 {
+			schema = "ApplySummaryEvent"
+		}
+		var v any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Errorf("streamed apply, line %d: %v: %s", i+1, err, line)
+		} else if err := doc.Components.Schemas[schema].Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Errorf("streamed apply, line %d is not %s: %v: %s", i+1, schema, err, line)
+		}
+	}
+	if len(lines) != len(p.Changed)+1 {
+		t.Errorf("streamed apply: %d lines, want one per changed target (%d) and the summary:\n%s", len(lines), len(p.Changed), r.body)
+	}
 }
 
 func oaQuarantines(t *testing.T, c *oaClient) {

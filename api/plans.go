@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -60,6 +62,68 @@ type ApplyResult struct {
 	RunID   uint64            `json:"run_id"`
 	Status  string            `json:"status"` // succeeded or failed
 	Results []plan.PushResult `json:"results"`
+}
+
+// ApplyTargetEvent is a line of a streamed apply (Accept:
+// application/x-ndjson): one target's result, sent as it finishes.
+type ApplyTargetEvent struct {
+	Event string `json:"event"` // "target"
+	plan.PushResult
+}
+
+// ApplySummaryEvent is the last line of a streamed apply: the run's
+// result, as the unstreamed answer gives it.
+type ApplySummaryEvent struct {
+	Event string `json:"event"` // "summary"
+	ApplyResult
+}
+
+// ndjson is the media type of a streamed apply.
+const ndjson = "application/x-ndjson"
+
+// wantsStream reports whether the request's Accept header asks for
+// application/x-ndjson.
+func wantsStream(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(v, ",") {
+			media, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(media), ndjson) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// applyStream writes a streamed apply's lines: it answers 200 with the
+// first line, flushes every line, and keeps the first write error (the
+// caller went away; the apply goes on regardless).
+type applyStream struct {
+	c       *gin.Context
+	started bool
+	err     error
+}
+
+func (w *applyStream) send(v any) {
+	if !w.started {
+		w.started = true
+		w.c.Header("Content-Type", ndjson)
+		// A proxy that buffers would hold every line back to the end.
+		w.c.Header("X-Accel-Buffering", "no")
+		w.c.Status(http.StatusOK)
+	}
+	if w.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		_, err = w.c.Writer.Write(append(b, '\n'))
+	}
+	if err != nil {
+		w.err = err
+		return
+	}
+	w.c.Writer.Flush()
 }
 
 func changedNames(p *plan.Plan) []string {
@@ -184,7 +248,9 @@ func (s *Server) listPlans(c *gin.Context) {
 // signature, makes it again from the policy in force, the inventory and
 // the last-applied state, and judges the guardrails and the essential gate
 // itself, before any device is contacted. The push finishes even if the
-// caller goes away or Ward is asked to stop.
+// caller goes away or Ward is asked to stop. With Accept:
+// application/x-ndjson the answer is streamed: a line per target as it
+// finishes, then the summary (answerApply).
 func (s *Server) applyPlan(c *gin.Context) {
 	var req ApplyRequest
 	if !s.bindJSON(c, &req, true) {
@@ -220,8 +286,12 @@ func (s *Server) applyPlan(c *gin.Context) {
 		s.internal(c, "checking the plan", err)
 		return
 	}
+	var stream *applyStream
+	if wantsStream(c.Request) {
+		stream = &applyStream{c: c}
+	}
 	if len(p.Changed()) == 0 {
-		c.JSON(http.StatusOK, ApplyResult{PlanID: row.ID, Status: "succeeded", Results: []plan.PushResult{}})
+		s.answerApply(c, stream, ApplyResult{PlanID: row.ID, Status: "succeeded", Results: []plan.PushResult{}})
 		return
 	}
 	if a := p.Approval; a != nil {
@@ -231,13 +301,17 @@ func (s *Server) applyPlan(c *gin.Context) {
 			return
 		}
 	}
+	opts := plan.ApplyOptions{Drivers: s.cfg.Drivers, Store: s.cfg.Store, Dial: s.cfg.Dial,
+		Owner: s.cfg.Owner, Actor: actorOf(c), Parallel: s.cfg.ApplyParallel}
+	if stream != nil {
+		opts.OnResult = func(r plan.PushResult) { stream.send(ApplyTargetEvent{Event: "target", PushResult: r}) }
+	}
 	// A push once started runs to its end: stopping it half-way helps no
 	// one, and ward serve's shutdown waits for it.
 	pushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	runID, results, err := plan.ApplyRecorded(pushCtx, row.ID, p, plan.ApplyOptions{Drivers: s.cfg.Drivers, Store: s.cfg.Store, Dial: s.cfg.Dial,
-		Owner: s.cfg.Owner, Actor: actorOf(c), Parallel: s.cfg.ApplyParallel})
+	runID, results, err := plan.ApplyRecorded(pushCtx, row.ID, p, opts)
 	s.metrics.applyDuration.Observe(time.Since(start).Seconds())
 	if err != nil && results == nil {
 		s.internal(c, "applying the plan", err)
@@ -255,7 +329,23 @@ func (s *Server) applyPlan(c *gin.Context) {
 			status = "failed"
 		}
 	}
-	c.JSON(http.StatusOK, ApplyResult{PlanID: row.ID, RunID: runID, Status: status, Results: results})
+	s.answerApply(c, stream, ApplyResult{PlanID: row.ID, RunID: runID, Status: status, Results: results})
+}
+
+// answerApply answers an apply with its result: as one JSON document, or
+// as the streamed apply's last line.
+func (s *Server) answerApply(c *gin.Context, stream *applyStream, res ApplyResult) {
+	if stream == nil {
+		c.JSON(http.StatusOK, res)
+		return
+	}
+	stream.send(ApplySummaryEvent{Event: "summary", ApplyResult: res})
+	if stream.err != nil {
+		// The apply is recorded (apply run, audit log); only its report
+		// did not reach the caller.
+		s.cfg.Logger.Warn("the caller of a streamed apply went away; the apply ran to its end and is recorded",
+			"plan", res.PlanID, "run", res.RunID, "err", stream.err)
+	}
 }
 
 // refuseApply answers a plan PrepareApply refused: 409, with the refusal's
