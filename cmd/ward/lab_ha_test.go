@@ -195,9 +195,6 @@ func haStormDevices(tb testing.TB, n int, skip ...string) []haDevice {
 // access-ovs applied from it (so the replicas know what they enforce).
 func labHAWorkspace(tb testing.TB, db string) string {
 	tb.Helper()
-	// A new database's tokens start again from 1; and so do the next test's.
-	clearLabFences(tb)
-	tb.Cleanup(func() { clearLabFences(tb) })
 	pol, _ := labQuarantineWorkspace(tb)
 	editPolicy(tb, pol, "quarantine.hcl", func(s string) string {
 		s = strings.Replace(s, "max_auto_per_hour = 20", fmt.Sprintf("max_auto_per_hour = %d", haStormMaxAuto), 1)
@@ -211,27 +208,6 @@ func labHAWorkspace(tb testing.TB, db string) string {
 		tb.Fatalf("apply from PostgreSQL: exit %d\n%s%s", code, out, errs)
 	}
 	return pol
-}
-
-// clearLabFences removes the fencing tokens core-fw and access-ovs keep
-// (docs/drivers.md, Fencing): the lab outlives every test's database, and
-// a new database hands out tokens from 1 again, which the devices refuse
-// as stale — the situation of a database restored from a backup.
-func clearLabFences(tb testing.TB) {
-	tb.Helper()
-	if out, err := exec.Command("ip", "netns", "exec", "ward-fw", "nft", "list", "table", "inet", "ward_fence").CombinedOutput(); err == nil {
-		if out, err = exec.Command("ip", "netns", "exec", "ward-fw", "nft", "delete", "table", "inet", "ward_fence").CombinedOutput(); err != nil {
-			tb.Fatalf("clearing core-fw's fencing token: %v: %s", err, out)
-		}
-	} else if !strings.Contains(string(out), "No such file") {
-		tb.Fatalf("reading core-fw's fencing token: %v: %s", err, out)
-	}
-	for _, rec := range [][]string{{"open_vswitch", "."}, {"bridge", "ward-br"}} {
-		args := append([]string{"--timeout=30", "remove"}, rec...)
-		if out, err := exec.Command("ovs-vsctl", append(args, "external_ids", "ward-fence")...).CombinedOutput(); err != nil {
-			tb.Fatalf("clearing access-ovs's fencing token (%s): %v: %s", strings.Join(rec, " "), err, out)
-		}
-	}
 }
 
 // openTestStore opens the store at db for reading what the replicas wrote.
