@@ -106,12 +106,12 @@ func (c *cli) buildPlan(ctx context.Context, st *store.Store, cfg *policy.Config
 }
 
 func runApply(c *cli, args []string) int {
-	cl := c.command("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change -reason TEXT] [-refresh] [-target NAME]... [-policy DIR] [-db URL]")
+	cl := c.command("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change -reason TEXT] [-refresh] [-target NAME]... [-parallel N] [-policy DIR] [-db URL]")
 	dir := cl.String("policy", "./policy", "policy directory (for a saved plan: the plan is made again from it and must match)")
 	auto := cl.Bool("auto-approve", false, "apply without asking")
 	allowEssential := cl.Bool("allow-essential-change", false, "apply although the plan loses a flow marked essential; needs -reason (both recorded in the audit log)")
 	reason := cl.String("reason", "", "why a person judged an essential change safe for patients (required with -allow-essential-change)")
-	parallel := cl.Int("parallel", plan.DefaultParallel, "targets pushed at once")
+	parallel := cl.Int("parallel", plan.DefaultParallel, "targets pushed at once (each reported as it finishes)")
 	refresh := cl.Bool("refresh", false, "read each target's running configuration first, and push again to any that was changed outside Ward (repairs drift)")
 	var only targetList
 	cl.Var(&only, "target", "apply only this target (repeatable)")
