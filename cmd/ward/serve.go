@@ -243,14 +243,32 @@ func runServe(c *cli, args []string) int {
 			log.Error("the job queue stopped", "error", err)
 		}
 	})
+	termStarted := make(chan struct{})
+	var startedOnce sync.Once
 	wg.Go(func() {
 		if err := elector.Run(ctx, func(lctx context.Context, epoch int64) {
-			lead(lctx, leaderWork{m: m, st: st, log: log.With("epoch", epoch), reconcileEvery: s.reconcileEvery, driftRetention: s.driftRetention})
+			lead(lctx, leaderWork{m: m, st: st, log: log.With("epoch", epoch), reconcileEvery: s.reconcileEvery, driftRetention: s.driftRetention,
+				started: func() { startedOnce.Do(func() { close(termStarted) }) }})
 		}); err != nil {
 			log.Error("this replica could not take part in the leader election; it serves requests but will never lead", "error", err)
 		}
 	})
 	wg.Go(func() { reloadOnHangup(ctx, srv, log) })
+	// Before taking requests: a replica that leads from the start (a
+	// single node, or the first one up, or the restart of a leader that
+	// crashed on this machine) has reconciled the targets, so a restart
+	// neither drops nor forgets a quarantine. A follower serves at once:
+	// the leader reconciles.
+	select {
+	case <-elector.FirstAttempt():
+	case <-ctx.Done():
+	}
+	if elector.Status().Leader {
+		select {
+		case <-termStarted:
+		case <-ctx.Done():
+		}
+	}
 	errc := make(chan error, 1)
 	scheme := "http"
 	go func() {
@@ -376,6 +394,8 @@ type leaderWork struct {
 	log            *slog.Logger
 	reconcileEvery time.Duration
 	driftRetention time.Duration
+	// started is called once the term's first expiry and reconcile ran.
+	started func()
 }
 
 // lead runs the scheduled work for one term of leadership: expiry, then
@@ -385,6 +405,9 @@ type leaderWork struct {
 func lead(ctx context.Context, w leaderWork) {
 	w.log.Info("leading the scheduled work: expiry, reconcile, drift retention")
 	startup(ctx, w.m, w.log)
+	if w.started != nil {
+		w.started()
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { expirer(ctx, w.m, w.log) })
 	wg.Go(func() { reconciler(ctx, w.m, w.log, w.reconcileEvery) })

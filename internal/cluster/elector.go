@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -29,6 +30,9 @@ type Options struct {
 	// OnChange is told each time this replica gains or loses leadership.
 	OnChange func(leader bool, epoch int64)
 	Logger   *slog.Logger
+	// PidAlive judges a replica of this machine by its pid (default
+	// jobs.PidAlive); Replica.Machine defaults to jobs.MachineID.
+	PidAlive func(pid int) bool
 }
 
 // Status is what an Elector knows now.
@@ -50,6 +54,9 @@ type Elector struct {
 
 	mu     sync.Mutex
 	status Status
+	// first is closed once Run's first claim attempt is over.
+	first     chan struct{}
+	firstOnce sync.Once
 	// renewed is when the last successful claim or renewal began, on the
 	// monotonic clock; the leadership is trusted until renewed+TTL*2/3.
 	renewed time.Time
@@ -75,11 +82,17 @@ func New(st *store.Store, o Options) *Elector {
 	if o.Replica.Host == "" {
 		o.Replica.Host, _ = os.Hostname()
 	}
+	if o.Replica.Machine == "" {
+		o.Replica.Machine = jobs.MachineID()
+	}
+	if o.PidAlive == nil {
+		o.PidAlive = jobs.PidAlive
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Elector{st: st, o: o, log: log.With("replica", o.Replica.ID), status: Status{Replica: o.Replica.ID}}
+	return &Elector{st: st, o: o, log: log.With("replica", o.Replica.ID), status: Status{Replica: o.Replica.ID}, first: make(chan struct{})}
 }
 
 func replicaID() string {
@@ -124,6 +137,11 @@ func (e *Elector) Fence() (int64, error) {
 	return s.Epoch, nil
 }
 
+// FirstAttempt is closed once Run has made its first claim: Status then
+// says whether this replica leads from the start (ward serve waits for it,
+// and for the start of the term, before it takes requests).
+func (e *Elector) FirstAttempt() <-chan struct{} { return e.first }
+
 // Run takes part in the leadership until ctx is done: it records the
 // replica, renews it, claims the leadership when its holder is gone, and
 // while it leads runs lead with a context cancelled when the leadership
@@ -142,6 +160,7 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 		seenAt   time.Time
 		replicas = map[string]observed{}
 	)
+	defer e.firstOnce.Do(func() { close(e.first) })
 	defer func() {
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -167,6 +186,7 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 				leading = e.startLeading(ctx, *l, lead)
 			}
 		}
+		e.firstOnce.Do(func() { close(e.first) })
 		e.keepReplica(ctx, leading != nil, replicas)
 		select {
 		case <-ctx.Done():
@@ -259,7 +279,7 @@ func (e *Elector) tryClaim(ctx context.Context, seen **store.Leader, seenAt *tim
 			c := cur
 			*seen, *seenAt = &c, time.Now()
 		}
-		if cur.Holder != "" && time.Since(*seenAt) < e.o.TTL {
+		if cur.Holder != "" && time.Since(*seenAt) < e.o.TTL && !e.deadOnThisMachine(ctx, cur.Holder) {
 			return nil
 		}
 		claim = &cur
@@ -281,6 +301,20 @@ func (e *Elector) tryClaim(ctx context.Context, seen **store.Leader, seenAt *tim
 	}
 	e.status.Leader, e.renewed = true, start
 	return &got
+}
+
+// deadOnThisMachine reports whether replica id ran on this machine and its
+// process is gone (a crash, kill -9): a restart need not wait a lease for
+// its own dead predecessor. Only this machine's pids can be judged.
+func (e *Elector) deadOnThisMachine(ctx context.Context, id string) bool {
+	if e.o.Replica.Machine == "" || id == "" {
+		return false
+	}
+	r, err := e.st.ReplicaByID(ctx, id)
+	if err != nil || r.Machine != e.o.Replica.Machine || r.Pid <= 0 || r.Pid == e.o.Replica.Pid {
+		return false
+	}
+	return !e.o.PidAlive(r.Pid)
 }
 
 // observed is another replica's renewal counter as this one last saw it.

@@ -22,6 +22,9 @@ import (
 // the tests: the kill -9 and SIGSTOP tests need a process of its own.
 const childEnv = "WARD_CLUSTER_TEST_CHILD"
 
+// childTTLEnv sets the child replica's lease (default testTTL).
+const childTTLEnv = "WARD_CLUSTER_TEST_CHILD_TTL"
+
 func TestMain(m *testing.M) {
 	if url := os.Getenv(childEnv); url != "" {
 		os.Exit(childMain(url))
@@ -41,7 +44,13 @@ func childMain(url string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	e := New(st, Options{Replica: store.Replica{ID: "child"}, TTL: testTTL})
+	ttl := testTTL
+	if v := os.Getenv(childTTLEnv); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			ttl = d
+		}
+	}
+	e := New(st, Options{Replica: store.Replica{ID: "child"}, TTL: ttl})
 	go func() { _ = e.Run(context.Background(), func(ctx context.Context, _ int64) { <-ctx.Done() }) }()
 	w := bufio.NewWriter(os.Stdout)
 	// Asked every 200 µs, so that after a SIGCONT the first answers come
@@ -217,10 +226,10 @@ func TestDatabaseLost(t *testing.T) {
 
 // child starts this test binary as a replica in a process of its own and
 // returns it with a channel of its fence lines.
-func child(t *testing.T, url string) (*exec.Cmd, <-chan string) {
+func child(t *testing.T, url string, env ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+url)
+	cmd.Env = append(append(os.Environ(), childEnv+"="+url), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -343,6 +352,44 @@ func TestPausedLeader(t *testing.T) {
 		}
 		if _, err := b.e.Fence(); err != nil {
 			t.Errorf("b stopped leading: %v", err)
+		}
+	})
+}
+
+// TestRestartAfterCrashLeadsAtOnce: a replica starting on the machine
+// whose leader crashed (kill -9: no resignation) leads at its first
+// attempt, without waiting out the lease — the dead leader's pid no longer
+// runs — while a leader whose process runs is waited for.
+func TestRestartAfterCrashLeadsAtOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		const long = time.Minute
+		cmd, lines := child(t, url, childTTLEnv+"="+long.String())
+		waitChildLeads(t, lines)
+		st := openStore(t, url)
+		start := func(id string) (*Elector, func()) {
+			ctx, cancel := context.WithCancel(context.Background())
+			e := New(st, Options{Replica: store.Replica{ID: id}, TTL: long})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = e.Run(ctx, func(ctx context.Context, _ int64) { <-ctx.Done() })
+			}()
+			<-e.FirstAttempt()
+			return e, func() { cancel(); <-done }
+		}
+		e, stop := start("while-alive")
+		if _, err := e.Fence(); err == nil {
+			t.Fatal("a replica led while the leader's process runs")
+		}
+		stop()
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		e, stop = start("restarted")
+		defer stop()
+		if _, err := e.Fence(); err != nil {
+			t.Fatalf("after the leader's process died on this machine, the first attempt did not lead: %v", err)
 		}
 	})
 }

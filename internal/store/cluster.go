@@ -15,9 +15,11 @@ import (
 // alive by seeing the counter move on its own monotonic clock; SeenAt is
 // for people.
 type Replica struct {
-	ID        string    `gorm:"primaryKey" json:"id"`
-	Host      string    `gorm:"not null;default:''" json:"host"`
-	Pid       int       `gorm:"not null;default:0" json:"pid"`
+	ID   string `gorm:"primaryKey" json:"id"`
+	Host string `gorm:"not null;default:''" json:"host"`
+	Pid  int    `gorm:"not null;default:0" json:"pid"`
+	// Machine is where Pid means something (internal/jobs.MachineID).
+	Machine   string    `gorm:"not null;default:''" json:"machine"`
 	Address   string    `gorm:"not null;default:''" json:"address"`
 	Version   string    `gorm:"not null;default:''" json:"version"`
 	StartedAt time.Time `gorm:"not null" json:"started_at"`
@@ -75,6 +77,19 @@ func (s *Store) DeleteReplica(ctx context.Context, id string) error {
 		return fmt.Errorf("remove replica %q: %w", id, err)
 	}
 	return nil
+}
+
+// ReplicaByID returns replica id's row, or ErrNotFound.
+func (s *Store) ReplicaByID(ctx context.Context, id string) (Replica, error) {
+	var r Replica
+	err := s.DB.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return r, ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("read replica %q: %w", id, err)
+	}
+	return r, nil
 }
 
 // ListReplicas returns every recorded replica, by id.
