@@ -23,6 +23,7 @@ import (
 	"github.com/wardnet/ward/internal/credentials"
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/jobs"
+	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/internal/web"
@@ -89,7 +90,7 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 	fs.Int64Var(&s.maxImportBody, "max-import-body", 64<<20, env("max-import-body", "largest inventory import in bytes"))
 	fs.Float64Var(&s.alertRate, "alert-rate", 50, env("alert-rate", "alert requests a second per sender (token or HMAC source); -1 for no limit"))
 	fs.IntVar(&s.alertBurst, "alert-burst", 200, env("alert-burst", "alert requests a sender may send at once"))
-	fs.IntVar(&s.applyParallel, "apply-parallel", 4, env("apply-parallel", "targets an apply pushes at once"))
+	fs.IntVar(&s.applyParallel, "apply-parallel", plan.DefaultParallel, env("apply-parallel", "targets an apply pushes at once"))
 	fs.DurationVar(&s.uiIdle, "ui-idle-timeout", 30*time.Minute, env("ui-idle-timeout", "a UI session not used for this long ends"))
 	fs.DurationVar(&s.uiAbsolute, "ui-session-timeout", 12*time.Hour, env("ui-session-timeout", "a UI session ends this long after sign-in, however used"))
 	fs.StringVar(&s.replica, "replica", "", env("replica", "this replica's id among the ward serve processes sharing the database (default HOST-PID-RANDOM)"))
