@@ -60,7 +60,8 @@ type Config struct {
 	// cannot refresh and applies and drift checks are refused.
 	Drivers *drivers.Registry
 	Dial    plan.DialFunc
-	// ApplyParallel is how many targets an apply pushes at once (default 4).
+	// ApplyParallel is how many targets an apply pushes at once (default
+	// plan.DefaultParallel).
 	ApplyParallel int
 	// PlanSigner signs the plans the API records and checks them before
 	// an apply; without it applies are refused (plan.PrepareApply).
@@ -146,7 +147,7 @@ func New(cfg Config) *Server {
 		cfg.MaxSkew = 5 * time.Minute
 	}
 	if cfg.ApplyParallel <= 0 {
-		cfg.ApplyParallel = 4
+		cfg.ApplyParallel = plan.DefaultParallel
 	}
 	if cfg.AlertRate == 0 {
 		cfg.AlertRate = 50
