@@ -1,12 +1,12 @@
 # /etc/ward/ward.hcl — ward serve settings (the flags, with _ for -).
-listen        = "0.0.0.0:8443"
-tls_cert      = "/etc/ward/tls.crt"
-tls_key       = "/etc/ward/tls.key"
-policy        = "/etc/ward/policy"   # a checkout of the policy repository
-log_format    = "json"
+listen     = "0.0.0.0:8443"
+tls_cert   = "/etc/ward/tls.crt"
+tls_key    = "/etc/ward/tls.key"
+policy     = "/etc/ward/policy" # a checkout of the policy repository
+log_format = "json"
 # This replica's name in ward status and GET /api/v1/cluster (default
 # HOST-PID-RANDOM), and the address other people reach it at.
-replica       = "ward-a"
-advertise     = "ward-a.example.internal:8443"
+replica   = "ward-a"
+advertise = "ward-a.example.internal:8443"
 # The leader's lease: a leader not heard from for this long is replaced.
-lease         = "3s"
+lease = "3s"

@@ -118,7 +118,12 @@ func runChild(mode string) error {
 	case "hold":
 		return owner.Do(ctx, target, "holding for a test", func(ctx context.Context) error {
 			token, _ := drivers.FenceOf(ctx)
-			if err := os.WriteFile(filepath.Join(dir, "held"), []byte(strconv.FormatInt(token, 10)), 0o600); err != nil {
+			// Written aside and renamed: the parent waits for the name
+			// and must never read a file still empty.
+			if err := os.WriteFile(filepath.Join(dir, "held.tmp"), []byte(strconv.FormatInt(token, 10)), 0o600); err != nil {
+				return err
+			}
+			if err := os.Rename(filepath.Join(dir, "held.tmp"), filepath.Join(dir, "held")); err != nil {
 				return err
 			}
 			<-ctx.Done()
