@@ -32,9 +32,7 @@ import (
 const haStormMaxAuto = 20
 
 // haReplica is a ward serve process of its own (kill -9 must kill it, not
-// the test). startReplicaProc in ha_test.go takes a *testing.T and runs
-// with -no-enforce; the benchmarks need a testing.TB and the storm
-// enforces, hence this one.
+// the test), with a one-second lease and no alert rate limit.
 type haReplica struct {
 	id, url string
 	cmd     *exec.Cmd
@@ -58,6 +56,7 @@ func startHAReplica(tb testing.TB, id, pol, db string, extra ...string) *haRepli
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT)
 		_ = r.cmd.Process.Kill()
 		_ = r.cmd.Wait()
 		if tb.Failed() {
@@ -72,10 +71,6 @@ func startHAReplica(tb testing.TB, id, pol, db string, extra ...string) *haRepli
 			tb.Fatalf("replica %s not ready after 30 s:\n%s", id, r.log.String())
 		}
 	}
-}
-
-func (r *haReplica) ready() (api.Ready, error) {
-	return (&replicaProc{url: r.url}).ready()
 }
 
 func (r *haReplica) kill(tb testing.TB) {
