@@ -27,6 +27,9 @@ type changeRow struct {
 type changesData struct {
 	Banner  banner
 	Changes []changeRow
+	// Targets are the enforcement points with their last push and latest
+	// recorded drift check (report.Target), by name.
+	Targets []report.Target
 }
 
 // changes lists the report's applies, newest first, each with its stored
@@ -37,6 +40,7 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request, s *session) {
 		for _, c := range slices.Backward(ev.rep.Changes) {
 			d.Changes = append(d.Changes, h.changeRow(r, c))
 		}
+		d.Targets = ev.rep.Targets
 		h.render(w, r, http.StatusOK, "changes", page{Title: "Changes", Nav: "changes", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
 }

@@ -47,3 +47,36 @@ func TestDashboardShowsTheLatestDriftCheck(t *testing.T) {
 		t.Errorf("a target never checked: %s", sw)
 	}
 }
+
+// TestChangesShowsDriftPerTarget: /ui/changes lists every target with its
+// latest recorded drift check; a target never checked says so.
+func TestChangesShowsDriftPerTarget(t *testing.T) {
+	s := newUIServer(t)
+	ctx := context.Background()
+	running := "abcdef012345" + strings.Repeat("0", 52)
+	if err := s.st.RecordDriftChecks(ctx, []store.DriftCheck{{Target: "core-fw", Status: store.DriftDrift, RunningHash: running}}, "token:nightly"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.signIn(t, store.RoleAuditor)
+	a := do(t, c, "GET", s.url+"/ui/changes", nil)
+	if a.status != 200 || !strings.Contains(a.body, `id="drift"`) {
+		t.Fatalf("GET /ui/changes: %d, no drift section\n%s", a.status, a.body)
+	}
+	_, section, _ := strings.Cut(a.body, `id="drift"`)
+	row := func(target string) string {
+		m := regexp.MustCompile(`<tr>\s*<th scope="row">` + regexp.QuoteMeta(target) + `</th>(?s:.*?)</tr>`).FindString(section)
+		if m == "" {
+			t.Fatalf("no drift row for %s on /ui/changes", target)
+		}
+		return m
+	}
+	fw := row("core-fw")
+	for _, want := range []string{"<strong>drift</strong>", "by token:nightly", "<code>abcdef012345</code>"} {
+		if !strings.Contains(fw, want) {
+			t.Errorf("core-fw's drift row has no %q: %s", want, fw)
+		}
+	}
+	if sw := row("core-sw"); !strings.Contains(sw, "not recorded (ward drift)") {
+		t.Errorf("a target never checked: %s", sw)
+	}
+}
