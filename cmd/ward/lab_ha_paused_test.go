@@ -109,6 +109,7 @@ func pausedLeaderRound(t *testing.T, st *store.Store, db, operator, alertID stri
 		// ward status names the holder of each target: a stopped replica
 		// still holding core-fw means PostgreSQL did not end its session.
 		_, status, _ := runWard(t, "status", "-db", db)
+		pausedAudit(t, st, stoppedAt)
 		t.Fatalf("%s is not in core-fw's sets 30 s after the alert: neither replica enforced quarantine #%d while %s was stopped\nward status:\n%s\n%s's log:\n%s",
 			xip, qid, a.id, status, b.id, tailLines(b.log.String(), 40))
 	}
@@ -117,6 +118,7 @@ func pausedLeaderRound(t *testing.T, st *store.Store, db, operator, alertID stri
 	// The release through B's API, and X out of core-fw.
 	pausedRelease(t, b.url, operator, qid)
 	if waitFor(30*time.Second, func() bool { return len(fwSets(t)[xip]) == 0 }) < 0 {
+		pausedAudit(t, st, stoppedAt)
 		t.Fatalf("%s still in core-fw's %v 30 s after the release of #%d through %s\n%s's log:\n%s",
 			xip, fwSets(t)[xip], qid, b.id, b.id, tailLines(b.log.String(), 40))
 	}
@@ -185,15 +187,23 @@ func pausedLeaderRound(t *testing.T, st *store.Store, db, operator, alertID stri
 	if m := grepLines(log[aLogAtStop:], "core-fw"); m != "" {
 		t.Logf("%s's log about core-fw after the stop:\n%s", a.id, m)
 	}
+	pausedAudit(t, st, stoppedAt)
+}
+
+// pausedAudit logs the audit events of a round (from 2 s before the stop),
+// the pushes and reconciles that tell who changed core-fw when.
+func pausedAudit(t *testing.T, st *store.Store, stoppedAt time.Time) {
+	t.Helper()
 	evs, err := st.ListAudit(context.Background(), 50)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("reading the audit log: %v", err)
+		return
 	}
 	for _, e := range evs {
 		if e.At.Before(stoppedAt.Add(-2*time.Second)) || e.Action == "target.fence_reset" {
 			continue
 		}
-		t.Logf("audit %s %s %s %s %.160s", e.At.Format("15:04:05.000"), e.Actor, e.Action, e.Object, e.Detail)
+		t.Logf("audit %s %s %s %s %.300s", e.At.Format("15:04:05.000"), e.Actor, e.Action, e.Object, e.Detail)
 	}
 }
 
