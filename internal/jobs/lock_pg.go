@@ -40,6 +40,13 @@ func (o *Owner) acquirePG(ctx context.Context, rec store.TargetOwner, deadline, 
 		return nil, fmt.Errorf("target %q: a database connection for its lock: %w", rec.Target, err)
 	}
 	key := advisoryKey(rec.Target)
+	h := &pgHold{o: o, conn: conn, key: key, rec: rec}
+	// Before the lock: a holder stopped between taking the lock and
+	// limiting its session would hold the target with no limit.
+	if err := h.limitIdle(ctx); err != nil {
+		discard(conn)
+		return nil, err
+	}
 	for {
 		var got bool
 		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
@@ -50,18 +57,16 @@ func (o *Owner) acquirePG(ctx context.Context, rec store.TargetOwner, deadline, 
 			break
 		}
 		if err := o.pollAgain(ctx, rec.Target, deadline, start); err != nil {
-			conn.Close()
+			// Its session carries limitIdle's settings: closed, not
+			// pooled.
+			discard(conn)
 			return nil, err
 		}
 	}
-	h := &pgHold{o: o, conn: conn, key: key, rec: rec}
 	now := o.opts.Now()
 	rec.Since, rec.ExpiresAt = now, now
+	h.rec = rec
 	if err := o.st.PutTargetOwner(ctx, rec); err != nil {
-		h.release()
-		return nil, err
-	}
-	if err := h.limitIdle(ctx); err != nil {
 		h.release()
 		return nil, err
 	}

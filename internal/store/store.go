@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +23,11 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
+
+// IdleInTransactionTimeout is how long PostgreSQL lets a Ward session sit
+// idle inside a transaction before it ends the session (and releases its
+// row locks): a stopped replica must not hold claimed jobs for long.
+const IdleInTransactionTimeout = 10 * time.Second
 
 // DefaultURL is where Ward keeps its state unless told otherwise.
 const DefaultURL = "sqlite://./ward.db"
@@ -102,10 +108,21 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		dialector = sqlite.Open(dsn)
 	case strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect = Postgres
-		if _, err := url.Parse(rawURL); err != nil {
+		u, err := url.Parse(rawURL)
+		if err != nil {
 			return nil, fmt.Errorf("database URL: %w", err)
 		}
-		dialector = postgres.Open(rawURL)
+		// A process stopped (SIGSTOP, a frozen VM) inside a transaction
+		// keeps it open, and the rows it locked — jobs it claimed — held
+		// from every other replica, for as long as it stays stopped: the
+		// server ends such a session after this long. Ward's transactions
+		// never wait on a device or a person. The URL may set its own.
+		q := u.Query()
+		if !q.Has("idle_in_transaction_session_timeout") && !strings.Contains(q.Get("options"), "idle_in_transaction_session_timeout") {
+			q.Set("idle_in_transaction_session_timeout", strconv.Itoa(int(IdleInTransactionTimeout.Milliseconds())))
+			u.RawQuery = q.Encode()
+		}
+		dialector = postgres.Open(u.String())
 	default:
 		return nil, fmt.Errorf("database URL %q: use sqlite://PATH or postgres://USER@HOST/DB", redact(rawURL))
 	}

@@ -120,3 +120,27 @@ func TestRecordPolicyRevision(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresEndsIdleTransactions: every Ward session on PostgreSQL has
+// idle_in_transaction_session_timeout set (a stopped replica must not
+// hold the jobs it claimed), unless the URL sets its own.
+func TestPostgresEndsIdleTransactions(t *testing.T) {
+	url := dbURLs(t)[Postgres]
+	for _, tc := range []struct{ url, want string }{
+		{url, "10s"},
+		{url + map[bool]string{true: "&", false: "?"}[strings.Contains(url, "?")] + "idle_in_transaction_session_timeout=3000", "3s"},
+	} {
+		st, err := Open(context.Background(), tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := st.DB.Raw("SHOW idle_in_transaction_session_timeout").Scan(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if got != tc.want {
+			t.Errorf("idle_in_transaction_session_timeout = %q, want %q (URL %s)", got, tc.want, redact(tc.url))
+		}
+	}
+}
