@@ -228,6 +228,8 @@ func New(cfg Config) *Server {
 	v1.GET("/recert", viewer, s.listRecert)
 	v1.GET("/recert/:id", viewer, s.getRecert)
 	v1.POST("/recert/:id/decisions", operator, s.decideRecert)
+	v1.POST("/recert", admin, s.startRecert)
+	v1.POST("/recert/:id/close", admin, s.closeRecert)
 
 	v1.GET("/targets", viewer, s.listTargets)
 	v1.GET("/targets/:name", viewer, s.getTarget)

@@ -496,6 +496,7 @@ var oaSamples = map[string]oaSample{
 	"POST /api/v1/plans":                 {body: `{}`},
 	"POST /api/v1/plans/{id}/apply":      {body: `{}`},
 	"POST /api/v1/recert/{id}/decisions": {body: `{"flow":"x","decision":"recertify"}`},
+	"POST /api/v1/recert":                {body: `{"due":"30d"}`},
 	"POST /api/v1/audit/verify": {body: `{"format":"ward-audit-checkpoint/1","seq":1,"hash":"00","at":"2026-01-01T00:00:00Z","events":1,` +
 		`"taken":"2026-01-01T00:00:00Z","key_id":"0000000000000000","mac":"00"}`},
 }

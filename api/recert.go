@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/recert"
 	"github.com/wardnet/ward/internal/store"
 )
@@ -43,6 +44,15 @@ type RecertItem struct {
 type RecertCampaignDetail struct {
 	RecertCampaign
 	Items []RecertItem `json:"items"`
+}
+
+// RecertStartRequest is the body of POST /api/v1/recert.
+type RecertStartRequest struct {
+	// Name names the campaign ("" names it after its start date).
+	Name string `json:"name"`
+	// Due is when the owners must have decided: a duration from now (30d,
+	// 72h), a date (YYYY-MM-DD) or an RFC 3339 time.
+	Due string `json:"due"`
 }
 
 // RecertDecisionRequest is the body of POST /api/v1/recert/{id}/decisions.
@@ -127,6 +137,57 @@ func (s *Server) decideRecert(c *gin.Context) {
 	d, err := recert.Show(ctx, s.cfg.Store, id, s.cfg.Store.Now())
 	if err != nil {
 		s.internal(c, "reading the campaign after the decision", err)
+		return
+	}
+	c.JSON(http.StatusOK, recertDetailOf(d))
+}
+
+// startRecert starts a campaign over the flows in force, as ward recert
+// start and /ui/recert do, and answers it (201).
+func (s *Server) startRecert(c *gin.Context) {
+	var req RecertStartRequest
+	if !s.bindJSON(c, &req, false) {
+		return
+	}
+	ctx := c.Request.Context()
+	now := s.cfg.Store.Now()
+	due, err := recert.ParseDue(req.Due, now)
+	if err != nil {
+		fail(c, http.StatusBadRequest, "invalid_field", err.Error(), "due")
+		return
+	}
+	var p *inforce.Policy
+	if s.cfg.Policy != nil {
+		p = s.cfg.Policy.Load()
+	}
+	camp, err := recert.Start(ctx, s.cfg.Store, p, recert.StartOptions{Name: req.Name, Due: due, Actor: actorOf(c), Now: now})
+	var refused *recert.RefusedError
+	if errors.As(err, &refused) {
+		fail(c, http.StatusBadRequest, "refused", err.Error(), "")
+		return
+	}
+	if err != nil {
+		s.internal(c, "starting a recertification campaign", err)
+		return
+	}
+	d, err := recert.Show(ctx, s.cfg.Store, camp.ID, s.cfg.Store.Now())
+	if err != nil {
+		s.internal(c, "reading the campaign just started", err)
+		return
+	}
+	c.JSON(http.StatusCreated, recertDetailOf(d))
+}
+
+// closeRecert closes an open campaign: flows still undecided are recorded
+// as not recertified. It answers the campaign as closed.
+func (s *Server) closeRecert(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	d, err := recert.Close(c.Request.Context(), s.cfg.Store, id, actorOf(c), s.cfg.Store.Now())
+	if err != nil {
+		s.recertError(c, id, err)
 		return
 	}
 	c.JSON(http.StatusOK, recertDetailOf(d))

@@ -34,6 +34,12 @@ func recertRouteCases(t *testing.T, s *testServer) []func() routeCase {
 			return routeCase{method: "POST", path: fmt.Sprintf("/api/v1/recert/%d/decisions", newRecertCampaign(t, s)),
 				body: `{"flow":"pumps_to_pump_servers","decision":"recertify","comment":"still needed"}`, min: store.RoleOperator}
 		},
+		func() routeCase {
+			return routeCase{method: "POST", path: "/api/v1/recert", body: `{"name":"auth matrix","due":"30d"}`, min: store.RoleAdmin}
+		},
+		func() routeCase {
+			return routeCase{method: "POST", path: fmt.Sprintf("/api/v1/recert/%d/close", newRecertCampaign(t, s)), min: store.RoleAdmin}
+		},
 	}
 }
 
@@ -91,10 +97,38 @@ func oaRecert(t *testing.T, c *oaClient) {
 	c.want(t, 404, oaValid, "GET", "/api/v1/recert/99999", nil, viewer)
 	c.want(t, 400, oaInvalid, "GET", "/api/v1/recert/latest", nil, viewer)
 
-	if _, err := c.s.st.CloseRecertCampaign(context.Background(), id, "test", nil); err != nil {
-		t.Fatal(err)
+	admin := c.as(store.RoleAdmin)
+	c.want(t, 403, oaValid, "POST", path+"/close", nil, operator)
+	var closedNow struct {
+		Status string
+		Counts struct {
+			NotRecertified int `json:"not_recertified"`
+		}
 	}
+	c.want(t, 200, oaValid, "POST", path+"/close", nil, admin).decode(t, &closedNow)
+	if closedNow.Status != "closed" || closedNow.Counts.NotRecertified != 1 {
+		t.Errorf("closed through the API: %+v, want closed with other_flow not recertified", closedNow)
+	}
+	c.want(t, 409, oaValid, "POST", path+"/close", nil, admin)
+	c.want(t, 404, oaValid, "POST", "/api/v1/recert/99999/close", nil, admin)
 	c.want(t, 409, oaValid, "POST", path+"/decisions", map[string]string{"flow": "other_flow", "decision": "expire"}, operator)
+
+	// Started through the API over the example's flows in force, by the
+	// admin's token; refused with a due date in the past or unreadable.
+	var started struct {
+		ID        uint64
+		Name      string
+		Status    string
+		CreatedBy string `json:"created_by"`
+		Counts    struct{ Flows, Pending int }
+	}
+	c.want(t, 201, oaValid, "POST", "/api/v1/recert", map[string]string{"name": "Q1 review", "due": "30d"}, admin).decode(t, &started)
+	if started.Name != "Q1 review" || started.Status != "open" || started.CreatedBy != "token:admin-token" || started.Counts.Flows == 0 || started.Counts.Pending != started.Counts.Flows {
+		t.Errorf("started through the API: %+v", started)
+	}
+	c.want(t, 400, oaValid, "POST", "/api/v1/recert", map[string]string{"due": "2001-01-01"}, admin)
+	c.want(t, 400, oaValid, "POST", "/api/v1/recert", map[string]string{"due": "soon"}, admin)
+	c.want(t, 400, oaInvalid, "POST", "/api/v1/recert", map[string]string{"due": "30d", "scope": "all"}, admin)
 	var closed struct{ Status string }
 	c.want(t, 200, oaValid, "GET", path, nil, viewer).decode(t, &closed)
 	if closed.Status != "closed" {

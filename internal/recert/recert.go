@@ -271,12 +271,18 @@ func Close(ctx context.Context, st *store.Store, id uint64, actor string, now ti
 			undecided = append(undecided, it.Flow)
 		}
 	}
-	if _, err := st.CloseRecertCampaign(ctx, id, actor, map[string]any{
+	closed, err := st.CloseRecertCampaign(ctx, id, actor, map[string]any{
 		"recertified": d.Counts.Recertified, "expired": d.Counts.Expired, "not_recertified": undecided,
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	return Show(ctx, st, id, now)
+	// Read as of the close itself, which the store stamped after now.
+	at := now
+	if closed != nil && closed.ClosedAt != nil && closed.ClosedAt.After(at) {
+		at = *closed.ClosedAt
+	}
+	return Show(ctx, st, id, at)
 }
 
 // Results returns the campaigns open at some time in [since, until] (zero
