@@ -3,9 +3,7 @@ package web_test
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,14 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/internal/engine"
-	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/inventory"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
-	"github.com/wardnet/ward/internal/web"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -28,48 +23,13 @@ import (
 // quarantine manager that records and decides but changes no target.
 func managerServer(t *testing.T) (*uiServer, *quarantine.Manager, *policy.Config) {
 	t.Helper()
-	ctx := context.Background()
-	clk := &clock{now: time.Now().UTC()}
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"), store.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := inventory.ImportFile(ctx, st, exampleInventory, inventory.FormatCSV, inventory.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	roles := map[string][]string{"linux_nftables": {"firewall"}, "openvswitch": {"access_switch"}}
-	for _, n := range []string{"cisco_iosxe", "arista_eos", "juniper_junos"} {
-		roles[n] = []string{"firewall", "access_switch"}
-	}
-	load := func() (*policy.Config, hcl.Diagnostics) {
-		return policy.NewParser(policy.WithDrivers(roles)).LoadDir(examplePolicy)
-	}
-	cfg, diags := load()
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	holder := inforce.New(cfg, load, nil)
-	m, err := quarantine.New(ctx, quarantine.Options{Store: st, Policy: holder, NoEnforce: true})
+	f := newUIFixture(t)
+	m, err := quarantine.New(context.Background(), quarantine.Options{Store: f.st, Policy: f.holder, NoEnforce: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	tokens := map[string]string{}
-	for _, role := range store.Roles() {
-		if tokens[role], _, err = st.CreateToken(ctx, role+"-token", role, 0, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	logs := &syncBuffer{}
-	h, err := web.New(web.Config{Store: st, Quarantines: m, Policy: holder, Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	return &uiServer{url: hs.URL, st: st, log: logs, tokens: tokens, clock: clk}, m, cfg
+	return f.serve(t, m, slog.LevelInfo), m, f.cfg
 }
 
 // essentialOf lists the essential flows of the example's policy that

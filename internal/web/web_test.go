@@ -102,7 +102,18 @@ type clock struct {
 func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-func newUIServer(t *testing.T) *uiServer {
+// uiFixture is what every UI test server stands on: a store on the test
+// clock with the example's inventory and a token per role, and the
+// example's policy in force.
+type uiFixture struct {
+	st     *store.Store
+	clk    *clock
+	holder *inforce.Holder
+	cfg    *policy.Config
+	tokens map[string]string
+}
+
+func newUIFixture(t *testing.T) *uiFixture {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{now: time.Now().UTC()}
@@ -131,19 +142,33 @@ func newUIServer(t *testing.T) *uiServer {
 			t.Fatal(err)
 		}
 	}
-	q := &fakeQuarantines{open: []quarantine.Listed{
-		{Device: "pump-7", Quarantine: store.Quarantine{ID: 7, Status: quarantine.StatusActive, Level: "restrict", PendingLevel: "isolate", Reason: "ET TROJAN"}},
-		{Device: "tv-9", Quarantine: store.Quarantine{ID: 9, Status: quarantine.StatusPending, PendingLevel: "isolate", Reason: "held by the storm guard"}},
-	}}
+	return &uiFixture{st: st, clk: clk, holder: inforce.New(cfg, load, nil), cfg: cfg, tokens: tokens}
+}
+
+// serve runs the UI over f with quarantines q, logging at level into the
+// server's log.
+func (f *uiFixture) serve(t *testing.T, q web.Quarantines, level slog.Level) *uiServer {
+	t.Helper()
 	logs := &syncBuffer{}
-	h, err := web.New(web.Config{Store: st, Quarantines: q, Policy: inforce.New(cfg, load, nil), Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	h, err := web.New(web.Config{Store: f.st, Quarantines: q, Policy: f.holder, Now: f.clk.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &uiServer{url: hs.URL, st: st, q: q, log: logs, tokens: tokens, clock: clk}
+	return &uiServer{url: hs.URL, st: f.st, log: logs, tokens: f.tokens, clock: f.clk}
+}
+
+func newUIServer(t *testing.T) *uiServer {
+	t.Helper()
+	q := &fakeQuarantines{open: []quarantine.Listed{
+		{Device: "pump-7", Quarantine: store.Quarantine{ID: 7, Status: quarantine.StatusActive, Level: "restrict", PendingLevel: "isolate", Reason: "ET TROJAN"}},
+		{Device: "tv-9", Quarantine: store.Quarantine{ID: 9, Status: quarantine.StatusPending, PendingLevel: "isolate", Reason: "held by the storm guard"}},
+	}}
+	s := newUIFixture(t).serve(t, q, slog.LevelDebug)
+	s.q = q
+	return s
 }
 
 // browser is an HTTP client with a cookie jar that does not follow
