@@ -45,7 +45,7 @@ func (o *Owner) holderDead(cur store.TargetOwner) bool {
 	if cur.Machine == "" || cur.Machine != o.machine || cur.Pid <= 0 {
 		return false
 	}
-	return !pidAlive(cur.Pid)
+	return !PidAlive(cur.Pid)
 }
 
 func (o *Owner) acquireLease(ctx context.Context, rec store.TargetOwner, deadline, start time.Time) (hold, error) {
@@ -157,10 +157,10 @@ func (h *leaseHold) release() {
 	}
 }
 
-// machineID names where a pid means something: the host, its boot, and
+// MachineID names where a pid means something: the host, its boot, and
 // the pid namespace. Two containers sharing a name and a database file
 // still differ in their pid namespace, so neither judges the other's pids.
-func machineID() string {
+func MachineID() string {
 	host, _ := os.Hostname()
 	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	ns, _ := os.Readlink("/proc/self/ns/pid")
@@ -170,8 +170,9 @@ func machineID() string {
 	return host + "/" + strings.TrimSpace(string(boot)) + "/" + ns
 }
 
-// pidAlive reports whether pid runs (a zombie does not count).
-func pidAlive(pid int) bool {
+// PidAlive reports whether pid runs on this machine (a zombie does not
+// count); internal/cluster judges a replica of this machine by it.
+func PidAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	if err != nil && !errors.Is(err, syscall.EPERM) {
 		return false

@@ -84,7 +84,7 @@ func NewOwner(st *store.Store, o OwnerOptions) *Owner {
 	}
 	return &Owner{
 		st: st, opts: o, log: o.Logger,
-		machine: machineID(), pid: os.Getpid(),
+		machine: MachineID(), pid: os.Getpid(),
 		poll:  50 * time.Millisecond,
 		local: map[string]*localSlot{},
 	}
