@@ -200,7 +200,7 @@ func TestLeaseSurvivesClockJumps(t *testing.T) {
 	// fast) is still taken over once its counter has stood for a TTL.
 	dead := store.TargetOwner{Target: "access-3w", Holder: "dead", Machine: "elsewhere", Pid: 1, Token: "dead-token",
 		Since: time.Now().Add(2 * time.Hour), ExpiresAt: time.Now().Add(2*time.Hour + ttl)}
-	if _, ok, err := st.AcquireTargetLease(context.Background(), dead, func(store.TargetOwner) bool { return false }); err != nil || !ok {
+	if _, _, ok, err := st.AcquireFencedTargetLease(context.Background(), dead, func(store.TargetOwner) bool { return false }); err != nil || !ok {
 		t.Fatalf("planting a dead lease: %v %v", ok, err)
 	}
 	start := time.Now()

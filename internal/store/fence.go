@@ -44,10 +44,13 @@ func nextFence(tx *gorm.DB, target string) (int64, error) {
 	return token, nil
 }
 
-// AcquireFencedTargetLease is AcquireTargetLease that also, in the same
+// AcquireFencedTargetLease takes the SQLite lease on want.Target for want,
+// in one immediate transaction, if it is free, already want's (same
+// Token), or stale(current) says its holder is gone; and, in the same
 // transaction and only when want gets the lease, hands out the target's
 // next fencing token: a lease taken over always carries a greater token
-// than the one it replaced.
+// than the one it replaced. It returns the lease as it stands afterwards,
+// the token and whether want holds it.
 func (s *Store) AcquireFencedTargetLease(ctx context.Context, want TargetOwner, stale func(cur TargetOwner) bool) (TargetOwner, int64, bool, error) {
 	var cur TargetOwner
 	var ok bool

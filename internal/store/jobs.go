@@ -332,33 +332,6 @@ func (s *Store) PruneJobs(ctx context.Context, before time.Time) (int64, error) 
 	return res.RowsAffected, nil
 }
 
-// AcquireTargetLease takes the SQLite lease on want.Target for want, in
-// one immediate transaction, if it is free, already want's (same Token),
-// or stale(current) says its holder is gone. It returns the lease as it
-// stands afterwards and whether want holds it.
-func (s *Store) AcquireTargetLease(ctx context.Context, want TargetOwner, stale func(cur TargetOwner) bool) (TargetOwner, bool, error) {
-	var cur TargetOwner
-	var ok bool
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Where("target = ?", want.Target).Take(&cur).Error
-		switch {
-		case errors.Is(err, gorm.ErrRecordNotFound):
-			cur, ok = want, true
-			return tx.Create(&want).Error
-		case err != nil:
-			return err
-		case cur.Token == want.Token || stale(cur):
-			cur, ok = want, true
-			return tx.Where("target = ?", want.Target).Select("*").Updates(&want).Error
-		}
-		return nil
-	})
-	if err != nil {
-		return TargetOwner{}, false, fmt.Errorf("take the lease on target %q: %w", want.Target, err)
-	}
-	return cur, ok, nil
-}
-
 // RenewTargetLease bumps the renewal counter and expiry of the lease on
 // target if token still holds it; false means it was taken over.
 func (s *Store) RenewTargetLease(ctx context.Context, target, token string, expires time.Time) (bool, error) {
