@@ -51,12 +51,28 @@ type Queue struct {
 	log        *slog.Logger
 	worker     string // LockedBy of our claims
 	maxBackoff time.Duration
-	staleAfter time.Duration // a job running longer may be an orphan
 	notify     chan struct{}
 
 	mu       sync.Mutex
-	handlers map[string]func(ctx context.Context, j store.Job) error
+	handlers map[string]handler
 	active   map[string]bool // targets with a worker in Run
+}
+
+// KindOptions overrides a queue's defaults for one kind of job.
+type KindOptions struct {
+	// Deadline bounds each run of the kind's handler (0: the queue's):
+	// an apply's push may take minutes where a quarantine's takes a
+	// second, and either must end.
+	Deadline time.Duration
+	// MaxAttempts is how many times a job of the kind runs before it is
+	// failed (0: the queue's).
+	MaxAttempts int
+}
+
+type handler struct {
+	fn          func(ctx context.Context, j store.Job) error
+	deadline    time.Duration
+	maxAttempts int
 }
 
 // NewQueue returns a queue of the jobs in st, run under owner.
@@ -93,9 +109,8 @@ func NewQueue(st *store.Store, owner *Owner, o QueueOptions) *Queue {
 		st: st, owner: owner, opts: o, log: o.Logger,
 		worker:     owner.Holder() + " queue " + newToken()[:8],
 		maxBackoff: maxBackoff + time.Minute,
-		staleAfter: o.Deadline + 2*owner.opts.TTL + 10*time.Second,
 		notify:     make(chan struct{}, 1),
-		handlers:   map[string]func(context.Context, store.Job) error{},
+		handlers:   map[string]handler{},
 		active:     map[string]bool{},
 	}
 }
@@ -111,12 +126,24 @@ func DefaultBackoff(attempt int) time.Duration {
 	return min(time.Second<<(attempt-1), time.Minute)
 }
 
-// Handle registers h for jobs of kind. Jobs of kinds without a handler
-// are left queued for a process that has one.
+// Handle registers h for jobs of kind, with the queue's deadline and
+// attempts. Jobs of kinds without a handler are left queued for a process
+// that has one.
 func (q *Queue) Handle(kind string, h func(ctx context.Context, j store.Job) error) {
+	q.HandleWith(kind, KindOptions{}, h)
+}
+
+// HandleWith registers h for jobs of kind, with o's deadline and attempts.
+func (q *Queue) HandleWith(kind string, o KindOptions, h func(ctx context.Context, j store.Job) error) {
+	if o.Deadline <= 0 {
+		o.Deadline = q.opts.Deadline
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = q.opts.MaxAttempts
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.handlers[kind] = h
+	q.handlers[kind] = handler{fn: h, deadline: o.Deadline, maxAttempts: o.MaxAttempts}
 }
 
 func (q *Queue) kinds() []string {
@@ -125,10 +152,44 @@ func (q *Queue) kinds() []string {
 	return slices.Sorted(maps.Keys(q.handlers))
 }
 
-func (q *Queue) handler(kind string) func(context.Context, store.Job) error {
+func (q *Queue) handler(kind string) (handler, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.handlers[kind]
+	h, ok := q.handlers[kind]
+	return h, ok
+}
+
+// maxAttempts is how many attempts a job of kind has.
+func (q *Queue) maxAttempts(kind string) int {
+	if h, ok := q.handler(kind); ok {
+		return h.maxAttempts
+	}
+	return q.opts.MaxAttempts
+}
+
+// kindAttempts names the kinds whose attempts differ from the queue's.
+func (q *Queue) kindAttempts() map[string]int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := map[string]int{}
+	for k, h := range q.handlers {
+		if h.maxAttempts != q.opts.MaxAttempts {
+			out[k] = h.maxAttempts
+		}
+	}
+	return out
+}
+
+// staleAfter is how long a job may run before it may be an orphan: the
+// longest deadline of any kind, plus the owner's lease twice and a margin.
+func (q *Queue) staleAfter() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	d := q.opts.Deadline
+	for _, h := range q.handlers {
+		d = max(d, h.deadline)
+	}
+	return d + 2*q.owner.opts.TTL + 10*time.Second
 }
 
 // Enqueue adds jobs (store.EnqueueJobs) and wakes Run. Work caused by a
@@ -174,7 +235,7 @@ func (q *Queue) Run(ctx context.Context) error {
 			}
 		}
 		targets, err := q.st.DueTargets(ctx, q.kinds(), q.opts.Now(), staleAfter, q.maxBackoff)
-		staleAfter = q.staleAfter
+		staleAfter = q.staleAfter()
 		if err != nil && ctx.Err() == nil {
 			q.log.Error("could not look for due jobs; will retry", "err", err)
 		}
@@ -273,7 +334,7 @@ func (q *Queue) runTarget(ctx context.Context, target string, budget time.Durati
 		for octx.Err() == nil && ctx.Err() == nil {
 			j, err := q.st.ClaimJob(octx, store.ClaimOptions{
 				Target: target, Worker: q.worker, Kinds: kinds, Now: q.opts.Now(),
-				MaxAttempts: q.opts.MaxAttempts, MaxBackoff: q.maxBackoff,
+				MaxAttempts: q.opts.MaxAttempts, KindMaxAttempts: q.kindAttempts(), MaxBackoff: q.maxBackoff,
 			})
 			if err != nil {
 				return err
@@ -306,13 +367,14 @@ func (q *Queue) runTarget(ctx context.Context, target string, budget time.Durati
 // runJob runs one claimed job under a deadline and records its outcome.
 // The returned error describes a failed attempt.
 func (q *Queue) runJob(octx context.Context, j store.Job) error {
-	h := q.handler(j.Kind)
+	h, ok := q.handler(j.Kind)
 	var herr error
-	if h == nil {
+	if !ok {
 		herr = fmt.Errorf("no handler for job kind %q in this process", j.Kind)
 	} else {
 		herr = q.call(octx, h, j)
 	}
+	maxAttempts := q.maxAttempts(j.Kind)
 	// Settle even if ownership was lost meanwhile: the conditional
 	// update refuses if another worker took the job over.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(octx), 15*time.Second)
@@ -322,8 +384,8 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 	switch {
 	case herr == nil:
 		serr = q.st.CompleteJob(sctx, j)
-	case j.Attempts >= q.opts.MaxAttempts:
-		msg := fmt.Sprintf("attempt %d of %d: %v", j.Attempts, q.opts.MaxAttempts, herr)
+	case j.Attempts >= maxAttempts:
+		msg := fmt.Sprintf("attempt %d of %d: %v", j.Attempts, maxAttempts, herr)
 		serr = q.st.FailJob(sctx, j, msg)
 		failure = fmt.Errorf("job %d (%s) for target %q failed for good after %d attempts (kept as failed for the operator; list with ward status): %w",
 			j.ID, j.Kind, j.Target, j.Attempts, herr)
@@ -337,9 +399,9 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 			wait = 0
 		}
 		at := q.opts.Now().Add(wait)
-		serr = q.st.RetryJob(sctx, j, fmt.Sprintf("attempt %d of %d: %v", j.Attempts, q.opts.MaxAttempts, herr), at)
+		serr = q.st.RetryJob(sctx, j, fmt.Sprintf("attempt %d of %d: %v", j.Attempts, maxAttempts, herr), at)
 		failure = fmt.Errorf("job %d (%s) for target %q, attempt %d of %d: %w; retrying in %s",
-			j.ID, j.Kind, j.Target, j.Attempts, q.opts.MaxAttempts, herr, wait)
+			j.ID, j.Kind, j.Target, j.Attempts, maxAttempts, herr, wait)
 	}
 	if errors.Is(serr, store.ErrJobLost) {
 		q.log.Warn("another worker took a job over while it ran here", "job", j.ID, "kind", j.Kind, "target", j.Target)
@@ -348,7 +410,7 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 	if q.opts.OnFinish != nil && serr == nil {
 		outcome := "done"
 		switch {
-		case herr != nil && j.Attempts >= q.opts.MaxAttempts:
+		case herr != nil && j.Attempts >= maxAttempts:
 			outcome = "failed"
 		case herr != nil:
 			outcome = "retry"
@@ -361,8 +423,8 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 // call runs h with the job's deadline, turning a panic into an error. A
 // handler that ignores its context keeps the target (its device I/O must
 // not overlap the next holder's), but is reported.
-func (q *Queue) call(octx context.Context, h func(context.Context, store.Job) error, j store.Job) error {
-	ctx, cancel := context.WithTimeout(octx, q.opts.Deadline)
+func (q *Queue) call(octx context.Context, h handler, j store.Job) error {
+	ctx, cancel := context.WithTimeout(octx, h.deadline)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
@@ -371,9 +433,9 @@ func (q *Queue) call(octx context.Context, h func(context.Context, store.Job) er
 				done <- fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
 			}
 		}()
-		done <- h(ctx, j)
+		done <- h.fn(ctx, j)
 	}()
-	grace := time.NewTimer(q.opts.Deadline + 5*time.Second)
+	grace := time.NewTimer(h.deadline + 5*time.Second)
 	defer grace.Stop()
 	for {
 		select {
@@ -382,12 +444,12 @@ func (q *Queue) call(octx context.Context, h func(context.Context, store.Job) er
 				return nil
 			}
 			if ctx.Err() != nil {
-				return fmt.Errorf("%w (deadline %s; %v)", err, q.opts.Deadline, context.Cause(ctx))
+				return fmt.Errorf("%w (deadline %s; %v)", err, h.deadline, context.Cause(ctx))
 			}
 			return err
 		case <-grace.C:
 			q.log.Error("a job handler did not return after its deadline; its target stays held until it does",
-				"job", j.ID, "kind", j.Kind, "target", j.Target, "deadline", q.opts.Deadline)
+				"job", j.ID, "kind", j.Kind, "target", j.Target, "deadline", h.deadline)
 		}
 	}
 }
@@ -401,7 +463,7 @@ func (q *Queue) Drain(ctx context.Context, targets ...string) error {
 	var errs []error
 	skip := map[string]bool{} // busy targets: reported once, not retried
 	for ctx.Err() == nil {
-		due, err := q.st.DueTargets(ctx, q.kinds(), q.opts.Now(), q.staleAfter, q.maxBackoff)
+		due, err := q.st.DueTargets(ctx, q.kinds(), q.opts.Now(), q.staleAfter(), q.maxBackoff)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}

@@ -476,3 +476,46 @@ func TestQueueRetriesFencedAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// A kind registered with its own options keeps them: its deadline, not
+// the queue's, ends its handler, and its attempts, not the queue's, fail
+// it — while another kind keeps the queue's.
+func TestQueueKindOptions(t *testing.T) {
+	st := openStore(t, dbURL(t, store.SQLite))
+	q := NewQueue(st, NewOwner(st, OwnerOptions{}), QueueOptions{MaxAttempts: 5, Deadline: 5 * time.Second, Backoff: func(int) time.Duration { return 0 }})
+	var slowRan time.Duration
+	q.HandleWith("slow", KindOptions{Deadline: 200 * time.Millisecond, MaxAttempts: 1}, func(ctx context.Context, j store.Job) error {
+		start := time.Now()
+		<-ctx.Done()
+		slowRan = time.Since(start)
+		return ctx.Err()
+	})
+	runs := 0
+	q.Handle("flaky", func(context.Context, store.Job) error {
+		runs++
+		return errors.New("connection refused")
+	})
+	enqueue(t, st, store.Job{Kind: "slow", Target: "core-fw"}, store.Job{Kind: "flaky", Target: "access-3w"})
+	for range 5 {
+		_ = q.Drain(context.Background())
+	}
+	if slowRan < 200*time.Millisecond || slowRan > 2*time.Second {
+		t.Errorf("the slow kind's handler ran %s: want its own 200ms deadline, not the queue's 5s", slowRan)
+	}
+	failed := jobsByStatus(t, st, store.JobFailed)
+	if len(failed) != 2 {
+		t.Fatalf("failed jobs: %+v", failed)
+	}
+	for _, j := range failed {
+		switch j.Kind {
+		case "slow":
+			if j.Attempts != 1 || !strings.Contains(j.LastError, "attempt 1 of 1") || !strings.Contains(j.LastError, "deadline 200ms") {
+				t.Errorf("slow job: %+v", j)
+			}
+		case "flaky":
+			if j.Attempts != 5 || runs != 5 {
+				t.Errorf("flaky job ran %d times, recorded %d attempts: want the queue's 5", runs, j.Attempts)
+			}
+		}
+	}
+}

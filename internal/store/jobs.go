@@ -78,6 +78,8 @@ type ClaimOptions struct {
 	// MaxAttempts fails, instead of re-queueing, a job left running by a
 	// worker that stopped if it has had this many attempts.
 	MaxAttempts int
+	// KindMaxAttempts overrides MaxAttempts for the kinds it names.
+	KindMaxAttempts map[string]int
 	// MaxBackoff bounds a retry's delay: a retry due further ahead than
 	// this means the wall clock went back, and it runs now.
 	MaxBackoff time.Duration
@@ -159,7 +161,11 @@ func requeueStale(tx *gorm.DB, o ClaimOptions, now time.Time) error {
 	}
 	for _, j := range stale {
 		why := fmt.Sprintf("claimed by %s at %s, which stopped before finishing it", j.LockedBy, fmtTime(j.LockedAt))
-		if o.MaxAttempts > 0 && j.Attempts >= o.MaxAttempts {
+		limit := o.MaxAttempts
+		if n, ok := o.KindMaxAttempts[j.Kind]; ok {
+			limit = n
+		}
+		if limit > 0 && j.Attempts >= limit {
 			if err := settleJob(tx, j, JobFailed, why+fmt.Sprintf("; gave up after %d attempts", j.Attempts), now, now); err != nil {
 				return err
 			}
