@@ -135,6 +135,10 @@ type QuarantinePush struct {
 	OK           bool      `gorm:"column:ok;not null"`
 	// Error is the target's error, "" when OK.
 	Error string `gorm:"not null;default:''"`
+	// Fence is the fencing token the push carried (migration 00015), 0
+	// when none: set from the context it is recorded with
+	// (WithPushFence).
+	Fence int64 `gorm:"not null;default:0"`
 }
 
 // APIToken is an API bearer token; only its hash is stored.

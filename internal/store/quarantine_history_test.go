@@ -194,3 +194,47 @@ func TestPushHistoryOfChecks(t *testing.T) {
 		}
 	})
 }
+
+// TestPushHistoryRecordsFence: a push recorded with a fencing token in its
+// context (WithPushFence) keeps that token in the history, each push its
+// own; one recorded without keeps 0.
+func TestPushHistoryRecordsFence(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		dev := testDevice(t, st, "ws-f")
+		q := openQ(dev, QuarantineActive, "isolate", "")
+		if err := st.DB.Create(q).Error; err != nil {
+			t.Fatal(err)
+		}
+		steps := []struct {
+			fence int64 // 0: no token in the context
+			msg   string
+		}{
+			{fence: 7},
+			{fence: 0, msg: "connection refused"},
+			{fence: 12},
+		}
+		t0 := time.Now()
+		for i, s := range steps {
+			rctx := ctx
+			if s.fence != 0 {
+				rctx = WithPushFence(ctx, s.fence)
+			}
+			if err := st.RecordTargetEnforcement(rctx, []uint64{q.ID}, "core-fw", s.msg, t0.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, err := st.QuarantineHistory(ctx, q.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Pushes) != len(steps) {
+			t.Fatalf("%d pushes in the history, want %d", len(h.Pushes), len(steps))
+		}
+		for i, s := range steps {
+			if got := h.Pushes[i].Fence; got != s.fence {
+				t.Errorf("push %d: fence %d, want %d", i, got, s.fence)
+			}
+		}
+	})
+}
