@@ -24,7 +24,11 @@
 // Queue (queue.go) runs store.Job rows — committed in the same transaction
 // as the decision that causes them (store.EnqueueJobs and its in-store
 // twin) — one worker per target, each job under Owner.Do with a deadline,
-// retried with backoff and failed for the operator after MaxAttempts. A
-// dead target delays only its own jobs. ward serve calls Run; a CLI command
-// calls Drain to run what it enqueued before it exits.
+// retried with backoff and failed for the operator after MaxAttempts (a
+// kind may have its own deadline and attempts: HandleWith). A dead target
+// delays only its own jobs. A running job's claim is renewed every
+// heartbeat; a claim five heartbeats old makes the other workers try the
+// job's target, and the one that gets its owner — so the first worker is
+// gone — runs the job again. ward serve calls Run; a CLI command calls
+// Drain to run what it enqueued before it exits.
 package jobs

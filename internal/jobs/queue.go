@@ -36,6 +36,11 @@ type QueueOptions struct {
 	// Retain is how long Run keeps done and superseded jobs (default 7
 	// days); failed jobs stay until an operator deals with them.
 	Retain time.Duration
+	// Heartbeat is how often a running job's claim is renewed (default
+	// 2s). A job whose claim is five heartbeats old is looked at by the
+	// other workers: if one of them can take the job's target from its
+	// owner, the worker that claimed it is gone and the job runs again.
+	Heartbeat time.Duration
 	// OnFinish, when set, is told of each run of a job: its outcome
 	// ("done", "retry" or "failed") and how long since it was enqueued
 	// (metrics).
@@ -100,6 +105,9 @@ func NewQueue(st *store.Store, owner *Owner, o QueueOptions) *Queue {
 	}
 	if o.Retain <= 0 {
 		o.Retain = 7 * 24 * time.Hour
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 2 * time.Second
 	}
 	var maxBackoff time.Duration
 	for a := 1; a <= o.MaxAttempts; a++ {
@@ -180,16 +188,11 @@ func (q *Queue) kindAttempts() map[string]int {
 	return out
 }
 
-// staleAfter is how long a job may run before it may be an orphan: the
-// longest deadline of any kind, plus the owner's lease twice and a margin.
+// staleAfter is how old a running job's claim may be before the job may
+// be an orphan: five heartbeats. Only a look: the job runs again only
+// under its target's owner, which its first worker holds while alive.
 func (q *Queue) staleAfter() time.Duration {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	d := q.opts.Deadline
-	for _, h := range q.handlers {
-		d = max(d, h.deadline)
-	}
-	return d + 2*q.owner.opts.TTL + 10*time.Second
+	return 5 * q.opts.Heartbeat
 }
 
 // Enqueue adds jobs (store.EnqueueJobs) and wakes Run. Work caused by a
@@ -437,8 +440,16 @@ func (q *Queue) call(octx context.Context, h handler, j store.Job) error {
 	}()
 	grace := time.NewTimer(h.deadline + 5*time.Second)
 	defer grace.Stop()
+	beat := time.NewTicker(q.opts.Heartbeat)
+	defer beat.Stop()
 	for {
 		select {
+		case <-beat.C:
+			// Tell the other workers this job's worker is alive, so they
+			// do not come asking for its target.
+			if err := q.st.TouchJob(octx, j, q.opts.Now()); err != nil && octx.Err() == nil {
+				q.log.Warn("could not renew a running job's claim", "job", j.ID, "kind", j.Kind, "target", j.Target, "err", err)
+			}
 		case err := <-done:
 			if err == nil {
 				return nil

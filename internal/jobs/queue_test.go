@@ -519,3 +519,41 @@ func TestQueueKindOptions(t *testing.T) {
 		}
 	}
 }
+
+// A job that runs for longer than five heartbeats is renewed by its
+// worker, so another worker does not come asking for its target (which
+// would wait for the owner, then report the target busy).
+func TestQueueHeartbeatKeepsLongJobOwn(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		const beat = 50 * time.Millisecond
+		a := NewQueue(st, NewOwner(st, OwnerOptions{Holder: "worker A"}), QueueOptions{Heartbeat: beat, Poll: 20 * time.Millisecond})
+		b := NewQueue(st, NewOwner(st, OwnerOptions{Holder: "worker B", Wait: 3 * time.Second}), QueueOptions{Heartbeat: beat})
+		started := make(chan struct{})
+		slow := func(ctx context.Context, j store.Job) error {
+			close(started)
+			time.Sleep(1500 * time.Millisecond)
+			return nil
+		}
+		a.Handle("push", slow)
+		b.Handle("push", func(context.Context, store.Job) error { t.Error("worker B ran a job worker A was running"); return nil })
+		enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan struct{})
+		go func() { defer close(done); _ = a.Run(ctx) }()
+		<-started
+		time.Sleep(10 * beat) // twice as old as a claim may be without renewal
+		start := time.Now()
+		if err := b.Drain(context.Background()); err != nil {
+			t.Errorf("worker B's Drain: %v", err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("worker B's Drain took %s: it waited for the target of a job whose worker is alive", took)
+		}
+		cancel()
+		<-done
+		if d := jobsByStatus(t, st, store.JobDone); len(d) != 1 || d[0].Attempts != 1 {
+			t.Fatalf("done jobs: %+v", d)
+		}
+	})
+}

@@ -224,6 +224,18 @@ func (s *Store) CompleteJob(ctx context.Context, j Job) error {
 	})
 }
 
+// TouchJob renews the claim of a job claimed by j.LockedBy and still
+// running, as of now, so that other workers see its worker is alive.
+func (s *Store) TouchJob(ctx context.Context, j Job, now time.Time) error {
+	now = now.UTC().Truncate(time.Microsecond)
+	err := s.DB.WithContext(ctx).Model(&Job{}).Where("id = ? AND status = ? AND locked_by = ?", j.ID, JobRunning, j.LockedBy).
+		Update("locked_at", now).Error
+	if err != nil {
+		return fmt.Errorf("renewing the claim of job %d (%s for target %q): %w", j.ID, j.Kind, j.Target, err)
+	}
+	return nil
+}
+
 // RetryJob queues a job claimed by j.LockedBy again, to run at runAt, and
 // records why it failed. If a job with the same key was queued meanwhile,
 // this one is superseded by it instead.
