@@ -47,11 +47,14 @@ type Plan struct {
 
 // ApplyRun is one attempt to apply a plan.
 type ApplyRun struct {
-	ID         uint64 `gorm:"primaryKey"`
-	PlanID     uint64 `gorm:"not null"`
-	Status     string `gorm:"not null"`
-	Actor      string `gorm:"not null;default:''"`
-	Summary    string `gorm:"not null;default:''"`
+	ID      uint64 `gorm:"primaryKey"`
+	PlanID  uint64 `gorm:"not null"`
+	Status  string `gorm:"not null"`
+	Actor   string `gorm:"not null;default:''"`
+	Summary string `gorm:"not null;default:''"`
+	// Detail is what the run's apply.finish audit event says besides the
+	// results (JSON), written at its start so any worker can finish it.
+	Detail     string `gorm:"not null;default:''"`
 	StartedAt  time.Time
 	FinishedAt *time.Time
 }
@@ -213,5 +216,5 @@ type AuditEvent struct {
 // models lists every model, for the schema consistency test.
 func models() []any {
 	return []any{&Device{}, &PolicyRevision{}, &Plan{}, &ApplyRun{}, &TargetState{}, &Alert{},
-		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &TargetOwner{}, &AuditEvent{}, &UISession{}, &DriftCheck{}, &RecertCampaign{}, &RecertItem{}, &QuarantinePush{}, &Replica{}, &Leader{}, &TargetFence{}, &WardIdentity{}}
+		&Quarantine{}, &Approval{}, &APIToken{}, &Job{}, &TargetOwner{}, &AuditEvent{}, &UISession{}, &DriftCheck{}, &RecertCampaign{}, &RecertItem{}, &QuarantinePush{}, &Replica{}, &Leader{}, &TargetFence{}, &WardIdentity{}, &ApplyTarget{}}
 }
