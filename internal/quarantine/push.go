@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/store"
 )
@@ -21,18 +22,19 @@ type enforcement struct {
 	owner *jobs.Owner
 	// worked: a Run loop works the queue, so a decision only wakes it.
 	worked bool
+	// reconciled is what the last reconcile job run here found on each
+	// target, for ReconcileJobs' report; one entry per target.
+	reconciled map[string]reconciled
 }
 
 // Jobs makes q — worked by q.Run, as ward serve does — the queue this
-// Manager's pushes run on, and o (the Owner q runs under) the one its
-// Reconcile takes targets with. From then on a decision returns once it
-// is committed, and a target that does not answer delays only its own
-// jobs. A Manager that does not enforce registers no handler: its jobs
+// Manager's pushes and reconcile jobs run on, and o (the Owner q runs
+// under) the one its Reconcile takes targets with. From then on a
+// decision returns once it is committed, and a target that does not
+// answer delays only its own jobs. A Manager that does not enforce registers no handler: its jobs
 // are left for a process that does.
 func (m *Manager) Jobs(q *jobs.Queue, o *jobs.Owner) {
-	if !m.noEnforce {
-		q.Handle(SyncJobKind, m.runSyncJob)
-	}
+	m.handle(q)
 	m.enf.mu.Lock()
 	defer m.enf.mu.Unlock()
 	m.enf.queue, m.enf.owner, m.enf.worked = q, o, true
@@ -46,11 +48,18 @@ func (m *Manager) jobQueue() (*jobs.Queue, *jobs.Owner, bool) {
 	if m.enf.queue == nil {
 		m.enf.owner = jobs.NewOwner(m.st, jobs.OwnerOptions{Logger: m.log})
 		m.enf.queue = jobs.NewQueue(m.st, m.enf.owner, jobs.QueueOptions{Logger: m.log})
-		if !m.noEnforce {
-			m.enf.queue.Handle(SyncJobKind, m.runSyncJob)
-		}
+		m.handle(m.enf.queue)
 	}
 	return m.enf.queue, m.enf.owner, m.enf.worked
+}
+
+// handle registers this Manager's job handlers on q, if it enforces.
+func (m *Manager) handle(q *jobs.Queue) {
+	if m.noEnforce {
+		return
+	}
+	q.Handle(SyncJobKind, m.runSyncJob)
+	q.HandleWith(ReconcileJobKind, jobs.KindOptions{Deadline: ReconcileDeadline}, m.runReconcileJob)
 }
 
 // Drain runs the push jobs due on targets (every target when none is
@@ -203,7 +212,12 @@ func (m *Manager) recordOutcome(ctx context.Context, ids []uint64, target string
 		}
 		m.log.Error("quarantine not enforced on a target; it will be retried", "target", target, "quarantines", ids, "error", msg)
 	}
-	if rerr := write(context.WithoutCancel(ctx), ids, target, msg, m.st.Now()); rerr != nil {
+	wctx := context.WithoutCancel(ctx)
+	if tok, ok := drivers.FenceOf(ctx); ok {
+		// The history says which hold of the target made the push.
+		wctx = store.WithPushFence(wctx, tok)
+	}
+	if rerr := write(wctx, ids, target, msg, m.st.Now()); rerr != nil {
 		m.log.Error("recording the enforcement of quarantines", "target", target, "quarantines", ids, "error", rerr)
 	}
 }

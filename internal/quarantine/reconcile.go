@@ -17,12 +17,13 @@ import (
 	"github.com/wardnet/ward/internal/store"
 )
 
-// ReconcileDeadline bounds Reconcile's work on one target, the wait for
-// its owner included: a target that does not answer holds up nothing but
-// its own line of the report.
+// ReconcileDeadline bounds the reconcile of one target: Reconcile's work
+// on it, the wait for its owner included, and a reconcile job's run. A
+// target that does not answer holds up nothing but its own line of the
+// report.
 const ReconcileDeadline = 20 * time.Second
 
-// ReconcileReport is what Reconcile found and changed.
+// ReconcileReport is what a reconcile found and changed.
 type ReconcileReport struct {
 	Active  int      `json:"active"`
 	Added   []string `json:"added,omitempty"`   // "core-fw: quarantine_isolate += 10.61.210.12"
@@ -30,106 +31,175 @@ type ReconcileReport struct {
 	Errors  []string `json:"errors,omitempty"`
 }
 
+// add merges one target's part into r.
+func (r *ReconcileReport) add(tr targetReport) {
+	r.Active = max(r.Active, len(tr.active))
+	r.Added = append(r.Added, tr.added...)
+	r.Removed = append(r.Removed, tr.removed...)
+	r.Errors = append(r.Errors, tr.errs...)
+}
+
+// finish sorts r and, if no target was read, counts the active
+// quarantines itself.
+func (r *ReconcileReport) finish(ctx context.Context, st *store.Store) {
+	if r.Active == 0 {
+		if active, err := st.ActiveQuarantines(ctx); err == nil {
+			r.Active = len(active)
+		}
+	}
+	sort.Strings(r.Added)
+	sort.Strings(r.Removed)
+	sort.Strings(r.Errors)
+}
+
 // Reconcile makes every target's quarantine state match the active
-// quarantines in the store: on start-up (so a restart neither drops nor
-// forgets one) and periodically (a target that lost its state, a push
-// that failed). It adds what is missing and removes what no active
-// quarantine explains: a quarantine released or expired — final — is never
-// added back.
+// quarantines in the store, now, and reports what it found: for a CLI
+// command and tests. ward serve's leader enqueues the same work as jobs
+// instead (EnqueueReconcile, ReconcileJobs), so that a leader killed
+// half-way leaves it to the other replicas. Both reconcile each target
+// with reconcileTarget: it adds what is missing and removes what no
+// active quarantine explains — a quarantine released or expired, final,
+// is never added back.
 //
-// Each target is reconciled at once with the others, under its owner
-// (the same one that serialises applies and quarantine jobs, in every
-// process) and within ReconcileDeadline. The active quarantines are read
-// after the owner is taken, so a job that ran before is never undone by a
-// reading older than it.
+// Reconcile does not go through the queue: a target's jobs run in order,
+// so a reconcile job waits behind any earlier job of its target that
+// failed and waits for its retry (up to a minute), where a person asking
+// wants the answer now. Each target is reconciled at once with the
+// others, under its owner (the same one that serialises applies and
+// quarantine jobs, in every process) and within ReconcileDeadline.
 func (m *Manager) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 	rep := &ReconcileReport{}
 	if m.noEnforce {
 		return rep, nil
 	}
-	v, err := m.view(ctx)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := m.applied(ctx)
+	v, targets, err := m.reconcileTargets(ctx)
 	if err != nil {
 		return nil, err
 	}
 	_, owner, _ := m.jobQueue()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, name := range slices.Sorted(maps.Keys(applied)) {
-		su, isFirewall := m.firewall(v.cfg, name)
-		vs, isSwitch := m.accessSwitch(v.cfg, name)
-		if !isFirewall && !isSwitch {
-			continue
-		}
+	var auditErrs []error
+	for _, name := range targets {
 		wg.Go(func() {
 			tctx, cancel := context.WithTimeout(ctx, ReconcileDeadline)
 			defer cancel()
 			var tr targetReport
 			err := owner.Do(tctx, name, "quarantine reconcile", func(ctx context.Context) error {
-				active, err := m.st.ActiveQuarantines(ctx)
-				if err != nil {
-					return err
-				}
-				tr.active = active
-				if isFirewall {
-					return m.reconcileFirewall(ctx, name, su, active, &tr)
-				}
-				return m.reconcileSwitch(ctx, v, name, vs, active, &tr)
+				tr = m.reconcileTarget(ctx, v, name)
+				return nil
 			})
-			if err != nil {
+			if err != nil && !tr.ran {
+				// The target was never reached (busy, or its owner
+				// could not be taken): the audit log says so too.
 				tr.errs = append(tr.errs, fmt.Sprintf("%s: %v", name, err))
-			}
-			var ids []uint64
-			for _, q := range tr.active {
-				if isFirewall || q.SwitchTarget == name {
-					ids = append(ids, q.ID)
-				}
-			}
-			if tr.active != nil {
-				// Only what was read under the owner: a target never
-				// reached says nothing about the quarantines. A
-				// reconcile that found everything in place, every
-				// interval, is no push of its own in their history.
-				if len(tr.added)+len(tr.removed) > 0 {
-					m.record(ctx, ids, name, err)
-				} else {
-					m.recordCheck(ctx, ids, name, err)
-				}
+				tr.audit = m.auditReconcile(ctx, name, tr)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			rep.Active = max(rep.Active, len(tr.active))
-			rep.Added = append(rep.Added, tr.added...)
-			rep.Removed = append(rep.Removed, tr.removed...)
-			rep.Errors = append(rep.Errors, tr.errs...)
+			rep.add(tr)
+			if tr.audit != nil {
+				auditErrs = append(auditErrs, tr.audit)
+			}
 		})
 	}
 	wg.Wait()
-	if rep.Active == 0 {
-		active, err := m.st.ActiveQuarantines(ctx)
-		if err == nil {
-			rep.Active = len(active)
+	rep.finish(ctx, m.st)
+	return rep, errors.Join(auditErrs...)
+}
+
+// reconcileTargets returns the view in force and the targets Ward
+// enforces quarantine on: applied firewalls and access switches whose
+// drivers can change a quarantine, by name.
+func (m *Manager) reconcileTargets(ctx context.Context) (*view, []string, error) {
+	v, err := m.view(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := m.applied(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(applied)) {
+		_, isFirewall := m.firewall(v.cfg, name)
+		_, isSwitch := m.accessSwitch(v.cfg, name)
+		if isFirewall || isSwitch {
+			out = append(out, name)
 		}
 	}
-	sort.Strings(rep.Added)
-	sort.Strings(rep.Removed)
-	sort.Strings(rep.Errors)
-	if len(rep.Added)+len(rep.Removed) > 0 || len(rep.Errors) > 0 {
-		detail, _ := json.Marshal(rep)
-		if _, err := m.st.AppendAudit(context.WithoutCancel(ctx), store.AuditEntry{Actor: "ward (reconcile)", Action: "quarantine.reconcile", Object: "targets", Detail: json.RawMessage(detail)}); err != nil {
-			return rep, fmt.Errorf("recording the reconcile in the audit log: %w", err)
-		}
-	}
-	return rep, nil
+	return v, out, nil
 }
 
 // targetReport is one target's part of a ReconcileReport.
 type targetReport struct {
+	ran                  bool               // reconcileTarget ran
 	active               []store.Quarantine // as read under the owner; nil if never read
 	added, removed, errs []string
+	err                  error // why the target is not reconciled
+	audit                error // why the audit log does not say so
+}
+
+// reconcileTarget reconciles target name, whose owner the caller holds (ctx
+// carries its fencing token): it reads the active quarantines — after the
+// owner is taken, so a job that ran before is never undone by a reading
+// older than it — makes the target hold them, records the outcome in
+// their push history and, when it changed or failed something, appends a
+// quarantine.reconcile audit event for the target. It is the one
+// definition of a target's reconcile, for Reconcile and the reconcile job.
+func (m *Manager) reconcileTarget(ctx context.Context, v *view, name string) targetReport {
+	tr := targetReport{ran: true}
+	su, isFirewall := m.firewall(v.cfg, name)
+	vs, _ := m.accessSwitch(v.cfg, name)
+	active, err := m.st.ActiveQuarantines(ctx)
+	if err == nil {
+		tr.active = active
+		if isFirewall {
+			err = m.reconcileFirewall(ctx, name, su, active, &tr)
+		} else {
+			err = m.reconcileSwitch(ctx, v, name, vs, active, &tr)
+		}
+	}
+	if err != nil {
+		tr.err = err
+		tr.errs = append(tr.errs, fmt.Sprintf("%s: %v", name, err))
+	}
+	if tr.active != nil {
+		// Only what was read under the owner: a target never reached
+		// says nothing about the quarantines. A reconcile that found
+		// everything in place, every interval, is no push of its own in
+		// their history.
+		var ids []uint64
+		for _, q := range tr.active {
+			if isFirewall || q.SwitchTarget == name {
+				ids = append(ids, q.ID)
+			}
+		}
+		if len(tr.added)+len(tr.removed) > 0 {
+			m.record(ctx, ids, name, err)
+		} else {
+			m.recordCheck(ctx, ids, name, err)
+		}
+	}
+	tr.audit = m.auditReconcile(ctx, name, tr)
+	return tr
+}
+
+// auditReconcile appends a quarantine.reconcile event for target (Object:
+// its name; Detail: its part of a ReconcileReport) when the reconcile
+// added, removed or failed something.
+func (m *Manager) auditReconcile(ctx context.Context, target string, tr targetReport) error {
+	if len(tr.added)+len(tr.removed)+len(tr.errs) == 0 {
+		return nil
+	}
+	detail, err := json.Marshal(ReconcileReport{Active: len(tr.active), Added: tr.added, Removed: tr.removed, Errors: tr.errs})
+	if err != nil {
+		return fmt.Errorf("recording the reconcile of target %q in the audit log: %w", target, err)
+	}
+	if _, err := m.st.AppendAudit(context.WithoutCancel(ctx), store.AuditEntry{Actor: "ward (reconcile)", Action: "quarantine.reconcile", Object: target, Detail: json.RawMessage(detail)}); err != nil {
+		return fmt.Errorf("recording the reconcile of target %q in the audit log: %w", target, err)
+	}
+	return nil
 }
 
 // reconcileFirewall makes the quarantine sets of firewall name hold the
