@@ -378,10 +378,15 @@ func expireAtStart(ctx context.Context, m *quarantine.Manager, log *slog.Logger)
 // startup expires, then reconciles, the quarantines: in this order, so
 // that a quarantine whose expiry passed while no leader ran is ended in the
 // store before reconcile reads the active ones, and is removed from the
-// targets rather than added back.
+// targets rather than added back. The reconcile is one job per target
+// (quarantine.ReconcileJobs), waited for up to twice
+// quarantine.ReconcileDeadline: a leader killed half-way leaves the rest
+// queued for the other replicas' queues.
 func startup(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
 	expireAtStart(ctx, m, log)
-	if rep, err := m.Reconcile(ctx); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, 2*quarantine.ReconcileDeadline)
+	defer cancel()
+	if rep, err := m.ReconcileJobs(wctx); err != nil {
 		log.Error("reconciling quarantines with the targets", "error", err)
 	} else {
 		log.Info("reconciled quarantines with the targets", "active", rep.Active, "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
@@ -463,9 +468,11 @@ func expirer(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
 }
 
 // reconciler keeps the targets' quarantine state reconciled with the
-// store, every interval (0: never after start), apart from expiry: a
-// target slow to answer delays only this loop, each target by at most
-// quarantine.ReconcileDeadline.
+// store, every interval (0: never after start), apart from expiry: it
+// enqueues one reconcile job per target (at most one waits per target),
+// which any replica's queue runs under the target's owner, so a target
+// slow to answer delays only its own jobs, and a leader that dies leaves
+// the jobs to the others.
 func reconciler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, every time.Duration) {
 	if every <= 0 {
 		return
@@ -479,12 +486,12 @@ func reconciler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, ev
 		case <-tick.C:
 		}
 		// Cancelled with the term: a replica that lost the leadership
-		// stops pushing at once (drivers honour their context).
-		step, cancel := context.WithTimeout(ctx, 2*quarantine.ReconcileDeadline)
-		if rep, err := m.Reconcile(step); err != nil {
-			log.Error("reconciling quarantines", "error", err)
-		} else if len(rep.Added)+len(rep.Removed)+len(rep.Errors) > 0 {
-			log.Warn("reconciled quarantines", "added", rep.Added, "removed", rep.Removed, "errors", rep.Errors)
+		// enqueues nothing more.
+		step, cancel := context.WithTimeout(ctx, quarantine.ReconcileDeadline)
+		if targets, err := m.EnqueueReconcile(step); err != nil {
+			log.Error("queueing the reconcile of the targets' quarantine state; next interval tries again", "error", err)
+		} else {
+			log.Debug("queued the reconcile of the targets' quarantine state", "targets", targets)
 		}
 		cancel()
 	}
