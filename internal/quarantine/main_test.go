@@ -12,11 +12,11 @@ import (
 // two-process tests start by re-executing this binary. They are not tests
 // of their own: unless this binary was started as such a child, TestMain
 // leaves them out, so a run never reports them as skipped.
-const childTests = "^(TestQuarantineChild|TestKillChild)$"
+const childTests = "^(TestQuarantineChild|TestKillChild|TestReconcileKillChild)$"
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if os.Getenv(childEnv) == "" && os.Getenv(killChildEnv) == "" {
+	if os.Getenv(childEnv) == "" && os.Getenv(killChildEnv) == "" && os.Getenv(reconcileChildEnv) == "" {
 		skip := childTests
 		if cur := flag.Lookup("test.skip").Value.String(); cur != "" {
 			skip = cur + "|" + skip

@@ -35,6 +35,9 @@ type fakeTargets struct {
 	calls []string
 	fail  map[string]error // target -> error for every call
 	dials int
+	// onRead, when set (before the Manager runs), is called with the
+	// target before each ReadQuarantine: a test stops a process there.
+	onRead func(target string)
 }
 
 func newFakeTargets() *fakeTargets {
@@ -106,6 +109,9 @@ func (d fakeDriver) SetPortVLAN(_ context.Context, s drivers.Session, port strin
 }
 
 func (d fakeDriver) ReadQuarantine(_ context.Context, s drivers.Session) (drivers.QuarantineState, error) {
+	if d.f.onRead != nil {
+		d.f.onRead(s.(*fakeSession).target)
+	}
 	d.f.mu.Lock()
 	defer d.f.mu.Unlock()
 	t := s.(*fakeSession).target

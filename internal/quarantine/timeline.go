@@ -49,6 +49,9 @@ type TimelineEvent struct {
 	Detail string `json:"detail"`
 	// Failed marks a push a target refused.
 	Failed bool `json:"failed"`
+	// Fence is the fencing token a push carried (0: none recorded): which
+	// hold of the target, by whichever replica, made it.
+	Fence int64 `json:"fence,omitempty"`
 	// Kept are the essential flows a decision kept open; KeptNote says
 	// what it kept when no list applies.
 	Kept     []string `json:"kept,omitempty"`
@@ -96,7 +99,7 @@ func TimelineOf(hist *store.QuarantineHistory) Timeline {
 		d.ApprovedBy = a.Actor
 	}
 	for _, p := range hist.Pushes {
-		row := TimelineEvent{At: p.At, Event: "Push to " + p.Target, Who: "ward", order: 3, Detail: "pushed: the target holds what the quarantine asked for then"}
+		row := TimelineEvent{At: p.At, Event: "Push to " + p.Target, Who: "ward", order: 3, Fence: p.Fence, Detail: "pushed: the target holds what the quarantine asked for then"}
 		if !p.OK {
 			row.Failed, row.Detail = true, "failed: "+p.Error+" (retried until it succeeds)"
 		}
