@@ -23,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/inforce"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/quarantine/alert"
@@ -60,9 +61,14 @@ type Config struct {
 	// cannot refresh and applies and drift checks are refused.
 	Drivers *drivers.Registry
 	Dial    plan.DialFunc
-	// ApplyParallel is how many targets an apply pushes at once (default
-	// plan.DefaultParallel).
+	// ApplyParallel is how many targets an apply pushes at once when it
+	// runs its own jobs (no Jobs; default plan.DefaultParallel).
 	ApplyParallel int
+	// Jobs is the job queue ward serve works (its Run loop), with
+	// plan.HandleApplyJobs: an apply records its run and one job per
+	// target, and any replica's queue pushes them. Nil: an apply runs its
+	// jobs in the request (tests).
+	Jobs *jobs.Queue
 	// PlanSigner signs the plans the API records and checks them before
 	// an apply; without it applies are refused (plan.PrepareApply).
 	PlanSigner *plan.Signer
@@ -121,9 +127,10 @@ type Server struct {
 	viewMu sync.Mutex
 	view   *view
 	// driftMu lets one drift check run at a time. Applies need no lock of
-	// their own: each push runs under Config.Owner and re-checks its
-	// target's base state there, so of two applies made against the same
-	// state the second is skipped on every target the first changed.
+	// their own: each push is a job run under the target's owner, which
+	// re-checks the target's base state there, so of two applies made
+	// against the same state the second is skipped on every target the
+	// first changed.
 	driftMu sync.Mutex
 }
 
@@ -208,6 +215,7 @@ func New(cfg Config) *Server {
 	v1.POST("/plans", operator, s.createPlan)
 	v1.GET("/plans/:id", viewer, s.getPlan)
 	v1.POST("/plans/:id/apply", admin, s.applyPlan)
+	v1.GET("/applies/:id", viewer, s.getApply)
 
 	v1.GET("/quarantines", viewer, s.listQuarantines)
 	v1.POST("/quarantines", operator, s.createQuarantine)

@@ -111,6 +111,21 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 		func() routeCase {
 			return routeCase{method: "POST", path: "/api/v1/plans/" + newPlan() + "/apply", body: `{"allow_essential_change":true}`, min: a}
 		},
+		func() routeCase {
+			// A run of its own, whatever the applies above left to change.
+			pl := store.Plan{Content: "{}", CreatedAt: s.st.Now()}
+			if err := s.st.CreatePlan(ctx, &pl); err != nil {
+				t.Fatal(err)
+			}
+			run := store.ApplyRun{PlanID: pl.ID, Status: "running", StartedAt: s.st.Now()}
+			finish := func(store.ApplyRun, []store.ApplyTarget) (string, string, store.AuditEntry, error) {
+				return "succeeded", "[]", store.AuditEntry{Actor: "test", Action: "apply.finish", Object: "auth matrix"}, nil
+			}
+			if err := s.st.StartApply(ctx, &run, []store.ApplyTarget{{Target: "core-fw", Status: "not_pushed"}}, nil, finish); err != nil {
+				t.Fatal(err)
+			}
+			return routeCase{method: "GET", path: fmt.Sprintf("/api/v1/applies/%d", run.ID), min: v}
+		},
 		get("/api/v1/quarantines?all=true", v),
 		func() routeCase {
 			var d store.Device

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -723,6 +724,14 @@ func oaPlans(t *testing.T, c *oaClient) {
 	if res.PlanID != p.ID || len(res.Results) == 0 {
 		t.Errorf("apply: %s", r.body)
 	}
+	// The run as recorded, as any replica answers it.
+	var got api.ApplyResult
+	c.want(t, 200, oaValid, "GET", fmt.Sprintf("/api/v1/applies/%d", res.RunID), nil, viewer).decode(t, &got)
+	if got.RunID != res.RunID || got.Status != res.Status || !reflect.DeepEqual(got.Results, res.Results) {
+		t.Errorf("GET /api/v1/applies/%d = %+v, want the apply's answer %+v", res.RunID, got, res)
+	}
+	c.want(t, 404, oaValid, "GET", "/api/v1/applies/99999", nil, viewer)
+	c.want(t, 400, oaInvalid, "GET", "/api/v1/applies/none", nil, viewer)
 	// Applied again: the targets it changed are no longer where it found
 	// them, so the plan is refused before any device is contacted.
 	if r := c.want(t, 409, oaValid, "POST", "/api/v1/plans/"+id+"/apply", `{"allow_essential_change":true,"reason":"test"}`, admin); r.code() != "plan_stale" {

@@ -60,7 +60,7 @@ type ApplyRequest struct {
 type ApplyResult struct {
 	PlanID  uint64            `json:"plan_id"`
 	RunID   uint64            `json:"run_id"`
-	Status  string            `json:"status"` // succeeded or failed
+	Status  string            `json:"status"` // succeeded, failed, or running (targets still pending)
 	Results []plan.PushResult `json:"results"`
 }
 
@@ -301,35 +301,85 @@ func (s *Server) applyPlan(c *gin.Context) {
 			return
 		}
 	}
-	opts := plan.ApplyOptions{Drivers: s.cfg.Drivers, Store: s.cfg.Store, Dial: s.cfg.Dial,
-		Owner: s.cfg.Owner, Actor: actorOf(c), Parallel: s.cfg.ApplyParallel}
+	opts := plan.ApplyOptions{Drivers: s.cfg.Drivers, Store: s.cfg.Store, Dial: s.cfg.Dial, Queue: s.cfg.Jobs, QueueWorked: s.cfg.Jobs != nil,
+		Actor: actorOf(c), Parallel: s.cfg.ApplyParallel, Logger: s.cfg.Logger}
 	if stream != nil {
 		opts.OnResult = func(r plan.PushResult) { stream.send(ApplyTargetEvent{Event: "target", PushResult: r}) }
 	}
-	// A push once started runs to its end: stopping it half-way helps no
-	// one, and ward serve's shutdown waits for it.
-	pushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-	defer cancel()
+	// The run and a job per target are committed before any push: from
+	// then on the apply goes on whatever happens to this request or this
+	// replica (any replica's queue pushes the targets). The request waits
+	// for it, up to applyWait; the caller may follow it at
+	// GET /api/v1/applies/{run}.
 	start := time.Now()
-	runID, results, err := plan.ApplyRecorded(pushCtx, row.ID, p, opts)
+	runID, err := plan.StartApply(ctx, row.ID, p, opts)
+	if err != nil {
+		s.internal(c, "starting the apply", err)
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyWait)
+	defer cancel()
+	results, err := plan.Await(wctx, runID, opts)
 	s.metrics.applyDuration.Observe(time.Since(start).Seconds())
 	if err != nil && results == nil {
-		s.internal(c, "applying the plan", err)
+		s.internal(c, "following the apply", err)
 		return
 	}
 	if err != nil {
-		s.cfg.Logger.Error("apply finished but was not fully recorded", "plan", row.ID, "run", runID, "err", err)
+		s.cfg.Logger.Warn("answering before the apply finished; it goes on", "plan", row.ID, "run", runID, "err", err)
 	}
-	status := "succeeded"
 	for _, r := range results {
 		if r.Status == "failed" {
 			s.metrics.pushErrors.WithLabelValues(r.Target, "apply").Inc()
 		}
-		if r.Status != "applied" {
+	}
+	s.answerApply(c, stream, ApplyResult{PlanID: row.ID, RunID: runID, Status: applyStatus(results), Results: results})
+}
+
+// applyWait is how long an apply request waits for its run: long enough
+// for a whole fleet, short of the server's write timeout.
+const applyWait = 10 * time.Minute
+
+// applyStatus is a run's status as the API gives it: running while a
+// target is pending, failed when a target was not applied, else
+// succeeded.
+func applyStatus(results []plan.PushResult) string {
+	status := "succeeded"
+	for _, r := range results {
+		switch {
+		case r.Status == store.ApplyPending:
+			return "running"
+		case r.Status != "applied":
 			status = "failed"
 		}
 	}
-	s.answerApply(c, stream, ApplyResult{PlanID: row.ID, RunID: runID, Status: status, Results: results})
+	return status
+}
+
+// getApply answers GET /api/v1/applies/{id}: an apply run and each of its
+// targets as far as it went — to follow an apply whose request ended
+// first, or whose replica stopped.
+func (s *Server) getApply(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	run, err := s.cfg.Store.GetApplyRun(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		notFound(c, "apply run", fmt.Sprint(id), " (POST /api/v1/plans/{id}/apply answers with its run_id)")
+		return
+	}
+	if err != nil {
+		s.internal(c, "reading the apply run", err)
+		return
+	}
+	results, err := plan.RunResults(ctx, s.cfg.Store, id)
+	if err != nil {
+		s.internal(c, "reading the apply run's targets", err)
+		return
+	}
+	c.JSON(http.StatusOK, ApplyResult{PlanID: run.PlanID, RunID: run.ID, Status: applyStatus(results), Results: results})
 }
 
 // answerApply answers an apply with its result: as one JSON document, or

@@ -196,7 +196,10 @@ func runApply(c *cli, args []string) int {
 		*parallel = plan.DefaultParallel
 	}
 	fmt.Fprintf(c.stdout, "\nApplying to %d target(s), %d at a time:\n", len(changed), min(*parallel, len(changed)))
-	results, err := plan.ApplyWith(ctx, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg), Owner: targetOwner(st),
+	// Each target's push is a job, run here (or by a ward serve sharing
+	// the store) under the target's owner; interrupted, the apply stays
+	// recorded and its pushes queued for ward serve or the next apply.
+	results, err := plan.ApplyWith(ctx, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg),
 		Signer: signer, Actor: actor(), Parallel: *parallel, OnResult: progress(c.stdout, len(changed))})
 	if err != nil && results == nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
@@ -205,7 +208,7 @@ func runApply(c *cli, args []string) int {
 	failed := 0
 	fmt.Fprintln(c.stdout, "\nApply results:")
 	for _, r := range results {
-		if r.Status != "applied" && r.Status != "not_pushed" {
+		if r.Status != "applied" && r.Status != "not_pushed" && r.Status != store.ApplyPending {
 			failed++
 		}
 		fmt.Fprintln(c.stdout, "  "+resultLine(r))
@@ -228,7 +231,7 @@ func runApply(c *cli, args []string) int {
 
 // progress prints one line per target as it finishes, numbered in the
 // order they finish, so a long apply shows where it is; the sorted
-// results follow at the end. plan.ApplyRecorded serialises the calls.
+// results follow at the end. plan.Await makes the calls one at a time.
 func progress(w io.Writer, total int) func(plan.PushResult) {
 	done := 0
 	width := len(strconv.Itoa(total))

@@ -90,7 +90,7 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 	fs.Int64Var(&s.maxImportBody, "max-import-body", 64<<20, env("max-import-body", "largest inventory import in bytes"))
 	fs.Float64Var(&s.alertRate, "alert-rate", 50, env("alert-rate", "alert requests a second per sender (token or HMAC source); -1 for no limit"))
 	fs.IntVar(&s.alertBurst, "alert-burst", 200, env("alert-burst", "alert requests a sender may send at once"))
-	fs.IntVar(&s.applyParallel, "apply-parallel", plan.DefaultParallel, env("apply-parallel", "targets an apply pushes at once"))
+	fs.IntVar(&s.applyParallel, "apply-parallel", plan.DefaultParallel, env("apply-parallel", "targets the job queue pushes to at once (applies, quarantines)"))
 	fs.DurationVar(&s.uiIdle, "ui-idle-timeout", 30*time.Minute, env("ui-idle-timeout", "a UI session not used for this long ends"))
 	fs.DurationVar(&s.uiAbsolute, "ui-session-timeout", 12*time.Hour, env("ui-session-timeout", "a UI session ends this long after sign-in, however used"))
 	fs.StringVar(&s.replica, "replica", "", env("replica", "this replica's id among the ward serve processes sharing the database (default HOST-PID-RANDOM)"))
@@ -172,11 +172,14 @@ func runServe(c *cli, args []string) int {
 
 	// One owner of each target for this process — applies, quarantine
 	// pushes, reconcile — excluding every other Ward process's device I/O
-	// to it; quarantine pushes are jobs its queue runs per target, so
-	// alert intake never waits on a device.
+	// to it; pushes are jobs its queue runs per target, so alert intake
+	// never waits on a device and an apply goes on if this replica stops.
 	owner := jobs.NewOwner(st, jobs.OwnerOptions{Logger: log})
-	queue := jobs.NewQueue(st, owner, jobs.QueueOptions{Logger: log, OnFinish: metrics.JobFinished})
+	queue := jobs.NewQueue(st, owner, jobs.QueueOptions{Logger: log, OnFinish: metrics.JobFinished, Concurrency: s.applyParallel})
 	m.Jobs(queue, owner)
+	if !s.noEnforce {
+		plan.HandleApplyJobs(queue, plan.Pusher{Drivers: newRegistry(), Store: st, Dial: dial})
+	}
 
 	// Before taking alerts, every replica ends the quarantines whose time
 	// ran out while it was down (the store's compare-and-set makes this
@@ -201,7 +204,7 @@ func runServe(c *cli, args []string) int {
 	token := os.Getenv("WARD_ALERT_TOKEN")
 	acfg := api.Config{Store: st, Quarantines: m, Policy: holder, PolicyDir: s.dir, Drivers: newRegistry(),
 		AlertToken: token, AlertRate: s.alertRate, AlertBurst: s.alertBurst, MaxBody: s.maxBody, MaxImportBody: s.maxImportBody,
-		ApplyParallel: s.applyParallel, PlanSigner: signer, Owner: owner, Metrics: metrics, Logger: log,
+		ApplyParallel: s.applyParallel, Jobs: queue, PlanSigner: signer, Owner: owner, Metrics: metrics, Logger: log,
 		AlertSecret: func(source string) ([]byte, bool) {
 			cr, err := creds.Load("alert-" + source)
 			if err != nil || cr.Password == "" {

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -30,22 +30,29 @@ type ApplyOptions struct {
 	Drivers *drivers.Registry
 	Store   *store.Store
 	Dial    DialFunc
-	// Owner serialises each target's push with every other device I/O to
-	// it, across processes (internal/jobs.Owner). Nil pushes at once:
-	// only for tests and callers that own the targets already.
-	Owner Owner
+	// Queue runs the apply's pushes: one job per target (ApplyJobKind),
+	// under the target's owner (internal/jobs.Owner), so every device I/O
+	// to a target is serialised across processes and a push survives the
+	// death of the process that asked for it. QueueWorked says a Run loop
+	// works Queue (ward serve, whose queue has HandleApplyJobs): the apply
+	// then only waits. Otherwise the apply runs the jobs itself (Drain), on
+	// Queue or, when nil, on a queue of its own.
+	Queue       *jobs.Queue
+	QueueWorked bool
+	Logger      *slog.Logger
 	// Signer signs the plan Apply records; nil records it unsigned, and
 	// an unsigned plan can never be applied again from the store.
 	Signer *Signer
 	Actor  string
-	// Parallel is how many targets are pushed at once; 0 or less is
-	// DefaultParallel.
+	// Parallel is how many targets are pushed at once by a queue the apply
+	// makes for itself; 0 or less is DefaultParallel. (A queue given is
+	// bounded by its own Concurrency.)
 	Parallel int
 	// OnResult, when set, is told each target's result as soon as that
 	// target finishes (a progress line, a streamed event), in the order
-	// they finish. ApplyRecorded serialises the calls, so OnResult need not
-	// be safe for concurrent use; it runs on a push goroutine, so a slow
-	// OnResult holds back the others' reports (not their pushes).
+	// they finish. Await makes the calls from one goroutine, so OnResult
+	// need not be safe for concurrent use; a slow OnResult holds back the
+	// others' reports (not their pushes).
 	OnResult func(PushResult)
 }
 
@@ -125,100 +132,16 @@ func available(reg *drivers.Registry) []string {
 	return out
 }
 
-// ApplyRecorded is ApplyWith for a plan already recorded as planID. It
-// returns the apply run's ID with the results.
+// ApplyRecorded is ApplyWith for a plan already recorded as planID: it
+// starts the apply (StartApply) and waits for every target's push
+// (Await). It returns the apply run's ID with the results.
 func ApplyRecorded(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) (uint64, []PushResult, error) {
-	if err := CheckDrivers(p, o.Drivers); err != nil {
-		return 0, nil, err
-	}
-	st := o.Store
-	run := store.ApplyRun{PlanID: planID, Status: "running", Actor: o.Actor, StartedAt: st.Now()}
-	if err := st.StartApplyRun(ctx, &run); err != nil {
-		return 0, nil, err
-	}
-
-	owner := ownerOrDirect(o.Owner)
-	changed := p.Changed()
-	results := make([]PushResult, len(changed))
-	parallel := o.Parallel
-	if parallel <= 0 {
-		parallel = DefaultParallel
-	}
-	sem := make(chan struct{}, parallel)
-	var reportMu sync.Mutex
-	report := func(i int, r PushResult) {
-		results[i] = r
-		if o.OnResult != nil {
-			reportMu.Lock()
-			defer reportMu.Unlock()
-			o.OnResult(r)
-		}
-	}
-	var wg sync.WaitGroup
-	for i, tp := range changed {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			report(i, pushTarget(ctx, tp, owner, o, run.ID))
-		}()
-	}
-	wg.Wait()
-	sort.Slice(results, func(i, j int) bool { return results[i].Target < results[j].Target })
-
-	status := "succeeded"
-	for _, r := range results {
-		if r.Status != "applied" && r.Status != "not_pushed" {
-			status = "failed"
-		}
-	}
-	summary, err := json.Marshal(results)
+	runID, err := StartApply(ctx, planID, p, o)
 	if err != nil {
-		return run.ID, results, err
+		return 0, nil, err
 	}
-	// The pushes happened whatever the bookkeeping does next: report a
-	// failure to record them with the results, not instead of them.
-	var errs []error
-	if err := st.FinishApplyRun(ctx, run.ID, status, string(summary)); err != nil {
-		errs = append(errs, err)
-	}
-	detail := map[string]any{"status": status, "results": results, "policy_hash": p.Policy.Hash, "inventory_hash": p.Inventory.Hash, "plan_id": planID}
-	if p.Approval != nil {
-		detail["essential_change_approval"] = p.Approval
-	}
-	if _, err := st.AppendAudit(ctx, store.AuditEntry{Actor: o.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", run.ID), Detail: detail}); err != nil {
-		errs = append(errs, fmt.Errorf("auditing the end of apply run %d: %w", run.ID, err))
-	}
-	return run.ID, results, errors.Join(errs...)
-}
-
-// pushTarget pushes one target of an apply run while owning it and says
-// what happened; a target that is not pushed (push = false, unavailable)
-// is reported without contacting it.
-func pushTarget(ctx context.Context, tp *TargetPlan, owner Owner, o ApplyOptions, runID uint64) PushResult {
-	start := time.Now()
-	var err error
-	switch {
-	case tp.RenderOnly:
-		return PushResult{Target: tp.Name, Status: "not_pushed",
-			Error: fmt.Sprintf("push = false: Ward never connects to %s; push its configuration (ward render -target %s) with the site's own change tooling", tp.Name, tp.Name)}
-	case tp.Unavailable != "":
-		err = &skipError{tp.Unavailable}
-	default:
-		err = owner.Do(ctx, tp.Name, "apply", func(ctx context.Context) error {
-			return pushOne(ctx, tp, o.Drivers, o.Store, o.Dial, runID, o.Actor)
-		})
-	}
-	r := PushResult{Target: tp.Name, Status: "applied", Duration: time.Since(start)}
-	var skip *skipError
-	switch {
-	case errors.As(err, &skip):
-		r.Status, r.Error = "skipped", err.Error()
-	case err != nil:
-		r.Status, r.Error = "failed", err.Error()
-	}
-	return r
+	results, err := Await(ctx, runID, o)
+	return runID, results, err
 }
 
 type skipError struct{ msg string }

@@ -159,19 +159,27 @@ func sortedTargetNames(in *intent.Intent) []string {
 // RecordApplied stores a target's new last-applied state with its apply
 // run and audit event, in one transaction.
 func RecordApplied(ctx context.Context, st *store.Store, runID uint64, tp *TargetPlan, actor string) error {
-	b, err := json.Marshal(AppliedState{Intent: tp.Intent, Config: tp.Config})
+	content, hash, err := appliedState(tp)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(b)
-	hash := hex.EncodeToString(sum[:])
-	row := store.TargetState{Target: tp.Name, Content: string(b), Hash: hash, ApplyRunID: &runID, AppliedAt: st.Now()}
+	row := store.TargetState{Target: tp.Name, Content: content, Hash: hash, ApplyRunID: &runID, AppliedAt: st.Now()}
 	detail := map[string]any{"driver": tp.Driver, "apply_run": runID, "state_hash": hash}
 	if tok, ok := drivers.FenceOf(ctx); ok {
 		// The fencing token the push carried (internal/jobs.Owner).
 		detail["fence"] = tok
 	}
 	return st.SaveTargetState(ctx, row, store.AuditEntry{Actor: actor, Action: "target.apply", Object: tp.Name, Detail: detail})
+}
+
+// appliedState is what RecordApplied records for tp, and its hash.
+func appliedState(tp *TargetPlan) (content, hash string, err error) {
+	b, err := json.Marshal(AppliedState{Intent: tp.Intent, Config: tp.Config})
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(b)
+	return string(b), hex.EncodeToString(sum[:]), nil
 }
 
 // CurrentBaseHash returns the hash of a target's last-applied state ("" if

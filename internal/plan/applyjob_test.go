@@ -1,0 +1,272 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wardnet/ward/internal/jobs"
+	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/internal/store/pgtest"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// workerEnv makes the test binary a worker process (applyWorkerMain).
+const workerEnv = "WARD_PLAN_TEST_WORKER"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(workerEnv); spec != "" {
+		os.Exit(applyWorkerMain(spec))
+	}
+	code := m.Run()
+	pgtest.StopShared()
+	os.Exit(code)
+}
+
+// workerSpec is what a worker process needs: the database, and where the
+// fleet's targets listen with their host keys.
+type workerSpec struct {
+	URL     string            `json:"url"`
+	Addr    map[string]string `json:"addr"`
+	HostKey map[string]string `json:"host_key"` // authorized_keys format
+	Ready   string            `json:"ready"`    // a file written once the queue runs
+}
+
+// applyWorkerMain is a Ward process that pushes apply jobs (a replica's
+// queue, and nothing else) until it is killed.
+func applyWorkerMain(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var spec workerSpec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fleet := &fanFleet{addr: spec.Addr, hostKey: map[string]gossh.PublicKey{}}
+	for name, k := range spec.HostKey {
+		pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(k))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fleet.hostKey[name] = pk
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, spec.URL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{Holder: "doomed worker"}), jobs.QueueOptions{Concurrency: 2, Heartbeat: 100 * time.Millisecond, Poll: 20 * time.Millisecond})
+	HandleApplyJobs(q, Pusher{Drivers: fakeRegistry(), Store: st, Dial: fleet.dial})
+	if err := os.WriteFile(spec.Ready, nil, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	_ = q.Run(ctx)
+	return 0
+}
+
+// An apply goes on when the process pushing it dies: a worker process
+// takes the apply's jobs, two targets at a time, and is killed (-9) with
+// pushes in flight; another process's queue finds the jobs the dead worker
+// held and pushes them again, under the targets' owners. Every target ends
+// up applied and recorded, the run is finished exactly once with every
+// target in its results, and the next plan changes nothing.
+func TestApplySurvivesKilledWorker(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := t.TempDir()
+	reg := fakeRegistry()
+	names := fanPolicy(t, dir, 8, 104)
+	fleet := newFanFleet(t, names, time.Second)
+	p := fanPlan(t, dir, st, reg)
+	row, err := Record(ctx, st, nil, p, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID, err := StartApply(ctx, row.ID, p, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	spec := workerSpec{URL: url, Addr: fleet.addr, HostKey: map[string]string{}, Ready: filepath.Join(dir, "ready")}
+	for name, k := range fleet.hostKey {
+		spec.HostKey[name] = string(gossh.MarshalAuthorizedKey(k))
+	}
+	b, _ := json.Marshal(spec)
+	specPath := filepath.Join(dir, "worker.json")
+	if err := os.WriteFile(specPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), workerEnv+"="+specPath)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	// Kill it once it has applied some targets and pushes others.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rows, err := st.ApplyTargets(ctx, runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(rows) - countPending(rows); n >= 2 && fleet.inflight.Load() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not apply two targets in 30s: %+v", rows)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	before, _ := st.ApplyTargets(ctx, runID)
+	if countPending(before) == 0 {
+		t.Fatal("the worker finished every target before it was killed: the test proves nothing")
+	}
+
+	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{Holder: "surviving replica"}), jobs.QueueOptions{Concurrency: 4, Heartbeat: 100 * time.Millisecond})
+	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
+	actx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var reported []string
+	results, err := Await(actx, runID, ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Queue: q,
+		OnResult: func(r PushResult) { reported = append(reported, r.Target) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != len(names) || len(reported) != len(names) {
+		t.Fatalf("%d results, %d reported; want %d each", len(results), len(reported), len(names))
+	}
+	for _, r := range results {
+		if r.Status != "applied" {
+			t.Errorf("%s: %s %s", r.Target, r.Status, r.Error)
+		}
+		running, received := fleet.devices[r.Target].state()
+		if want := targetNamed(p, r.Target).Config; running != want {
+			t.Errorf("%s runs %q, want its planned configuration", r.Target, running)
+		}
+		if len(received) > 2 {
+			t.Errorf("%s received the configuration %d times: once, or twice when its push was cut by the kill", r.Target, len(received))
+		}
+	}
+	run, err := st.GetApplyRun(ctx, runID)
+	if err != nil || run.Status != "succeeded" || run.FinishedAt == nil {
+		t.Fatalf("apply run: %+v, %v", run, err)
+	}
+	events, err := st.ListAudit(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finishes := 0
+	for _, e := range events {
+		if e.Action == "apply.finish" && e.Object == fmt.Sprintf("apply run %d", runID) {
+			finishes++
+			if !strings.Contains(e.Detail, `"status":"succeeded"`) || !strings.Contains(e.Detail, p.Policy.Hash) {
+				t.Errorf("apply.finish detail: %s", e.Detail)
+			}
+		}
+	}
+	if finishes != 1 {
+		t.Errorf("%d apply.finish events for run %d, want 1", finishes, runID)
+	}
+	if again := fanPlan(t, dir, st, reg); len(again.Changed()) != 0 {
+		t.Errorf("after the apply the next plan still changes %d target(s)", len(again.Changed()))
+	}
+}
+
+// A push the device refuses is the target's result, not retried; a job
+// whose apply run has a newer apply of the same target waiting behind it
+// pushes nothing.
+func TestApplyJobRefusedAndSuperseded(t *testing.T) {
+	ctx := context.Background()
+	st := fanStore(t)
+	dir := t.TempDir()
+	reg := fakeRegistry()
+	names := fanPolicy(t, dir, 2, 104)
+	fleet := newFanFleet(t, names, 10*time.Millisecond)
+	fleet.refuse(names[0])
+
+	old := fanPlan(t, dir, st, reg)
+	row, err := Record(ctx, st, nil, old, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRun, err := StartApply(ctx, row.ID, old, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fanPolicy(t, dir, 2, 105)
+	newer := fanPlan(t, dir, st, reg)
+	row2, err := Record(ctx, st, nil, newer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRun, err := StartApply(ctx, row2.ID, newer, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{})
+	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
+	o := ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Queue: q}
+	oldRes, err := Await(ctx, oldRun, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRes, err := Await(ctx, newRun, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range oldRes {
+		if r.Status != "skipped" || !strings.Contains(r.Error, fmt.Sprintf("apply run %d, made after this one", newRun)) {
+			t.Errorf("older run, %s: %s %q; want skipped for the newer run", r.Target, r.Status, r.Error)
+		}
+	}
+	for _, r := range newRes {
+		want := "applied"
+		if r.Target == names[0] {
+			want = "failed"
+		}
+		if r.Status != want {
+			t.Errorf("newer run, %s: %s %q; want %s", r.Target, r.Status, r.Error, want)
+		}
+	}
+	if _, received := fleet.devices[names[1]].state(); len(received) != 1 || received[0] != targetNamed(newer, names[1]).Config {
+		t.Errorf("%s received %d configurations: want only the newer run's", names[1], len(received))
+	}
+	for _, j := range mustJobs(t, st) {
+		if j.Status != store.JobDone || j.Attempts != 1 {
+			t.Errorf("job %d (%s, %s): %s after %d attempt(s); want done after one (a refusal is a result)", j.ID, j.Kind, j.Target, j.Status, j.Attempts)
+		}
+	}
+}
+
+func mustJobs(t *testing.T, st *store.Store) []store.Job {
+	t.Helper()
+	all, err := st.ListJobs(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
