@@ -81,23 +81,40 @@ func (m *Manager) ReconcileJobs(ctx context.Context) (*ReconcileReport, error) {
 	for i, t := range targets {
 		keys[i] = reconcileKey(t)
 	}
+	// The jobs to wait for — just enqueued, or queued before and kept —
+	// found by key once, then followed by id.
+	latest, err := m.st.LatestJobsByKey(ctx, keys...)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]uint64{}
+	var waiting []string
+	for _, t := range targets {
+		if j, ok := latest[reconcileKey(t)]; ok {
+			ids[t] = j.ID
+			waiting = append(waiting, t)
+		}
+	}
 	q, _, _ := m.jobQueue()
-	waiting := slices.Clone(targets)
 	for len(waiting) > 0 {
 		if err := q.Drain(ctx, waiting...); err != nil {
 			// A failed attempt is read from its job below; a busy target
 			// is run by its holder's queue and waited for.
 			m.log.Debug("reconcile jobs not run here yet", "targets", waiting, "error", err)
 		}
-		latest, err := m.st.LatestJobsByKey(ctx, keys...)
+		var want []uint64
+		for _, t := range waiting {
+			want = append(want, ids[t])
+		}
+		js, err := m.st.JobsByID(ctx, want...)
 		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
 		if err == nil {
 			waiting = slices.DeleteFunc(waiting, func(t string) bool {
-				j, ok := latest[reconcileKey(t)]
+				j, ok := js[ids[t]]
 				if !ok {
-					// Its enqueue committed, so the job was pruned: long done.
+					// Pruned: long done.
 					return true
 				}
 				if !reconcileRan(j) {

@@ -26,3 +26,20 @@ func (s *Store) LatestJobsByKey(ctx context.Context, keys ...string) (map[string
 	}
 	return out, nil
 }
+
+// JobsByID returns the jobs with ids that still exist, by id: a caller
+// that found its jobs (LatestJobsByKey) follows them by primary key.
+func (s *Store) JobsByID(ctx context.Context, ids ...uint64) (map[uint64]Job, error) {
+	out := make(map[uint64]Job, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []Job
+	if err := s.DB.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read jobs %v: %w", ids, err)
+	}
+	for _, j := range rows {
+		out[j.ID] = j
+	}
+	return out, nil
+}

@@ -64,5 +64,12 @@ func TestLatestJobsByKey(t *testing.T) {
 				t.Errorf("key %s: job %d %s, want status %s, not job %d, job %d (0: any)", tc.key, j.ID, j.Status, tc.status, tc.notID, tc.id)
 			}
 		}
+		byID, err := st.JobsByID(ctx, first.ID, got["kb"].ID, 9999)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(byID) != 2 || byID[first.ID].Status != JobDone || byID[got["kb"].ID].Key != "kb" {
+			t.Errorf("JobsByID: %+v, want job %d done and kb's job, and no job 9999", byID, first.ID)
+		}
 	})
 }
