@@ -72,12 +72,18 @@ type KindOptions struct {
 	// MaxAttempts is how many times a job of the kind runs before it is
 	// failed (0: the queue's).
 	MaxAttempts int
+	// Retain, when set, is how long the kind's finished jobs are kept —
+	// failed ones too: for work redone on a schedule (a reconcile every
+	// interval), whose next job supersedes a failure. 0: the queue's
+	// Retain, failed jobs kept for the operator.
+	Retain time.Duration
 }
 
 type handler struct {
 	fn          func(ctx context.Context, j store.Job) error
 	deadline    time.Duration
 	maxAttempts int
+	retain      time.Duration
 }
 
 // NewQueue returns a queue of the jobs in st, run under owner.
@@ -151,7 +157,7 @@ func (q *Queue) HandleWith(kind string, o KindOptions, h func(ctx context.Contex
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.handlers[kind] = handler{fn: h, deadline: o.Deadline, maxAttempts: o.MaxAttempts}
+	q.handlers[kind] = handler{fn: h, deadline: o.Deadline, maxAttempts: o.MaxAttempts, retain: o.Retain}
 }
 
 func (q *Queue) kinds() []string {
@@ -229,13 +235,9 @@ func (q *Queue) Run(ctx context.Context) error {
 	staleAfter := time.Duration(0)
 	var pruned time.Time
 	for {
-		if time.Since(pruned) > time.Hour {
+		if time.Since(pruned) > q.pruneEvery() {
 			pruned = time.Now()
-			if n, err := q.st.PruneJobs(ctx, q.opts.Now().Add(-q.opts.Retain)); err != nil && ctx.Err() == nil {
-				q.log.Warn("could not prune finished jobs", "err", err)
-			} else if n > 0 {
-				q.log.Info("pruned finished jobs", "count", n, "older_than", q.opts.Retain)
-			}
+			q.prune(ctx)
 		}
 		targets, err := q.st.DueTargets(ctx, q.kinds(), q.opts.Now(), staleAfter, q.maxBackoff)
 		staleAfter = q.staleAfter()
@@ -261,6 +263,45 @@ func (q *Queue) Run(ctx context.Context) error {
 			return nil
 		case <-q.notify:
 		case <-tick.C:
+		}
+	}
+}
+
+// pruneEvery is how often Run prunes finished jobs: hourly, or at the
+// shortest retention of a kind if that is shorter.
+func (q *Queue) pruneEvery() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	every := time.Hour
+	for _, h := range q.handlers {
+		if h.retain > 0 {
+			every = min(every, h.retain)
+		}
+	}
+	return every
+}
+
+// prune deletes the finished jobs older than their retention.
+func (q *Queue) prune(ctx context.Context) {
+	now := q.opts.Now()
+	if n, err := q.st.PruneJobs(ctx, now.Add(-q.opts.Retain)); err != nil && ctx.Err() == nil {
+		q.log.Warn("could not prune finished jobs", "err", err)
+	} else if n > 0 {
+		q.log.Info("pruned finished jobs", "count", n, "older_than", q.opts.Retain)
+	}
+	q.mu.Lock()
+	kinds := map[string]time.Duration{}
+	for k, h := range q.handlers {
+		if h.retain > 0 {
+			kinds[k] = h.retain
+		}
+	}
+	q.mu.Unlock()
+	for kind, keep := range kinds {
+		if n, err := q.st.PruneJobsOfKind(ctx, kind, now.Add(-keep)); err != nil && ctx.Err() == nil {
+			q.log.Warn("could not prune finished jobs", "kind", kind, "err", err)
+		} else if n > 0 {
+			q.log.Debug("pruned finished jobs", "kind", kind, "count", n, "older_than", keep)
 		}
 	}
 }

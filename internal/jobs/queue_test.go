@@ -557,3 +557,35 @@ func TestQueueHeartbeatKeepsLongJobOwn(t *testing.T) {
 		}
 	})
 }
+
+// A kind with its own Retain has its finished jobs — failed ones too —
+// pruned by Run after that long; other kinds keep theirs.
+func TestQueueKindRetain(t *testing.T) {
+	st := openStore(t, dbURL(t, store.SQLite))
+	q := NewQueue(st, NewOwner(st, OwnerOptions{}), QueueOptions{Poll: 20 * time.Millisecond, MaxAttempts: 1})
+	q.HandleWith("reconcile", KindOptions{Retain: 200 * time.Millisecond}, func(_ context.Context, j store.Job) error {
+		if j.Target == "dead-fw" {
+			return errors.New("connection refused")
+		}
+		return nil
+	})
+	q.Handle("push", func(context.Context, store.Job) error { return nil })
+	enqueue(t, st, store.Job{Kind: "reconcile", Target: "core-fw"}, store.Job{Kind: "reconcile", Target: "dead-fw"}, store.Job{Kind: "push", Target: "core-fw"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = q.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		all := jobsByStatus(t, st, "")
+		if len(all) == 1 && all[0].Kind == "push" && all[0].Status == store.JobDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs after 5s: %+v; want only the push, done", all)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}

@@ -350,6 +350,17 @@ func (s *Store) PruneJobs(ctx context.Context, before time.Time) (int64, error) 
 	return res.RowsAffected, nil
 }
 
+// PruneJobsOfKind deletes kind's finished jobs — done, superseded and
+// failed — that finished before before: for work redone on a schedule,
+// whose next job stands for a failed one.
+func (s *Store) PruneJobsOfKind(ctx context.Context, kind string, before time.Time) (int64, error) {
+	res := s.DB.WithContext(ctx).Where("kind = ? AND status IN ? AND finished_at < ?", kind, []string{JobDone, JobSuperseded, JobFailed}, before.UTC()).Delete(&Job{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("prune finished %s jobs: %w", kind, res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
 // RenewTargetLease bumps the renewal counter and expiry of the lease on
 // target if token still holds it; false means it was taken over.
 func (s *Store) RenewTargetLease(ctx context.Context, target, token string, expires time.Time) (bool, error) {

@@ -272,3 +272,36 @@ func TestQueuedJobs(t *testing.T) {
 		}
 	})
 }
+
+// PruneJobsOfKind deletes that kind's finished jobs, failed ones too,
+// older than the bound; another kind's, and unfinished ones, stay.
+func TestPruneJobsOfKind(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		now := time.Now()
+		mustEnqueue(t, st, Job{Kind: "push", Target: "a"}, Job{Kind: "push", Target: "b"}, Job{Kind: "other", Target: "c"}, Job{Kind: "push", Target: "d"})
+		if err := st.CompleteJob(ctx, *claim(t, st, "a", "w", now)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FailJob(ctx, *claim(t, st, "b", "w", now), "attempt 3 of 3: connection refused"); err != nil {
+			t.Fatal(err)
+		}
+		other, err := st.ClaimJob(ctx, ClaimOptions{Target: "c", Worker: "w", Kinds: []string{"other"}, Now: now, MaxAttempts: 3, MaxBackoff: time.Hour})
+		if err != nil || other == nil {
+			t.Fatalf("claim: %+v %v", other, err)
+		}
+		if err := st.FailJob(ctx, *other, "refused"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.PruneJobsOfKind(ctx, "push", time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("pruned %d recent jobs: %v", n, err)
+		}
+		if n, err := st.PruneJobsOfKind(ctx, "push", time.Now().Add(time.Hour)); err != nil || n != 2 {
+			t.Fatalf("pruned %d, want the done and the failed push: %v", n, err)
+		}
+		left := listJobs(t, st, "")
+		if len(left) != 2 || left[0].Target != "c" || left[1].Target != "d" {
+			t.Fatalf("left %+v: want the other kind's failed job and the queued push", left)
+		}
+	})
+}
