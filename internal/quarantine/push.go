@@ -54,12 +54,19 @@ func (m *Manager) jobQueue() (*jobs.Queue, *jobs.Owner, bool) {
 }
 
 // handle registers this Manager's job handlers on q, if it enforces.
+// reconcileAttempts is how many times a reconcile job runs: with the
+// queue's backoff (1 s, 2 s) it holds back the target's later jobs for a
+// few seconds at most.
+const reconcileAttempts = 3
+
 func (m *Manager) handle(q *jobs.Queue) {
 	if m.noEnforce {
 		return
 	}
 	q.Handle(SyncJobKind, m.runSyncJob)
-	q.HandleWith(ReconcileJobKind, jobs.KindOptions{Deadline: ReconcileDeadline}, m.runReconcileJob)
+	// A reconcile is redone every interval: a few quick attempts, then
+	// the next interval's job; its rows are kept an hour, not a week.
+	q.HandleWith(ReconcileJobKind, jobs.KindOptions{Deadline: ReconcileDeadline, MaxAttempts: reconcileAttempts, Retain: time.Hour}, m.runReconcileJob)
 }
 
 // Drain runs the push jobs due on targets (every target when none is
@@ -203,7 +210,7 @@ func (m *Manager) recordCheck(ctx context.Context, ids []uint64, target string, 
 }
 
 func (m *Manager) recordOutcome(ctx context.Context, ids []uint64, target string, err error,
-	write func(context.Context, []uint64, string, string, time.Time) error) {
+	write func(context.Context, []uint64, store.PushOutcome) error) {
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -212,12 +219,9 @@ func (m *Manager) recordOutcome(ctx context.Context, ids []uint64, target string
 		}
 		m.log.Error("quarantine not enforced on a target; it will be retried", "target", target, "quarantines", ids, "error", msg)
 	}
-	wctx := context.WithoutCancel(ctx)
-	if tok, ok := drivers.FenceOf(ctx); ok {
-		// The history says which hold of the target made the push.
-		wctx = store.WithPushFence(wctx, tok)
-	}
-	if rerr := write(wctx, ids, target, msg, m.st.Now()); rerr != nil {
+	// The history says which hold of the target made the push.
+	fence, _ := drivers.FenceOf(ctx)
+	if rerr := write(context.WithoutCancel(ctx), ids, store.PushOutcome{Target: target, Error: msg, At: m.st.Now(), Fence: fence}); rerr != nil {
 		m.log.Error("recording the enforcement of quarantines", "target", target, "quarantines", ids, "error", rerr)
 	}
 }

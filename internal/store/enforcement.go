@@ -35,17 +35,27 @@ func (s *Store) RecentQuarantines(ctx context.Context, ids []uint64, perDevice i
 	return out, nil
 }
 
-// RecordTargetEnforcement records on quarantines ids the outcome of
-// pushing them to one target: msg is the target's error, or "" for
-// success. A quarantine's EnforceError lists each target that failed
-// ("core-fw: …; edge-fw: …"); pushes to different targets run at once,
-// so each replaces only its own entry, in a transaction that locks the
-// rows. A quarantine whose error becomes empty is marked enforced at now.
-// Each outcome is also added to the quarantine's push history
-// (quarantine_pushes) in the same transaction, since EnforceError keeps
-// only the latest.
-func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, target, msg string, now time.Time) error {
-	return s.recordEnforcement(ctx, ids, target, msg, now, true)
+// PushOutcome is how one push of quarantines to one target went.
+type PushOutcome struct {
+	Target string
+	// Error is the target's error, "" for success.
+	Error string
+	At    time.Time
+	// Fence is the fencing token the push carried (drivers.FenceOf), 0
+	// for none: the history then says which hold of the target pushed.
+	Fence int64
+}
+
+// RecordTargetEnforcement records on quarantines ids the outcome o of
+// pushing them to one target. A quarantine's EnforceError lists each
+// target that failed ("core-fw: …; edge-fw: …"); pushes to different
+// targets run at once, so each replaces only its own entry, in a
+// transaction that locks the rows. A quarantine whose error becomes empty
+// is marked enforced at o.At. Each outcome is also added to the
+// quarantine's push history (quarantine_pushes) in the same transaction,
+// since EnforceError keeps only the latest.
+func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, o PushOutcome) error {
+	return s.recordEnforcement(ctx, ids, o, true)
 }
 
 // RecordTargetCheck is RecordTargetEnforcement for a check that changed
@@ -53,11 +63,12 @@ func (s *Store) RecordTargetEnforcement(ctx context.Context, ids []uint64, targe
 // the push history keeps only the outcomes that change what
 // EnforceError says of target — a failure, a recovery — not one row per
 // quarantine every reconcile interval.
-func (s *Store) RecordTargetCheck(ctx context.Context, ids []uint64, target, msg string, now time.Time) error {
-	return s.recordEnforcement(ctx, ids, target, msg, now, false)
+func (s *Store) RecordTargetCheck(ctx context.Context, ids []uint64, o PushOutcome) error {
+	return s.recordEnforcement(ctx, ids, o, false)
 }
 
-func (s *Store) recordEnforcement(ctx context.Context, ids []uint64, target, msg string, now time.Time, every bool) error {
+func (s *Store) recordEnforcement(ctx context.Context, ids []uint64, o PushOutcome, every bool) error {
+	target, msg, now := o.Target, o.Error, o.At
 	if len(ids) == 0 {
 		return nil
 	}
@@ -87,7 +98,7 @@ func (s *Store) recordEnforcement(ctx context.Context, ids []uint64, target, msg
 				return fmt.Errorf("recording the enforcement of quarantine #%d on %s: %w", r.ID, target, err)
 			}
 		}
-		return recordPushes(tx, history, target, msg, now)
+		return recordPushes(tx, history, o)
 	})
 }
 
@@ -106,16 +117,16 @@ func targetEntry(enforceError, target string) string {
 const pushBatch = 200
 
 // recordPushes adds one push-history row per quarantine of rows, in tx.
-func recordPushes(tx *gorm.DB, rows []Quarantine, target, msg string, now time.Time) error {
+func recordPushes(tx *gorm.DB, rows []Quarantine, o PushOutcome) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	pushes := make([]QuarantinePush, len(rows))
 	for i, r := range rows {
-		pushes[i] = QuarantinePush{QuarantineID: r.ID, Target: target, At: now.UTC(), OK: msg == "", Error: msg}
+		pushes[i] = QuarantinePush{QuarantineID: r.ID, Target: o.Target, At: o.At.UTC(), OK: o.Error == "", Error: o.Error, Fence: o.Fence}
 	}
 	if err := tx.CreateInBatches(pushes, pushBatch).Error; err != nil {
-		return fmt.Errorf("recording the push of %d quarantines to %s in their history: %w", len(rows), target, err)
+		return fmt.Errorf("recording the push of %d quarantines to %s in their history: %w", len(rows), o.Target, err)
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func TestRecordTargetEnforcementConcurrent(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				msg := fmt.Sprintf("dial timeout; retry %d\nsecond line", i)
-				if err := st.RecordTargetEnforcement(ctx, []uint64{q.ID}, fmt.Sprintf("fw-%02d", i), msg, time.Now()); err != nil {
+				if err := st.RecordTargetEnforcement(ctx, []uint64{q.ID}, PushOutcome{Target: fmt.Sprintf("fw-%02d", i), Error: msg, At: time.Now()}); err != nil {
 					t.Error(err)
 				}
 			})
@@ -47,7 +47,7 @@ func TestRecordTargetEnforcementConcurrent(t *testing.T) {
 			t.Errorf("entry %q, want %q (one line, entries kept apart)", entries[3], want)
 		}
 		for i := range n {
-			if err := st.RecordTargetEnforcement(ctx, []uint64{q.ID}, fmt.Sprintf("fw-%02d", i), "", time.Now()); err != nil {
+			if err := st.RecordTargetEnforcement(ctx, []uint64{q.ID}, PushOutcome{Target: fmt.Sprintf("fw-%02d", i), Error: "", At: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			got, _ = st.FindQuarantine(ctx, q.ID)

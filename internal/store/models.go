@@ -139,8 +139,7 @@ type QuarantinePush struct {
 	// Error is the target's error, "" when OK.
 	Error string `gorm:"not null;default:''"`
 	// Fence is the fencing token the push carried (migration 00015), 0
-	// when none: set from the context it is recorded with
-	// (WithPushFence).
+	// when none.
 	Fence int64 `gorm:"not null;default:0"`
 }
 

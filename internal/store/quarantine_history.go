@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	"gorm.io/gorm"
 )
 
 // QuarantineHistory is everything recorded about one quarantine: the
@@ -71,25 +69,4 @@ func (s *Store) QuarantineHistory(ctx context.Context, id uint64) (*QuarantineHi
 		}
 	}
 	return h, nil
-}
-
-type pushFenceKey struct{}
-
-// WithPushFence returns ctx carrying the fencing token of the push whose
-// outcome is recorded with it (RecordTargetEnforcement, RecordTargetCheck):
-// the history then says which hold of the target changed it. The store
-// does not read drivers' contexts; the caller copies the token
-// (drivers.FenceOf).
-func WithPushFence(ctx context.Context, token int64) context.Context {
-	return context.WithValue(ctx, pushFenceKey{}, token)
-}
-
-// BeforeCreate stamps a push-history row with the fencing token of the
-// context it is written with (WithPushFence), so that every writer of the
-// history records it without a parameter of its own.
-func (p *QuarantinePush) BeforeCreate(tx *gorm.DB) error {
-	if tok, ok := tx.Statement.Context.Value(pushFenceKey{}).(int64); ok && p.Fence == 0 {
-		p.Fence = tok
-	}
-	return nil
 }

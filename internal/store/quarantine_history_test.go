@@ -52,7 +52,7 @@ func TestQuarantineHistory(t *testing.T) {
 		})
 		t0 := time.Now()
 		for i, p := range []struct{ target, msg string }{{"core-fw", "dial timeout"}, {"access-3w", ""}, {"core-fw", ""}} {
-			if err := st.RecordTargetEnforcement(ctx, []uint64{q.ID, other.ID}, p.target, p.msg, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			if err := st.RecordTargetEnforcement(ctx, []uint64{q.ID, other.ID}, PushOutcome{Target: p.target, Error: p.msg, At: t0.Add(time.Duration(i) * time.Second)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -130,7 +130,7 @@ func TestRecordTargetEnforcementStormHistory(t *testing.T) {
 			ids = append(ids, q.ID)
 		}
 		ids = append(ids, qs[n-1].ID+1000)
-		if err := st.RecordTargetEnforcement(ctx, ids, "core-fw", "", time.Now()); err != nil {
+		if err := st.RecordTargetEnforcement(ctx, ids, PushOutcome{Target: "core-fw", Error: "", At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		var rows int64
@@ -173,7 +173,7 @@ func TestPushHistoryOfChecks(t *testing.T) {
 			if s.check {
 				write = st.RecordTargetCheck
 			}
-			if err := write(ctx, []uint64{q.ID}, s.target, s.msg, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			if err := write(ctx, []uint64{q.ID}, PushOutcome{Target: s.target, Error: s.msg, At: t0.Add(time.Duration(i) * time.Second)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -195,9 +195,9 @@ func TestPushHistoryOfChecks(t *testing.T) {
 	})
 }
 
-// TestPushHistoryRecordsFence: a push recorded with a fencing token in its
-// context (WithPushFence) keeps that token in the history, each push its
-// own; one recorded without keeps 0.
+// TestPushHistoryRecordsFence: a push recorded with a fencing token keeps
+// that token in the history, each push its own; one recorded without
+// keeps 0.
 func TestPushHistoryRecordsFence(t *testing.T) {
 	forEachDB(t, func(t *testing.T, st *Store, _ string) {
 		ctx := context.Background()
@@ -216,11 +216,7 @@ func TestPushHistoryRecordsFence(t *testing.T) {
 		}
 		t0 := time.Now()
 		for i, s := range steps {
-			rctx := ctx
-			if s.fence != 0 {
-				rctx = WithPushFence(ctx, s.fence)
-			}
-			if err := st.RecordTargetEnforcement(rctx, []uint64{q.ID}, "core-fw", s.msg, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			if err := st.RecordTargetEnforcement(ctx, []uint64{q.ID}, PushOutcome{Target: "core-fw", Error: s.msg, At: t0.Add(time.Duration(i) * time.Second), Fence: s.fence}); err != nil {
 				t.Fatal(err)
 			}
 		}

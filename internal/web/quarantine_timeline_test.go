@@ -121,10 +121,10 @@ func TestQuarantineTimeline(t *testing.T) {
 	// Every step a second apart by the store's clock, which the
 	// manager's records use too.
 	now := s.clock.Now().Add(time.Second)
-	if err := s.st.RecordTargetEnforcement(ctx, []uint64{id}, "core-fw", "dial tcp 10.250.61.2:22: i/o timeout", now); err != nil {
+	if err := s.st.RecordTargetEnforcement(ctx, []uint64{id}, store.PushOutcome{Target: "core-fw", Error: "dial tcp 10.250.61.2:22: i/o timeout", At: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.st.RecordTargetEnforcement(ctx, []uint64{id}, "core-fw", "", now.Add(time.Second)); err != nil {
+	if err := s.st.RecordTargetEnforcement(ctx, []uint64{id}, store.PushOutcome{Target: "core-fw", Error: "", At: now.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	c := s.signIn(t, store.RoleViewer)
