@@ -172,8 +172,9 @@ func runServe(c *cli, args []string) int {
 
 	// One owner of each target for this process — applies, quarantine
 	// pushes, reconcile — excluding every other Ward process's device I/O
-	// to it; pushes are jobs its queue runs per target, so alert intake
-	// never waits on a device and an apply goes on if this replica stops.
+	// to it; pushes — quarantine, release, reconcile, apply — are jobs its
+	// queue runs per target, so alert intake never waits on a device, and
+	// another replica finishes what this one started if it stops.
 	owner := jobs.NewOwner(st, jobs.OwnerOptions{Logger: log})
 	queue := jobs.NewQueue(st, owner, jobs.QueueOptions{Logger: log, OnFinish: metrics.JobFinished, Concurrency: s.applyParallel})
 	m.Jobs(queue, owner)
