@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 )
@@ -30,6 +31,7 @@ type Metrics struct {
 	leaderEpoch     prometheus.Gauge
 	leaderChanges   *prometheus.CounterVec
 	jobLatency      *prometheus.HistogramVec
+	drift           *prometheus.GaugeVec
 
 	mu           sync.Mutex
 	sources      map[string]bool
@@ -68,11 +70,13 @@ func NewMetrics() *Metrics {
 		Help: "The epoch of this replica's last term as leader (the fencing token of its work)."})
 	m.leaderChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_leadership_changes_total",
 		Help: "Times this replica gained or lost the leadership."}, []string{"change"})
+	m.drift = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ward_target_drift",
+		Help: "1 when a target's last drift check found it running other than what Ward applied, 0 when in sync"}, []string{"target"})
 	m.jobLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ward_job_latency_seconds",
 		Help:    "Time from a job's enqueueing to the end of a run of it, by kind and outcome (done, retry, failed).",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}}, []string{"kind", "outcome"})
 	m.reg.MustRegister(m.requests, m.requestDuration, m.alerts, m.alertsLimited, m.planDuration, m.applyDuration, m.pushErrors, m.held,
-		m.leader, m.leaderEpoch, m.leaderChanges, m.jobLatency,
+		m.leader, m.leaderEpoch, m.leaderChanges, m.jobLatency, m.drift,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -102,6 +106,20 @@ func (m *Metrics) Leadership(leader bool, epoch int64) {
 // JobFinished records a run of a job (jobs.QueueOptions.OnFinish).
 func (m *Metrics) JobFinished(j store.Job, outcome string, sinceEnqueued time.Duration) {
 	m.jobLatency.WithLabelValues(j.Kind, outcome).Observe(sinceEnqueued.Seconds())
+}
+
+// DriftChecked records a drift check of a target (scheduled, or asked
+// for through the API): ward_target_drift, and a failed read as a push
+// error of kind "drift".
+func (m *Metrics) DriftChecked(d plan.Drift) {
+	switch d.Status {
+	case store.DriftInSync:
+		m.drift.WithLabelValues(d.Target).Set(0)
+	case store.DriftDrift:
+		m.drift.WithLabelValues(d.Target).Set(1)
+	case store.DriftError:
+		m.pushErrors.WithLabelValues(d.Target, "drift").Inc()
+	}
 }
 
 // WatchSessions exposes the quarantine manager's SSH session pool.

@@ -145,8 +145,6 @@ func (s *Server) targetDrift(c *gin.Context) {
 		c.JSON(http.StatusOK, plan.Drift{Target: name, Status: "never_applied"})
 		return
 	}
-	if drifts[0].Status == "error" {
-		s.metrics.pushErrors.WithLabelValues(name, "drift").Inc()
-	}
+	s.metrics.DriftChecked(drifts[0])
 	c.JSON(http.StatusOK, drifts[0])
 }

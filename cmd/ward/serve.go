@@ -69,6 +69,7 @@ type serveSettings struct {
 	uiSecureCookie, uiProxies   string
 	replica, advertise          string
 	lease, driftRetention       time.Duration
+	driftEvery                  time.Duration
 }
 
 func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
@@ -96,6 +97,7 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 	fs.StringVar(&s.replica, "replica", "", env("replica", "this replica's id among the ward serve processes sharing the database (default HOST-PID-RANDOM)"))
 	fs.StringVar(&s.advertise, "advertise", "", env("advertise", "the address other replicas and ward status show for this one (default -listen)"))
 	fs.DurationVar(&s.lease, "lease", 3*time.Second, env("lease", "the leader's lease: a leader not heard from for this long is replaced; it renews every quarter of it"))
+	fs.DurationVar(&s.driftEvery, "drift-interval", time.Hour, env("drift-interval", "how often the leader has every applied target's running configuration checked against what Ward applied (recorded as drift checks); 0 never"))
 	fs.DurationVar(&s.driftRetention, "drift-retention", 400*24*time.Hour, env("drift-retention", "how long recorded drift checks are kept (each target's newest is always kept); longer than any period you report on"))
 	fs.StringVar(&s.uiSecureCookie, "ui-secure-cookie", web.SecureCookieAuto, env("ui-secure-cookie",
 		"when the UI's session cookie is Secure: auto (when the request came over TLS), always (behind a proxy that terminates TLS) or never"))
@@ -180,6 +182,20 @@ func runServe(c *cli, args []string) int {
 	m.Jobs(queue, owner)
 	if !s.noEnforce {
 		plan.HandleApplyJobs(queue, plan.Pusher{Drivers: newRegistry(), Store: st, Dial: dial})
+		plan.HandleDriftJobs(queue, plan.DriftChecker{Drivers: newRegistry(), Store: st, Dial: dial,
+			DriverOf: func(target string) (string, bool) {
+				t := holder.Load().Config.Targets[target]
+				if t == nil || t.RenderOnly {
+					return "", false
+				}
+				return t.Driver, true
+			},
+			OnResult: func(d plan.Drift) {
+				metrics.DriftChecked(d)
+				if d.Status != store.DriftInSync {
+					log.Warn("a target does not run what Ward applied", "target", d.Target, "status", d.Status, "error", d.Error)
+				}
+			}})
 	}
 
 	// Before taking alerts, every replica ends the quarantines whose time
@@ -253,6 +269,7 @@ func runServe(c *cli, args []string) int {
 	wg.Go(func() {
 		if err := elector.Run(ctx, func(lctx context.Context, epoch int64) {
 			lead(lctx, leaderWork{m: m, st: st, log: log.With("epoch", epoch), reconcileEvery: s.reconcileEvery, driftRetention: s.driftRetention,
+				driftEvery: s.driftEvery, queue: queue, enforce: !s.noEnforce, holder: holder,
 				started: func() { startedOnce.Do(func() { close(termStarted) }) }})
 		}); err != nil {
 			log.Error("this replica could not take part in the leader election; it serves requests but will never lead", "error", err)
@@ -403,6 +420,12 @@ type leaderWork struct {
 	st             *store.Store
 	log            *slog.Logger
 	reconcileEvery time.Duration
+	// driftEvery is how often every applied target's drift is checked
+	// (jobs on queue, when enforce), from holder's targets.
+	driftEvery     time.Duration
+	queue          *jobs.Queue
+	enforce        bool
+	holder         *inforce.Holder
 	driftRetention time.Duration
 	// started is called once the term's first expiry and reconcile ran.
 	started func()
@@ -413,7 +436,7 @@ type leaderWork struct {
 // one left), then expiry, reconcile and drift-record retention on their
 // schedules, until ctx — the term — ends.
 func lead(ctx context.Context, w leaderWork) {
-	w.log.Info("leading the scheduled work: expiry, reconcile, drift retention")
+	w.log.Info("leading the scheduled work: expiry, reconcile, drift checks and their retention")
 	startup(ctx, w.m, w.log)
 	if w.started != nil {
 		w.started()
@@ -421,8 +444,43 @@ func lead(ctx context.Context, w leaderWork) {
 	var wg sync.WaitGroup
 	wg.Go(func() { expirer(ctx, w.m, w.log) })
 	wg.Go(func() { reconciler(ctx, w.m, w.log, w.reconcileEvery) })
+	if w.enforce {
+		wg.Go(func() { driftScheduler(ctx, w) })
+	}
 	wg.Go(func() { driftRetention(ctx, w.st, w.log, w.driftRetention) })
 	wg.Wait()
+}
+
+// driftScheduler has every target of the policy in force that Ward
+// applied to checked for drift, every w.driftEvery (0: never): one job per
+// target, which any replica's queue runs under the target's owner and
+// records as a drift check.
+func driftScheduler(ctx context.Context, w leaderWork) {
+	if w.driftEvery <= 0 {
+		return
+	}
+	tick := time.NewTicker(w.driftEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var targets []string
+		for name, t := range w.holder.Load().Config.Targets {
+			if !t.RenderOnly {
+				targets = append(targets, name)
+			}
+		}
+		step, cancel := context.WithTimeout(ctx, time.Minute)
+		if queued, err := plan.EnqueueDriftChecks(step, w.st, w.queue, targets); err != nil {
+			w.log.Error("queueing the scheduled drift checks; the next interval tries again", "error", err)
+		} else {
+			w.log.Debug("queued the scheduled drift checks", "targets", queued)
+		}
+		cancel()
+	}
 }
 
 // driftRetention deletes drift checks older than keep, hourly, keeping

@@ -217,20 +217,15 @@ func (p Pusher) push(ctx context.Context, runID uint64, row *store.ApplyTarget) 
 // appliedBy reports whether tp's state is the target's last-applied state,
 // recorded by apply run runID.
 func appliedBy(ctx context.Context, st *store.Store, runID uint64, tp *TargetPlan) (bool, error) {
-	states, err := st.TargetStates(ctx)
-	if err != nil {
+	s, err := st.TargetStateOf(ctx, tp.Name)
+	if err != nil || s == nil {
 		return false, err
 	}
 	_, hash, err := appliedState(tp)
 	if err != nil {
 		return false, err
 	}
-	for _, s := range states {
-		if s.Target == tp.Name {
-			return s.ApplyRunID != nil && *s.ApplyRunID == runID && s.Hash == hash, nil
-		}
-	}
-	return false, nil
+	return s.ApplyRunID != nil && *s.ApplyRunID == runID && s.Hash == hash, nil
 }
 
 // awaitPoll is how often Await reads how an apply run's targets went.

@@ -44,15 +44,7 @@ func CheckDrift(ctx context.Context, st *store.Store, reg *drivers.Registry, dri
 			out = append(out, Drift{Target: name, Status: store.DriftNeverApplied})
 			continue
 		}
-		info, ok := reg.Lookup(driverOf[name])
-		if !ok || info.New == nil {
-			out = append(out, Drift{Target: name, Status: store.DriftError, AppliedSHA256: hashes[name],
-				Error: fmt.Sprintf("driver %q is not available", driverOf[name])})
-			continue
-		}
-		d := driftOf(ctx, info, s, name, dial, owner)
-		d.AppliedSHA256 = hashes[name]
-		out = append(out, d)
+		out = append(out, checkTarget(ctx, reg, name, driverOf[name], s, hashes[name], dial, owner))
 	}
 	if err := recordDrift(ctx, st, out, actor); err != nil {
 		return out, fmt.Errorf("drift checked, but recording the check failed (reports and the UI will not show it): %w", err)
@@ -67,6 +59,17 @@ func recordDrift(ctx context.Context, st *store.Store, drifts []Drift, actor str
 		rows[i] = store.DriftCheck{Target: d.Target, Status: d.Status, RunningHash: d.RunningSHA256, AppliedHash: d.AppliedSHA256, Error: d.Error}
 	}
 	return st.RecordDriftChecks(ctx, rows, actor)
+}
+
+// checkTarget checks one target Ward applied state s (of hash) to.
+func checkTarget(ctx context.Context, reg *drivers.Registry, name, driver string, s AppliedState, hash string, dial DialFunc, owner Owner) Drift {
+	info, ok := reg.Lookup(driver)
+	if !ok || info.New == nil {
+		return Drift{Target: name, Status: store.DriftError, AppliedSHA256: hash, Error: fmt.Sprintf("driver %q is not available", driver)}
+	}
+	d := driftOf(ctx, info, s, name, dial, owner)
+	d.AppliedSHA256 = hash
+	return d
 }
 
 // driftOf reads one target's running configuration and compares its model

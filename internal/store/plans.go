@@ -85,6 +85,29 @@ func (s *Store) TargetStates(ctx context.Context) ([]TargetState, error) {
 	return rows, nil
 }
 
+// TargetStateOf returns target's last-applied state, or nil when Ward
+// never applied to it.
+func (s *Store) TargetStateOf(ctx context.Context, target string) (*TargetState, error) {
+	var row TargetState
+	err := s.DB.WithContext(ctx).Where("target = ?", target).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("target %s: reading its last-applied state: %w", target, err)
+	}
+	return &row, nil
+}
+
+// AppliedTargets names the targets Ward has applied to, sorted.
+func (s *Store) AppliedTargets(ctx context.Context) ([]string, error) {
+	var out []string
+	if err := s.DB.WithContext(ctx).Model(&TargetState{}).Order("target").Pluck("target", &out).Error; err != nil {
+		return nil, fmt.Errorf("listing the targets Ward applied to: %w", err)
+	}
+	return out, nil
+}
+
 // TargetStateHash returns the hash of a target's last-applied state, or ""
 // when Ward never applied to it.
 func (s *Store) TargetStateHash(ctx context.Context, target string) (string, error) {
