@@ -10,3 +10,6 @@ replica   = "ward-a"
 advertise = "ward-a.example.internal:8443"
 # The leader's lease: a leader not heard from for this long is replaced.
 lease = "3s"
+# How often the leader has every applied target checked for changes made
+# outside Ward (recorded as drift checks; ward_target_drift in /metrics).
+drift_interval = "1h"
