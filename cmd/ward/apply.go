@@ -200,7 +200,10 @@ func runApply(c *cli, args []string) int {
 	// the store) under the target's owner; interrupted, the apply stays
 	// recorded and its pushes queued for ward serve or the next apply.
 	results, err := plan.ApplyWith(ctx, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg),
-		Signer: signer, Actor: actor(), Parallel: *parallel, OnResult: progress(c.stdout, len(changed))})
+		Signer: signer, Actor: actor(), Parallel: *parallel, OnResult: progress(c.stdout, len(changed)),
+		OnBusy: func(b *jobs.BusyError) {
+			fmt.Fprintf(c.stdout, "  waiting: %v (Ctrl-C stops waiting; the push stays queued for ward serve or the next apply)\n", b)
+		}})
 	if err != nil && results == nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
 		return 1

@@ -13,11 +13,13 @@ import (
 )
 
 // statusView is ward status -json: the cluster (as GET /api/v1/cluster
-// shows it), who holds which target now, and the jobs failed for good.
+// shows it), who holds which target now, the applies in progress and the
+// jobs failed for good.
 type statusView struct {
 	*cluster.View
-	Holders []store.TargetOwner `json:"holders"`
-	Failed  []store.Job         `json:"failed_jobs"`
+	Holders  []store.TargetOwner   `json:"holders"`
+	Applying []store.ApplyProgress `json:"applies_in_progress"`
+	Failed   []store.Job           `json:"failed_jobs"`
 }
 
 func runStatus(c *cli, args []string) int {
@@ -45,7 +47,9 @@ func runStatus(c *cli, args []string) int {
 	}
 	out := statusView{View: v}
 	if out.Holders, err = st.ListTargetOwners(ctx); err == nil {
-		out.Failed, err = st.ListJobs(ctx, store.JobFailed)
+		if out.Applying, err = st.RunningApplies(ctx); err == nil {
+			out.Failed, err = st.ListJobs(ctx, store.JobFailed)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ward status: %v\n", err)
@@ -89,6 +93,13 @@ func printStatus(c *cli, s statusView) {
 		fmt.Fprintln(w, "\nTargets held now:")
 		for _, h := range s.Holders {
 			fmt.Fprintf(w, "  %s: %s (%s) since %s\n", h.Target, h.Holder, h.Purpose, h.Since.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(s.Applying) > 0 {
+		fmt.Fprintln(w, "\nApplies in progress (any replica pushes their targets; GET /api/v1/applies/RUN follows one):")
+		for _, a := range s.Applying {
+			fmt.Fprintf(w, "  run %d (plan %d) by %s since %s: %d of %d target(s) pending\n", a.RunID, a.PlanID, a.Actor,
+				a.StartedAt.UTC().Format(time.RFC3339), a.Pending, a.Targets)
 		}
 	}
 	if len(s.Failed) > 0 {

@@ -54,6 +54,10 @@ type ApplyOptions struct {
 	// need not be safe for concurrent use; a slow OnResult holds back the
 	// others' reports (not their pushes).
 	OnResult func(PushResult)
+	// OnBusy, when set, is told of a target that another process held for
+	// the whole of the owner's wait, when the apply runs its own jobs: the
+	// apply goes on waiting for it.
+	OnBusy func(*jobs.BusyError)
 }
 
 // DefaultParallel is how many targets an apply pushes at once unless told

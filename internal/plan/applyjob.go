@@ -260,7 +260,7 @@ func Await(ctx context.Context, runID uint64, o ApplyOptions) ([]PushResult, err
 		}
 		go func() {
 			defer close(drained)
-			drainUntil(wctx, q, pending)
+			drainUntil(wctx, q, pending, o.OnBusy)
 		}()
 	}
 	reported := map[string]bool{}
@@ -316,6 +316,22 @@ func RunResults(ctx context.Context, st *store.Store, id uint64) ([]PushResult, 
 	return resultsOf(rows), nil
 }
 
+// busyErrors finds the *jobs.BusyError in err, joined or wrapped.
+func busyErrors(err error) []*jobs.BusyError {
+	var b *jobs.BusyError
+	if errors.As(err, &b) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			var out []*jobs.BusyError
+			for _, e := range j.Unwrap() {
+				out = append(out, busyErrors(e)...)
+			}
+			return out
+		}
+		return []*jobs.BusyError{b}
+	}
+	return nil
+}
+
 func countPending(rows []store.ApplyTarget) int {
 	n := 0
 	for _, r := range rows {
@@ -343,12 +359,18 @@ func ownQueue(o ApplyOptions) *jobs.Queue {
 }
 
 // drainUntil runs the jobs of targets on q until ctx ends: a target busy
-// with another process's work, or a push fenced and retried, is tried
-// again.
-func drainUntil(ctx context.Context, q *jobs.Queue, targets []string) {
+// with another process's work (told to onBusy), or a push fenced and
+// retried, is tried again.
+func drainUntil(ctx context.Context, q *jobs.Queue, targets []string, onBusy func(*jobs.BusyError)) {
 	targets = slices.Clone(targets)
 	for ctx.Err() == nil {
-		_ = q.Drain(ctx, targets...) // each failed attempt is in its target's result or its retry
+		// Each failed attempt is in its target's result or its retry; a
+		// busy target is waited for.
+		if err := q.Drain(ctx, targets...); err != nil && onBusy != nil && ctx.Err() == nil {
+			for _, b := range busyErrors(err) {
+				onBusy(b)
+			}
+		}
 		t := time.NewTimer(4 * awaitPoll)
 		select {
 		case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -269,4 +270,62 @@ func mustJobs(t *testing.T, st *store.Store) []store.Job {
 		t.Fatal(err)
 	}
 	return all
+}
+
+// An apply that runs its own jobs waits for a target another process
+// holds, says so (OnBusy) each time the owner's wait runs out, and pushes
+// it once it is free.
+func TestApplyWaitsForBusyTarget(t *testing.T) {
+	ctx := context.Background()
+	st := fanStore(t)
+	dir := t.TempDir()
+	reg := fakeRegistry()
+	names := fanPolicy(t, dir, 2, 104)
+	fleet := newFanFleet(t, names, 10*time.Millisecond)
+	other := jobs.NewOwner(st, jobs.OwnerOptions{Holder: "another ward (test)"})
+	held, release, gone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		gone <- other.Do(ctx, names[0], "quarantine", func(context.Context) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{Wait: 200 * time.Millisecond}), jobs.QueueOptions{})
+	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
+	var busy []string
+	var mu sync.Mutex
+	done := make(chan []PushResult, 1)
+	go func() {
+		res, err := ApplyWith(ctx, fanPlan(t, dir, st, reg), ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Queue: q, Actor: "test",
+			OnBusy: func(b *jobs.BusyError) {
+				mu.Lock()
+				defer mu.Unlock()
+				busy = append(busy, b.Target+" held by "+b.Holder)
+			}})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	time.Sleep(time.Second)
+	if _, received := fleet.devices[names[0]].state(); len(received) != 0 {
+		t.Fatalf("%s was pushed while another process held it", names[0])
+	}
+	close(release)
+	if err := <-gone; err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	for _, r := range res {
+		if r.Status != "applied" {
+			t.Errorf("%s: %s %s", r.Target, r.Status, r.Error)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(busy) == 0 || busy[0] != names[0]+" held by another ward (test)" {
+		t.Errorf("OnBusy was told %q; want the held target and its holder", busy)
+	}
 }

@@ -183,3 +183,41 @@ func (s *Store) NewerApply(ctx context.Context, id uint64, target string) (uint6
 	}
 	return newer, nil
 }
+
+// ApplyProgress is an apply run not finished yet, and how far it is.
+type ApplyProgress struct {
+	RunID     uint64    `json:"run_id"`
+	PlanID    uint64    `json:"plan_id"`
+	Actor     string    `json:"actor"`
+	StartedAt time.Time `json:"started_at"`
+	Targets   int       `json:"targets"`
+	Pending   int       `json:"pending"`
+}
+
+// RunningApplies lists the apply runs not finished, oldest first, with
+// how many of their targets are still pending.
+func (s *Store) RunningApplies(ctx context.Context) ([]ApplyProgress, error) {
+	var runs []ApplyRun
+	if err := s.DB.WithContext(ctx).Where("finished_at IS NULL").Order("id").Find(&runs).Error; err != nil {
+		return nil, fmt.Errorf("listing the applies in progress: %w", err)
+	}
+	out := make([]ApplyProgress, 0, len(runs))
+	for _, r := range runs {
+		var counts []struct {
+			Status string
+			N      int
+		}
+		if err := s.DB.WithContext(ctx).Model(&ApplyTarget{}).Select("status, COUNT(*) AS n").Where("run_id = ?", r.ID).Group("status").Scan(&counts).Error; err != nil {
+			return nil, fmt.Errorf("counting the targets of apply run %d: %w", r.ID, err)
+		}
+		p := ApplyProgress{RunID: r.ID, PlanID: r.PlanID, Actor: r.Actor, StartedAt: r.StartedAt}
+		for _, c := range counts {
+			p.Targets += c.N
+			if c.Status == ApplyPending {
+				p.Pending += c.N
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -59,6 +59,9 @@ func TestApplySettlesOnceAndFinishesOnce(t *testing.T) {
 		if err != nil || got.Plan != `{"name":"fw-03"}` || got.Status != ApplyPending {
 			t.Fatalf("ApplyTargetOf: %+v, %v", got, err)
 		}
+		if prog, err := st.RunningApplies(ctx); err != nil || len(prog) != 1 || prog[0].RunID != run.ID || prog[0].Targets != n+1 || prog[0].Pending != n {
+			t.Fatalf("RunningApplies before any push: %+v, %v; want run %d with %d of %d pending", prog, err, run.ID, n, n+1)
+		}
 		var wg sync.WaitGroup
 		settledBy := make([]int, n)
 		for i := range n {
@@ -84,6 +87,9 @@ func TestApplySettlesOnceAndFinishesOnce(t *testing.T) {
 		}
 		if calls != 1 {
 			t.Fatalf("the run was finished %d times, want once", calls)
+		}
+		if prog, err := st.RunningApplies(ctx); err != nil || len(prog) != 0 {
+			t.Errorf("RunningApplies after the run finished: %+v, %v", prog, err)
 		}
 		r, err := st.GetApplyRun(ctx, run.ID)
 		if err != nil || r.Status != "failed" || r.FinishedAt == nil || !strings.Contains(r.Summary, "render-only=not_pushed") {
