@@ -86,7 +86,7 @@ func (m *Manager) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 			defer cancel()
 			var tr targetReport
 			err := owner.Do(tctx, name, "quarantine reconcile", func(ctx context.Context) error {
-				tr = m.reconcileTarget(ctx, v, name)
+				tr = m.reconcileTarget(ctx, v, name, true)
 				return nil
 			})
 			if err != nil && !tr.ran {
@@ -145,9 +145,11 @@ type targetReport struct {
 // owner is taken, so a job that ran before is never undone by a reading
 // older than it — makes the target hold them, records the outcome in
 // their push history and, when it changed or failed something, appends a
-// quarantine.reconcile audit event for the target. It is the one
-// definition of a target's reconcile, for Reconcile and the reconcile job.
-func (m *Manager) reconcileTarget(ctx context.Context, v *view, name string) targetReport {
+// quarantine.reconcile audit event for the target — for a failure only
+// when auditFailure, so that a reconcile job retried on a dead target is
+// audited once, at its last attempt. It is the one definition of a
+// target's reconcile, for Reconcile and the reconcile job.
+func (m *Manager) reconcileTarget(ctx context.Context, v *view, name string, auditFailure bool) targetReport {
 	tr := targetReport{ran: true}
 	su, isFirewall := m.firewall(v.cfg, name)
 	vs, _ := m.accessSwitch(v.cfg, name)
@@ -181,7 +183,9 @@ func (m *Manager) reconcileTarget(ctx context.Context, v *view, name string) tar
 			m.recordCheck(ctx, ids, name, err)
 		}
 	}
-	tr.audit = m.auditReconcile(ctx, name, tr)
+	if len(tr.added)+len(tr.removed) > 0 || auditFailure {
+		tr.audit = m.auditReconcile(ctx, name, tr)
+	}
 	return tr
 }
 

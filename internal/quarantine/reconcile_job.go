@@ -184,7 +184,7 @@ func (m *Manager) runReconcileJob(ctx context.Context, j store.Job) error {
 		m.log.Debug("reconcile job for a target that holds no quarantine; nothing to do", "target", j.Target)
 		return nil
 	}
-	tr := m.reconcileTarget(ctx, v, j.Target)
+	tr := m.reconcileTarget(ctx, v, j.Target, j.Attempts >= reconcileAttempts)
 	m.enf.mu.Lock()
 	if m.enf.reconciled == nil {
 		m.enf.reconciled = map[string]reconciled{}

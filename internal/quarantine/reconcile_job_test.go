@@ -137,8 +137,9 @@ func TestReconcileJobRepairsTargets(t *testing.T) {
 
 // TestReconcileJobFailureIsRetried: a reconcile job whose target does not
 // answer is an attempt recorded with its error and queued for a retry with
-// backoff, which reconciles the target once it answers; the target's
-// audit event names the failure.
+// backoff; after its last attempt it fails, and the target's audit event
+// names the failure — once, not at every attempt; the next reconcile
+// reconciles the target once it answers.
 func TestReconcileJobFailureIsRetried(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
@@ -162,27 +163,43 @@ func TestReconcileJobFailureIsRetried(t *testing.T) {
 	if j := js["access-ovs"]; j.Status != store.JobDone {
 		t.Errorf("access-ovs's reconcile job %s, want done: a dead firewall holds up only its own", j.Status)
 	}
-	var evs []store.AuditEvent
-	e.st.DB.Where("action = ? AND object = ?", "quarantine.reconcile", "core-fw").Find(&evs)
-	if len(evs) != 1 || !strings.Contains(evs[0].Detail, "connection refused") {
+	audits := func() []store.AuditEvent {
+		var evs []store.AuditEvent
+		e.st.DB.Where("action = ? AND object = ?", "quarantine.reconcile", "core-fw").Find(&evs)
+		return evs
+	}
+	if evs := audits(); len(evs) != 0 {
+		t.Errorf("core-fw's reconcile audited at its first attempt: %+v", evs)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for reconcileJobs(t, e.st)["core-fw"].Status != store.JobFailed {
+		if time.Now().After(deadline) {
+			t.Fatalf("core-fw's reconcile job never failed for good: %+v", reconcileJobs(t, e.st)["core-fw"])
+		}
+		time.Sleep(100 * time.Millisecond)
+		_ = e.m.Drain(ctx)
+	}
+	if j := reconcileJobs(t, e.st)["core-fw"]; j.Attempts != reconcileAttempts {
+		t.Errorf("core-fw's reconcile job failed after %d attempts, want %d", j.Attempts, reconcileAttempts)
+	}
+	if evs := audits(); len(evs) != 1 || !strings.Contains(evs[0].Detail, "connection refused") {
 		t.Errorf("core-fw's reconcile audit events %+v, want one naming the failure", evs)
 	}
 
 	e.f.mu.Lock()
 	delete(e.f.fail, "core-fw")
 	e.f.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.f.in(intent.IsolateSet, tvIP) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the retry never reconciled core-fw: %+v", reconcileJobs(t, e.st)["core-fw"])
-		}
-		time.Sleep(100 * time.Millisecond)
-		if err := e.m.Drain(ctx); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := e.m.EnqueueReconcile(ctx); err != nil {
+		t.Fatal(err)
 	}
-	if j := reconcileJobs(t, e.st)["core-fw"]; j.Status != store.JobDone || j.Attempts != 2 {
-		t.Errorf("core-fw's reconcile job after the retry: %s after %d attempts, want done after 2", j.Status, j.Attempts)
+	if err := e.m.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !e.f.in(intent.IsolateSet, tvIP) {
+		t.Fatal("the next reconcile did not put the quarantine back on core-fw")
+	}
+	if j := reconcileJobs(t, e.st)["core-fw"]; j.Status != store.JobDone || j.Attempts != 1 {
+		t.Errorf("core-fw's next reconcile job: %s after %d attempts, want done after 1", j.Status, j.Attempts)
 	}
 }
 
