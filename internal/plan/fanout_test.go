@@ -16,6 +16,7 @@ import (
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/clifake"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/internal/store/pgtest"
 	"github.com/wardnet/ward/policy"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -411,12 +412,58 @@ func targetNamed(p *Plan, name string) *TargetPlan {
 // elapsed time of one apply (the plan is made outside the timer).
 //
 //	go test ./internal/plan -run '^$' -bench ApplyFanOut200 -benchtime 3x
-func BenchmarkApplyFanOut200(b *testing.B) {
+func BenchmarkApplyFanOut200(b *testing.B) { benchFanOut(b, fanStore(b), nil) }
+
+// BenchmarkApplyFanOut200Postgres is BenchmarkApplyFanOut200 on
+// PostgreSQL, reporting the peak number of the database's sessions during
+// the applies (pg-sessions): what one replica's apply asks of
+// max_connections.
+func BenchmarkApplyFanOut200Postgres(b *testing.B) {
+	url := pgtest.URL(b)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	mon, err := store.Open(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { mon.Close() })
+	benchFanOut(b, st, mon)
+}
+
+// benchFanOut applies to 200 targets of 0.5 s each per iteration; with
+// mon, it samples the database's sessions every 20 ms and reports the
+// peak.
+func benchFanOut(b *testing.B, st, mon *store.Store) {
 	const n = 200
 	ctx := context.Background()
 	dir := b.TempDir()
-	st := fanStore(b)
 	reg := fakeRegistry()
+	peak := 0
+	if mon != nil {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				if c, err := mon.DatabaseSessions(ctx); err == nil {
+					peak = max(peak, c)
+				}
+			}
+		}()
+		defer func() {
+			close(stop)
+			<-done
+			b.ReportMetric(float64(peak), "pg-sessions")
+		}()
+	}
 	names := fanPolicy(b, dir, n, 104)
 	fleet := newFanFleet(b, names, 500*time.Millisecond)
 	port := 104

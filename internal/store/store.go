@@ -225,6 +225,20 @@ func lockFile(path string) (func(), error) {
 	}, nil
 }
 
+// DatabaseSessions counts the sessions open on this store's PostgreSQL
+// database, every client's (pg_stat_activity); 0 on SQLite. For sizing
+// max_connections.
+func (s *Store) DatabaseSessions(ctx context.Context) (int, error) {
+	if s.dialect != Postgres {
+		return 0, nil
+	}
+	var n int
+	if err := s.DB.WithContext(ctx).Raw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()").Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("counting the database's sessions: %w", err)
+	}
+	return n, nil
+}
+
 // redact hides a password in a database URL before it is printed.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
