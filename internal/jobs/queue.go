@@ -72,6 +72,12 @@ type KindOptions struct {
 	// MaxAttempts is how many times a job of the kind runs before it is
 	// failed (0: the queue's).
 	MaxAttempts int
+	// OnGiveUp, when set, is called when a job of the kind is failed for
+	// good — after its last attempt, or found left running by a worker
+	// that stopped with its attempts used up (the handler never learns of
+	// that one) — under the target's owner, with why: for a job whose
+	// purpose must be settled whatever happens (an apply's target).
+	OnGiveUp func(ctx context.Context, j store.Job, why string) error
 	// Retain, when set, is how long the kind's finished jobs are kept —
 	// failed ones too: for work redone on a schedule (a reconcile every
 	// interval), whose next job supersedes a failure. 0: the queue's
@@ -84,6 +90,7 @@ type handler struct {
 	deadline    time.Duration
 	maxAttempts int
 	retain      time.Duration
+	onGiveUp    func(ctx context.Context, j store.Job, why string) error
 }
 
 // NewQueue returns a queue of the jobs in st, run under owner.
@@ -157,7 +164,7 @@ func (q *Queue) HandleWith(kind string, o KindOptions, h func(ctx context.Contex
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.handlers[kind] = handler{fn: h, deadline: o.Deadline, maxAttempts: o.MaxAttempts, retain: o.Retain}
+	q.handlers[kind] = handler{fn: h, deadline: o.Deadline, maxAttempts: o.MaxAttempts, retain: o.Retain, onGiveUp: o.OnGiveUp}
 }
 
 func (q *Queue) kinds() []string {
@@ -379,6 +386,7 @@ func (q *Queue) runTarget(ctx context.Context, target string, budget time.Durati
 			j, err := q.st.ClaimJob(octx, store.ClaimOptions{
 				Target: target, Worker: q.worker, Kinds: kinds, Now: q.opts.Now(),
 				MaxAttempts: q.opts.MaxAttempts, KindMaxAttempts: q.kindAttempts(), MaxBackoff: q.maxBackoff,
+				GaveUp: func(j store.Job, why string) { q.gaveUp(octx, j, why) },
 			})
 			if err != nil {
 				return err
@@ -431,6 +439,9 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 	case j.Attempts >= maxAttempts:
 		msg := fmt.Sprintf("attempt %d of %d: %v", j.Attempts, maxAttempts, herr)
 		serr = q.st.FailJob(sctx, j, msg)
+		if serr == nil {
+			q.gaveUp(sctx, j, msg)
+		}
 		failure = fmt.Errorf("job %d (%s) for target %q failed for good after %d attempts (kept as failed for the operator; list with ward status): %w",
 			j.ID, j.Kind, j.Target, j.Attempts, herr)
 	default:
@@ -462,6 +473,20 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 		q.opts.OnFinish(j, outcome, q.opts.Now().Sub(j.CreatedAt))
 	}
 	return errors.Join(failure, serr)
+}
+
+// gaveUp tells the job's kind that the job failed for good (OnGiveUp),
+// logging what that could not settle.
+func (q *Queue) gaveUp(ctx context.Context, j store.Job, why string) {
+	h, ok := q.handler(j.Kind)
+	if !ok || h.onGiveUp == nil {
+		return
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := h.onGiveUp(gctx, j, why); err != nil {
+		q.log.Error("a job failed for good, and settling what it was for failed too", "job", j.ID, "kind", j.Kind, "target", j.Target, "why", why, "err", err)
+	}
 }
 
 // call runs h with the job's deadline, turning a panic into an error. A

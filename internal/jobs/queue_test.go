@@ -589,3 +589,23 @@ func TestQueueKindRetain(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// OnGiveUp is called once for a job failed for good after its last
+// attempt, with why, and not after an attempt that is retried.
+func TestQueueOnGiveUp(t *testing.T) {
+	st := openStore(t, dbURL(t, store.SQLite))
+	q := NewQueue(st, NewOwner(st, OwnerOptions{}), QueueOptions{Backoff: func(int) time.Duration { return 0 }})
+	var events []string
+	q.HandleWith("push", KindOptions{MaxAttempts: 2, OnGiveUp: func(_ context.Context, j store.Job, why string) error {
+		events = append(events, fmt.Sprintf("gave up on %s: %s", j.Target, why))
+		return nil
+	}}, func(_ context.Context, j store.Job) error {
+		events = append(events, fmt.Sprintf("attempt %d", j.Attempts))
+		return errors.New("config rejected")
+	})
+	enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
+	_ = q.Drain(context.Background())
+	if got := strings.Join(events, "; "); got != "attempt 1; attempt 2; gave up on core-fw: attempt 2 of 2: config rejected" {
+		t.Fatalf("events: %s", got)
+	}
+}

@@ -58,9 +58,11 @@ type Pusher struct {
 	Dial    DialFunc
 }
 
-// HandleApplyJobs makes q push apply runs' targets with p.
+// HandleApplyJobs makes q push apply runs' targets with p. A push job
+// that fails for good — its attempts used up, or its workers dead on each
+// — settles its target as failed, so the run always finishes.
 func HandleApplyJobs(q *jobs.Queue, p Pusher) {
-	q.HandleWith(ApplyJobKind, jobs.KindOptions{Deadline: TargetDeadline, MaxAttempts: applyAttempts}, p.run)
+	q.HandleWith(ApplyJobKind, jobs.KindOptions{Deadline: TargetDeadline, MaxAttempts: applyAttempts, OnGiveUp: p.gaveUp}, p.run)
 }
 
 // StartApply records an apply run of plan planID (p, as checked) and the
@@ -163,16 +165,24 @@ func (p Pusher) run(ctx context.Context, j store.Job) error {
 	start := time.Now()
 	status, msg, err := p.push(ctx, pl.Run, row)
 	if err != nil {
-		if j.Attempts < applyAttempts {
-			return err
-		}
-		// The last attempt: report the target failed rather than leave
-		// the run waiting for it.
-		status, msg = "failed", err.Error()
+		return err // retried; the last attempt's failure is settled by gaveUp
 	}
 	_, serr := p.Store.SettleApplyTarget(context.WithoutCancel(ctx), store.ApplyTarget{RunID: pl.Run, Target: j.Target, Status: status, Error: msg,
 		DurationNS: int64(time.Since(start))}, finishRun)
 	return serr
+}
+
+// gaveUp settles the target of an apply job that failed for good as
+// failed, with why, unless an attempt settled it. The queue calls it under
+// the target's owner, so no push of the job is running.
+func (p Pusher) gaveUp(ctx context.Context, j store.Job, why string) error {
+	var pl applyPayload
+	if err := json.Unmarshal([]byte(j.Payload), &pl); err != nil || pl.Run == 0 {
+		return fmt.Errorf("apply job %d for target %q: its payload %q names no apply run", j.ID, j.Target, j.Payload)
+	}
+	msg := "the push gave up: " + why + "; the target may run the new configuration or the previous one: run ward drift"
+	_, err := p.Store.SettleApplyTarget(ctx, store.ApplyTarget{RunID: pl.Run, Target: j.Target, Status: "failed", Error: msg}, finishRun)
+	return err
 }
 
 // push pushes row's target of run and says how it went (status, message).

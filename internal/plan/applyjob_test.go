@@ -329,3 +329,49 @@ func TestApplyWaitsForBusyTarget(t *testing.T) {
 		t.Errorf("OnBusy was told %q; want the held target and its holder", busy)
 	}
 }
+
+// An apply job whose workers all died mid-push (its attempts used up
+// while it was left running) is failed by the queue without a run of its
+// handler: its target is settled failed, saying the outcome is unknown,
+// and the run finishes — it never waits forever.
+func TestApplyJobGivenUpSettlesItsTarget(t *testing.T) {
+	ctx := context.Background()
+	st := fanStore(t)
+	dir := t.TempDir()
+	reg := fakeRegistry()
+	names := fanPolicy(t, dir, 1, 104)
+	fleet := newFanFleet(t, names, 10*time.Millisecond)
+	p := fanPlan(t, dir, st, reg)
+	row, err := Record(ctx, st, nil, p, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID, err := StartApply(ctx, row.ID, p, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three workers claim the job in turn and die with it running.
+	for i := range applyAttempts {
+		j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: fmt.Sprintf("dead worker %d", i), Kinds: []string{ApplyJobKind},
+			Now: time.Now().Add(-time.Hour), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
+		if err != nil || j == nil || j.Attempts != i+1 {
+			t.Fatalf("claim %d: %+v, %v", i+1, j, err)
+		}
+	}
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := Await(actx, runID, ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Status != "failed" || !strings.Contains(res[0].Error, "gave up after 3 attempts") || !strings.Contains(res[0].Error, "run ward drift") {
+		t.Fatalf("results %+v: want the target failed, its job given up, the outcome unknown", res)
+	}
+	if _, received := fleet.devices[names[0]].state(); len(received) != 0 {
+		t.Errorf("the given-up job was pushed %d time(s)", len(received))
+	}
+	run, err := st.GetApplyRun(ctx, runID)
+	if err != nil || run.Status != "failed" || run.FinishedAt == nil {
+		t.Fatalf("apply run %+v, %v: want finished, failed", run, err)
+	}
+}

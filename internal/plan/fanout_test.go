@@ -90,16 +90,19 @@ func (f *fanFleet) handler(dev *fanDevice) ssh.Handler {
 					break
 				}
 			}
-			defer f.inflight.Add(-1)
 			select {
 			case <-time.After(f.delay):
 			case <-s.Context().Done():
+				f.inflight.Add(-1)
 				s.Exit(1) // cut before the end: the old configuration stays
 				return
 			}
 			dev.mu.Lock()
 			dev.running = text
 			dev.mu.Unlock()
+			// Out of flight before the client hears the end, so the push it
+			// starts next never counts beside this one.
+			f.inflight.Add(-1)
 			s.Exit(0)
 		case cmd == "show running":
 			running, _ := dev.state()

@@ -80,6 +80,11 @@ type ClaimOptions struct {
 	MaxAttempts int
 	// KindMaxAttempts overrides MaxAttempts for the kinds it names.
 	KindMaxAttempts map[string]int
+	// GaveUp, when set, is told after the claim's transaction committed of
+	// each job it failed for good (left running by a worker that stopped,
+	// its attempts used up): its handler never ran for that attempt, so
+	// the caller may have to settle what the job was for.
+	GaveUp func(j Job, why string)
 	// MaxBackoff bounds a retry's delay: a retry due further ahead than
 	// this means the wall clock went back, and it runs now.
 	MaxBackoff time.Duration
@@ -100,8 +105,10 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 	}
 	now := o.Now.UTC().Truncate(time.Microsecond)
 	var claimed *Job
+	var gaveUp []Job
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := requeueStale(tx, o, now); err != nil {
+		var err error
+		if gaveUp, err = requeueStale(tx, o, now); err != nil {
 			return err
 		}
 		q := tx.Where("target = ? AND status = ? AND kind IN ?", o.Target, JobQueued, o.Kinds).Order("id").Limit(1)
@@ -112,7 +119,7 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
 		var j Job
-		err := q.Take(&j).Error
+		err = q.Take(&j).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil
 		}
@@ -137,6 +144,11 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim a job of target %q: %w", o.Target, err)
 	}
+	if o.GaveUp != nil {
+		for _, j := range gaveUp {
+			o.GaveUp(j, j.LastError)
+		}
+	}
 	return claimed, nil
 }
 
@@ -153,12 +165,14 @@ func jobDue(j Job, now time.Time, maxBackoff time.Duration) bool {
 	return false
 }
 
-// requeueStale queues again the target's jobs left running, in a claim.
-func requeueStale(tx *gorm.DB, o ClaimOptions, now time.Time) error {
+// requeueStale queues again the target's jobs left running, in a claim,
+// and returns those it failed for good instead.
+func requeueStale(tx *gorm.DB, o ClaimOptions, now time.Time) ([]Job, error) {
 	var stale []Job
 	if err := tx.Where("target = ? AND status = ?", o.Target, JobRunning).Order("id").Find(&stale).Error; err != nil {
-		return err
+		return nil, err
 	}
+	var failed []Job
 	for _, j := range stale {
 		why := fmt.Sprintf("claimed by %s at %s, which stopped before finishing it", j.LockedBy, fmtTime(j.LockedAt))
 		limit := o.MaxAttempts
@@ -166,16 +180,19 @@ func requeueStale(tx *gorm.DB, o ClaimOptions, now time.Time) error {
 			limit = n
 		}
 		if limit > 0 && j.Attempts >= limit {
-			if err := settleJob(tx, j, JobFailed, why+fmt.Sprintf("; gave up after %d attempts", j.Attempts), now, now); err != nil {
-				return err
+			why += fmt.Sprintf("; gave up after %d attempts", j.Attempts)
+			if err := settleJob(tx, j, JobFailed, why, now, now); err != nil {
+				return nil, err
 			}
+			j.Status, j.LastError = JobFailed, why
+			failed = append(failed, j)
 			continue
 		}
 		if err := settleJob(tx, j, JobQueued, why, now, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return failed, nil
 }
 
 func fmtTime(t *time.Time) string {
