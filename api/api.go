@@ -216,6 +216,7 @@ func New(cfg Config) *Server {
 	v1.GET("/plans/:id", viewer, s.getPlan)
 	v1.POST("/plans/:id/apply", admin, s.applyPlan)
 	v1.GET("/applies/:id", viewer, s.getApply)
+	v1.POST("/applies/:id/cancel", admin, s.cancelApply)
 
 	v1.GET("/quarantines", viewer, s.listQuarantines)
 	v1.POST("/quarantines", operator, s.createQuarantine)

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
 )
 
@@ -125,6 +127,9 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 				t.Fatal(err)
 			}
 			return routeCase{method: "GET", path: fmt.Sprintf("/api/v1/applies/%d", run.ID), min: v}
+		},
+		func() routeCase {
+			return routeCase{method: "POST", path: fmt.Sprintf("/api/v1/applies/%d/cancel", pendingApply(t, s.st)), min: a}
 		},
 		get("/api/v1/quarantines?all=true", v),
 		func() routeCase {
@@ -345,4 +350,27 @@ func TestWritesAuditTokenName(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pendingApply records an apply run with one target waiting for its push
+// job, for routes that need a run in progress.
+func pendingApply(t *testing.T, st *store.Store) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	pl := store.Plan{Content: "{}", CreatedAt: st.Now()}
+	if err := st.CreatePlan(ctx, &pl); err != nil {
+		t.Fatal(err)
+	}
+	// Started by the admin token, as the apply.finish a cancel writes says.
+	run := store.ApplyRun{PlanID: pl.ID, Status: "running", Actor: "token:admin-token", StartedAt: st.Now()}
+	finish := func(r store.ApplyRun, _ []store.ApplyTarget) (string, string, store.AuditEntry, error) {
+		return "failed", "[]", store.AuditEntry{Actor: r.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", r.ID)}, nil
+	}
+	job := func(id uint64, t store.ApplyTarget) store.Job {
+		return store.Job{Kind: plan.ApplyJobKind, Target: t.Target, Key: fmt.Sprintf("apply:%d:%s", id, t.Target), RunAt: st.Now().Add(time.Hour)}
+	}
+	if err := st.StartApply(ctx, &run, []store.ApplyTarget{{Target: "core-fw", Plan: "{}"}}, job, finish); err != nil {
+		t.Fatal(err)
+	}
+	return run.ID
 }

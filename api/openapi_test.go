@@ -732,6 +732,18 @@ func oaPlans(t *testing.T, c *oaClient) {
 	}
 	c.want(t, 404, oaValid, "GET", "/api/v1/applies/99999", nil, viewer)
 	c.want(t, 400, oaInvalid, "GET", "/api/v1/applies/none", nil, viewer)
+	// Cancel: a finished run has nothing left (409); one waiting for its
+	// push is cancelled.
+	if r := c.want(t, 409, oaValid, "POST", fmt.Sprintf("/api/v1/applies/%d/cancel", res.RunID), nil, admin); r.code() != "apply_finished" {
+		t.Errorf("cancel of a finished run: code %q", r.code())
+	}
+	var cr api.ApplyCancelResult
+	c.want(t, 200, oaValid, "POST", fmt.Sprintf("/api/v1/applies/%d/cancel", pendingApply(t, c.s.st)), nil, admin).decode(t, &cr)
+	if !slices.Equal(cr.Cancelled, []string{"core-fw"}) || len(cr.StillPushing) != 0 || cr.Status != "failed" {
+		t.Errorf("cancel of a waiting run: %+v", cr)
+	}
+	c.want(t, 404, oaValid, "POST", "/api/v1/applies/99999/cancel", nil, admin)
+	c.want(t, 400, oaInvalid, "POST", "/api/v1/applies/none/cancel", nil, admin)
 	// Applied again: the targets it changed are no longer where it found
 	// them, so the plan is refused before any device is contacted.
 	if r := c.want(t, 409, oaValid, "POST", "/api/v1/plans/"+id+"/apply", `{"allow_essential_change":true,"reason":"test"}`, admin); r.code() != "plan_stale" {

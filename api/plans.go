@@ -64,6 +64,15 @@ type ApplyResult struct {
 	Results []plan.PushResult `json:"results"`
 }
 
+// ApplyCancelResult answers POST /api/v1/applies/{id}/cancel: the run
+// after the cancel, the targets cancelled (nothing sent to them) and those
+// whose push was already running (left to end).
+type ApplyCancelResult struct {
+	ApplyResult
+	Cancelled    []string `json:"cancelled"`
+	StillPushing []string `json:"still_pushing"`
+}
+
 // ApplyTargetEvent is a line of a streamed apply (Accept:
 // application/x-ndjson): one target's result, sent as it finishes.
 type ApplyTargetEvent struct {
@@ -354,6 +363,47 @@ func applyStatus(results []plan.PushResult) string {
 		}
 	}
 	return status
+}
+
+// cancelApply answers POST /api/v1/applies/{id}/cancel: every target of
+// the run whose push has not started is skipped, nothing sent to it; a
+// push already running ends as it would.
+func (s *Server) cancelApply(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	cancelled, running, err := plan.CancelApply(ctx, s.cfg.Store, id, actorOf(c))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		notFound(c, "apply run", fmt.Sprint(id), " (POST /api/v1/plans/{id}/apply answers with its run_id)")
+		return
+	case errors.Is(err, store.ErrApplyFinished):
+		fail(c, http.StatusConflict, "apply_finished", fmt.Sprintf("%v: nothing left to cancel (GET /api/v1/applies/%d shows it)", err, id), "")
+		return
+	case err != nil:
+		s.internal(c, "cancelling the apply", err)
+		return
+	}
+	run, err := s.cfg.Store.GetApplyRun(ctx, id)
+	if err != nil {
+		s.internal(c, "reading the apply run", err)
+		return
+	}
+	results, err := plan.RunResults(ctx, s.cfg.Store, id)
+	if err != nil {
+		s.internal(c, "reading the apply run's targets", err)
+		return
+	}
+	if cancelled == nil {
+		cancelled = []string{}
+	}
+	if running == nil {
+		running = []string{}
+	}
+	c.JSON(http.StatusOK, ApplyCancelResult{ApplyResult: ApplyResult{PlanID: run.PlanID, RunID: run.ID, Status: applyStatus(results), Results: results},
+		Cancelled: cancelled, StillPushing: running})
 }
 
 // getApply answers GET /api/v1/applies/{id}: an apply run and each of its

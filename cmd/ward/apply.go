@@ -106,13 +106,14 @@ func (c *cli) buildPlan(ctx context.Context, st *store.Store, cfg *policy.Config
 }
 
 func runApply(c *cli, args []string) int {
-	cl := c.command("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change -reason TEXT] [-refresh] [-target NAME]... [-parallel N] [-policy DIR] [-db URL]")
+	cl := c.command("apply", "[PLANFILE] [-auto-approve] [-allow-essential-change -reason TEXT] [-refresh] [-target NAME]... [-parallel N] [-policy DIR] [-db URL] | -cancel RUN")
 	dir := cl.String("policy", "./policy", "policy directory (for a saved plan: the plan is made again from it and must match)")
 	auto := cl.Bool("auto-approve", false, "apply without asking")
 	allowEssential := cl.Bool("allow-essential-change", false, "apply although the plan loses a flow marked essential; needs -reason (both recorded in the audit log)")
 	reason := cl.String("reason", "", "why a person judged an essential change safe for patients (required with -allow-essential-change)")
 	parallel := cl.Int("parallel", plan.DefaultParallel, "targets pushed at once (each reported as it finishes)")
 	refresh := cl.Bool("refresh", false, "read each target's running configuration first, and push again to any that was changed outside Ward (repairs drift)")
+	cancel := cl.Uint64("cancel", 0, "cancel what is left of apply run `RUN` (ward status lists them): its targets whose push has not started are skipped; a running push ends")
 	var only targetList
 	cl.Var(&only, "target", "apply only this target (repeatable)")
 	cl.dbFlag()
@@ -121,6 +122,13 @@ func runApply(c *cli, args []string) int {
 		return code
 	}
 	defer cl.close()
+	if *cancel != 0 {
+		if len(pos) != 0 {
+			fmt.Fprintln(c.stderr, "ward apply -cancel RUN takes no plan file")
+			return 2
+		}
+		return c.cancelApply(cl, *cancel)
+	}
 	if *allowEssential && strings.TrimSpace(*reason) == "" {
 		fmt.Fprintln(c.stderr, "ward apply: -allow-essential-change needs -reason TEXT: say why a person judged the change safe for patients (it is recorded in the audit log).")
 		return 2
@@ -202,7 +210,7 @@ func runApply(c *cli, args []string) int {
 	results, err := plan.ApplyWith(ctx, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg),
 		Signer: signer, Actor: actor(), Parallel: *parallel, OnResult: progress(c.stdout, len(changed)),
 		OnBusy: func(b *jobs.BusyError) {
-			fmt.Fprintf(c.stdout, "  waiting: %v (Ctrl-C stops waiting; the push stays queued for ward serve or the next apply)\n", b)
+			fmt.Fprintf(c.stdout, "  waiting: %v (Ctrl-C stops waiting; the push stays queued for ward serve or the next apply, unless cancelled: ward apply -cancel)\n", b)
 		}})
 	if err != nil && results == nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
@@ -228,6 +236,28 @@ func runApply(c *cli, args []string) int {
 	if unread > 0 {
 		fmt.Fprintf(c.stdout, "%d target(s) could not be read (see above), so whether they run this policy is unknown.\n", unread)
 		return 1
+	}
+	return 0
+}
+
+// cancelApply is ward apply -cancel RUN.
+func (c *cli) cancelApply(cl *cmdline, run uint64) int {
+	ctx, st, ok := cl.open()
+	if !ok {
+		return 1
+	}
+	cancelled, running, err := plan.CancelApply(ctx, st, run, actor())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward apply -cancel: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "Apply run %d: %d target(s) cancelled, nothing sent to them", run, len(cancelled))
+	if len(cancelled) > 0 {
+		fmt.Fprintf(c.stdout, ": %s", strings.Join(cancelled, ", "))
+	}
+	fmt.Fprintln(c.stdout, ".")
+	if len(running) > 0 {
+		fmt.Fprintf(c.stdout, "Still pushing (left to end; see ward status): %s.\n", strings.Join(running, ", "))
 	}
 	return 0
 }

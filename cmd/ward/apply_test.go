@@ -408,3 +408,47 @@ func TestApplyWaitsForTheTargetsOwner(t *testing.T) {
 		t.Fatal("the apply did not finish after core-fw was given back")
 	}
 }
+
+// TestApplyCancel: ward apply -cancel RUN skips the run's targets whose
+// push has not started and says so; a second cancel is refused, naming
+// the run's end; an unknown run too.
+func TestApplyCancel(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("WARD_CREDENTIALS_DIR", filepath.Join(dir, "credentials"))
+	t.Setenv("WARD_AUDIT_KEY", "")
+	db := "sqlite://" + filepath.Join(dir, "ward.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := store.Plan{Content: "{}", CreatedAt: st.Now()}
+	if err := st.CreatePlan(ctx, &pl); err != nil {
+		t.Fatal(err)
+	}
+	// The run's jobs are queued for later: nothing pushes them meanwhile.
+	run := store.ApplyRun{PlanID: pl.ID, Status: "running", Actor: "bob", StartedAt: st.Now()}
+	job := func(id uint64, tg store.ApplyTarget) store.Job {
+		return store.Job{Kind: plan.ApplyJobKind, Target: tg.Target, Key: fmt.Sprintf("apply:%d:%s", id, tg.Target), RunAt: st.Now().Add(time.Hour)}
+	}
+	finish := func(r store.ApplyRun, _ []store.ApplyTarget) (string, string, store.AuditEntry, error) {
+		return "failed", "[]", store.AuditEntry{Actor: r.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", r.ID)}, nil
+	}
+	if err := st.StartApply(ctx, &run, []store.ApplyTarget{{Target: "core-fw", Plan: "{}"}, {Target: "edge-fw", Plan: "{}"}}, job, finish); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	code, out, errs := runWard(t, "apply", "-cancel", fmt.Sprint(run.ID), "-db", db)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Apply run %d: 2 target(s) cancelled, nothing sent to them: core-fw, edge-fw.", run.ID)) {
+		t.Fatalf("ward apply -cancel: exit %d\n%s%s", code, out, errs)
+	}
+	code, _, errs = runWard(t, "apply", "-cancel", fmt.Sprint(run.ID), "-db", db)
+	if code != 1 || !strings.Contains(errs, "the apply run is finished") {
+		t.Errorf("a second cancel: exit %d\n%s", code, errs)
+	}
+	code, _, errs = runWard(t, "apply", "-cancel", "999", "-db", db)
+	if code != 1 || !strings.Contains(errs, "apply run 999") {
+		t.Errorf("cancel of no run: exit %d\n%s", code, errs)
+	}
+}

@@ -97,7 +97,7 @@ func StartApply(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) (ui
 	st := o.Store
 	run := store.ApplyRun{PlanID: planID, Status: "running", Actor: o.Actor, Detail: string(detail), StartedAt: st.Now()}
 	job := func(runID uint64, t store.ApplyTarget) store.Job {
-		return store.Job{Kind: ApplyJobKind, Target: t.Target, Payload: fmt.Sprintf(`{"run":%d}`, runID), Key: fmt.Sprintf("apply:%d:%s", runID, t.Target)}
+		return store.Job{Kind: ApplyJobKind, Target: t.Target, Payload: fmt.Sprintf(`{"run":%d}`, runID), Key: applyJobKey(runID, t.Target)}
 	}
 	if err := st.StartApply(ctx, &run, targets, job, finishRun); err != nil {
 		return 0, err
@@ -106,6 +106,22 @@ func StartApply(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) (ui
 		o.Queue.Notify()
 	}
 	return run.ID, nil
+}
+
+// applyJobKey is the key of the job pushing target in apply run runID.
+func applyJobKey(runID uint64, target string) string {
+	return fmt.Sprintf("apply:%d:%s", runID, target)
+}
+
+// CancelApply cancels what is left of apply run runID: every target whose
+// push has not started is skipped ("cancelled by ACTOR"), nothing sent to
+// it; a push already running ends as it would (it is never cut half-way).
+// It returns the targets cancelled and those still pushing; an error
+// wrapping store.ErrNotFound or store.ErrApplyFinished when there is no
+// such run or it is over.
+func CancelApply(ctx context.Context, st *store.Store, runID uint64, actor string) (cancelled, running []string, err error) {
+	why := fmt.Sprintf("cancelled by %s before its push started: nothing was sent", actor)
+	return st.CancelApply(ctx, runID, actor, why, applyJobKey, finishRun)
 }
 
 // finishRun is the store.ApplyFinisher of apply runs: "succeeded" when
@@ -302,7 +318,8 @@ func Await(ctx context.Context, runID uint64, o ApplyOptions) ([]PushResult, err
 				<-drained // a push in flight finishes; no other starts
 			}
 			rows, _ = st.ApplyTargets(context.WithoutCancel(ctx), runID)
-			return resultsOf(rows), fmt.Errorf("apply run %d is still running (%d target(s) pending: their pushes are queued jobs, which ward serve, or the next apply of these targets, runs): %w", runID, countPending(rows), context.Cause(ctx))
+			return resultsOf(rows), fmt.Errorf("apply run %d is still running (%d target(s) pending: their pushes are queued jobs, which ward serve, or the next apply of these targets, runs; ward apply -cancel %d, or POST /api/v1/applies/%d/cancel, cancels them): %w",
+				runID, countPending(rows), runID, runID, context.Cause(ctx))
 		case <-tick.C:
 		}
 		if rows, err = st.ApplyTargets(ctx, runID); err != nil && ctx.Err() == nil {

@@ -3,10 +3,12 @@ package plan
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -373,5 +375,93 @@ func TestApplyJobGivenUpSettlesItsTarget(t *testing.T) {
 	run, err := st.GetApplyRun(ctx, runID)
 	if err != nil || run.Status != "failed" || run.FinishedAt == nil {
 		t.Fatalf("apply run %+v, %v: want finished, failed", run, err)
+	}
+}
+
+// CancelApply skips every target whose push has not started — nothing is
+// sent to it, its job never runs — and leaves a running push to end; the
+// run finishes when that one settles; a finished run cannot be cancelled.
+func TestCancelApply(t *testing.T) {
+	ctx := context.Background()
+	st := fanStore(t)
+	dir := t.TempDir()
+	reg := fakeRegistry()
+	names := fanPolicy(t, dir, 3, 104)
+	fleet := newFanFleet(t, names, 10*time.Millisecond)
+	p := fanPlan(t, dir, st, reg)
+	row, err := Record(ctx, st, nil, p, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID, err := StartApply(ctx, row.ID, p, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A live worker is pushing the first target.
+	j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: "live worker", Kinds: []string{ApplyJobKind}, Now: time.Now(), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
+	if err != nil || j == nil {
+		t.Fatalf("claim: %+v, %v", j, err)
+	}
+	cancelled, running, err := CancelApply(ctx, st, runID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cancelled, names[1:]) || !slices.Equal(running, names[:1]) {
+		t.Fatalf("cancelled %v, still pushing %v; want %v and %v", cancelled, running, names[1:], names[:1])
+	}
+	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{})
+	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
+	if err := q.Drain(ctx, names[1:]...); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names[1:] {
+		if _, received := fleet.devices[n].state(); len(received) != 0 {
+			t.Errorf("%s, cancelled, was pushed", n)
+		}
+	}
+	res, err := RunResults(ctx, st, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		want := "skipped"
+		if r.Target == names[0] {
+			want = store.ApplyPending
+		}
+		if r.Status != want || (want == "skipped" && !strings.Contains(r.Error, "cancelled by alice")) {
+			t.Errorf("%s: %s %q; want %s", r.Target, r.Status, r.Error, want)
+		}
+	}
+	if run, _ := st.GetApplyRun(ctx, runID); run.FinishedAt != nil {
+		t.Fatal("the run finished with a push still running")
+	}
+	// The running push ends and settles: the run is over.
+	if err := st.CompleteJob(ctx, *j); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SettleApplyTarget(ctx, store.ApplyTarget{RunID: runID, Target: names[0], Status: "applied"}, finishRun); err != nil {
+		t.Fatal(err)
+	}
+	if run, _ := st.GetApplyRun(ctx, runID); run.FinishedAt == nil || run.Status != "failed" {
+		t.Fatalf("run after its last push: %+v; want finished, failed (targets skipped)", run)
+	}
+	if _, _, err := CancelApply(ctx, st, runID, "alice"); !errors.Is(err, store.ErrApplyFinished) {
+		t.Errorf("cancelling a finished run: %v", err)
+	}
+	if _, _, err := CancelApply(ctx, st, runID+1, "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cancelling no run: %v", err)
+	}
+	events, err := st.ListAudit(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancels := 0
+	for _, e := range events {
+		if e.Action == "apply.cancel" && e.Actor == "alice" {
+			cancels++
+		}
+	}
+	if cancels != 1 {
+		t.Errorf("%d apply.cancel events by alice, want 1", cancels)
 	}
 }

@@ -221,3 +221,67 @@ func (s *Store) RunningApplies(ctx context.Context) ([]ApplyProgress, error) {
 	}
 	return out, nil
 }
+
+// ErrApplyFinished is returned by CancelApply for a run already finished.
+var ErrApplyFinished = errors.New("the apply run is finished")
+
+// CancelApply cancels what is left of apply run id, in one transaction:
+// each pending target whose push job has not started is settled "skipped"
+// with why, and its job marked superseded, so nothing is sent to it; a
+// push already running is left to end (cutting it half-way helps nobody)
+// and settles as usual. The cancel is audited (apply.cancel); when no
+// target is left pending the run is finished with finish. It returns the
+// targets cancelled and those still pushing.
+func (s *Store) CancelApply(ctx context.Context, id uint64, actor, why string, jobKey func(runID uint64, target string) string, finish ApplyFinisher) (cancelled, running []string, err error) {
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var run ApplyRun
+		q := tx.Where("id = ?", id)
+		if s.dialect == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Take(&run).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("apply run %d: %w", id, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if run.FinishedAt != nil {
+			return fmt.Errorf("apply run %d (%s at %s): %w", id, run.Status, run.FinishedAt.UTC().Format(time.RFC3339), ErrApplyFinished)
+		}
+		var pending []ApplyTarget
+		if err := tx.Omit("plan").Where("run_id = ? AND status = ?", id, ApplyPending).Order("target").Find(&pending).Error; err != nil {
+			return err
+		}
+		var seq int
+		if err := tx.Model(&ApplyTarget{}).Where("run_id = ?", id).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error; err != nil {
+			return err
+		}
+		now := tx.NowFunc().UTC().Truncate(time.Microsecond)
+		for _, t := range pending {
+			// Only a job still queued: a claimed one is pushing now.
+			res := tx.Model(&Job{}).Where(`"key" = ? AND status = ?`, jobKey(id, t.Target), JobQueued).
+				Updates(map[string]any{"status": JobSuperseded, "last_error": why, "finished_at": now, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				running = append(running, t.Target)
+				continue
+			}
+			seq++
+			if err := tx.Model(&ApplyTarget{}).Where("run_id = ? AND target = ? AND status = ?", id, t.Target, ApplyPending).
+				Updates(map[string]any{"status": "skipped", "error": why, "seq": seq, "settled_at": now}).Error; err != nil {
+				return err
+			}
+			cancelled = append(cancelled, t.Target)
+		}
+		if _, err := s.Audit(tx, AuditEntry{Actor: actor, Action: "apply.cancel", Object: fmt.Sprintf("apply run %d", id),
+			Detail: map[string]any{"cancelled": cancelled, "still_pushing": running, "plan_id": run.PlanID}}); err != nil {
+			return err
+		}
+		return s.finishApplyIfDone(tx, id, finish)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cancelled, running, nil
+}
