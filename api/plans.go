@@ -386,14 +386,8 @@ func (s *Server) cancelApply(c *gin.Context) {
 		s.internal(c, "cancelling the apply", err)
 		return
 	}
-	run, err := s.cfg.Store.GetApplyRun(ctx, id)
-	if err != nil {
-		s.internal(c, "reading the apply run", err)
-		return
-	}
-	results, err := plan.RunResults(ctx, s.cfg.Store, id)
-	if err != nil {
-		s.internal(c, "reading the apply run's targets", err)
+	res, ok := s.applyResult(c, id)
+	if !ok {
 		return
 	}
 	if cancelled == nil {
@@ -402,8 +396,27 @@ func (s *Server) cancelApply(c *gin.Context) {
 	if running == nil {
 		running = []string{}
 	}
-	c.JSON(http.StatusOK, ApplyCancelResult{ApplyResult: ApplyResult{PlanID: run.PlanID, RunID: run.ID, Status: applyStatus(results), Results: results},
-		Cancelled: cancelled, StillPushing: running})
+	c.JSON(http.StatusOK, ApplyCancelResult{ApplyResult: *res, Cancelled: cancelled, StillPushing: running})
+}
+
+// applyResult reads apply run id and its targets, or answers 404 or 500.
+func (s *Server) applyResult(c *gin.Context, id uint64) (*ApplyResult, bool) {
+	ctx := c.Request.Context()
+	run, err := s.cfg.Store.GetApplyRun(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		notFound(c, "apply run", fmt.Sprint(id), " (POST /api/v1/plans/{id}/apply answers with its run_id)")
+		return nil, false
+	}
+	if err != nil {
+		s.internal(c, "reading the apply run", err)
+		return nil, false
+	}
+	results, err := plan.RunResults(ctx, s.cfg.Store, id)
+	if err != nil {
+		s.internal(c, "reading the apply run's targets", err)
+		return nil, false
+	}
+	return &ApplyResult{PlanID: run.PlanID, RunID: run.ID, Status: applyStatus(results), Results: results}, true
 }
 
 // getApply answers GET /api/v1/applies/{id}: an apply run and each of its
@@ -414,22 +427,9 @@ func (s *Server) getApply(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	run, err := s.cfg.Store.GetApplyRun(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		notFound(c, "apply run", fmt.Sprint(id), " (POST /api/v1/plans/{id}/apply answers with its run_id)")
-		return
+	if res, ok := s.applyResult(c, id); ok {
+		c.JSON(http.StatusOK, res)
 	}
-	if err != nil {
-		s.internal(c, "reading the apply run", err)
-		return
-	}
-	results, err := plan.RunResults(ctx, s.cfg.Store, id)
-	if err != nil {
-		s.internal(c, "reading the apply run's targets", err)
-		return
-	}
-	c.JSON(http.StatusOK, ApplyResult{PlanID: run.PlanID, RunID: run.ID, Status: applyStatus(results), Results: results})
 }
 
 // answerApply answers an apply with its result: as one JSON document, or

@@ -456,17 +456,7 @@ func lead(ctx context.Context, w leaderWork) {
 // target, which any replica's queue runs under the target's owner and
 // records as a drift check.
 func driftScheduler(ctx context.Context, w leaderWork) {
-	if w.driftEvery <= 0 {
-		return
-	}
-	tick := time.NewTicker(w.driftEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	onTick(ctx, w.driftEvery, func() {
 		var targets []string
 		for name, t := range w.holder.Load().Config.Targets {
 			if !t.RenderOnly {
@@ -474,12 +464,30 @@ func driftScheduler(ctx context.Context, w leaderWork) {
 			}
 		}
 		step, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
 		if queued, err := plan.EnqueueDriftChecks(step, w.st, w.queue, targets); err != nil {
 			w.log.Error("queueing the scheduled drift checks; the next interval tries again", "error", err)
 		} else {
 			w.log.Debug("queued the scheduled drift checks", "targets", queued)
 		}
-		cancel()
+	})
+}
+
+// onTick calls fn every interval (never when every is 0 or less) until
+// ctx ends; a call in progress finishes first.
+func onTick(ctx context.Context, every time.Duration, fn func()) {
+	if every <= 0 {
+		return
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		fn()
 	}
 }
 
@@ -511,22 +519,15 @@ func driftRetention(ctx context.Context, st *store.Store, log *slog.Logger, keep
 // store whose pushes are jobs, so no target can hold it up. When ctx is
 // done it returns after the step it is in.
 func expirer(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	onTick(ctx, 250*time.Millisecond, func() {
 		step, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
 		if n, err := m.ExpireDue(step); err != nil {
 			log.Error("expiring quarantines", "error", err)
 		} else if n > 0 {
 			log.Info("quarantines expired", "count", n)
 		}
-		cancel()
-	}
+	})
 }
 
 // reconciler keeps the targets' quarantine state reconciled with the
@@ -536,25 +537,15 @@ func expirer(ctx context.Context, m *quarantine.Manager, log *slog.Logger) {
 // slow to answer delays only its own jobs, and a leader that dies leaves
 // the jobs to the others.
 func reconciler(ctx context.Context, m *quarantine.Manager, log *slog.Logger, every time.Duration) {
-	if every <= 0 {
-		return
-	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	onTick(ctx, every, func() {
 		// Cancelled with the term: a replica that lost the leadership
 		// enqueues nothing more.
 		step, cancel := context.WithTimeout(ctx, quarantine.ReconcileDeadline)
+		defer cancel()
 		if targets, err := m.EnqueueReconcile(step); err != nil {
 			log.Error("queueing the reconcile of the targets' quarantine state; next interval tries again", "error", err)
 		} else {
 			log.Debug("queued the reconcile of the targets' quarantine state", "targets", targets)
 		}
-		cancel()
-	}
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/internal/store/pgtest"
@@ -80,6 +81,44 @@ func applyWorkerMain(path string) int {
 	return 0
 }
 
+// fanRun is a fleet of n fake firewalls whose pushes take delay, the plan
+// of its policy against st, and an apply of that plan started (recorded,
+// its jobs queued) and not run.
+type fanRun struct {
+	st    *store.Store
+	dir   string
+	reg   *drivers.Registry
+	names []string
+	fleet *fanFleet
+	plan  *Plan
+	run   uint64
+}
+
+func startFanRun(t *testing.T, st *store.Store, n int, delay time.Duration) *fanRun {
+	t.Helper()
+	r := &fanRun{st: st, dir: t.TempDir(), reg: fakeRegistry()}
+	r.names = fanPolicy(t, r.dir, n, 104)
+	r.fleet = newFanFleet(t, r.names, delay)
+	r.plan = fanPlan(t, r.dir, st, r.reg)
+	r.run = r.start(t, r.plan)
+	return r
+}
+
+// start records p and starts its apply.
+func (r *fanRun) start(t *testing.T, p *Plan) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	row, err := Record(ctx, r.st, nil, p, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := StartApply(ctx, row.ID, p, ApplyOptions{Drivers: r.reg, Store: r.st, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // An apply goes on when the process pushing it dies: a worker process
 // takes the apply's jobs, two targets at a time, and is killed (-9) with
 // pushes in flight; another process's queue finds the jobs the dead worker
@@ -94,19 +133,8 @@ func TestApplySurvivesKilledWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	dir := t.TempDir()
-	reg := fakeRegistry()
-	names := fanPolicy(t, dir, 8, 104)
-	fleet := newFanFleet(t, names, time.Second)
-	p := fanPlan(t, dir, st, reg)
-	row, err := Record(ctx, st, nil, p, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runID, err := StartApply(ctx, row.ID, p, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fr := startFanRun(t, st, 8, time.Second)
+	dir, reg, names, fleet, p, runID := fr.dir, fr.reg, fr.names, fr.fleet, fr.plan, fr.run
 
 	spec := workerSpec{URL: url, Addr: fleet.addr, HostKey: map[string]string{}, Ready: filepath.Join(dir, "ready")}
 	for name, k := range fleet.hostKey {
@@ -204,32 +232,12 @@ func TestApplySurvivesKilledWorker(t *testing.T) {
 // pushes nothing.
 func TestApplyJobRefusedAndSuperseded(t *testing.T) {
 	ctx := context.Background()
-	st := fanStore(t)
-	dir := t.TempDir()
-	reg := fakeRegistry()
-	names := fanPolicy(t, dir, 2, 104)
-	fleet := newFanFleet(t, names, 10*time.Millisecond)
+	fr := startFanRun(t, fanStore(t), 2, 10*time.Millisecond)
+	st, reg, names, fleet, oldRun := fr.st, fr.reg, fr.names, fr.fleet, fr.run
 	fleet.refuse(names[0])
-
-	old := fanPlan(t, dir, st, reg)
-	row, err := Record(ctx, st, nil, old, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldRun, err := StartApply(ctx, row.ID, old, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fanPolicy(t, dir, 2, 105)
-	newer := fanPlan(t, dir, st, reg)
-	row2, err := Record(ctx, st, nil, newer, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	newRun, err := StartApply(ctx, row2.ID, newer, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fanPolicy(t, fr.dir, 2, 105)
+	newer := fanPlan(t, fr.dir, st, reg)
+	newRun := fr.start(t, newer)
 	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{})
 	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
 	o := ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Queue: q}
@@ -338,20 +346,8 @@ func TestApplyWaitsForBusyTarget(t *testing.T) {
 // and the run finishes — it never waits forever.
 func TestApplyJobGivenUpSettlesItsTarget(t *testing.T) {
 	ctx := context.Background()
-	st := fanStore(t)
-	dir := t.TempDir()
-	reg := fakeRegistry()
-	names := fanPolicy(t, dir, 1, 104)
-	fleet := newFanFleet(t, names, 10*time.Millisecond)
-	p := fanPlan(t, dir, st, reg)
-	row, err := Record(ctx, st, nil, p, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runID, err := StartApply(ctx, row.ID, p, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fr := startFanRun(t, fanStore(t), 1, 10*time.Millisecond)
+	st, reg, names, fleet, runID := fr.st, fr.reg, fr.names, fr.fleet, fr.run
 	// Three workers claim the job in turn and die with it running.
 	for i := range applyAttempts {
 		j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: fmt.Sprintf("dead worker %d", i), Kinds: []string{ApplyJobKind},
@@ -383,20 +379,8 @@ func TestApplyJobGivenUpSettlesItsTarget(t *testing.T) {
 // run finishes when that one settles; a finished run cannot be cancelled.
 func TestCancelApply(t *testing.T) {
 	ctx := context.Background()
-	st := fanStore(t)
-	dir := t.TempDir()
-	reg := fakeRegistry()
-	names := fanPolicy(t, dir, 3, 104)
-	fleet := newFanFleet(t, names, 10*time.Millisecond)
-	p := fanPlan(t, dir, st, reg)
-	row, err := Record(ctx, st, nil, p, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runID, err := StartApply(ctx, row.ID, p, ApplyOptions{Drivers: reg, Store: st, Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fr := startFanRun(t, fanStore(t), 3, 10*time.Millisecond)
+	st, reg, names, fleet, runID := fr.st, fr.reg, fr.names, fr.fleet, fr.run
 	// A live worker is pushing the first target.
 	j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: "live worker", Kinds: []string{ApplyJobKind}, Now: time.Now(), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
 	if err != nil || j == nil {

@@ -20,6 +20,16 @@ func (d runningDriver) Running(_ context.Context, s drivers.Session) (drivers.Co
 	return drivers.Config{Text: d.running[s.(*recSession).target]}, nil
 }
 
+// runningRegistry has the firewall and switch drivers of runningDriver,
+// whose devices run running's text (read when asked, so a test may change it).
+func runningRegistry(running map[string]string) *drivers.Registry {
+	var reg drivers.Registry
+	newDriver := func(json.RawMessage) (drivers.Driver, error) { return runningDriver{running: running}, nil }
+	reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall}, New: newDriver})
+	reg.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch}, New: newDriver})
+	return &reg
+}
+
 // TestCheckDriftRecords: every target's result is stored with the running
 // configuration's hash (of the text as read) and the applied state's, and
 // the check is audited once.
@@ -32,13 +42,10 @@ func TestCheckDriftRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	running := map[string]string{"core-fw": states["core-fw"].Config, "access-ovs": "{}\n"}
-	var reg drivers.Registry
-	newDriver := func(json.RawMessage) (drivers.Driver, error) { return runningDriver{running: running}, nil }
-	reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall}, New: newDriver})
-	reg.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch}, New: newDriver})
+	reg := runningRegistry(running)
 
 	driverOf := map[string]string{"core-fw": "linux_nftables", "access-ovs": "openvswitch", "spare-fw": "linux_nftables"}
-	drifts, err := CheckDrift(ctx, f.st, &reg, driverOf, f.rec.dial, nil, "alice")
+	drifts, err := CheckDrift(ctx, f.st, reg, driverOf, f.rec.dial, nil, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +96,7 @@ func TestCheckDriftRecords(t *testing.T) {
 	}
 
 	// A check that cannot be recorded says so, with its results.
-	if drifts, err := CheckDrift(ctx, f.st, &reg, driverOf, f.rec.dial, nil, ""); err == nil || len(drifts) != 3 {
+	if drifts, err := CheckDrift(ctx, f.st, reg, driverOf, f.rec.dial, nil, ""); err == nil || len(drifts) != 3 {
 		t.Fatalf("unrecorded check: %v, %d results", err, len(drifts))
 	}
 }

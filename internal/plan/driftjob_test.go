@@ -2,7 +2,6 @@ package plan
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"testing"
 
@@ -24,10 +23,7 @@ func TestScheduledDriftChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	running := map[string]string{"core-fw": states["core-fw"].Config, "access-ovs": "{}\n"}
-	var reg drivers.Registry
-	newDriver := func(json.RawMessage) (drivers.Driver, error) { return runningDriver{running: running}, nil }
-	reg.Register(drivers.Info{Name: "linux_nftables", Roles: []drivers.Role{drivers.RoleFirewall}, New: newDriver})
-	reg.Register(drivers.Info{Name: "openvswitch", Roles: []drivers.Role{drivers.RoleAccessSwitch}, New: newDriver})
+	reg := runningRegistry(running)
 	f.rec.owned = func(ctx context.Context, target string) bool {
 		_, fenced := drivers.FenceOf(ctx)
 		return fenced && drivers.FenceTarget(ctx) == target
@@ -36,7 +32,7 @@ func TestScheduledDriftChecks(t *testing.T) {
 	policy := map[string]string{"core-fw": "linux_nftables", "access-ovs": "openvswitch", "spare-fw": "linux_nftables"}
 	q := jobs.NewQueue(f.st, jobs.NewOwner(f.st, jobs.OwnerOptions{}), jobs.QueueOptions{})
 	var got []Drift
-	HandleDriftJobs(q, DriftChecker{Drivers: &reg, Store: f.st, Dial: f.rec.dial,
+	HandleDriftJobs(q, DriftChecker{Drivers: reg, Store: f.st, Dial: f.rec.dial,
 		DriverOf: func(t string) (string, bool) { d, ok := policy[t]; return d, ok },
 		OnResult: func(d Drift) { got = append(got, d) }})
 	targets, err := EnqueueDriftChecks(ctx, f.st, q, []string{"core-fw", "access-ovs", "spare-fw"})
