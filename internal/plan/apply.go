@@ -62,9 +62,11 @@ type ApplyOptions struct {
 
 // DefaultParallel is how many targets an apply pushes at once unless told
 // otherwise. A push is device and network latency, not CPU: at 32, 200
-// targets taking 0.5 s each apply in about 3 s, and an apply holds at most
-// 32 SSH sessions and (on PostgreSQL) 32 pinned connections for the
-// targets' advisory locks, well inside PostgreSQL's default 100.
+// targets taking 0.5 s each apply in under 4 s, and an apply holds at most
+// 32 SSH sessions and, on PostgreSQL, about 50 database sessions at peak
+// (32 pinned for the targets' advisory locks, and the pushes' queries;
+// BenchmarkApplyFanOut200Postgres): size max_connections for the replicas
+// (docs/ha.md).
 const DefaultParallel = 32
 
 // Apply pushes every changed target of p, at most parallel at a time, each
