@@ -25,8 +25,11 @@ type changeRow struct {
 }
 
 type changesData struct {
-	Banner  banner
-	Changes []changeRow
+	Banner banner
+	// InProgress are the applies not finished yet (the live page only:
+	// the report's applies are the finished ones).
+	InProgress []store.ApplyProgress
+	Changes    []changeRow
 	// Targets are the enforcement points with their last push and latest
 	// recorded drift check (report.Target), by name.
 	Targets []report.Target
@@ -41,6 +44,13 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request, s *session) {
 			d.Changes = append(d.Changes, h.changeRow(r, c))
 		}
 		d.Targets = ev.rep.Targets
+		if ev.asOf == "" {
+			var err error
+			if d.InProgress, err = h.cfg.Store.RunningApplies(r.Context()); err != nil {
+				h.problem(w, r, s, http.StatusInternalServerError, "Changes", "Ward could not read the applies in progress: "+err.Error())
+				return
+			}
+		}
 		h.render(w, r, http.StatusOK, "changes", page{Title: "Changes", Nav: "changes", Session: s.viewer(), CSRF: s.csrf, AsOf: ev.asOf, Data: d})
 	})
 }

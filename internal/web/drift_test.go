@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardnet/ward/internal/store"
 )
@@ -78,5 +80,41 @@ func TestChangesShowsDriftPerTarget(t *testing.T) {
 	}
 	if sw := row("core-sw"); !strings.Contains(sw, "not recorded (ward drift)") {
 		t.Errorf("a target never checked: %s", sw)
+	}
+}
+
+// TestChangesShowsAppliesInProgress: /ui/changes lists an apply whose
+// targets are still being pushed, with how many are left; the page as of
+// a past time does not (it shows what was recorded then).
+func TestChangesShowsAppliesInProgress(t *testing.T) {
+	s := newUIServer(t)
+	ctx := context.Background()
+	pl := store.Plan{Content: "{}", CreatedAt: s.st.Now()}
+	if err := s.st.CreatePlan(ctx, &pl); err != nil {
+		t.Fatal(err)
+	}
+	run := store.ApplyRun{PlanID: pl.ID, Status: "running", Actor: "token:night-shift", StartedAt: s.st.Now()}
+	job := func(id uint64, tg store.ApplyTarget) store.Job {
+		return store.Job{Kind: "plan.apply", Target: tg.Target, Key: fmt.Sprintf("apply:%d:%s", id, tg.Target), RunAt: s.st.Now().Add(time.Hour)}
+	}
+	finish := func(store.ApplyRun, []store.ApplyTarget) (string, string, store.AuditEntry, error) {
+		t.Fatal("the run finished with targets pending")
+		return "", "", store.AuditEntry{}, nil
+	}
+	if err := s.st.StartApply(ctx, &run, []store.ApplyTarget{{Target: "core-fw", Status: "applied"}, {Target: "access-ovs"}, {Target: "core-sw"}}, job, finish); err != nil {
+		t.Fatal(err)
+	}
+	c := s.signIn(t, store.RoleAuditor)
+	a := do(t, c, "GET", s.url+"/ui/changes", nil)
+	if a.status != 200 {
+		t.Fatalf("GET /ui/changes: %d", a.status)
+	}
+	m := regexp.MustCompile(`(?s)id="in-progress".*?<th scope="row">` + fmt.Sprint(run.ID) + `</th>.*?</tr>`).FindString(a.body)
+	if m == "" || !strings.Contains(m, "token:night-shift") || !strings.Contains(m, "2 of 3") || !strings.Contains(m, fmt.Sprintf("#%d", pl.ID)) {
+		t.Fatalf("no row for apply run %d in progress on /ui/changes: %q", run.ID, m)
+	}
+	past := do(t, c, "GET", s.url+"/ui/changes?as_of="+s.st.Now().Add(-time.Minute).UTC().Format(time.RFC3339), nil)
+	if past.status != 200 || strings.Contains(past.body, `id="in-progress"`) {
+		t.Errorf("the page as of a minute ago: %d, in-progress section shown: %v", past.status, strings.Contains(past.body, `id="in-progress"`))
 	}
 }
