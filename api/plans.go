@@ -342,28 +342,12 @@ func (s *Server) applyPlan(c *gin.Context) {
 			s.metrics.pushErrors.WithLabelValues(r.Target, "apply").Inc()
 		}
 	}
-	s.answerApply(c, stream, ApplyResult{PlanID: row.ID, RunID: runID, Status: applyStatus(results), Results: results})
+	s.answerApply(c, stream, ApplyResult{PlanID: row.ID, RunID: runID, Status: plan.RunStatus(results), Results: results})
 }
 
 // applyWait is how long an apply request waits for its run: long enough
 // for a whole fleet, short of the server's write timeout.
 const applyWait = 10 * time.Minute
-
-// applyStatus is a run's status as the API gives it: running while a
-// target is pending, failed when a target was not applied, else
-// succeeded.
-func applyStatus(results []plan.PushResult) string {
-	status := "succeeded"
-	for _, r := range results {
-		switch {
-		case r.Status == store.ApplyPending:
-			return "running"
-		case r.Status != "applied":
-			status = "failed"
-		}
-	}
-	return status
-}
 
 // cancelApply answers POST /api/v1/applies/{id}/cancel: every target of
 // the run whose push has not started is skipped, nothing sent to it; a
@@ -416,7 +400,7 @@ func (s *Server) applyResult(c *gin.Context, id uint64) (*ApplyResult, bool) {
 		s.internal(c, "reading the apply run's targets", err)
 		return nil, false
 	}
-	return &ApplyResult{PlanID: run.PlanID, RunID: run.ID, Status: applyStatus(results), Results: results}, true
+	return &ApplyResult{PlanID: run.PlanID, RunID: run.ID, Status: plan.RunStatus(results), Results: results}, true
 }
 
 // getApply answers GET /api/v1/applies/{id}: an apply run and each of its

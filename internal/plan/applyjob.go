@@ -129,12 +129,7 @@ func CancelApply(ctx context.Context, st *store.Store, runID uint64, actor strin
 // summary, and the apply.finish audit event.
 func finishRun(run store.ApplyRun, targets []store.ApplyTarget) (string, string, store.AuditEntry, error) {
 	results := resultsOf(targets)
-	status := "succeeded"
-	for _, r := range results {
-		if r.Status != "applied" && r.Status != "not_pushed" {
-			status = "failed"
-		}
-	}
+	status := RunStatus(results)
 	summary, err := json.Marshal(results)
 	if err != nil {
 		return "", "", store.AuditEntry{}, err
@@ -147,6 +142,24 @@ func finishRun(run store.ApplyRun, targets []store.ApplyTarget) (string, string,
 	}
 	detail["status"], detail["results"] = status, results
 	return status, string(summary), store.AuditEntry{Actor: run.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", run.ID), Detail: detail}, nil
+}
+
+// RunStatus is an apply run's status from its targets' results: "running"
+// while a target is pending, "failed" when one was not applied (a target
+// with push = false, which Ward never pushes, is no failure), else
+// "succeeded".
+func RunStatus(results []PushResult) string {
+	status := "succeeded"
+	for _, r := range results {
+		switch r.Status {
+		case store.ApplyPending:
+			return "running"
+		case "applied", "not_pushed":
+		default:
+			status = "failed"
+		}
+	}
+	return status
 }
 
 // resultsOf turns an apply run's targets into results, sorted by target.
