@@ -77,18 +77,11 @@ func (s *Store) StartApply(ctx context.Context, run *ApplyRun, targets []ApplyTa
 // finish, in the same transaction.
 func (s *Store) SettleApplyTarget(ctx context.Context, t ApplyTarget, finish ApplyFinisher) (settled bool, err error) {
 	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The run's row is the lock every settle of the run takes, so the
-		// last two to settle cannot each see the other still pending.
-		var run ApplyRun
-		q := tx.Where("id = ?", t.RunID)
-		if s.dialect == Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		if _, err := s.lockRun(tx, t.RunID); err != nil {
+			return err
 		}
-		if err := q.Take(&run).Error; err != nil {
-			return fmt.Errorf("apply run %d: %w", t.RunID, err)
-		}
-		var seq int
-		if err := tx.Model(&ApplyTarget{}).Where("run_id = ?", t.RunID).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error; err != nil {
+		seq, err := lastSeq(tx, t.RunID)
+		if err != nil {
 			return err
 		}
 		now := tx.NowFunc().UTC().Truncate(time.Microsecond)
@@ -107,6 +100,32 @@ func (s *Store) SettleApplyTarget(ctx context.Context, t ApplyTarget, finish App
 		return false, fmt.Errorf("recording the push of target %s in apply run %d: %w", t.Target, t.RunID, err)
 	}
 	return settled, nil
+}
+
+// lockRun reads run id, locked for the rest of tx: the lock every settle
+// and cancel of the run takes, so the last two to settle cannot each see
+// the other still pending, and a cancel sees no settle half-done.
+func (s *Store) lockRun(tx *gorm.DB, id uint64) (ApplyRun, error) {
+	var run ApplyRun
+	q := tx.Where("id = ?", id)
+	if s.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	err := q.Take(&run).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return run, fmt.Errorf("apply run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return run, fmt.Errorf("apply run %d: %w", id, err)
+	}
+	return run, nil
+}
+
+// lastSeq is the Seq of run id's last settled target, 0 for none.
+func lastSeq(tx *gorm.DB, id uint64) (int, error) {
+	var seq int
+	err := tx.Model(&ApplyTarget{}).Where("run_id = ?", id).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error
+	return seq, err
 }
 
 // finishApplyIfDone finishes run id when none of its targets is pending.
@@ -234,14 +253,8 @@ var ErrApplyFinished = errors.New("the apply run is finished")
 // targets cancelled and those still pushing.
 func (s *Store) CancelApply(ctx context.Context, id uint64, actor, why string, jobKey func(runID uint64, target string) string, finish ApplyFinisher) (cancelled, running []string, err error) {
 	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var run ApplyRun
-		q := tx.Where("id = ?", id)
-		if s.dialect == Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&run).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("apply run %d: %w", id, ErrNotFound)
-		} else if err != nil {
+		run, err := s.lockRun(tx, id)
+		if err != nil {
 			return err
 		}
 		if run.FinishedAt != nil {
@@ -251,8 +264,8 @@ func (s *Store) CancelApply(ctx context.Context, id uint64, actor, why string, j
 		if err := tx.Omit("plan").Where("run_id = ? AND status = ?", id, ApplyPending).Order("target").Find(&pending).Error; err != nil {
 			return err
 		}
-		var seq int
-		if err := tx.Model(&ApplyTarget{}).Where("run_id = ?", id).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error; err != nil {
+		seq, err := lastSeq(tx, id)
+		if err != nil {
 			return err
 		}
 		now := tx.NowFunc().UTC().Truncate(time.Microsecond)
