@@ -14,14 +14,8 @@ import (
 func TestFencingConformance(t *testing.T) {
 	s := realNft(t)
 	d := New(Options{TempDir: t.TempDir()})
-	first, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := d.Render(permissive())
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustRender(t, d, hospital())
+	second := mustRender(t, d, permissive())
 	drivertest.TestFencing(t, d, s, drivertest.FenceCase{First: first, Second: second, QuarantineAddr: "10.61.210.12", Set: "quarantine_isolate"})
 }
 
@@ -34,20 +28,14 @@ func TestFenceMovedDuringPush(t *testing.T) {
 	s := realNft(t)
 	d := New(Options{TempDir: t.TempDir()})
 	ctx := t.Context()
-	cfg, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, hospital())
 	if err := d.Apply(ctx, s, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := s.Run(ctx, "nft list tables"); err != nil || strings.Contains(out, "ward_fence") {
 		t.Fatalf("an apply without a fencing token made the fence table: %q %v", out, err)
 	}
-	other, err := d.Render(permissive())
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := mustRender(t, d, permissive())
 	at := func(token int64) context.Context { return drivers.WithFence(ctx, "core-fw", token) }
 	cases := []struct {
 		name   string
@@ -111,10 +99,7 @@ func TestFenceDatabases(t *testing.T) {
 	s := realNft(t)
 	d := New(Options{TempDir: t.TempDir()})
 	ctx := t.Context()
-	cfg, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, hospital())
 	var resets []drivers.FenceReset
 	ctx = drivers.OnFenceReset(ctx, func(r drivers.FenceReset) { resets = append(resets, r) })
 	steps := []struct {
@@ -172,14 +157,8 @@ func TestFenceResetDuringPush(t *testing.T) {
 	s := realNft(t)
 	d := New(Options{TempDir: t.TempDir()})
 	ctx := t.Context()
-	cfg, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := d.Render(permissive())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, hospital())
+	other := mustRender(t, d, permissive())
 	cases := []struct{ name, prefix string }{
 		{"apply-before-commit", "nft -f"},
 		{"add-to-set", "nft '"},

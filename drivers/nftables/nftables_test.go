@@ -7,6 +7,7 @@ import (
 
 	"github.com/wardnet/ward/drivers"
 	"github.com/wardnet/ward/drivers/drivertest"
+	"github.com/wardnet/ward/drivers/intent"
 	"github.com/wardnet/ward/drivers/localsession"
 )
 
@@ -63,10 +64,7 @@ func TestApplyIsAtomic(t *testing.T) {
 	tmp := t.TempDir()
 	d := New(Options{TempDir: tmp})
 	ctx := t.Context()
-	good, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := mustRender(t, d, hospital())
 	if err := d.Apply(ctx, s, good); err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +72,7 @@ func TestApplyIsAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad, err := d.Render(permissive())
-	if err != nil {
-		t.Fatal(err)
-	}
+	bad := mustRender(t, d, permissive())
 	err = d.Apply(ctx, s, breakRule(bad))
 	if !errors.Is(err, drivers.ErrCheckFailed) {
 		t.Fatalf("Apply of a broken script: err = %v, want ErrCheckFailed", err)
@@ -104,10 +99,7 @@ func TestQuarantineSets(t *testing.T) {
 	d := New(Options{})
 	su := d.(drivers.SetUpdater)
 	ctx := t.Context()
-	cfg, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, hospital())
 	if err := d.Apply(ctx, s, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -171,4 +163,14 @@ func TestQuarantineSets(t *testing.T) {
 	if err := su.AddToSet(ctx, s, "quarantine_isolate", []string{"pump-12"}); err == nil {
 		t.Error("AddToSet of a name that is no address succeeded")
 	}
+}
+
+// mustRender renders tg with d, failing the test on an error.
+func mustRender(t testing.TB, d drivers.Driver, tg *intent.Target) drivers.Config {
+	t.Helper()
+	cfg, err := d.Render(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -44,10 +44,7 @@ func TestParseRoundTrip(t *testing.T) {
 // not skipped, so a table changed by hand is drift, not a quiet match.
 func TestParseRefusesForeignLines(t *testing.T) {
 	d := New(Options{})
-	cfg, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, hospital())
 	for _, edit := range []struct{ old, new string }{
 		{"ct state invalid drop\n", "ct state invalid drop\n\t\tip saddr 10.0.0.1 accept\n"},
 		{"policy drop;", "policy reject;"},

@@ -153,10 +153,7 @@ func TestApplyRacesQuarantine(t *testing.T) {
 	s, ns := realNftIn(t)
 	d := New(Options{TempDir: t.TempDir()})
 	ctx := t.Context()
-	first, err := d.Render(variant(0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustRender(t, d, variant(0))
 	if err := d.Apply(ctx, s, first); err != nil {
 		t.Fatal(err)
 	}
@@ -231,10 +228,7 @@ func TestQuarantineBetweenCheckAndCommit(t *testing.T) {
 	d := New(Options{TempDir: t.TempDir()})
 	su := d.(drivers.SetUpdater)
 	ctx := t.Context()
-	cfg, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, hospital())
 	if err := d.Apply(ctx, s, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -250,10 +244,7 @@ func TestQuarantineBetweenCheckAndCommit(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	next, err := d.Render(variant(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := mustRender(t, d, variant(1))
 	if err := d.Apply(ctx, h, next); err != nil {
 		t.Fatal(err)
 	}
@@ -280,10 +271,7 @@ func TestQuarantineSetRedeclared(t *testing.T) {
 	s := realNft(t)
 	d := New(Options{TempDir: t.TempDir()})
 	ctx := t.Context()
-	cfg, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, hospital())
 	old := strings.Replace(cfg.Text, "set quarantine_isolate_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n", "set quarantine_isolate_v4 {\n\t\ttype ipv4_addr\n", 1)
 	if old == cfg.Text {
 		t.Fatal("the test could not change the set's declaration")
@@ -299,7 +287,7 @@ func TestQuarantineSetRedeclared(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := s.Run(ctx, "nft list table inet ward")
-	err = d.Apply(ctx, s, cfg)
+	err := d.Apply(ctx, s, cfg)
 	if err == nil || !strings.Contains(err.Error(), "quarantine set quarantine_isolate_v4 holds 1 addresses") || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Fatalf("Apply redeclaring a quarantine set with a member: err = %v; want a refusal naming the set and its member count", err)
 	}
@@ -322,10 +310,7 @@ func TestQuarantineSetRedeclared(t *testing.T) {
 	if err := d.(drivers.SetUpdater).AddToSet(ctx, s, "quarantine_restrict", []string{"10.61.220.9"}); err != nil {
 		t.Fatal(err)
 	}
-	none, err := d.Render(permissive())
-	if err != nil {
-		t.Fatal(err)
-	}
+	none := mustRender(t, d, permissive())
 	err = d.Apply(ctx, s, none)
 	if err == nil || !strings.Contains(err.Error(), "quarantine_restrict_v4 holds 1 addresses") || !strings.Contains(err.Error(), "no longer has it") {
 		t.Fatalf("Apply dropping a quarantine set with a member: err = %v; want a refusal", err)
@@ -416,14 +401,8 @@ func TestListingStable(t *testing.T) {
 	s := realNft(t)
 	d := New(Options{TempDir: t.TempDir()})
 	ctx := t.Context()
-	a, err := d.Render(hospital())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := d.Render(variant(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustRender(t, d, hospital())
+	b := mustRender(t, d, variant(1))
 	if err := d.Apply(ctx, s, a); err != nil {
 		t.Fatal(err)
 	}
