@@ -18,14 +18,8 @@ func TestFencingConformance(t *testing.T) {
 	br, p := bridge(t)
 	s := localsession.New(localsession.Options{MaxLine: 4096})
 	d := New(Options{Bridge: br, Timeout: 2 * time.Second})
-	first, err := d.Render(ward(p[0], p[1], p[2]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := d.Render(other(p[0], p[2]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustRender(t, d, ward(p[0], p[1], p[2]))
+	second := mustRender(t, d, other(p[0], p[2]))
 	drivertest.TestFencing(t, d, s, drivertest.FenceCase{First: first, Second: second, QuarantinePort: p[0], VLAN: 999})
 }
 
@@ -59,14 +53,8 @@ func TestFenceMovedDuringPush(t *testing.T) {
 	ctx := t.Context()
 	d := New(Options{Bridge: br, Timeout: 2 * time.Second})
 	s := localsession.New(localsession.Options{MaxLine: 4096})
-	first, err := d.Render(ward(p[0], p[1], p[2]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := d.Render(other(p[0], p[2]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustRender(t, d, ward(p[0], p[1], p[2]))
+	second := mustRender(t, d, other(p[0], p[2]))
 	if err := d.Apply(ctx, s, first); err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +119,7 @@ func TestFenceLegacySwitch(t *testing.T) {
 	ctx := t.Context()
 	d := New(Options{Bridge: br, Timeout: 2 * time.Second})
 	s := localsession.New(localsession.Options{MaxLine: 4096})
-	cfg, err := d.Render(ward(p[0], p[1], p[2]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, ward(p[0], p[1], p[2]))
 	if out, err := exec.Command("ovs-vsctl", "--timeout=30", "set", "bridge", br, "external_ids:ward-fence=7").CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

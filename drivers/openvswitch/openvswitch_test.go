@@ -165,10 +165,7 @@ func TestQuarantineVLAN(t *testing.T) {
 	s := localsession.New(localsession.Options{})
 	d := New(Options{Bridge: br})
 	ctx := t.Context()
-	cfg, err := d.Render(ward(p[0], p[1], p[2]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustRender(t, d, ward(p[0], p[1], p[2]))
 	if err := d.Apply(ctx, s, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -223,10 +220,7 @@ func TestQuarantineVLAN(t *testing.T) {
 // sent; a bridge name with shell characters is refused the same way.
 func TestApplyParsesBeforeSending(t *testing.T) {
 	d := New(Options{Bridge: "ward-br"})
-	good, err := d.Render(ward("p1", "p2", "p3"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := mustRender(t, d, ward("p1", "p2", "p3"))
 	line := "-- set port p1 tag=210 vlan_mode=access external_ids:ward-device=pump1 external_ids:ward-vlan=210 external_ids:ward-zone=infusion_pumps"
 	if !strings.Contains(good.Text, line+"\n") {
 		t.Fatalf("the rendered configuration has no line %q:\n%s", line, good.Text)
@@ -278,4 +272,14 @@ func TestApplyParsesBeforeSending(t *testing.T) {
 	if len(r.Commands) == 0 {
 		t.Error("Apply of the rendered configuration sent nothing: the recorder sees no commands at all")
 	}
+}
+
+// mustRender renders tg with d, failing the test on an error.
+func mustRender(t testing.TB, d drivers.Driver, tg *intent.Target) drivers.Config {
+	t.Helper()
+	cfg, err := d.Render(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
