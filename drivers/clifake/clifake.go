@@ -181,6 +181,41 @@ func (s *Server) WriteKnownHosts(t testing.TB) string {
 	return path
 }
 
+// Blackhole listens on 127.0.0.1 and accepts TCP connections it never
+// answers on, as a device whose sshd is wedged or whose packets are
+// dropped once the handshake is done: an SSH client waits for the banner
+// until its own timeout. It returns the listener's host:port; the
+// listener and the connections it holds close when the test ends.
+func Blackhole(t TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
 // Cut closes the TCP connection a session runs on, without a word, as a
 // failed link would: the client sees the connection go, not an orderly
 // end of the channel.

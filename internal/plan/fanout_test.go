@@ -120,35 +120,7 @@ func (f *fanFleet) refuse(target string) { f.servers[target].Close() }
 
 // hang points target at a listener that accepts TCP and never speaks, as
 // a device whose sshd is wedged.
-func (f *fanFleet) hang(t testing.TB, target string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never answered
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	f.addr[target] = ln.Addr().String()
-}
+func (f *fanFleet) hang(t testing.TB, target string) { f.addr[target] = clifake.Blackhole(t) }
 
 // dial is a DialFunc over real SSH to the fleet, the host key pinned.
 func (f *fanFleet) dial(ctx context.Context, target string) (drivers.Session, error) {

@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wardnet/ward/drivers"
+	"github.com/wardnet/ward/drivers/clifake"
 	"github.com/wardnet/ward/drivers/drivertest"
 	"github.com/wardnet/ward/drivers/localsession"
 	"github.com/wardnet/ward/drivers/sshsession"
@@ -28,35 +30,15 @@ import (
 // blackhole accepts TCP connections and never answers on them, as a
 // firewall does whose packets are dropped once the handshake is done (or
 // a device hung mid-session): an SSH client waits for the banner until its
-// own timeout.
+// own timeout. It returns the port.
 func blackhole(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(clifake.Blackhole(t))
+	n, err := strconv.Atoi(port)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return n
 }
 
 // TestBlackholedTargetDelaysOnlyItself: during an alert storm one of two
