@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,52 +67,31 @@ func haFailoverBench(b *testing.B, kill bool) {
 		}
 		b.StartTimer()
 
-		var dropped atomic.Int64 // ns from the alert to the first dropped attempt
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
 		if kill {
 			leader.kill(b)
 		} else {
 			survivors = append(survivors, leader)
 		}
 		killed := time.Now()
-		start := time.Now()
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				at := time.Since(start)
-				if err := dialFromNetns(devs[labWS].ns, probe, 50*time.Millisecond); err != nil {
-					dropped.Store(int64(at))
-					return
-				}
-			}
-		})
+		w := watchDrop(devs[labWS].ns, probe)
 		code, res, eb, err := client.post(survivors[i%2].url, genericAlertJSON(fmt.Sprintf("failover-%d-%d", killed.UnixNano(), i), labTVIP, "high"))
 		if err != nil || code != 202 || len(res.Results) != 1 || res.Results[0].Action != "isolate" {
-			close(stop)
+			w.close()
 			b.Fatalf("iteration %d: alert to %s: %d %s %+v %v, want isolate", i, survivors[i%2].id, code, eb, res.Results, err)
 		}
 		if kill {
 			newLeader, _ := haLeader(b, 10*time.Second, survivors...)
 			if newLeader == nil {
-				close(stop)
+				w.close()
 				b.Fatalf("iteration %d: no survivor leads 10 s after the kill", i)
 			}
 			failover = append(failover, time.Since(killed))
 		}
-		for deadline := time.Now().Add(5 * time.Second); dropped.Load() == 0; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				close(stop)
-				b.Fatalf("iteration %d: connections not dropped 5 s after the alert", i)
-			}
+		d, ok := w.wait(5 * time.Second)
+		if !ok {
+			b.Fatalf("iteration %d: connections not dropped 5 s after the alert", i)
 		}
-		close(stop)
-		wg.Wait()
-		drop = append(drop, time.Duration(dropped.Load()))
+		drop = append(drop, d)
 
 		b.StopTimer()
 		if code, out, errs := runWard(b, "release", labTV, "-policy", pol, "-db", db); code != 0 {
@@ -129,14 +107,13 @@ func haFailoverBench(b *testing.B, kill bool) {
 	}
 	slices.Sort(drop)
 	slices.Sort(failover)
-	pct := func(d []time.Duration, p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
-	b.ReportMetric(float64(pct(drop, 0.50).Microseconds())/1000, "drop-p50-ms")
-	b.ReportMetric(float64(pct(drop, 0.99).Microseconds())/1000, "drop-p99-ms")
-	b.Logf("over %d alerts: alert to dropped p50 %s, p99 %s, max %s", len(drop), pct(drop, 0.5), pct(drop, 0.99), drop[len(drop)-1])
+	b.ReportMetric(float64(percentile(drop, 0.50).Microseconds())/1000, "drop-p50-ms")
+	b.ReportMetric(float64(percentile(drop, 0.99).Microseconds())/1000, "drop-p99-ms")
+	b.Logf("over %d alerts: alert to dropped p50 %s, p99 %s, max %s", len(drop), percentile(drop, 0.5), percentile(drop, 0.99), drop[len(drop)-1])
 	if kill {
-		b.ReportMetric(float64(pct(failover, 0.50).Microseconds())/1000, "leader-p50-ms")
+		b.ReportMetric(float64(percentile(failover, 0.50).Microseconds())/1000, "leader-p50-ms")
 		b.ReportMetric(float64(failover[len(failover)-1].Microseconds())/1000, "leader-max-ms")
-		b.Logf("kill -9 to a new leader over %d failovers: p50 %s, max %s", len(failover), pct(failover, 0.5), failover[len(failover)-1])
+		b.Logf("kill -9 to a new leader over %d failovers: p50 %s, max %s", len(failover), percentile(failover, 0.5), failover[len(failover)-1])
 	}
 }
 

@@ -67,43 +67,17 @@ func BenchmarkLabQuarantineLatency(b *testing.B) {
 		if err := dialFromNetns(devs[labWS].ns, target, time.Second); err != nil {
 			b.Fatalf("iteration %d: %s not reachable before the alert: %v", i, target, err)
 		}
-		var dropped atomic.Int64 // ns since start of the first dropped attempt
-		start := time.Now()
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				at := time.Since(start)
-				if err := dialFromNetns(devs[labWS].ns, target, 50*time.Millisecond); err != nil {
-					dropped.Store(int64(at))
-					return
-				}
-			}
-		}()
+		w := watchDrop(devs[labWS].ns, target)
 		res := postAlert(b, srv.url, genericAlertJSON(fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i), labTVIP, "high"))
 		if len(res.Results) != 1 || res.Results[0].Action != "isolate" {
-			close(stop)
+			w.close()
 			b.Fatalf("iteration %d: %+v, want isolate", i, res.Results)
 		}
-		deadline := time.After(3 * time.Second)
-		for dropped.Load() == 0 {
-			select {
-			case <-deadline:
-				close(stop)
-				b.Fatalf("iteration %d: connections not dropped 3 s after the alert", i)
-			case <-time.After(time.Millisecond):
-			}
+		d, ok := w.wait(3 * time.Second)
+		if !ok {
+			b.Fatalf("iteration %d: connections not dropped 3 s after the alert", i)
 		}
-		close(stop)
-		wg.Wait()
-		lat = append(lat, time.Duration(dropped.Load()))
+		lat = append(lat, d)
 		b.StopTimer()
 		if code, out, errs := runWard(b, "release", labTV, "-policy", pol, "-db", db); code != 0 {
 			b.Fatalf("release: %s%s", out, errs)
@@ -111,11 +85,62 @@ func BenchmarkLabQuarantineLatency(b *testing.B) {
 		b.StartTimer()
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(len(lat)), "quarantines")
-	b.Logf("alert to dropped over %d quarantines: p50 %s, p99 %s, max %s", len(lat), pct(0.5), pct(0.99), lat[len(lat)-1])
+	b.Logf("alert to dropped over %d quarantines: p50 %s, p99 %s, max %s", len(lat), percentile(lat, 0.5), percentile(lat, 0.99), lat[len(lat)-1])
+}
+
+// percentile is the p-th percentile (0 < p < 1) of d, sorted.
+func percentile(d []time.Duration, p float64) time.Duration {
+	return d[min(len(d)-1, int(p*float64(len(d))))]
+}
+
+// dropWatch connects to a target from a lab namespace in a loop (50 ms
+// timeout each) from its start, until one attempt fails: the drop.
+type dropWatch struct {
+	dropped atomic.Int64 // ns from the start to the first failed attempt
+	stop    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+}
+
+func watchDrop(ns, target string) *dropWatch {
+	w := &dropWatch{stop: make(chan struct{})}
+	start := time.Now()
+	w.wg.Go(func() {
+		for {
+			select {
+			case <-w.stop:
+				return
+			default:
+			}
+			at := time.Since(start)
+			if err := dialFromNetns(ns, target, 50*time.Millisecond); err != nil {
+				w.dropped.Store(int64(at))
+				return
+			}
+		}
+	})
+	return w
+}
+
+// wait returns how long after the watch's start connections were first
+// dropped, false when not within timeout; the watch is over either way.
+func (w *dropWatch) wait(timeout time.Duration) (time.Duration, bool) {
+	defer w.close()
+	for deadline := time.Now().Add(timeout); w.dropped.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return 0, false
+		}
+	}
+	return time.Duration(w.dropped.Load()), true
+}
+
+// close ends the watch.
+func (w *dropWatch) close() {
+	w.once.Do(func() { close(w.stop) })
+	w.wg.Wait()
 }
 
 // BenchmarkAlertIntake measures alerts per second through ward serve's
