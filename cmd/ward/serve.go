@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,6 +131,10 @@ func runServe(c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "ward serve: -tls-cert and -tls-key go together: give both, or neither")
 		return 2
 	}
+	if s.lease < 300*time.Millisecond {
+		fmt.Fprintf(c.stderr, "ward serve: -lease %v is too short: give 300ms or more (default 3s)\n", s.lease)
+		return 2
+	}
 	var tlsCfg *tls.Config
 	if s.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(s.tlsCert, s.tlsKey)
@@ -184,11 +190,8 @@ func runServe(c *cli, args []string) int {
 		plan.HandleApplyJobs(queue, plan.Pusher{Drivers: newRegistry(), Store: st, Dial: dial})
 		plan.HandleDriftJobs(queue, plan.DriftChecker{Drivers: newRegistry(), Store: st, Dial: dial,
 			DriverOf: func(target string) (string, bool) {
-				t := holder.Load().Config.Targets[target]
-				if t == nil || t.RenderOnly {
-					return "", false
-				}
-				return t.Driver, true
+				d, ok := pushedTargets(holder.Load().Config)[target]
+				return d, ok
 			},
 			OnResult: func(d plan.Drift) {
 				metrics.DriftChecked(d)
@@ -203,10 +206,6 @@ func runServe(c *cli, args []string) int {
 	// safe on several at once), so none is re-added; the leader then
 	// reconciles the targets at the start of its term.
 	expireAtStart(ctx, m, log)
-	if s.lease < 300*time.Millisecond {
-		fmt.Fprintf(c.stderr, "ward serve: -lease %v is too short: give 300ms or more (default 3s)\n", s.lease)
-		return 2
-	}
 	advertise := s.advertise
 	if advertise == "" {
 		advertise = s.listen
@@ -457,12 +456,7 @@ func lead(ctx context.Context, w leaderWork) {
 // records as a drift check.
 func driftScheduler(ctx context.Context, w leaderWork) {
 	onTick(ctx, w.driftEvery, func() {
-		var targets []string
-		for name, t := range w.holder.Load().Config.Targets {
-			if !t.RenderOnly {
-				targets = append(targets, name)
-			}
-		}
+		targets := slices.Collect(maps.Keys(pushedTargets(w.holder.Load().Config)))
 		step, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		if queued, err := plan.EnqueueDriftChecks(step, w.st, w.queue, targets); err != nil {
@@ -471,6 +465,18 @@ func driftScheduler(ctx context.Context, w leaderWork) {
 			w.log.Debug("queued the scheduled drift checks", "targets", queued)
 		}
 	})
+}
+
+// pushedTargets names the targets of cfg Ward connects to (all but those
+// with push = false), each with its driver.
+func pushedTargets(cfg *policy.Config) map[string]string {
+	out := map[string]string{}
+	for name, t := range cfg.Targets {
+		if !t.RenderOnly {
+			out[name] = t.Driver
+		}
+	}
+	return out
 }
 
 // onTick calls fn every interval (never when every is 0 or less) until
