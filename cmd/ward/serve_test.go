@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -430,4 +431,18 @@ func TestServeStartExpiresBeforeReconcile(t *testing.T) {
 	}
 	m.Close()
 	st.Close()
+}
+
+// TestServeRefusesShortLease: a lease under 300 ms is refused with the
+// other flags, exit 2, before the database is opened.
+func TestServeRefusesShortLease(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ward.db")
+	code, _, errs := runWard(t, "serve", "-lease", "100ms", "-db", "sqlite://"+db, "-listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(errs, "-lease 100ms is too short: give 300ms or more") {
+		t.Fatalf("ward serve -lease 100ms: exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was made before the flags were checked: %v", err)
+	}
 }
