@@ -188,15 +188,13 @@ func (q *Queue) maxAttempts(kind string) int {
 	return q.opts.MaxAttempts
 }
 
-// kindAttempts names the kinds whose attempts differ from the queue's.
+// kindAttempts is each handled kind's attempts.
 func (q *Queue) kindAttempts() map[string]int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := map[string]int{}
 	for k, h := range q.handlers {
-		if h.maxAttempts != q.opts.MaxAttempts {
-			out[k] = h.maxAttempts
-		}
+		out[k] = h.maxAttempts
 	}
 	return out
 }
@@ -360,7 +358,7 @@ func (q *Queue) work(ctx context.Context, target string, sem chan struct{}) {
 // running finishes (within its deadline) and no further job starts: a
 // push cut off half-way helps nobody.
 func (q *Queue) runTarget(ctx context.Context, target string, budget time.Duration) (more bool, errs []error) {
-	kinds := q.kinds()
+	kinds, attempts := q.kinds(), q.kindAttempts()
 	var mu sync.Mutex
 	inside := false
 	dctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -385,7 +383,7 @@ func (q *Queue) runTarget(ctx context.Context, target string, budget time.Durati
 		for octx.Err() == nil && ctx.Err() == nil {
 			j, err := q.st.ClaimJob(octx, store.ClaimOptions{
 				Target: target, Worker: q.worker, Kinds: kinds, Now: q.opts.Now(),
-				MaxAttempts: q.opts.MaxAttempts, KindMaxAttempts: q.kindAttempts(), MaxBackoff: q.maxBackoff,
+				MaxAttempts: q.opts.MaxAttempts, KindMaxAttempts: attempts, MaxBackoff: q.maxBackoff,
 				GaveUp: func(j store.Job, why string) { q.gaveUp(octx, j, why) },
 			})
 			if err != nil {
