@@ -56,9 +56,14 @@ func CheckDrift(ctx context.Context, st *store.Store, reg *drivers.Registry, dri
 func recordDrift(ctx context.Context, st *store.Store, drifts []Drift, actor string) error {
 	rows := make([]store.DriftCheck, len(drifts))
 	for i, d := range drifts {
-		rows[i] = store.DriftCheck{Target: d.Target, Status: d.Status, RunningHash: d.RunningSHA256, AppliedHash: d.AppliedSHA256, Error: d.Error}
+		rows[i] = d.check()
 	}
 	return st.RecordDriftChecks(ctx, rows, actor)
+}
+
+// check is d as the store records it.
+func (d Drift) check() store.DriftCheck {
+	return store.DriftCheck{Target: d.Target, Status: d.Status, RunningHash: d.RunningSHA256, AppliedHash: d.AppliedSHA256, Error: d.Error}
 }
 
 // checkTarget checks one target Ward applied state s (of hash) to.

@@ -14,9 +14,10 @@ import (
 
 // Scheduled drift checks: ward serve's leader enqueues one DriftJobKind
 // job per target Ward has applied to, every interval; any replica's queue
-// runs them under the target's owner, and each records its check
-// (drift_checks, audited target.drift_check) as `ward drift` does, by
-// ScheduledDriftActor.
+// runs them under the target's owner, and each records its check in
+// drift_checks by ScheduledDriftActor, as `ward drift` does — audited
+// (target.drift_check) only when its result differs from the target's
+// previous check (store.RecordScheduledDriftCheck).
 
 // DriftJobKind is the job that checks one target's running configuration
 // against what Ward last applied to it.
@@ -93,7 +94,7 @@ func (c DriftChecker) run(ctx context.Context, j store.Job) error {
 		return fmt.Errorf("target %s: stored state is unreadable: %w", j.Target, err)
 	}
 	d := checkTarget(ctx, c.Drivers, j.Target, driver, s, row.Hash, c.Dial, direct{})
-	if err := recordDrift(context.WithoutCancel(ctx), c.Store, []Drift{d}, ScheduledDriftActor); err != nil {
+	if _, err := c.Store.RecordScheduledDriftCheck(context.WithoutCancel(ctx), d.check(), ScheduledDriftActor); err != nil {
 		return fmt.Errorf("target %s: drift checked (%s), but recording the check failed: %w", j.Target, d.Status, err)
 	}
 	if c.OnResult != nil {

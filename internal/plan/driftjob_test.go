@@ -91,4 +91,28 @@ func TestScheduledDriftChecks(t *testing.T) {
 	if len(got) != 2 || got[1].Status != store.DriftDrift {
 		t.Fatalf("second check: %+v", got)
 	}
+	// Checked again, still the same drift: stored, but the audit log has
+	// one event per change (in sync, then drifted), not one per check.
+	if _, err := EnqueueDriftChecks(ctx, f.st, q, []string{"core-fw"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].Status != store.DriftDrift {
+		t.Fatalf("third check: %+v", got)
+	}
+	events, err := f.st.ListAudit(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := 0
+	for _, e := range events {
+		if e.Action == "target.drift_check" && e.Actor == ScheduledDriftActor {
+			audited++
+		}
+	}
+	if audited != 2 {
+		t.Errorf("%d scheduled drift checks audited; want 2 (the first, then the change to drifted), not one per check", audited)
+	}
 }

@@ -48,37 +48,84 @@ var driftStatuses = []string{DriftInSync, DriftDrift, DriftError, DriftNeverAppl
 // and by actor, with one audit event (target.drift_check) naming every
 // target's status and running hash, in one transaction.
 func (s *Store) RecordDriftChecks(ctx context.Context, checks []DriftCheck, actor string) error {
+	_, err := s.recordDriftChecks(ctx, checks, actor, false)
+	return err
+}
+
+// RecordScheduledDriftCheck stores one target's check made on a schedule
+// (ward serve -drift-interval). The check is always stored; it is audited
+// (target.drift_check, with the previous check's status) only when its
+// result differs from the target's previous check — status, running or
+// applied hash — or the target has none: a check every hour of every
+// target would otherwise bury the audit log's changes under repeats of
+// "still in sync", while drift_checks keeps every check for the report.
+// It says whether it audited.
+func (s *Store) RecordScheduledDriftCheck(ctx context.Context, c DriftCheck, actor string) (audited bool, err error) {
+	return s.recordDriftChecks(ctx, []DriftCheck{c}, actor, true)
+}
+
+func (s *Store) recordDriftChecks(ctx context.Context, checks []DriftCheck, actor string, onlyChanges bool) (bool, error) {
 	if len(checks) == 0 {
-		return nil
+		return false, nil
 	}
 	if actor == "" {
-		return errors.New("recording a drift check: no actor")
+		return false, errors.New("recording a drift check: no actor")
 	}
 	now := s.Now()
 	rows := make([]DriftCheck, len(checks))
-	counts := map[string]int{}
-	targets := map[string]any{}
 	for i, c := range checks {
 		if !slices.Contains(driftStatuses, c.Status) {
-			return fmt.Errorf("recording a drift check of target %q: unknown status %q", c.Target, c.Status)
+			return false, fmt.Errorf("recording a drift check of target %q: unknown status %q", c.Target, c.Status)
 		}
 		c.ID, c.CheckedAt, c.Actor = 0, now, actor
 		rows[i] = c
-		counts[c.Status]++
-		targets[c.Target] = map[string]string{"status": c.Status, "running_hash": c.RunningHash, "applied_hash": c.AppliedHash}
 	}
-	object := checks[0].Target
-	if len(checks) > 1 {
-		object = fmt.Sprintf("%d targets", len(checks))
-	}
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	audited := false
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		detail := driftAuditDetail(rows)
+		if onlyChanges {
+			var prev []DriftCheck
+			if err := tx.Where("target = ?", rows[0].Target).Order("id DESC").Limit(1).Find(&prev).Error; err != nil {
+				return fmt.Errorf("reading target %q's previous drift check: %w", rows[0].Target, err)
+			}
+			if len(prev) == 1 {
+				p, c := prev[0], rows[0]
+				if p.Status == c.Status && p.RunningHash == c.RunningHash && p.AppliedHash == c.AppliedHash {
+					detail = nil // a repeat: stored, not audited
+				} else {
+					detail["previous"] = map[string]any{"status": p.Status, "running_hash": p.RunningHash, "checked_at": p.CheckedAt.UTC()}
+				}
+			}
+		}
 		if err := tx.Create(&rows).Error; err != nil {
 			return fmt.Errorf("recording a drift check: %w", err)
 		}
-		_, err := s.Audit(tx, AuditEntry{Actor: actor, Action: "target.drift_check", Object: object,
-			Detail: map[string]any{"counts": counts, "targets": targets}})
+		if detail == nil {
+			return nil
+		}
+		object := rows[0].Target
+		if len(rows) > 1 {
+			object = fmt.Sprintf("%d targets", len(rows))
+		}
+		audited = true
+		_, err := s.Audit(tx, AuditEntry{Actor: actor, Action: "target.drift_check", Object: object, Detail: detail})
 		return err
 	})
+	if err != nil {
+		return false, err
+	}
+	return audited, nil
+}
+
+// driftAuditDetail is the audit event's detail of one check of rows.
+func driftAuditDetail(rows []DriftCheck) map[string]any {
+	counts := map[string]int{}
+	targets := map[string]any{}
+	for _, c := range rows {
+		counts[c.Status]++
+		targets[c.Target] = map[string]string{"status": c.Status, "running_hash": c.RunningHash, "applied_hash": c.AppliedHash}
+	}
+	return map[string]any{"counts": counts, "targets": targets}
 }
 
 // LatestDriftChecks returns each target's latest drift check made at or

@@ -109,6 +109,80 @@ func TestDriftChecks(t *testing.T) {
 	}
 }
 
+// TestScheduledDriftChecksAuditChanges: a scheduled check is always
+// stored, but audited only when it differs from the target's previous
+// check (status, running or applied hash) or is the target's first — with
+// the previous status in the event.
+func TestScheduledDriftChecksAuditChanges(t *testing.T) {
+	for d, url := range dbURLs(t) {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			st, err := Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			steps := []struct {
+				check DriftCheck
+				audit bool
+			}{
+				{DriftCheck{Target: "core-fw", Status: DriftInSync, RunningHash: "aa", AppliedHash: "aa"}, true}, // first
+				{DriftCheck{Target: "core-fw", Status: DriftInSync, RunningHash: "aa", AppliedHash: "aa"}, false},
+				{DriftCheck{Target: "access-sw", Status: DriftInSync, RunningHash: "aa", AppliedHash: "aa"}, true}, // another target's first
+				{DriftCheck{Target: "core-fw", Status: DriftDrift, RunningHash: "bb", AppliedHash: "aa"}, true},
+				{DriftCheck{Target: "core-fw", Status: DriftDrift, RunningHash: "bb", AppliedHash: "aa"}, false},
+				{DriftCheck{Target: "core-fw", Status: DriftDrift, RunningHash: "cc", AppliedHash: "aa"}, true}, // changed again by hand
+				{DriftCheck{Target: "core-fw", Status: DriftError, Error: "dial tcp: connection refused"}, true},
+				{DriftCheck{Target: "core-fw", Status: DriftError, Error: "dial tcp: i/o timeout"}, false},
+				{DriftCheck{Target: "core-fw", Status: DriftInSync, RunningHash: "dd", AppliedHash: "dd"}, true},
+			}
+			for i, s := range steps {
+				audited, err := st.RecordScheduledDriftCheck(ctx, s.check, "ward (scheduled drift check)")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if audited != s.audit {
+					t.Errorf("step %d (%s %s): audited %v, want %v", i, s.check.Target, s.check.Status, audited, s.audit)
+				}
+			}
+			var stored int64
+			if err := st.DB.Model(&DriftCheck{}).Count(&stored).Error; err != nil {
+				t.Fatal(err)
+			}
+			if stored != int64(len(steps)) {
+				t.Errorf("%d checks stored, want every one of %d", stored, len(steps))
+			}
+			events, err := st.ListAudit(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ev := range events {
+				if ev.Action != "target.drift_check" {
+					continue
+				}
+				var detail struct {
+					Previous struct {
+						Status string `json:"status"`
+					} `json:"previous"`
+				}
+				if err := json.Unmarshal([]byte(ev.Detail), &detail); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ev.Object+":"+detail.Previous.Status)
+			}
+			slices.Reverse(got) // ListAudit is newest first
+			want := []string{"core-fw:", "access-sw:", "core-fw:in_sync", "core-fw:drift", "core-fw:drift", "core-fw:error"}
+			if !slices.Equal(got, want) {
+				t.Errorf("audit events (target:previous status) %v, want %v", got, want)
+			}
+			if _, err := st.RecordScheduledDriftCheck(ctx, DriftCheck{Target: "x", Status: DriftInSync}, ""); err == nil {
+				t.Error("a scheduled check without an actor was recorded")
+			}
+		})
+	}
+}
+
 // TestPruneDriftChecks: checks older than the cut-off go, except each
 // target's newest keepPerTarget, which stay however old (a target checked
 // rarely keeps its latest); a prune that deletes writes one audit event.
