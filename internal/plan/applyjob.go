@@ -114,8 +114,10 @@ func applyJobKey(runID uint64, target string) string {
 }
 
 // CancelApply cancels what is left of apply run runID: every target whose
-// push has not started is skipped ("cancelled by ACTOR"), nothing sent to
-// it; a push already running ends as it would (it is never cut half-way).
+// push has never started is skipped ("cancelled by ACTOR"), nothing sent
+// to it; a push already running ends as it would (it is never cut
+// half-way), and so does one waiting to retry a failed attempt, which may
+// have reached the device.
 // It returns the targets cancelled and those still pushing; an error
 // wrapping store.ErrNotFound or store.ErrApplyFinished when there is no
 // such run or it is over.

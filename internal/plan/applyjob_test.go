@@ -374,6 +374,68 @@ func TestApplyJobGivenUpSettlesItsTarget(t *testing.T) {
 	}
 }
 
+// A push that reached the device, and whose job was queued again because
+// recording its result failed, is not cancelled as "nothing was sent": the
+// cancel leaves it to its retry, which finds the push recorded and settles
+// the target applied without pushing again. A job never attempted is
+// still cancelled.
+func TestCancelApplyLeavesARetriedPush(t *testing.T) {
+	ctx := context.Background()
+	fr := startFanRun(t, fanStore(t), 2, time.Millisecond)
+	st, names := fr.st, fr.names
+	j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: "w", Kinds: []string{ApplyJobKind}, Now: time.Now(), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
+	if err != nil || j == nil {
+		t.Fatalf("claim: %+v, %v", j, err)
+	}
+	// What Pusher.run does before it settles: the push, recorded.
+	if err := pushOne(ctx, targetNamed(fr.plan, names[0]), fr.reg, st, fr.fleet.dial, fr.run, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// Settling failed (the store): the queue retries the job later.
+	if err := st.RetryJob(ctx, *j, "attempt 1 of 3: recording the push: connection reset", time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, running, err := CancelApply(ctx, st, fr.run, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cancelled, names[1:]) || !slices.Equal(running, names[:1]) {
+		t.Fatalf("cancelled %v, still pushing %v; want %v cancelled and %v left to its retry", cancelled, running, names[1:], names[:1])
+	}
+	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{Backoff: func(int) time.Duration { return 0 }})
+	HandleApplyJobs(q, Pusher{Drivers: fr.reg, Store: st, Dial: fr.fleet.dial})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := q.Drain(ctx, names...); err != nil {
+			t.Fatal(err)
+		}
+		if run, _ := st.GetApplyRun(ctx, fr.run); run.FinishedAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not finish: the retried push was never settled")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, err := RunResults(ctx, st, fr.run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		running, received := fr.fleet.devices[r.Target].state()
+		switch r.Target {
+		case names[0]:
+			if r.Status != "applied" || len(received) != 1 || running != targetNamed(fr.plan, r.Target).Config {
+				t.Errorf("%s: %s %q, device received %d pushes; want applied, pushed once", r.Target, r.Status, r.Error, len(received))
+			}
+		default:
+			if r.Status != "skipped" || len(received) != 0 {
+				t.Errorf("%s: %s %q, device received %d pushes; want skipped, nothing sent", r.Target, r.Status, r.Error, len(received))
+			}
+		}
+	}
+}
+
 // CancelApply skips every target whose push has not started — nothing is
 // sent to it, its job never runs — and leaves a running push to end; the
 // run finishes when that one settles; a finished run cannot be cancelled.

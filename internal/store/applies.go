@@ -245,10 +245,12 @@ func (s *Store) RunningApplies(ctx context.Context) ([]ApplyProgress, error) {
 var ErrApplyFinished = errors.New("the apply run is finished")
 
 // CancelApply cancels what is left of apply run id, in one transaction:
-// each pending target whose push job has not started is settled "skipped"
-// with why, and its job marked superseded, so nothing is sent to it; a
-// push already running is left to end (cutting it half-way helps nobody)
-// and settles as usual. The cancel is audited (apply.cancel); when no
+// each pending target whose push job has never started is settled
+// "skipped" with why, and its job marked superseded, so nothing is sent to
+// it; a push already running is left to end (cutting it half-way helps
+// nobody) and settles as usual. So is a job queued again after an attempt
+// (its push may have reached the device before the attempt failed — say,
+// recording the result did): its retry finds what it did and settles it. The cancel is audited (apply.cancel); when no
 // target is left pending the run is finished with finish. It returns the
 // targets cancelled and those still pushing.
 func (s *Store) CancelApply(ctx context.Context, id uint64, actor, why string, jobKey func(runID uint64, target string) string, finish ApplyFinisher) (cancelled, running []string, err error) {
@@ -270,8 +272,9 @@ func (s *Store) CancelApply(ctx context.Context, id uint64, actor, why string, j
 		}
 		now := tx.NowFunc().UTC().Truncate(time.Microsecond)
 		for _, t := range pending {
-			// Only a job still queued: a claimed one is pushing now.
-			res := tx.Model(&Job{}).Where(`"key" = ? AND status = ?`, jobKey(id, t.Target), JobQueued).
+			// Only a job queued and never attempted: a claimed one is
+			// pushing now, a retried one may have pushed already.
+			res := tx.Model(&Job{}).Where(`"key" = ? AND status = ? AND attempts = 0`, jobKey(id, t.Target), JobQueued).
 				Updates(map[string]any{"status": JobSuperseded, "last_error": why, "finished_at": now, "updated_at": now})
 			if res.Error != nil {
 				return res.Error
