@@ -39,7 +39,22 @@ type haReplica struct {
 	log     *syncBuffer
 }
 
+// haReplicaOptions says how to start a replica.
+type haReplicaOptions struct {
+	// ownPidNS runs the replica as pid 1 of a pid namespace of its own
+	// (unshare --pid --fork --kill-child): its jobs.MachineID differs
+	// from every other replica's, so no survivor can judge it by its pid,
+	// as when replicas run on different hosts. cmd is then unshare, whose
+	// kill -9 kills the replica too (--kill-child).
+	ownPidNS bool
+}
+
 func startHAReplica(tb testing.TB, id, pol, db string, extra ...string) *haReplica {
+	tb.Helper()
+	return startHAReplicaWith(tb, haReplicaOptions{}, id, pol, db, extra...)
+}
+
+func startHAReplicaWith(tb testing.TB, o haReplicaOptions, id, pol, db string, extra ...string) *haReplica {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,8 +63,11 @@ func startHAReplica(tb testing.TB, id, pol, db string, extra ...string) *haRepli
 	addr := ln.Addr().String()
 	ln.Close()
 	r := &haReplica{id: id, url: "http://" + addr, log: &syncBuffer{}}
-	args := append([]string{"serve", "-listen", addr, "-policy", pol, "-db", db, "-replica", id, "-lease", "1s", "-alert-rate", "-1"}, extra...)
-	r.cmd = exec.Command(os.Args[0], args...)
+	args := append([]string{os.Args[0], "serve", "-listen", addr, "-policy", pol, "-db", db, "-replica", id, "-lease", "1s", "-alert-rate", "-1"}, extra...)
+	if o.ownPidNS {
+		args = append([]string{"unshare", "--pid", "--fork", "--kill-child"}, args...)
+	}
+	r.cmd = exec.Command(args[0], args[1:]...)
 	r.cmd.Env = append(os.Environ(), runCLIEnv+"=1")
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	if err := r.cmd.Start(); err != nil {
