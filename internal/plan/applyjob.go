@@ -194,7 +194,7 @@ func (p Pusher) run(ctx context.Context, j store.Job) error {
 		return nil // settled by an earlier attempt
 	}
 	start := time.Now()
-	status, msg, err := p.push(ctx, pl.Run, row)
+	status, msg, err := p.push(ctx, pl.Run, row, j.Attempts > 1)
 	if err != nil {
 		return err // retried; the last attempt's failure is settled by gaveUp
 	}
@@ -218,8 +218,9 @@ func (p Pusher) gaveUp(ctx context.Context, j store.Job, why string) error {
 
 // push pushes row's target of run and says how it went (status, message).
 // The error is for what another attempt may fix (a fenced push, the store);
-// a device's refusal is a "failed" status.
-func (p Pusher) push(ctx context.Context, runID uint64, row *store.ApplyTarget) (string, string, error) {
+// a device's refusal is a "failed" status. retry says an earlier attempt
+// ran, which may have reached the device.
+func (p Pusher) push(ctx context.Context, runID uint64, row *store.ApplyTarget, retry bool) (string, string, error) {
 	var tp TargetPlan
 	if err := json.Unmarshal([]byte(row.Plan), &tp); err != nil {
 		return "", "", fmt.Errorf("target %s of apply run %d: its recorded plan cannot be read: %w", row.Target, runID, err)
@@ -228,19 +229,24 @@ func (p Pusher) push(ctx context.Context, runID uint64, row *store.ApplyTarget) 
 	if err != nil {
 		return "", "", err
 	}
-	newer, err := p.Store.NewerApply(ctx, runID, row.Target)
-	if err != nil {
-		return "", "", err
-	}
-	if newer != 0 {
-		return "skipped", fmt.Sprintf("apply run %d, made after this one, also changes this target, and this push had not started: nothing was sent", newer), nil
-	}
+	// Before the newer apply's check: what an earlier attempt pushed and
+	// recorded was sent, whatever came after.
 	done, err := appliedBy(ctx, p.Store, runID, &tp)
 	if err != nil {
 		return "", "", err
 	}
 	if done {
 		return "applied", "", nil // pushed and recorded by an attempt that died before settling
+	}
+	newer, err := p.Store.NewerApply(ctx, runID, row.Target)
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case newer != 0 && retry:
+		return "failed", fmt.Sprintf("an earlier attempt of this push failed and may have reached the device; apply run %d, made after this one, also changes this target and pushes its own configuration: run ward drift to see what the target runs", newer), nil
+	case newer != 0:
+		return "skipped", fmt.Sprintf("apply run %d, made after this one, also changes this target, and this push had not started: nothing was sent", newer), nil
 	}
 	err = pushOne(ctx, &tp, p.Drivers, p.Store, p.Dial, runID, run.Actor)
 	var skip *skipError

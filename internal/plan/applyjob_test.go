@@ -273,6 +273,58 @@ func TestApplyJobRefusedAndSuperseded(t *testing.T) {
 	}
 }
 
+// A newer apply of a target does not make an older run's retry say
+// "nothing was sent" when an earlier attempt pushed: one whose push was
+// recorded settles applied; one that failed without a record (it may or
+// may not have reached the device) settles failed, saying so.
+func TestApplyRetryAfterNewerApply(t *testing.T) {
+	ctx := context.Background()
+	fr := startFanRun(t, fanStore(t), 2, time.Millisecond)
+	st, reg, names, fleet, oldRun := fr.st, fr.reg, fr.names, fr.fleet, fr.run
+	claim := func(target string) *store.Job {
+		j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: target, Worker: "w", Kinds: []string{ApplyJobKind}, Now: time.Now(), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
+		if err != nil || j == nil {
+			t.Fatalf("claim %s: %+v, %v", target, j, err)
+		}
+		return j
+	}
+	// names[0]: pushed and recorded, then settling failed.
+	j0 := claim(names[0])
+	if err := pushOne(ctx, targetNamed(fr.plan, names[0]), reg, st, fleet.dial, oldRun, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// names[1]: the attempt failed before anything was recorded.
+	j1 := claim(names[1])
+	for _, j := range []*store.Job{j0, j1} {
+		if err := st.RetryJob(ctx, *j, "attempt 1 of 3: connection reset", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fanPolicy(t, fr.dir, 2, 105)
+	newRun := fr.start(t, fanPlan(t, fr.dir, st, reg))
+	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{})
+	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
+	res, err := Await(ctx, oldRun, ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		switch r.Target {
+		case names[0]:
+			if r.Status != "applied" {
+				t.Errorf("%s, pushed and recorded by the first attempt: %s %q; want applied", r.Target, r.Status, r.Error)
+			}
+		case names[1]:
+			if r.Status != "failed" || !strings.Contains(r.Error, "may have reached the device") || !strings.Contains(r.Error, fmt.Sprintf("apply run %d", newRun)) {
+				t.Errorf("%s, whose first attempt failed: %s %q; want failed, naming the newer run and what the device may run", r.Target, r.Status, r.Error)
+			}
+		}
+		if strings.Contains(r.Error, "nothing was sent") {
+			t.Errorf("%s: %q, but an attempt ran", r.Target, r.Error)
+		}
+	}
+}
+
 func mustJobs(t *testing.T, st *store.Store) []store.Job {
 	t.Helper()
 	all, err := st.ListJobs(context.Background(), "")
