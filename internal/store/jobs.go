@@ -36,6 +36,11 @@ func (s *Store) SQLDB() (*sql.DB, error) { return s.DB.DB() }
 // EnqueueJobs adds jobs to the queue in one transaction. Jobs with a Key
 // that already has a queued job are skipped: the waiting job will do the
 // same work. A zero RunAt means now.
+//
+// The waiting job is locked until the transaction ends (a no-op update of
+// it), and ClaimJob does not claim it, or anything behind it, meanwhile:
+// run before the decision committed, it would read the store without it,
+// and nothing queued would be left to act on the decision.
 func (s *Store) EnqueueJobs(ctx context.Context, jobs ...Job) error {
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return enqueueJobs(tx, jobs...) })
 }
@@ -60,7 +65,7 @@ func enqueueJobs(tx *gorm.DB, jobs ...Job) error {
 		err := tx.Clauses(clause.OnConflict{
 			Columns:     []clause.Column{{Name: "key"}},
 			TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: `status = 'queued' AND "key" <> ''`}}},
-			DoNothing:   true,
+			DoUpdates:   clause.AssignmentColumns([]string{"updated_at"}),
 		}).Create(&j).Error
 		if err != nil {
 			return fmt.Errorf("enqueue %s job for target %q: %w", j.Kind, j.Target, err)
@@ -114,8 +119,8 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 		q := tx.Where("target = ? AND status = ? AND kind IN ?", o.Target, JobQueued, o.Kinds).Order("id").Limit(1)
 		if s.dialect == Postgres {
 			// The owner makes this the only claimer of the target;
-			// SKIP LOCKED keeps a claim from waiting behind an
-			// operator's edit of a row.
+			// SKIP LOCKED keeps a claim from waiting behind a
+			// transaction that holds a row.
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
 		var j Job
@@ -124,6 +129,12 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if first, err := oldestQueued(tx, o); err != nil || first != j.ID {
+			// An older job was skipped as locked: a decision is
+			// enqueueing its work into it (enqueueJobs). It runs once
+			// that commits, and the jobs behind it after it.
 			return err
 		}
 		if !jobDue(j, now, o.MaxBackoff) {
@@ -150,6 +161,18 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 		}
 	}
 	return claimed, nil
+}
+
+// oldestQueued returns the ID of o.Target's oldest queued job among
+// o.Kinds, locked or not.
+func oldestQueued(tx *gorm.DB, o ClaimOptions) (uint64, error) {
+	var ids []uint64
+	err := tx.Model(&Job{}).Where("target = ? AND status = ? AND kind IN ?", o.Target, JobQueued, o.Kinds).
+		Order("id").Limit(1).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	return ids[0], nil
 }
 
 // jobDue reports whether a queued job may run at now. A job enqueued to
