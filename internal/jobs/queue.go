@@ -76,7 +76,10 @@ type KindOptions struct {
 	// good — after its last attempt, or found left running by a worker
 	// that stopped with its attempts used up (the handler never learns of
 	// that one) — under the target's owner, with why: for a job whose
-	// purpose must be settled whatever happens (an apply's target).
+	// purpose must be settled whatever happens (an apply's target). The
+	// job is failed only after OnGiveUp returned nil: after an error, or
+	// a crash before the job was failed, it is called again (so it must
+	// be idempotent).
 	OnGiveUp func(ctx context.Context, j store.Job, why string) error
 	// Retain, when set, is how long the kind's finished jobs are kept —
 	// failed ones too: for work redone on a schedule (a reconcile every
@@ -384,7 +387,8 @@ func (q *Queue) runTarget(ctx context.Context, target string, budget time.Durati
 			j, err := q.st.ClaimJob(octx, store.ClaimOptions{
 				Target: target, Worker: q.worker, Kinds: kinds, Now: q.opts.Now(),
 				MaxAttempts: q.opts.MaxAttempts, KindMaxAttempts: attempts, MaxBackoff: q.maxBackoff,
-				GaveUp: func(j store.Job, why string) { q.gaveUp(octx, j, why) },
+				GaveUp:           func(j store.Job, why string) error { return q.gaveUp(octx, j, why) },
+				GiveUpAgainAfter: q.staleAfter(),
 			})
 			if err != nil {
 				return err
@@ -435,10 +439,14 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 	case herr == nil:
 		serr = q.st.CompleteJob(sctx, j)
 	case j.Attempts >= maxAttempts:
+		// The job's purpose is settled first, while the job is held: a
+		// job failed before a give-up that failed or never ran (a crash)
+		// would leave it unsettled for good. Held, it is given up again.
 		msg := fmt.Sprintf("attempt %d of %d: %v", j.Attempts, maxAttempts, herr)
-		serr = q.st.FailJob(sctx, j, msg)
-		if serr == nil {
-			q.gaveUp(sctx, j, msg)
+		if gerr := q.gaveUp(sctx, j, msg); gerr != nil {
+			serr = q.st.HoldJobForGiveUp(sctx, j, msg)
+		} else {
+			serr = q.st.FailJob(sctx, j, msg)
 		}
 		failure = fmt.Errorf("job %d (%s) for target %q failed for good after %d attempts (kept as failed for the operator; list with ward status): %w",
 			j.ID, j.Kind, j.Target, j.Attempts, herr)
@@ -474,17 +482,21 @@ func (q *Queue) runJob(octx context.Context, j store.Job) error {
 }
 
 // gaveUp tells the job's kind that the job failed for good (OnGiveUp),
-// logging what that could not settle.
-func (q *Queue) gaveUp(ctx context.Context, j store.Job, why string) {
+// logging and returning what that could not settle: the job is then kept
+// running, to be given up again.
+func (q *Queue) gaveUp(ctx context.Context, j store.Job, why string) error {
 	h, ok := q.handler(j.Kind)
 	if !ok || h.onGiveUp == nil {
-		return
+		return nil
 	}
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	if err := h.onGiveUp(gctx, j, why); err != nil {
-		q.log.Error("a job failed for good, and settling what it was for failed too", "job", j.ID, "kind", j.Kind, "target", j.Target, "why", why, "err", err)
+		q.log.Error("a job failed for good, and settling what it was for failed; it is kept running and given up again later",
+			"job", j.ID, "kind", j.Kind, "target", j.Target, "why", why, "err", err)
+		return err
 	}
+	return nil
 }
 
 // call runs h with the job's deadline, turning a panic into an error. A

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -85,11 +86,17 @@ type ClaimOptions struct {
 	MaxAttempts int
 	// KindMaxAttempts overrides MaxAttempts for the kinds it names.
 	KindMaxAttempts map[string]int
-	// GaveUp, when set, is told after the claim's transaction committed of
-	// each job it failed for good (left running by a worker that stopped,
-	// its attempts used up): its handler never ran for that attempt, so
-	// the caller may have to settle what the job was for.
-	GaveUp func(j Job, why string)
+	// GaveUp, when set, is told of each job left running by a worker that
+	// stopped with its attempts used up, before the claim: its handler
+	// never ran for that attempt, so the caller may have to settle what
+	// the job was for. The job is held by this claim meanwhile and failed
+	// for good once GaveUp returns nil; after an error it stays running,
+	// to be given up again by a later claim — so GaveUp may be told of a
+	// job more than once.
+	GaveUp func(j Job, why string) error
+	// GiveUpAgainAfter is how long a job this Worker failed to give up
+	// waits before this Worker tries again (another worker tries at once).
+	GiveUpAgainAfter time.Duration
 	// MaxBackoff bounds a retry's delay: a retry due further ahead than
 	// this means the wall clock went back, and it runs now.
 	MaxBackoff time.Duration
@@ -109,13 +116,20 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 		return nil, nil
 	}
 	now := o.Now.UTC().Truncate(time.Microsecond)
-	var claimed *Job
-	var gaveUp []Job
+	var exhausted []Job
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if gaveUp, err = requeueStale(tx, o, now); err != nil {
-			return err
-		}
+		exhausted, err = requeueStale(tx, o, now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim a job of target %q: %w", o.Target, err)
+	}
+	if err := s.giveUp(ctx, o, exhausted); err != nil {
+		return nil, fmt.Errorf("claim a job of target %q: %w", o.Target, err)
+	}
+	var claimed *Job
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := tx.Where("target = ? AND status = ? AND kind IN ?", o.Target, JobQueued, o.Kinds).Order("id").Limit(1)
 		if s.dialect == Postgres {
 			// The owner makes this the only claimer of the target;
@@ -155,12 +169,43 @@ func (s *Store) ClaimJob(ctx context.Context, o ClaimOptions) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim a job of target %q: %w", o.Target, err)
 	}
-	if o.GaveUp != nil {
-		for _, j := range gaveUp {
-			o.GaveUp(j, j.LastError)
+	return claimed, nil
+}
+
+// givingUp starts the last error of a job kept running until its give-up
+// is settled; the reason follows.
+const givingUp = "giving up: "
+
+// giveUp fails for good each job requeueStale kept for it, once o.GaveUp
+// has settled what the job was for; a job whose GaveUp failed stays
+// running, held by o.Worker.
+func (s *Store) giveUp(ctx context.Context, o ClaimOptions, exhausted []Job) error {
+	for _, j := range exhausted {
+		why := strings.TrimPrefix(j.LastError, givingUp)
+		if o.GaveUp != nil && o.GaveUp(j, why) != nil {
+			continue // the caller reported it; a later claim tries again
+		}
+		if err := s.FailJob(ctx, j, why); err != nil && !errors.Is(err, ErrJobLost) {
+			return err
 		}
 	}
-	return claimed, nil
+	return nil
+}
+
+// HoldJobForGiveUp keeps a job claimed by j.LockedBy running, with why it
+// is given up, when settling what it was for failed: a later claim of its
+// target (ClaimOptions.GaveUp) tries again, so the job's purpose is not
+// lost with a failed status.
+func (s *Store) HoldJobForGiveUp(ctx context.Context, j Job, why string) error {
+	res := s.DB.WithContext(ctx).Model(&Job{}).Where("id = ? AND status = ? AND locked_by = ?", j.ID, JobRunning, j.LockedBy).
+		Updates(map[string]any{"last_error": givingUp + why, "locked_at": s.Now(), "updated_at": s.Now()})
+	if res.Error != nil {
+		return fmt.Errorf("keeping job %d (%s for target %q) to give it up again: %w", j.ID, j.Kind, j.Target, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("job %d (%s for target %q), claimed by %s: %w", j.ID, j.Kind, j.Target, j.LockedBy, ErrJobLost)
+	}
+	return nil
 }
 
 // oldestQueued returns the ID of o.Target's oldest queued job among
@@ -188,34 +233,46 @@ func jobDue(j Job, now time.Time, maxBackoff time.Duration) bool {
 	return false
 }
 
-// requeueStale queues again the target's jobs left running, in a claim,
-// and returns those it failed for good instead.
+// requeueStale queues again the target's jobs left running, and returns,
+// held by o.Worker and still running, those whose attempts are used up:
+// they are failed for good only once their give-up is settled (giveUp).
 func requeueStale(tx *gorm.DB, o ClaimOptions, now time.Time) ([]Job, error) {
 	var stale []Job
 	if err := tx.Where("target = ? AND status = ?", o.Target, JobRunning).Order("id").Find(&stale).Error; err != nil {
 		return nil, err
 	}
-	var failed []Job
+	var exhausted []Job
 	for _, j := range stale {
 		why := fmt.Sprintf("claimed by %s at %s, which stopped before finishing it", j.LockedBy, fmtTime(j.LockedAt))
 		limit := o.MaxAttempts
 		if n, ok := o.KindMaxAttempts[j.Kind]; ok {
 			limit = n
 		}
-		if limit > 0 && j.Attempts >= limit {
-			why += fmt.Sprintf("; gave up after %d attempts", j.Attempts)
-			if err := settleJob(tx, j, JobFailed, why, now, now); err != nil {
+		if limit <= 0 || j.Attempts < limit {
+			if err := settleJob(tx, j, JobQueued, why, now, now); err != nil {
 				return nil, err
 			}
-			j.Status, j.LastError = JobFailed, why
-			failed = append(failed, j)
 			continue
 		}
-		if err := settleJob(tx, j, JobQueued, why, now, now); err != nil {
-			return nil, err
+		if w, ok := strings.CutPrefix(j.LastError, givingUp); ok {
+			if j.LockedBy == o.Worker && j.LockedAt != nil && now.Sub(*j.LockedAt).Abs() < o.GiveUpAgainAfter {
+				continue // this worker's give-up failed a moment ago
+			}
+			why = w
+		} else {
+			why += fmt.Sprintf("; gave up after %d attempts", j.Attempts)
+		}
+		res := tx.Model(&Job{}).Where("id = ? AND status = ? AND locked_by = ?", j.ID, JobRunning, j.LockedBy).
+			Updates(map[string]any{"locked_by": o.Worker, "locked_at": now, "last_error": givingUp + why, "updated_at": now})
+		if res.Error != nil {
+			return nil, fmt.Errorf("job %d (%s for target %q): %w", j.ID, j.Kind, j.Target, res.Error)
+		}
+		if res.RowsAffected == 1 {
+			j.LockedBy, j.LockedAt, j.LastError = o.Worker, &now, givingUp+why
+			exhausted = append(exhausted, j)
 		}
 	}
-	return failed, nil
+	return exhausted, nil
 }
 
 func fmtTime(t *time.Time) string {

@@ -1,0 +1,134 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wardnet/ward/internal/store"
+)
+
+// giveUps is an OnGiveUp that fails its first failN calls (the store
+// unreachable while it settles an apply's target, say), then succeeds.
+type giveUps struct {
+	mu    sync.Mutex
+	failN int
+	calls []string
+	ok    string // why of the call that succeeded
+}
+
+func (g *giveUps) hook(_ context.Context, j store.Job, why string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls = append(g.calls, why)
+	if len(g.calls) <= g.failN {
+		return errors.New("could not record it: connection refused")
+	}
+	if g.ok == "" {
+		g.ok = why
+	}
+	return nil
+}
+
+func (g *giveUps) settled() (string, int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ok, len(g.calls)
+}
+
+// A give-up hook that fails is tried again until it succeeds, with the
+// job's own reason: the job is failed for good only once what it was for
+// is settled (an apply whose last target's give-up was lost would never
+// finish). The handler does not run again meanwhile.
+func TestQueueGiveUpRetriedUntilSettled(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		q := NewQueue(st, NewOwner(st, OwnerOptions{Holder: "serve"}), QueueOptions{Poll: 20 * time.Millisecond, Heartbeat: 20 * time.Millisecond})
+		g := &giveUps{failN: 2}
+		var mu sync.Mutex
+		runs := 0
+		q.HandleWith("push", KindOptions{MaxAttempts: 1, OnGiveUp: g.hook}, func(context.Context, store.Job) error {
+			mu.Lock()
+			runs++
+			mu.Unlock()
+			return errors.New("config rejected")
+		})
+		enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan struct{})
+		go func() { defer close(done); _ = q.Run(ctx) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			why, _ := g.settled()
+			failed := jobsByStatus(t, st, store.JobFailed)
+			if why != "" && len(failed) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				_, n := g.settled()
+				t.Fatalf("after 10s: the give-up hook was called %d times, never successfully after its first 2 failures; jobs: %+v", n, jobsByStatus(t, st, ""))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		why, _ := g.settled()
+		if want := "attempt 1 of 1: config rejected"; why != want {
+			t.Errorf("the settled give-up said %q, want the job's own failure %q", why, want)
+		}
+		if f := jobsByStatus(t, st, store.JobFailed); f[0].LastError != why {
+			t.Errorf("failed job's last error %q, want %q", f[0].LastError, why)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if runs != 1 {
+			t.Errorf("the handler ran %d times, want 1 (its one attempt)", runs)
+		}
+	})
+}
+
+// A job left running by a worker that stopped, its attempts used up, is
+// given up by the next claim of its target; if that give-up's hook fails,
+// it is given up again later, not forgotten as failed.
+func TestQueueStaleGiveUpRetriedUntilSettled(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		ctx := context.Background()
+		enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
+		// A worker that claimed the job's last attempt and died.
+		dead, err := st.ClaimJob(ctx, store.ClaimOptions{Target: "core-fw", Worker: "dead worker", Kinds: []string{"push"}, Now: time.Now()})
+		if err != nil || dead == nil {
+			t.Fatalf("claim: %v, %v", dead, err)
+		}
+		q := NewQueue(st, NewOwner(st, OwnerOptions{Holder: "serve"}), QueueOptions{Poll: 20 * time.Millisecond, Heartbeat: 20 * time.Millisecond})
+		g := &giveUps{failN: 1}
+		q.HandleWith("push", KindOptions{MaxAttempts: 1, OnGiveUp: g.hook}, func(context.Context, store.Job) error {
+			t.Error("the handler ran a job whose attempts were used up")
+			return nil
+		})
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		done := make(chan struct{})
+		go func() { defer close(done); _ = q.Run(rctx) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			why, _ := g.settled()
+			if why != "" && len(jobsByStatus(t, st, store.JobFailed)) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				_, n := g.settled()
+				t.Fatalf("after 10s: the give-up hook was called %d times, never successfully after its first failure; jobs: %+v", n, jobsByStatus(t, st, ""))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if len(g.calls) < 2 || g.calls[0] != g.calls[1] {
+			t.Errorf("give-up reasons %q: want the same reason each time", g.calls)
+		}
+	})
+}
