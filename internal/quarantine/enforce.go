@@ -224,10 +224,20 @@ func levelChanges(addrs []string, want map[string]string) setChanges {
 
 // run sends the changes: every add, then every removal.
 func (c setChanges) run(ctx context.Context, su drivers.SetUpdater, s drivers.Session) error {
+	return c.runNoting(ctx, su, s, nil)
+}
+
+// runNoting is run, telling done (if set) of each command the target
+// took, as soon as it took it: a caller cut off half-way still knows
+// what changed.
+func (c setChanges) runNoting(ctx context.Context, su drivers.SetUpdater, s drivers.Session, done func(set string, add bool, addrs []string)) error {
 	for _, set := range []string{intent.IsolateSet, intent.RestrictSet} {
 		if len(c.add[set]) > 0 {
 			if err := su.AddToSet(ctx, s, set, c.add[set]); err != nil {
 				return err
+			}
+			if done != nil {
+				done(set, true, c.add[set])
 			}
 		}
 	}
@@ -235,6 +245,9 @@ func (c setChanges) run(ctx context.Context, su drivers.SetUpdater, s drivers.Se
 		if len(c.remove[set]) > 0 {
 			if err := su.RemoveFromSet(ctx, s, set, c.remove[set]); err != nil {
 				return err
+			}
+			if done != nil {
+				done(set, false, c.remove[set])
 			}
 		}
 	}

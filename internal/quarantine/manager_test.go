@@ -34,14 +34,17 @@ type fakeTargets struct {
 	ports map[string]map[string]int             // target -> port -> vlan
 	calls []string
 	fail  map[string]error // target -> error for every call
-	dials int
+	// failNext fails the next call of one kind on one target ("core-fw
+	// remove") with its error, changing nothing, once.
+	failNext map[string]error
+	dials    int
 	// onRead, when set (before the Manager runs), is called with the
 	// target before each ReadQuarantine: a test stops a process there.
 	onRead func(target string)
 }
 
 func newFakeTargets() *fakeTargets {
-	return &fakeTargets{sets: map[string]map[string]map[string]bool{}, ports: map[string]map[string]int{}, fail: map[string]error{}}
+	return &fakeTargets{sets: map[string]map[string]map[string]bool{}, ports: map[string]map[string]int{}, fail: map[string]error{}, failNext: map[string]error{}}
 }
 
 type fakeSession struct{ target string }
@@ -60,6 +63,11 @@ func (d fakeDriver) Running(context.Context, drivers.Session) (drivers.Config, e
 func (d fakeDriver) call(s drivers.Session, format string, a ...any) error {
 	t := s.(*fakeSession).target
 	d.f.calls = append(d.f.calls, t+": "+fmt.Sprintf(format, a...))
+	if k := t + " " + strings.Fields(format)[0]; d.f.failNext[k] != nil {
+		err := d.f.failNext[k]
+		delete(d.f.failNext, k)
+		return err
+	}
 	return d.f.fail[t]
 }
 
@@ -519,3 +527,46 @@ decision := {"action": "shutdown", "pending": "", "reason": "x"}
 }
 
 func (fakeDriver) Parse(drivers.Config) (*intent.Target, error) { return &intent.Target{}, nil }
+
+// TestReconcileReportsAddsBeforeACut: a reconcile whose session is cut
+// after the firewall took its additions, before its removals, is run again
+// by the pool on a new session, which finds the additions in place. The
+// report and the target's audit event must still say what was added: the
+// device was contained again by this reconcile.
+func TestReconcileReportsAddsBeforeACut(t *testing.T) {
+	const stray = "10.61.199.241"
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if _, err := e.m.Quarantine(ctx, Request{Device: "tv-netlab-01", Level: LevelIsolate, Actor: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	e.f.mu.Lock()
+	delete(e.f.sets["core-fw"][intent.IsolateSet], tvIP)
+	e.f.sets["core-fw"][intent.IsolateSet][stray] = true
+	e.f.failNext["core-fw remove"] = fmt.Errorf("reading the status of nft: %w", drivers.ErrSessionBroken)
+	e.f.mu.Unlock()
+	rep, err := e.m.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.f.in(intent.IsolateSet, tvIP) || e.f.in(intent.IsolateSet, stray) {
+		t.Fatalf("after the reconcile: isolate set holds %s: %v, %s: %v; want true, false", tvIP, e.f.in(intent.IsolateSet, tvIP), stray, e.f.in(intent.IsolateSet, stray))
+	}
+	wantAdded := []string{"core-fw: " + intent.IsolateSet + " += " + tvIP}
+	wantRemoved := []string{"core-fw: " + intent.IsolateSet + " -= " + stray}
+	if !slices.Equal(rep.Added, wantAdded) || !slices.Equal(rep.Removed, wantRemoved) {
+		t.Errorf("report added %q, removed %q; want %q, %q", rep.Added, rep.Removed, wantAdded, wantRemoved)
+	}
+	var evs []store.AuditEvent
+	e.st.DB.Where("action = ? AND object = ?", "quarantine.reconcile", "core-fw").Order("seq").Find(&evs)
+	if len(evs) != 1 {
+		t.Fatalf("%d quarantine.reconcile events for core-fw, want 1", len(evs))
+	}
+	var audited ReconcileReport
+	if err := json.Unmarshal([]byte(evs[0].Detail), &audited); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(audited.Added, wantAdded) {
+		t.Errorf("audit event says added %q, want %q: the log misses a containment the reconcile made", audited.Added, wantAdded)
+	}
+}

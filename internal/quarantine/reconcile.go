@@ -232,18 +232,16 @@ func (m *Manager) reconcileFirewall(ctx context.Context, name string, su drivers
 			c.add[set], c.remove[set] = diffAddrs(want[set], have[set], rd == nil)
 		}
 		// Adds first: an address moving between sets is never in neither.
-		if err := c.run(ctx, su, s); err != nil {
-			return err
-		}
-		for _, set := range []string{intent.IsolateSet, intent.RestrictSet} {
-			if len(c.add[set]) > 0 {
-				tr.added = append(tr.added, fmt.Sprintf("%s: %s += %s", name, set, strings.Join(c.add[set], ", ")))
+		// Each command is noted once the firewall took it: cut off after
+		// it, this runs again on a new session (Pool.Do), finds it in
+		// place, and the report and audit must still say it was made.
+		return c.runNoting(ctx, su, s, func(set string, add bool, addrs []string) {
+			if add {
+				tr.added = append(tr.added, fmt.Sprintf("%s: %s += %s", name, set, strings.Join(addrs, ", ")))
+			} else {
+				tr.removed = append(tr.removed, fmt.Sprintf("%s: %s -= %s", name, set, strings.Join(addrs, ", ")))
 			}
-			if len(c.remove[set]) > 0 {
-				tr.removed = append(tr.removed, fmt.Sprintf("%s: %s -= %s", name, set, strings.Join(c.remove[set], ", ")))
-			}
-		}
-		return nil
+		})
 	})
 }
 
