@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,6 +130,45 @@ func TestQueueStaleGiveUpRetriedUntilSettled(t *testing.T) {
 		defer g.mu.Unlock()
 		if len(g.calls) < 2 || g.calls[0] != g.calls[1] {
 			t.Errorf("give-up reasons %q: want the same reason each time", g.calls)
+		}
+	})
+}
+
+// A job left running by a worker that stopped is judged — queued again,
+// or given up — only by a queue that handles its kind, with that kind's
+// attempts and OnGiveUp. A process with other handlers (a CLI draining
+// quarantine pushes) that takes the target requeued it under its own
+// default attempts, and the job's handler then ran once more than its kind
+// allows.
+func TestStaleJobJudgedByItsOwnKind(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store, _ string) {
+		ctx := context.Background()
+		enqueue(t, st, store.Job{Kind: "apply", Target: "core-fw"})
+		if j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: "core-fw", Worker: "dead worker", Kinds: []string{"apply"}, Now: time.Now()}); err != nil || j == nil {
+			t.Fatalf("claim: %v, %v", j, err)
+		}
+		// Another process's queue, with other handlers, visits the target.
+		other := NewQueue(st, NewOwner(st, OwnerOptions{Holder: "cli"}), QueueOptions{Heartbeat: 20 * time.Millisecond})
+		other.Handle("sync", func(context.Context, store.Job) error { return nil })
+		enqueue(t, st, store.Job{Kind: "sync", Target: "core-fw"})
+		if err := other.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(150 * time.Millisecond) // the dead worker's claim is stale now
+		serve := NewQueue(st, NewOwner(st, OwnerOptions{Holder: "serve"}), QueueOptions{Heartbeat: 20 * time.Millisecond})
+		g := &giveUps{}
+		runs := 0
+		serve.HandleWith("apply", KindOptions{MaxAttempts: 1, OnGiveUp: g.hook}, func(context.Context, store.Job) error {
+			runs++
+			return nil
+		})
+		if err := serve.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		why, calls := g.settled()
+		if runs != 0 || calls != 1 || !strings.Contains(why, "gave up after 1 attempts") {
+			t.Fatalf("the apply job's handler ran %d more time(s) after its one attempt; its give-up was called %d time(s) (%q); jobs: %+v",
+				runs, calls, why, jobsByStatus(t, st, ""))
 		}
 	})
 }

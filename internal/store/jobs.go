@@ -236,9 +236,12 @@ func jobDue(j Job, now time.Time, maxBackoff time.Duration) bool {
 // requeueStale queues again the target's jobs left running, and returns,
 // held by o.Worker and still running, those whose attempts are used up:
 // they are failed for good only once their give-up is settled (giveUp).
+// Only jobs of o.Kinds: a worker without a kind's handler knows neither
+// its attempts nor its give-up, and a worker that has them visits the
+// target (DueTargets).
 func requeueStale(tx *gorm.DB, o ClaimOptions, now time.Time) ([]Job, error) {
 	var stale []Job
-	if err := tx.Where("target = ? AND status = ?", o.Target, JobRunning).Order("id").Find(&stale).Error; err != nil {
+	if err := tx.Where("target = ? AND status = ? AND kind IN ?", o.Target, JobRunning, o.Kinds).Order("id").Find(&stale).Error; err != nil {
 		return nil, err
 	}
 	var exhausted []Job
@@ -353,8 +356,8 @@ func (s *Store) FailJob(ctx context.Context, j Job, lastError string) error {
 }
 
 // DueTargets lists the targets a worker should visit at now: those whose
-// oldest queued job (of kinds) is due, and those with a job left running
-// longer than staleAfter (or dated in the future by more than that: the
+// oldest queued job (of kinds) is due, and those with a job (of kinds)
+// left running longer than staleAfter (or dated in the future by more than that: the
 // clock went back), whose worker may have died. Sorted by name.
 func (s *Store) DueTargets(ctx context.Context, kinds []string, now time.Time, staleAfter, maxBackoff time.Duration) ([]string, error) {
 	if len(kinds) == 0 {
@@ -376,7 +379,7 @@ func (s *Store) DueTargets(ctx context.Context, kinds []string, now time.Time, s
 		}
 	}
 	var running []Job
-	if err := s.DB.WithContext(ctx).Where("status = ?", JobRunning).Find(&running).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Where("status = ? AND kind IN ?", JobRunning, kinds).Find(&running).Error; err != nil {
 		return nil, fmt.Errorf("list running jobs: %w", err)
 	}
 	for _, j := range running {
