@@ -177,6 +177,7 @@ func (m *Manager) reconcileTarget(ctx context.Context, v *view, name string, aud
 				ids = append(ids, q.ID)
 			}
 		}
+		ids = append(ids, m.undoneBy(ctx, name, su, vs, isFirewall, err)...)
 		if len(tr.added)+len(tr.removed) > 0 {
 			m.record(ctx, ids, name, err)
 		} else {
@@ -187,6 +188,28 @@ func (m *Manager) reconcileTarget(ctx context.Context, v *view, name string, aud
 		tr.audit = m.auditReconcile(ctx, name, tr)
 	}
 	return tr
+}
+
+// undoneBy returns the ended quarantines whose undo had failed on target
+// name and that a reconcile of it, ended with err, has carried out: once
+// a reconcile that reads the target succeeded, the target holds what the
+// active quarantines say and nothing more, so their records must stop
+// saying the undo failed there. A blind reconcile removes nothing: none.
+func (m *Manager) undoneBy(ctx context.Context, name string, su drivers.SetUpdater, vs drivers.VLANSetter, isFirewall bool, err error) []uint64 {
+	var reads bool
+	if isFirewall {
+		_, reads = su.(drivers.QuarantineReader)
+	} else {
+		_, reads = vs.(drivers.QuarantineReader)
+	}
+	if err != nil || !reads {
+		return nil
+	}
+	ids, err := m.st.EndedFailingOn(ctx, name)
+	if err != nil {
+		m.log.Error("reading the ended quarantines whose undo failed on a target; their records keep the failure until the next reconcile", "target", name, "error", err)
+	}
+	return ids
 }
 
 // auditReconcile appends a quarantine.reconcile event for target (Object:

@@ -396,6 +396,28 @@ func (s *Store) ActiveQuarantines(ctx context.Context) ([]Quarantine, error) {
 	return rows, nil
 }
 
+// EndedFailingOn returns the ended (released or expired) quarantines
+// whose EnforceError still names target: an undo that failed there, and
+// that no push to the target has carried out since.
+func (s *Store) EndedFailingOn(ctx context.Context, target string) ([]uint64, error) {
+	var rows []Quarantine
+	// LIKE only narrows the reading (a target's name may hold its
+	// wildcards); targetEntry decides.
+	err := s.DB.WithContext(ctx).Select("id", "enforce_error").
+		Where("status IN ? AND enforce_error LIKE ?", []string{QuarantineReleased, QuarantineExpired}, "%"+target+": %").
+		Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading the ended quarantines whose undo failed on target %q: %w", target, err)
+	}
+	var out []uint64
+	for _, r := range rows {
+		if targetEntry(r.EnforceError, target) != "" {
+			out = append(out, r.ID)
+		}
+	}
+	return out, nil
+}
+
 // DueQuarantines returns the open quarantines whose time is up at now: an
 // active one's TTL, or a pending one's wait for a person.
 func (s *Store) DueQuarantines(ctx context.Context, now time.Time) ([]Quarantine, error) {

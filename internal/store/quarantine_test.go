@@ -214,3 +214,39 @@ func TestMigrationResolvesDuplicateOpenQuarantines(t *testing.T) {
 		}
 	})
 }
+
+// TestEndedFailingOn lists the ended quarantines whose EnforceError has an
+// entry for the target, by entry, not by substring: a target whose name
+// holds LIKE's wildcards, or is a suffix of another's, matches only its own.
+func TestEndedFailingOn(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		rows := []struct {
+			status, enforceError string
+			want                 bool // listed for core_fw
+		}{
+			{QuarantineReleased, "core_fw: connection refused", true},
+			{QuarantineExpired, "access-ovs: timeout; core_fw: refused", true},
+			{QuarantineReleased, "coreXfw: connection refused", false},
+			{QuarantineReleased, "edge-core_fw: timeout", false},
+			{QuarantineReleased, "access-ovs: said core_fw: no", false},
+			{QuarantineReleased, "", false},
+			{QuarantineActive, "core_fw: connection refused", false},
+		}
+		var want []uint64
+		for i, r := range rows {
+			q := openQ(testDevice(t, st, fmt.Sprintf("dev-%d", i)), r.status, "restrict", "")
+			q.EnforceError = r.enforceError
+			if err := st.DB.Create(q).Error; err != nil {
+				t.Fatal(err)
+			}
+			if r.want {
+				want = append(want, q.ID)
+			}
+		}
+		got, err := st.EndedFailingOn(ctx, "core_fw")
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("EndedFailingOn(core_fw) = %v, %v; want %v", got, err, want)
+		}
+	})
+}
