@@ -162,11 +162,13 @@ func (m *Manager) runSyncJob(ctx context.Context, j store.Job) error {
 			subjects = append(subjects, q.ID)
 		}
 	}
-	m.record(ctx, subjects, j.Target, err)
+	rerr := m.record(ctx, subjects, j.Target, err)
 	if err != nil {
 		return fmt.Errorf("quarantine of %s on target %q: %w", v.deviceName(p.DeviceID), j.Target, err)
 	}
-	return nil
+	// A push the store does not record leaves the quarantine saying it
+	// was never enforced: the retry pushes again (no change) and records.
+	return rerr
 }
 
 // maxBatch bounds the devices one firewall push carries.
@@ -198,19 +200,19 @@ func (m *Manager) queuedDevices(ctx context.Context, j store.Job) []uint64 {
 }
 
 // record writes the outcome of a push to target on quarantines ids, and
-// counts a failure.
-func (m *Manager) record(ctx context.Context, ids []uint64, target string, err error) {
-	m.recordOutcome(ctx, ids, target, err, m.st.RecordTargetEnforcement)
+// counts a failure. It returns why the outcome could not be written.
+func (m *Manager) record(ctx context.Context, ids []uint64, target string, err error) error {
+	return m.recordOutcome(ctx, ids, target, err, m.st.RecordTargetEnforcement)
 }
 
 // recordCheck is record for a reconcile that changed nothing on target:
 // the push history keeps only what changed (store.RecordTargetCheck).
-func (m *Manager) recordCheck(ctx context.Context, ids []uint64, target string, err error) {
-	m.recordOutcome(ctx, ids, target, err, m.st.RecordTargetCheck)
+func (m *Manager) recordCheck(ctx context.Context, ids []uint64, target string, err error) error {
+	return m.recordOutcome(ctx, ids, target, err, m.st.RecordTargetCheck)
 }
 
 func (m *Manager) recordOutcome(ctx context.Context, ids []uint64, target string, err error,
-	write func(context.Context, []uint64, store.PushOutcome) error) {
+	write func(context.Context, []uint64, store.PushOutcome) error) error {
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -223,5 +225,7 @@ func (m *Manager) recordOutcome(ctx context.Context, ids []uint64, target string
 	fence, _ := drivers.FenceOf(ctx)
 	if rerr := write(context.WithoutCancel(ctx), ids, store.PushOutcome{Target: target, Error: msg, At: m.st.Now(), Fence: fence}); rerr != nil {
 		m.log.Error("recording the enforcement of quarantines", "target", target, "quarantines", ids, "error", rerr)
+		return fmt.Errorf("recording the push to target %q of quarantines %v: %w", target, ids, rerr)
 	}
+	return nil
 }

@@ -137,7 +137,7 @@ type targetReport struct {
 	active               []store.Quarantine // as read under the owner; nil if never read
 	added, removed, errs []string
 	err                  error // why the target is not reconciled
-	audit                error // why the audit log does not say so
+	audit                error // why the audit log, or the quarantines' push history, does not say so
 }
 
 // reconcileTarget reconciles target name, whose owner the caller holds (ctx
@@ -178,14 +178,16 @@ func (m *Manager) reconcileTarget(ctx context.Context, v *view, name string, aud
 			}
 		}
 		ids = append(ids, m.undoneBy(ctx, name, su, vs, isFirewall, err)...)
+		var rerr error
 		if len(tr.added)+len(tr.removed) > 0 {
-			m.record(ctx, ids, name, err)
+			rerr = m.record(ctx, ids, name, err)
 		} else {
-			m.recordCheck(ctx, ids, name, err)
+			rerr = m.recordCheck(ctx, ids, name, err)
 		}
+		tr.audit = rerr
 	}
 	if len(tr.added)+len(tr.removed) > 0 || auditFailure {
-		tr.audit = m.auditReconcile(ctx, name, tr)
+		tr.audit = errors.Join(tr.audit, m.auditReconcile(ctx, name, tr))
 	}
 	return tr
 }
