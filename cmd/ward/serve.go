@@ -266,13 +266,11 @@ func runServe(c *cli, args []string) int {
 	termStarted := make(chan struct{})
 	var startedOnce sync.Once
 	wg.Go(func() {
-		if err := elector.Run(ctx, func(lctx context.Context, epoch int64) {
+		takePart(ctx, elector, func(lctx context.Context, epoch int64) {
 			lead(lctx, leaderWork{m: m, st: st, log: log.With("epoch", epoch), reconcileEvery: s.reconcileEvery, driftRetention: s.driftRetention,
 				driftEvery: s.driftEvery, queue: queue, enforce: !s.noEnforce, holder: holder,
 				started: func() { startedOnce.Do(func() { close(termStarted) }) }})
-		}); err != nil {
-			log.Error("this replica could not take part in the leader election; it serves requests but will never lead", "error", err)
-		}
+		}, log)
 	})
 	wg.Go(func() { reloadOnHangup(ctx, srv, log) })
 	// Before taking requests: a replica that leads from the start (a
@@ -363,6 +361,26 @@ func newLogger(c *cli, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(c.stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+// takePart runs the election until ctx ends, trying again when Run fails
+// (its first record of the replica, refused or cut): serve listens only
+// after the election's first attempt, and a replica left out of it would
+// never lead — alone, it would never expire or reconcile a quarantine.
+func takePart(ctx context.Context, e *cluster.Elector, lead func(context.Context, int64), log *slog.Logger) {
+	const retry = time.Second
+	for {
+		err := e.Run(ctx, lead)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		log.Error("could not join the leader election; trying again", "error", err, "retry_in", retry)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
+		}
+	}
 }
 
 // reloadOnHangup reloads the policy on SIGHUP.
