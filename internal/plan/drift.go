@@ -39,12 +39,11 @@ func CheckDrift(ctx context.Context, st *store.Store, reg *drivers.Registry, dri
 	}
 	var out []Drift
 	for _, name := range sortedKeysOf(driverOf) {
-		s, applied := states[name]
-		if !applied {
+		if _, applied := states[name]; !applied {
 			out = append(out, Drift{Target: name, Status: store.DriftNeverApplied})
 			continue
 		}
-		out = append(out, checkTarget(ctx, reg, name, driverOf[name], s, hashes[name], dial, owner))
+		out = append(out, checkHeld(ctx, st, reg, name, driverOf[name], hashes[name], dial, owner))
 	}
 	if err := recordDrift(ctx, st, out, actor); err != nil {
 		return out, fmt.Errorf("drift checked, but recording the check failed (reports and the UI will not show it): %w", err)
@@ -64,6 +63,34 @@ func recordDrift(ctx context.Context, st *store.Store, drifts []Drift, actor str
 // check is d as the store records it.
 func (d Drift) check() store.DriftCheck {
 	return store.DriftCheck{Target: d.Target, Status: d.Status, RunningHash: d.RunningSHA256, AppliedHash: d.AppliedSHA256, Error: d.Error}
+}
+
+// checkHeld checks one target while owner holds it, against its
+// last-applied state read then: an apply may record a new state while this
+// check waits for the target, and the device runs that one. hash is the
+// state read before, reported when the target could not be had.
+func checkHeld(ctx context.Context, st *store.Store, reg *drivers.Registry, name, driver, hash string, dial DialFunc, owner Owner) Drift {
+	var d Drift
+	err := ownerOrDirect(owner).Do(ctx, name, "drift", func(ctx context.Context) error {
+		row, err := st.TargetStateOf(ctx, name)
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			d = Drift{Target: name, Status: store.DriftNeverApplied}
+			return nil
+		}
+		var s AppliedState
+		if err := json.Unmarshal([]byte(row.Content), &s); err != nil {
+			return fmt.Errorf("target %s: stored state is unreadable: %w", name, err)
+		}
+		d = checkTarget(ctx, reg, name, driver, s, row.Hash, dial, direct{})
+		return nil
+	})
+	if err != nil {
+		return Drift{Target: name, Status: store.DriftError, AppliedSHA256: hash, Error: err.Error()}
+	}
+	return d
 }
 
 // checkTarget checks one target Ward applied state s (of hash) to.

@@ -100,3 +100,80 @@ func TestCheckDriftRecords(t *testing.T) {
 		t.Fatalf("unrecorded check: %v, %d results", err, len(drifts))
 	}
 }
+
+// interleavedOwner runs before(target) once per target, just before it
+// grants the target: what another process did with the target while this
+// one waited for it.
+type interleavedOwner struct {
+	before func(target string)
+	done   map[string]bool
+}
+
+func (o *interleavedOwner) Do(ctx context.Context, target, _ string, fn func(ctx context.Context) error) error {
+	if !o.done[target] {
+		o.done[target] = true
+		o.before(target)
+	}
+	return fn(ctx)
+}
+
+// An apply that pushes a target and records its new state while ward
+// drift waits for that target's owner: the check compares what the device
+// runs with the state recorded when it holds the target — in sync, the
+// new state's hash — never with the state read before it waited, which
+// would report (and audit) a drift that is not there.
+func TestCheckDriftReadsTheStateItHolds(t *testing.T) {
+	f := newFixture(t, "../../examples/hospital/policy")
+	ctx := context.Background()
+	f.apply(f.plan())
+	states, hashes, err := lastApplied(ctx, f.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := f.st.TargetStateOf(ctx, "core-fw")
+	if err != nil || old == nil || old.ApplyRunID == nil {
+		t.Fatalf("core-fw's state: %+v, %v", old, err)
+	}
+	running := map[string]string{"core-fw": states["core-fw"].Config, "access-ovs": states["access-ovs"].Config}
+	// The next state: core-fw's intent less its last rule.
+	nextIntent := *states["core-fw"].Intent
+	fw := *nextIntent.Firewall
+	fw.Rules = fw.Rules[:len(fw.Rules)-1]
+	nextIntent.Firewall = &fw
+	cfg, err := fakeDriver{}.Render(&nextIntent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := &TargetPlan{Name: "core-fw", Driver: "linux_nftables", Intent: &nextIntent, Config: cfg.Text}
+	_, nextHash, err := appliedState(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := &interleavedOwner{done: map[string]bool{}, before: func(target string) {
+		if target != "core-fw" {
+			return
+		}
+		// Another process's apply, under the owner before this check.
+		running["core-fw"] = next.Config
+		if err := RecordApplied(ctx, f.st, *old.ApplyRunID, next, "bob"); err != nil {
+			t.Error(err)
+		}
+	}}
+	driverOf := map[string]string{"core-fw": "linux_nftables", "access-ovs": "openvswitch"}
+	drifts, err := CheckDrift(ctx, f.st, runningRegistry(running), driverOf, f.rec.dial, owner, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Drift{
+		"core-fw":    {Target: "core-fw", Status: "in_sync", AppliedSHA256: nextHash},
+		"access-ovs": {Target: "access-ovs", Status: "in_sync", AppliedSHA256: hashes["access-ovs"]},
+	}
+	if len(drifts) != len(want) {
+		t.Fatalf("drifts: %+v", drifts)
+	}
+	for _, d := range drifts {
+		if w := want[d.Target]; d.Status != w.Status || d.AppliedSHA256 != w.AppliedSHA256 {
+			t.Errorf("%s: %s against applied state %.12s (error %q); want %s against %.12s", d.Target, d.Status, d.AppliedSHA256, d.Error, w.Status, w.AppliedSHA256)
+		}
+	}
+}
