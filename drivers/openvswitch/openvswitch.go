@@ -17,7 +17,8 @@
 // on the switch fails it, nothing changed). Ports Ward managed that the new Config
 // leaves out are released: their marks are removed and their VLAN is left
 // as it was, so no device moves unasked. A port in the quarantine VLAN stays
-// there across Apply; only SetPortVLAN takes it out.
+// there across Apply; only SetPortVLAN takes it out, and Apply refuses a
+// configuration without a quarantine VLAN while a port is in it.
 package openvswitch
 
 import (
@@ -39,6 +40,12 @@ import (
 
 // Name is the driver's name in a target's driver attribute.
 const Name = "openvswitch"
+
+// signalled is the shell's exit status of a command a signal ended (128 +
+// the signal): an ovs-vsctl its --timeout stopped (SIGALRM, 142) may have
+// committed already, while it waited for ovs-vswitchd to carry the change
+// out. Every other failure of ovs-vsctl comes before its commit.
+const signalled = 128
 
 // The external_ids keys Ward owns.
 const (
@@ -390,6 +397,9 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 			}
 		}
 	}
+	if err := refuseDroppingQuarantine(cur, want); err != nil {
+		return err
+	}
 	var ops []string
 	for _, line := range strings.Split(d.print(want), "\n") {
 		if line != "" {
@@ -415,6 +425,27 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 		return fmt.Errorf("the transaction succeeded and is in force, but the ports read back differ from the ones applied (got %q, want %q): something else changed them meanwhile", g, w)
 	}
 	return nil
+}
+
+// refuseDroppingQuarantine returns an error when want has no quarantine
+// VLAN while ports are in the one the switch records: forgetting it would
+// leave them there with nothing saying they are quarantined
+// (ReadQuarantine, Running), and the next apply would move them home,
+// releasing the devices with no release on record.
+func refuseDroppingQuarantine(cur, want *state) error {
+	if cur.quarantineVLAN == 0 || want.quarantineVLAN != 0 {
+		return nil
+	}
+	var in []string
+	for _, p := range cur.ports {
+		if p.tag == cur.quarantineVLAN {
+			in = append(in, p.name)
+		}
+	}
+	if len(in) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the configuration has no quarantine VLAN, but ports %s are in quarantine VLAN %d; nothing was changed: release those quarantines first (ward release), then apply again", strings.Join(in, ", "), cur.quarantineVLAN)
 }
 
 // transact runs ops, operations written by print and reconcile, as one
@@ -443,8 +474,11 @@ func (d *driver) transact(ctx context.Context, s drivers.Session, ops []string) 
 	}
 	if _, err := s.Run(ctx, cmd); err != nil {
 		var exit *drivers.ExitError
+		if errors.As(err, &exit) && exit.Status > signalled {
+			return fmt.Errorf("ovs-vsctl was stopped by a signal (its --timeout: SIGALRM), perhaps after committing while it waited for ovs-vswitchd: %w: read the switch on a new session (ward drift) to see which ports are in force: %w", drivers.ErrOutcomeUnknown, err)
+		}
 		if errors.As(err, &exit) {
-			return fmt.Errorf("ovs-vsctl commits all its operations or none, so the ports are as they were unless it timed out waiting for ovs-vswitchd after committing: %w", err)
+			return fmt.Errorf("ovs-vsctl commits all its operations or none, and it failed before committing, so the ports are as they were: %w", err)
 		}
 		return fmt.Errorf("the session failed while ovs-vsctl ran: %w: ovs-vsctl commits all its operations or none; read the switch on a new session (ward drift) to see which: %w", drivers.ErrOutcomeUnknown, err)
 	}
