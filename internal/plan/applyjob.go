@@ -211,9 +211,32 @@ func (p Pusher) gaveUp(ctx context.Context, j store.Job, why string) error {
 	if err := json.Unmarshal([]byte(j.Payload), &pl); err != nil || pl.Run == 0 {
 		return fmt.Errorf("apply job %d for target %q: its payload %q names no apply run", j.ID, j.Target, j.Payload)
 	}
-	msg := "the push gave up: " + why + "; the target may run the new configuration or the previous one: run ward drift"
-	_, err := p.Store.SettleApplyTarget(ctx, store.ApplyTarget{RunID: pl.Run, Target: j.Target, Status: "failed", Error: msg}, finishRun)
+	done, err := p.recordedBy(ctx, pl.Run, j.Target)
+	if err != nil {
+		return err
+	}
+	t := store.ApplyTarget{RunID: pl.Run, Target: j.Target, Status: "failed",
+		Error: "the push gave up: " + why + "; the target may run the new configuration or the previous one: run ward drift"}
+	if done {
+		// The last attempt pushed and recorded, then died before settling.
+		t.Status, t.Error = "applied", ""
+	}
+	_, err = p.Store.SettleApplyTarget(ctx, t, finishRun)
 	return err
+}
+
+// recordedBy reports whether target's part of run is its recorded
+// last-applied state (appliedBy); false when that part cannot be read.
+func (p Pusher) recordedBy(ctx context.Context, runID uint64, target string) (bool, error) {
+	row, err := p.Store.ApplyTargetOf(ctx, runID, target)
+	if err != nil {
+		return false, err
+	}
+	var tp TargetPlan
+	if json.Unmarshal([]byte(row.Plan), &tp) != nil {
+		return false, nil // settled failed: nothing else can be said of it
+	}
+	return appliedBy(ctx, p.Store, runID, &tp)
 }
 
 // push pushes row's target of run and says how it went (status, message).

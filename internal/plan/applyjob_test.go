@@ -563,3 +563,41 @@ func TestCancelApply(t *testing.T) {
 		t.Errorf("%d apply.cancel events by alice, want 1", cancels)
 	}
 }
+
+// A push job whose last attempt pushed and recorded the new state, and
+// whose worker then died before settling the target, is given up (no
+// attempt left): the target is settled applied, as the target's recorded
+// state and its target.apply event say — not failed with the outcome
+// unknown.
+func TestGivenUpAfterARecordedPushSettlesApplied(t *testing.T) {
+	ctx := context.Background()
+	fr := startFanRun(t, fanStore(t), 1, time.Millisecond)
+	st, reg, names, fleet, runID := fr.st, fr.reg, fr.names, fr.fleet, fr.run
+	for i := range applyAttempts {
+		j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: fmt.Sprintf("dead worker %d", i), Kinds: []string{ApplyJobKind},
+			Now: time.Now().Add(-time.Hour), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
+		if err != nil || j == nil || j.Attempts != i+1 {
+			t.Fatalf("claim %d: %+v, %v", i+1, j, err)
+		}
+	}
+	// The last worker pushed and recorded, and died before settling.
+	if err := pushOne(ctx, targetNamed(fr.plan, names[0]), reg, st, fleet.dial, runID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := Await(actx, runID, ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Status != "applied" {
+		t.Fatalf("results %+v: want the target applied, as its recorded state says", res)
+	}
+	if _, received := fleet.devices[names[0]].state(); len(received) != 1 {
+		t.Errorf("the device received %d pushes, want 1", len(received))
+	}
+	run, err := st.GetApplyRun(ctx, runID)
+	if err != nil || run.Status != "succeeded" || run.FinishedAt == nil {
+		t.Fatalf("apply run %+v, %v: want finished, succeeded", run, err)
+	}
+}
