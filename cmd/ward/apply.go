@@ -229,7 +229,7 @@ func runApply(c *cli, args []string) int {
 		return 1
 	}
 	if failed > 0 {
-		fmt.Fprintf(c.stdout, "%d of %d target(s) not applied; the others are. A target that failed keeps its previous configuration.\n", failed, len(results))
+		fmt.Fprintf(c.stdout, "%d of %d target(s) not applied; the others are. A target that failed keeps its previous configuration unless its line says otherwise (committed, may have reached the device, or either configuration: run ward drift).\n", failed, len(results))
 		return 1
 	}
 	fmt.Fprintf(c.stdout, "Applied to %d target(s).\n", len(results))
