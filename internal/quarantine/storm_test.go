@@ -15,6 +15,7 @@ import (
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
+	"github.com/wardnet/ward/internal/store/pgtest"
 	"github.com/wardnet/ward/policy"
 )
 
@@ -175,6 +176,54 @@ func (c *testClock) Set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
 	c.mu.Unlock()
+}
+
+// TestSkewedReplicas: two replicas on one PostgreSQL whose hosts' clocks
+// are two hours apart still count the storm guard's hour, and a
+// quarantine's time to live, on one clock — the database server's: no
+// more than max_auto_per_hour automatic actions between them, and no
+// quarantine ended early by the host ahead.
+func TestSkewedReplicas(t *testing.T) {
+	url := pgtest.URL(t)
+	host := func(skew time.Duration) store.Option {
+		return store.WithHostClock(func() time.Time { return time.Now().Add(skew) })
+	}
+	slow := seededStore(t, url, host(0))
+	fast, err := store.Open(context.Background(), url, host(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fast.Close() })
+	edit := func(cfg *policy.Config) {
+		cfg.Quarantine.MaxAutoPerHour = 3
+		cfg.Quarantine.TTL[LevelIsolate] = time.Hour
+		cfg.Quarantine.TTL[LevelRestrict] = time.Hour
+	}
+	a, b := newEnvOn(t, slow, edit), newEnvOn(t, fast, edit)
+	devices, err := slow.CurrentDevices(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices = slices.DeleteFunc(devices, func(d store.Device) bool { return d.Criticality != "low" })
+	auto := 0
+	for i, e := range []*env{a, a, a, b, b, b} {
+		r := intake(t, e, genericAlert(fmt.Sprintf("skew-%d", i), devices[i].IP, "critical"))[0]
+		if !r.Held && (r.Action == LevelIsolate || r.Action == LevelRestrict) {
+			auto++
+		}
+	}
+	if auto != 3 {
+		t.Errorf("%d automatic actions within a minute across two replicas two hours apart; want max_auto_per_hour, 3", auto)
+	}
+	// The host two hours ahead finds nothing due: the quarantines' hour
+	// is the server's.
+	n, err := b.m.ExpireDue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("the host two hours ahead expired %d one-hour quarantines made a minute ago", n)
+	}
 }
 
 // TestClockJumps moves the store's clock back and forward by two hours

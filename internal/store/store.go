@@ -54,6 +54,7 @@ type Store struct {
 	decisions decisionBatcher
 	dialect   Dialect
 	now       func() time.Time
+	host      func() time.Time // WithHostClock
 	log       *slog.Logger
 	// auditKey keys the audit chain (WithAuditKey); nil writes refuse
 	// outside tests (audit.go).
@@ -63,17 +64,30 @@ type Store struct {
 // Option configures Open.
 type Option func(*Store)
 
-// WithClock sets the clock for timestamps (default time.Now).
+// WithClock sets the clock for timestamps. By default it is the database
+// server's clock on PostgreSQL (clock.go), so that replicas on several
+// hosts agree on time whatever their own clocks say, and this host's
+// clock on SQLite.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithHostClock sets this host's clock (default time.Now): the store's
+// clock on SQLite; on PostgreSQL only the time passing on it is used, to
+// follow the server's clock between readings — so a host whose clock is
+// off or stepped still stamps the server's time.
+func WithHostClock(now func() time.Time) Option { return func(s *Store) { s.host = now } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // Open connects to the database named by rawURL and migrates it.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, log: slog.New(slog.DiscardHandler)}
+	s := &Store{log: slog.New(slog.DiscardHandler), host: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	chosen := s.now != nil
+	if !chosen {
+		s.now = s.host // on PostgreSQL, until the server's clock is read
 	}
 	gcfg := &gorm.Config{
 		Logger:  logger.Discard,
@@ -137,6 +151,12 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	s.DB = db
 	s.hot = db.Session(&gorm.Session{PrepareStmt: true})
 	sqlDB, err := db.DB()
+	if err == nil && s.dialect == Postgres && !chosen {
+		c := &serverClock{db: sqlDB, log: s.log, host: s.host}
+		if err = c.read(ctx); err == nil {
+			s.now = c.now
+		}
+	}
 	if err == nil && s.dialect == SQLite {
 		// One writer at a time is SQLite's model; more connections only
 		// queue on the busy timeout.
