@@ -258,8 +258,12 @@ func runServe(c *cli, args []string) int {
 		WriteTimeout: 15 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	var wg sync.WaitGroup
+	// The queue stops only after the HTTP server: a request in flight (an
+	// apply) waits for jobs this replica may be the one to push.
+	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopQueue()
 	wg.Go(func() {
-		if err := queue.Run(ctx); err != nil {
+		if err := queue.Run(qctx); err != nil {
 			log.Error("the job queue stopped", "error", err)
 		}
 	})
@@ -322,6 +326,7 @@ func runServe(c *cli, args []string) int {
 		log.Error("shutdown", "error", err)
 		code = 1
 	}
+	stopQueue()
 	wg.Wait() // the queue and the scheduler finish the step they are in
 	log.Info("stopped")
 	return code

@@ -2,11 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wardnet/ward/api"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/internal/store/pgtest"
 )
@@ -50,4 +59,101 @@ func TestServeStartsWhenItsReplicaRowFailsFirst(t *testing.T) {
 		t.Errorf("the replica came up without meeting the refused row; the test proves nothing:\n%s", r.log.String())
 	}
 	leaderEpoch(t, 5*time.Second, r)
+}
+
+// TestServeStopPushesTheApplyInFlight sends SIGTERM to ward serve while an
+// API apply waits for its per-target jobs, which cannot start yet (this
+// test holds both targets' owners, as another replica's push would):
+// once the targets are free, the stopping replica must still push them —
+// the usage promises a stop "after the requests and pushes in flight
+// finish" — and exit within its shutdown timeout. Before the fix the
+// queue stopped at the signal with the HTTP server still waiting for the
+// apply: nothing dialled the targets, the stop hung for the whole
+// -shutdown-timeout and exited 1.
+func TestServeStopPushesTheApplyInFlight(t *testing.T) {
+	l := listen(t)
+	pol, db := applyWorkspace(t, examplePolicy, l)
+	code, out, errs := runWard(t, "token", "create", "-role", "admin", "-name", "review", "-db", db)
+	admin := regexp.MustCompile(`ward_[A-Za-z0-9_-]{43}`).FindString(out)
+	if code != 0 || admin == "" {
+		t.Fatalf("ward token create: exit %d %s", code, errs)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	owner := jobs.NewOwner(st, jobs.OwnerOptions{Holder: "review-test"})
+	release := make(chan struct{})
+	var held sync.WaitGroup
+	var holds sync.WaitGroup
+	for _, target := range []string{"core-fw", "access-ovs"} {
+		held.Add(1)
+		holds.Go(func() {
+			err := owner.Do(context.Background(), target, "review: another replica's push", func(context.Context) error {
+				held.Done()
+				<-release
+				return nil
+			})
+			if err != nil {
+				t.Errorf("holding %s: %v", target, err)
+			}
+		})
+	}
+	held.Wait()
+
+	r := startHAReplica(t, "stopping", pol, db, "-shutdown-timeout", "15s")
+	call := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, r.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := call("POST", "/api/v1/plans", "{}")
+	var p api.SavedPlan
+	if status != http.StatusCreated || json.Unmarshal([]byte(body), &p) != nil || len(p.Changed) == 0 {
+		t.Fatalf("POST /api/v1/plans: %d %s", status, body)
+	}
+	applied := make(chan string, 1)
+	go func() {
+		status, body := call("POST", fmt.Sprintf("/api/v1/plans/%d/apply", p.ID), "{}")
+		applied <- fmt.Sprintf("%d %s", status, body)
+	}()
+	time.Sleep(1500 * time.Millisecond) // the apply's jobs are queued, waiting for the targets
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := l.conns.Load(); n != 0 {
+		t.Fatalf("%d connections to the targets while this test held them", n)
+	}
+	close(release)
+	holds.Wait()
+	exited := make(chan error, 1)
+	stopped := time.Now()
+	go func() { exited <- r.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("ward serve stopped after %v with %v; want exit 0\n%s", time.Since(stopped).Round(time.Millisecond), err, tailLines(r.log.String(), 30))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ward serve did not stop within 30 s of its targets being free")
+	}
+	if l.conns.Load() == 0 {
+		t.Errorf("the stopping replica never dialled the targets of the apply in flight")
+	}
+	select {
+	case a := <-applied:
+		if !strings.HasPrefix(a, "200 ") {
+			t.Errorf("the apply in flight was answered %s; want 200 with each target's result", a)
+		}
+	default:
+		t.Error("the apply in flight was never answered")
+	}
 }
