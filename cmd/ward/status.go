@@ -58,15 +58,24 @@ func runStatus(c *cli, args []string) int {
 	if *asJSON {
 		return c.printJSON(out)
 	}
-	printStatus(c, out)
+	printStatus(c, out, *ttl, time.Now())
 	return 0
 }
 
-func printStatus(c *cli, s statusView) {
+// printStatus prints s for people; ttl and now judge whether the
+// leadership row still names a live leader.
+func printStatus(c *cli, s statusView, ttl time.Duration, now time.Time) {
 	w := c.stdout
-	if s.Leader == nil {
+	lapsed := s.Leader != nil && now.Sub(s.Leader.RenewedAt) > ttl
+	switch {
+	case s.Leader == nil:
 		fmt.Fprintln(w, "Leader: none (no replica leads the scheduled work: is ward serve running?)")
-	} else {
+	case lapsed:
+		// The row outlives a leader killed or cut off: it names no one who
+		// leads now (by this reader's clock, like the replicas' staleness).
+		fmt.Fprintf(w, "Leader: none now — %s (epoch %d) has not renewed its lease since %s, longer than the %v lease: it stopped or is cut off; a live replica takes over within a lease\n",
+			s.Leader.Replica, s.Leader.Epoch, s.Leader.RenewedAt.UTC().Format(time.RFC3339), ttl)
+	default:
 		fmt.Fprintf(w, "Leader: %s, epoch %d, since %s, renewed %s\n", s.Leader.Replica, s.Leader.Epoch,
 			s.Leader.Since.UTC().Format(time.RFC3339), s.Leader.RenewedAt.UTC().Format(time.RFC3339))
 	}
@@ -77,6 +86,9 @@ func printStatus(c *cli, s statusView) {
 		role := "replica"
 		if r.Leader {
 			role = "leader"
+			if lapsed {
+				role = "last leader (lease ran out)"
+			}
 		}
 		if r.Stale {
 			role += " (stale: not renewed for three leases)"
