@@ -27,7 +27,8 @@ import (
 // the push's database, a token there greater than the push's is refused
 // (drivers.FencedError); when it holds another database, or is missing
 // (a host fenced before database ids existed), the push resets the fence
-// and says so (drivers.ReportFenceReset). Either way the push starts its
+// and says so (drivers.ReportFenceReset) once it committed, or may have: a
+// refused push changed nothing and reports nothing. Either way the push starts its
 // nft transaction with a compare-and-set on both sets: `delete element` of
 // each value it read, `add element` of its own, and `create set` of a set
 // it found missing. nft applies a file, or the commands of one command
@@ -72,12 +73,15 @@ type fence struct {
 	mine, mineDB int64
 	fresh        bool // no table yet: the push creates it
 	epoch, db    fenceSetState
+	// reset is the fence of another database this push replaces,
+	// reported once the push committed (committed).
+	reset *drivers.FenceReset
 }
 
 // readFence returns the fence for a push under ctx's token, nil without
 // one; a *drivers.FencedError when the host has seen a greater token from
 // the same database. A push that will reset the host's fence (another
-// database's token there) is reported with drivers.ReportFenceReset.
+// database's token there) keeps the reset for committed to report.
 func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, error) {
 	f, err := d.fenceState(ctx, s)
 	if f == nil || err != nil {
@@ -89,10 +93,10 @@ func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, erro
 			if len(f.db.elems) > 0 {
 				was = fmt.Sprintf("mark 0x%08x", f.db.elems[0])
 			}
-			drivers.ReportFenceReset(ctx, drivers.FenceReset{
+			f.reset = &drivers.FenceReset{
 				Target: f.target, Database: drivers.FenceDatabase(ctx), SeenDatabase: was,
 				Token: f.mine, Seen: seen, DeviceState: fenceWhere,
-			})
+			}
 		}
 	}
 	return f, nil
@@ -185,11 +189,23 @@ func (f *fence) commands() []string {
 
 // pushed records that a transaction led by commands committed: the host
 // has now seen exactly f.mine from f.mineDB.
-func (f *fence) pushed() {
+func (f *fence) pushed(ctx context.Context) {
 	if f != nil {
+		f.committed(ctx)
 		f.fresh = false
 		f.epoch = fenceSetState{present: true, elems: []int64{f.mine}}
 		f.db = fenceSetState{present: true, elems: []int64{f.mineDB}}
+	}
+}
+
+// committed reports the reset of another database's fence, if the push
+// makes one, after a transaction led by commands committed or may have
+// (the session failed while nft ran): only then did the host's fence
+// change. It reports it once.
+func (f *fence) committed(ctx context.Context) {
+	if f != nil && f.reset != nil {
+		drivers.ReportFenceReset(ctx, *f.reset)
+		f.reset = nil
 	}
 }
 

@@ -243,8 +243,10 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 			}
 			return fmt.Errorf("nft -f %s failed after its check passed; nft applies a file in one transaction, so the previous table is still in force: %w", file, err)
 		}
+		fence.committed(ctx)
 		return fmt.Errorf("while nft -f %s ran: %w: nft applies a file in one transaction, so either the previous table or the new one is in force, never a mix; read it on a new session (ward drift) to see which: %w", file, drivers.ErrOutcomeUnknown, err)
 	}
+	fence.pushed(ctx)
 
 	got, err := d.read(ctx, s)
 	if err != nil {
@@ -397,9 +399,12 @@ func (d *driver) changeSet(ctx context.Context, s drivers.Session, verb, set str
 			name := set + f.suffix
 			cmd := strings.Join(append(fence.commands(), command(name, strings.Join(strs, ", "))), "; ")
 			if _, err := s.Run(ctx, d.nft+" '"+cmd+"'"); err != nil {
+				if !errors.As(err, new(*drivers.ExitError)) {
+					fence.committed(ctx) // the session failed: nft may have committed
+				}
 				return fmt.Errorf("linux_nftables: %s %s to set %s in table %s: %w", verb, strings.Join(strs, ", "), name, tableName, d.refused(ctx, s, fence, err))
 			}
-			fence.pushed()
+			fence.pushed(ctx)
 		}
 	}
 	return nil

@@ -28,7 +28,8 @@ import (
 // From another database (or with no ward-fence-db, a switch fenced before
 // database ids existed) the push resets the fence: the same transaction,
 // its wait-until on the whole external_ids map as read, reported with
-// drivers.ReportFenceReset.
+// drivers.ReportFenceReset once it committed, or may have (settle): a
+// refused push changed nothing and reports nothing.
 //
 // wait-until holds the transaction back until the value is the one read;
 // get makes ovs-vsctl verify the external_ids column at commit (ovsdb
@@ -52,19 +53,40 @@ type fence struct {
 	mine     int64
 	database string
 	cond     []string // the wait-until conditions: the state read
+	// reset is the fence of another database this push replaces,
+	// reported once the push committed (settle).
+	reset *drivers.FenceReset
 }
 
 // readFence returns the fence for a push under ctx's token, nil without
 // one; a *drivers.FencedError when the switch has seen a greater token
 // from the same database. A push that will reset the switch's fence
-// (another database's token there) is reported with
-// drivers.ReportFenceReset.
+// (another database's token there) keeps the reset for settle to report.
 func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, error) {
 	f, reset, err := d.fenceState(ctx, s)
-	if reset != nil {
-		drivers.ReportFenceReset(ctx, *reset)
+	if f != nil {
+		f.reset = reset
 	}
 	return f, err
+}
+
+// settle finishes a fenced push whose transaction ended with err (nil: it
+// committed; maybe: it may have, the session failed or ovs-vsctl was
+// stopped). Only then did the switch's fence change, so only then is the
+// reset of another database's fence reported. It returns err explained
+// (refused).
+func (d *driver) settle(ctx context.Context, s drivers.Session, f *fence, err error, maybe bool) error {
+	if f == nil {
+		return err
+	}
+	if err != nil {
+		err = d.refused(ctx, s, f, err)
+	}
+	if f.reset != nil && (err == nil || maybe && !errors.Is(err, drivers.ErrFenced)) {
+		drivers.ReportFenceReset(ctx, *f.reset)
+		f.reset = nil
+	}
+	return err
 }
 
 // fenceState reads the switch's fence for ctx's token (nil without one),

@@ -412,8 +412,9 @@ func (d *driver) Apply(ctx context.Context, s drivers.Session, cfg drivers.Confi
 		if err != nil {
 			return err
 		}
-		if err := d.transact(ctx, s, append(fence.ops(d.scope), ops...)); err != nil {
-			return d.refused(ctx, s, fence, err)
+		err = d.transact(ctx, s, append(fence.ops(d.scope), ops...))
+		if err := d.settle(ctx, s, fence, err, errors.Is(err, drivers.ErrOutcomeUnknown)); err != nil {
+			return err
 		}
 	}
 	got, err := d.read(ctx, s)
@@ -534,8 +535,10 @@ func (d *driver) SetPortVLAN(ctx context.Context, s drivers.Session, name string
 		return fmt.Errorf("openvswitch: moving port %s to VLAN %d: %w", name, vlan, err)
 	}
 	ops := append(fence.ops(d.scope), words("--", "set", "port", name, "tag="+strconv.Itoa(vlan)))
-	if _, err := s.Run(ctx, d.vsctl+" "+strings.Join(ops, " ")); err != nil {
-		return fmt.Errorf("openvswitch: moving port %s to VLAN %d: %w", name, vlan, d.refused(ctx, s, fence, err))
+	_, err = s.Run(ctx, d.vsctl+" "+strings.Join(ops, " "))
+	var exit *drivers.ExitError
+	if err := d.settle(ctx, s, fence, err, !errors.As(err, &exit) || exit.Status > signalled); err != nil {
+		return fmt.Errorf("openvswitch: moving port %s to VLAN %d: %w", name, vlan, err)
 	}
 	return nil
 }
