@@ -476,18 +476,57 @@ func lead(ctx context.Context, w leaderWork) {
 // driftScheduler has every target of the policy in force that Ward
 // applied to checked for drift, every w.driftEvery (0: never): one job per
 // target, which any replica's queue runs under the target's owner and
-// records as a drift check.
+// records as a drift check. A target is due by its latest recorded check,
+// not by this term's clock: terms shorter than the interval (restarts,
+// failovers) would otherwise never reach their first tick, and no target
+// would ever be checked.
 func driftScheduler(ctx context.Context, w leaderWork) {
-	onTick(ctx, w.driftEvery, func() {
-		targets := slices.Collect(maps.Keys(pushedTargets(w.holder.Load().Config)))
+	if w.driftEvery <= 0 {
+		return
+	}
+	queued := map[string]time.Time{} // by this term, so a target whose check records nothing is not queued at every poll
+	enqueue := func() {
 		step, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		if queued, err := plan.EnqueueDriftChecks(step, w.st, w.queue, targets); err != nil {
-			w.log.Error("queueing the scheduled drift checks; the next interval tries again", "error", err)
-		} else {
-			w.log.Debug("queued the scheduled drift checks", "targets", queued)
+		due, err := dueDriftTargets(step, w, queued)
+		if err == nil && len(due) > 0 {
+			due, err = plan.EnqueueDriftChecks(step, w.st, w.queue, due)
 		}
-	})
+		if err != nil {
+			w.log.Error("queueing the scheduled drift checks; the next poll tries again", "error", err)
+			return
+		}
+		for _, t := range due {
+			queued[t] = time.Now()
+		}
+		if len(due) > 0 {
+			w.log.Debug("queued the scheduled drift checks", "targets", due)
+		}
+	}
+	enqueue()
+	onTick(ctx, min(w.driftEvery, time.Minute), enqueue)
+}
+
+// dueDriftTargets names the pushed targets whose latest drift check is
+// older than w.driftEvery (or that have none), leaving out those this term
+// queued less than w.driftEvery ago.
+func dueDriftTargets(ctx context.Context, w leaderWork, queued map[string]time.Time) ([]string, error) {
+	latest, err := w.st.LatestDriftChecks(ctx, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	now := w.st.Now()
+	var due []string
+	for _, t := range slices.Sorted(maps.Keys(pushedTargets(w.holder.Load().Config))) {
+		if c, ok := latest[t]; ok && now.Sub(c.CheckedAt) < w.driftEvery {
+			continue
+		}
+		if at, ok := queued[t]; ok && time.Since(at) < w.driftEvery {
+			continue
+		}
+		due = append(due, t)
+	}
+	return due, nil
 }
 
 // pushedTargets names the targets of cfg Ward connects to (all but those

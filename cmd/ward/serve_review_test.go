@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -14,10 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/api"
+	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/jobs"
+	"github.com/wardnet/ward/internal/plan"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/internal/store/pgtest"
+	"github.com/wardnet/ward/policy"
 )
 
 // TestServeStartsWhenItsReplicaRowFailsFirst has the database refuse
@@ -155,5 +160,57 @@ func TestServeStopPushesTheApplyInFlight(t *testing.T) {
 		}
 	default:
 		t.Error("the apply in flight was never answered")
+	}
+}
+
+// TestDriftSchedulerAcrossShortTerms runs the leader's drift scheduler
+// (hourly) for two terms of 300 ms, as restarts or failovers make terms
+// shorter than the interval: core-fw, applied and never checked, must be
+// queued for a check, and access-ovs, checked a moment ago, must not.
+// Before the fix each term waited a whole interval before its first
+// check, so with terms shorter than -drift-interval no target was ever
+// checked.
+func TestDriftSchedulerAcrossShortTerms(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "ward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	load := func() (*policy.Config, hcl.Diagnostics) {
+		return policy.NewParser(policy.WithDrivers(newRegistry().RolesByName())).LoadDir(examplePolicy)
+	}
+	cfg, diags := load()
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, target := range []string{"core-fw", "access-ovs"} {
+		if err := st.SaveTargetState(ctx, store.TargetState{Target: target, Content: "{}", Hash: "h-" + target, AppliedAt: st.Now()},
+			store.AuditEntry{Actor: "test", Action: "target.apply", Object: target}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RecordDriftChecks(ctx, []store.DriftCheck{{Target: "access-ovs", CheckedAt: st.Now(), Status: store.DriftInSync, AppliedHash: "h-access-ovs"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	w := leaderWork{st: st, log: slog.New(slog.DiscardHandler), driftEvery: time.Hour, enforce: true,
+		queue: jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{}), holder: inforce.New(cfg, load, nil)}
+	for range 2 {
+		term, end := context.WithTimeout(ctx, 300*time.Millisecond)
+		driftScheduler(term, w)
+		end()
+	}
+	queued, err := st.ListJobs(ctx, store.JobQueued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drift []string
+	for _, j := range queued {
+		if j.Kind == plan.DriftJobKind {
+			drift = append(drift, j.Target)
+		}
+	}
+	if strings.Join(drift, ",") != "core-fw" {
+		t.Errorf("drift checks queued for %v after two short terms; want [core-fw] (access-ovs was checked just now)", drift)
 	}
 }
