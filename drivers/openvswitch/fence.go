@@ -53,6 +53,7 @@ type fence struct {
 	mine     int64
 	database string
 	cond     []string // the wait-until conditions: the state read
+	seen     int64    // the switch's token, when it is from the push's database
 	// reset is the fence of another database this push replaces,
 	// reported once the push committed (settle).
 	reset *drivers.FenceReset
@@ -72,17 +73,24 @@ func (d *driver) readFence(ctx context.Context, s drivers.Session) (*fence, erro
 
 // settle finishes a fenced push whose transaction ended with err (nil: it
 // committed; maybe: it may have, the session failed or ovs-vsctl was
-// stopped). Only then did the switch's fence change, so only then is the
-// reset of another database's fence reported. It returns err explained
-// (refused).
+// stopped). It reports the reset of another database's fence only when
+// the push changed the switch's fence: it committed, or the switch now
+// shows the push's token (or cannot be read). A failed push is explained:
+// when the switch's token moved past the push's meanwhile, a
+// *drivers.FencedError; otherwise err.
 func (d *driver) settle(ctx context.Context, s drivers.Session, f *fence, err error, maybe bool) error {
 	if f == nil {
 		return err
 	}
+	took := err == nil
 	if err != nil {
-		err = d.refused(ctx, s, f, err)
+		now, _, rerr := d.fenceState(ctx, s)
+		if errors.Is(rerr, drivers.ErrFenced) {
+			return rerr
+		}
+		took = maybe && (rerr != nil || now.seen == f.mine)
 	}
-	if f.reset != nil && (err == nil || maybe && !errors.Is(err, drivers.ErrFenced)) {
+	if took && f.reset != nil {
 		drivers.ReportFenceReset(ctx, *f.reset)
 		f.reset = nil
 	}
@@ -126,6 +134,7 @@ func (d *driver) fenceState(ctx context.Context, s drivers.Session) (*fence, *dr
 	if seen > mine {
 		return nil, nil, &drivers.FencedError{Target: f.target, Mine: mine, Seen: seen, DeviceState: where}
 	}
+	f.seen = seen
 	f.cond = []string{"external_ids:" + keyFence + "=" + ovsString(v), "external_ids:" + keyFenceDB + "=" + ovsString(f.database)}
 	return f, nil, nil
 }
@@ -155,16 +164,4 @@ func (f *fence) ops(scope []string) []string {
 			"external_ids:"+keyFence+"="+strconv.FormatInt(f.mine, 10),
 			"external_ids:"+keyFenceDB+"="+ovsString(f.database))...),
 	}
-}
-
-// refused explains a failed fenced push: when the switch's token moved
-// past ours meanwhile, a *drivers.FencedError; otherwise err.
-func (d *driver) refused(ctx context.Context, s drivers.Session, f *fence, err error) error {
-	if f == nil {
-		return err
-	}
-	if _, _, rerr := d.fenceState(ctx, s); errors.Is(rerr, drivers.ErrFenced) {
-		return rerr
-	}
-	return err
 }

@@ -58,13 +58,27 @@ func TestFenceResetReportedOnlyWhenCommitted(t *testing.T) {
 		t.Errorf("a refused push reported %d fence resets, want none (the switch's fence did not change): %+v", len(resets), resets)
 	}
 
+	// db-a's holder pushes after db-b's read: db-b's wait-until never
+	// holds, and ovs-vsctl gives up at its --timeout having committed
+	// nothing.
+	race := &raceSession{Session: s, t: t, br: br, theirs: 6, db: "db-a"}
+	if err := d.Apply(fromB, race, mustRender(t, d, other(p[0], p[2]))); err == nil {
+		t.Fatal("Apply from db-b committed although db-a moved the fence after it was read")
+	}
+	if got := fenceDB(); got != "db-a" {
+		t.Fatalf("after a push from db-b that timed out, ward-fence-db is %q, want db-a", got)
+	}
+	if len(resets) != 0 {
+		t.Errorf("a push that timed out on its wait-until reported %d fence resets, want none: %+v", len(resets), resets)
+	}
+
 	if err := d.(drivers.VLANSetter).SetPortVLAN(fromB, s, p[0], 999); err != nil {
 		t.Fatal(err)
 	}
 	if got := fenceDB(); got != "db-b" {
 		t.Fatalf("after db-b's push, ward-fence-db is %q, want db-b", got)
 	}
-	if n := len(resets); n != 1 || resets[n-1].Database != "db-b" || resets[n-1].Seen != 5 {
-		t.Errorf("fence resets reported: %+v, want one (db-b's token 1 over token 5)", resets)
+	if n := len(resets); n != 1 || resets[n-1].Database != "db-b" || resets[n-1].Seen != 6 {
+		t.Errorf("fence resets reported: %+v, want one (db-b's token 1 over db-a's token 6)", resets)
 	}
 }
