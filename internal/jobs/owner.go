@@ -255,7 +255,7 @@ func (o *Owner) databaseID(ctx context.Context) (string, error) {
 // another database (drivers.ReportFenceReset): expected once after a
 // reinstall, but the operator should see it.
 func (o *Owner) fenceReset(r drivers.FenceReset) {
-	o.log.Warn("a push from this database is resetting the device's fencing token, which another database had set (a reinstall, or a database restored under a new id); the push's own result follows",
+	o.log.Warn("a push from this database has reset the device's fencing token, which another database had set (a reinstall, or a database restored under a new id)",
 		"target", r.Target, "token", r.Token, "database", r.Database,
 		"seen_token", r.Seen, "seen_database", r.SeenDatabase, "device_state", r.DeviceState)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
