@@ -66,7 +66,10 @@ type Options struct {
 	// and records it on the switch's Open_vSwitch record.
 	Bridge string
 	// Timeout bounds each ovs-vsctl command, including its wait for
-	// ovs-vswitchd to carry out a change; 0 means 30 seconds.
+	// ovs-vswitchd to carry out a change; 0 means 10 seconds. Keep it under
+	// the SSH session's own timeout (15 s in ward): a push held back by a
+	// newer fencing token then ends as ovs-vsctl's refusal, read as fenced
+	// and retried at once, not as a broken session.
 	Timeout time.Duration
 	// ChunkSize is the longest command line Apply sends; a longer
 	// transaction (more than a few dozen ports) is copied to the switch
@@ -91,7 +94,7 @@ type driver struct {
 func New(o Options) drivers.Driver {
 	timeout := o.Timeout
 	if timeout <= 0 {
-		timeout = 30 * time.Second
+		timeout = 10 * time.Second
 	}
 	d := &driver{
 		vsctl:   fmt.Sprintf("ovs-vsctl --timeout=%d", max(int(timeout.Seconds()), 1)),
