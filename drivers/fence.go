@@ -19,7 +19,8 @@ import (
 //   - linux_nftables keeps it in table inet ward_fence, set epoch, which
 //     Ward's table never touches; each push is one nft -f transaction that
 //     deletes the element it read and adds its own (nft aborts the whole
-//     transaction if the element is gone, i.e. another holder moved it).
+//     transaction if the element is gone, i.e. another holder moved it),
+//     or, when a set is empty, replaces the table by the handle it read.
 //   - openvswitch keeps it in Open_vSwitch external_ids:ward-fence; each
 //     push is one ovs-vsctl transaction led by wait-until on the value it
 //     read (ovs-vsctl verifies what it read before it commits).
