@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -206,14 +207,18 @@ func runApply(c *cli, args []string) int {
 	fmt.Fprintf(c.stdout, "\nApplying to %d target(s), %d at a time:\n", len(changed), min(*parallel, len(changed)))
 	// Each target's push is a job, run here (or by a ward serve sharing
 	// the store) under the target's owner; interrupted, the apply stays
-	// recorded and its pushes queued for ward serve or the next apply.
+	// recorded and its pushes queued for ward serve, and no other apply
+	// starts until it is finished or cancelled (ward apply -cancel RUN).
 	results, err := plan.ApplyWith(ctx, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg),
 		Signer: signer, Actor: actor(), Parallel: *parallel, OnResult: progress(c.stdout, len(changed)),
 		OnBusy: func(b *jobs.BusyError) {
-			fmt.Fprintf(c.stdout, "  waiting: %v (Ctrl-C stops waiting; the push stays queued for ward serve or the next apply, unless cancelled: ward apply -cancel)\n", b)
+			fmt.Fprintf(c.stdout, "  waiting: %v (Ctrl-C stops waiting; the push stays queued for ward serve, and no other apply starts until this one is finished or cancelled: ward apply -cancel RUN, RUN as ward status lists it)\n", b)
 		}})
 	if err != nil && results == nil {
 		fmt.Fprintf(c.stderr, "ward apply: %v\n", err)
+		if errors.Is(err, store.ErrPlanStale) || errors.Is(err, store.ErrApplyInProgress) {
+			fmt.Fprintln(c.stderr, "Nothing was applied; the plan shown above was not pushed.")
+		}
 		return 1
 	}
 	failed := 0

@@ -212,6 +212,8 @@ func TestApplyRefusesTamperedPlanFiles(t *testing.T) {
 			changedOf(t, p, "openvswitch").Driver = "evil_driver"
 		}, `driver "evil_driver" is not available`},
 		{"base state", func(p *plan.Plan) { changedOf(t, p, "linux_nftables").BaseHash = "feed" }, "changed by another apply"},
+		{"state digest", func(p *plan.Plan) { p.StateDigest = "sha256:feed" }, "last-applied state of the targets changed since it was made"},
+		{"no state digest (an older Ward's plan)", func(p *plan.Plan) { p.StateDigest = "" }, "made by an older Ward"},
 	}
 	apply := func(file string, extra ...string) (int, string) {
 		t.Helper()
@@ -450,5 +452,117 @@ func TestApplyCancel(t *testing.T) {
 	code, _, errs = runWard(t, "apply", "-cancel", "999", "-db", db)
 	if code != 1 || !strings.Contains(errs, "apply run 999") {
 		t.Errorf("cancel of no run: exit %d\n%s", code, errs)
+	}
+}
+
+// TestApplyRefusedWhileRunPendingOrStale: ward apply of a saved plan is
+// refused (exit 1, no connection) while another apply run has a target
+// pending, naming the run and ward apply -cancel; once that run is
+// cancelled it goes ahead. A plan saved with -target core-fw, made before
+// access-ovs was applied, is refused as stale: it was judged against
+// access-ovs's state before.
+func TestApplyRefusedWhileRunPendingOrStale(t *testing.T) {
+	l := listen(t)
+	pol, db := applyWorkspace(t, examplePolicy, l)
+	file := filepath.Join(t.TempDir(), "core-fw.json")
+	if code, out, errs := runWard(t, "plan", "-policy", pol, "-db", db, "-target", "core-fw", "-out", file); code != 0 {
+		t.Fatalf("ward plan -target core-fw -out: exit %d\n%s%s", code, out, errs)
+	}
+	ctx := context.Background()
+	var errb strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}
+	st, ok := c.openStore(ctx, db)
+	if !ok {
+		t.Fatal(errb.String())
+	}
+	pl := store.Plan{Content: "{}", CreatedAt: st.Now()}
+	if err := st.CreatePlan(ctx, &pl); err != nil {
+		t.Fatal(err)
+	}
+	// A run interrupted by Ctrl-C: its job queued, nothing pushing it.
+	run := store.ApplyRun{PlanID: pl.ID, Status: "running", Actor: "bob", StartedAt: st.Now()}
+	job := func(id uint64, tg store.ApplyTarget) store.Job {
+		return store.Job{Kind: plan.ApplyJobKind, Target: tg.Target, Key: fmt.Sprintf("apply:%d:%s", id, tg.Target), RunAt: st.Now().Add(time.Hour)}
+	}
+	finish := func(r store.ApplyRun, _ []store.ApplyTarget) (string, string, store.AuditEntry, error) {
+		return "failed", "[]", store.AuditEntry{Actor: r.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", r.ID)}, nil
+	}
+	if err := st.StartApply(ctx, &run, []store.ApplyTarget{{Target: "access-ovs", Plan: "{}"}}, job, finish); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	code, out, errs := runWard(t, "apply", file, "-auto-approve", "-policy", pol, "-db", db)
+	for _, want := range []string{fmt.Sprintf("apply run %d", run.ID), "access-ovs", fmt.Sprintf("ward apply -cancel %d", run.ID), "Nothing was applied"} {
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("ward apply while run %d is pending: exit %d, want 1 and %q:\n%s%s", run.ID, code, want, out, errs)
+		}
+	}
+	if n := l.conns.Load(); n != 0 {
+		t.Fatalf("%d connection(s) to the targets by the refused apply", n)
+	}
+	if code, out, errs := runWard(t, "apply", "-cancel", fmt.Sprint(run.ID), "-db", db); code != 0 {
+		t.Fatalf("ward apply -cancel: exit %d\n%s%s", code, out, errs)
+	}
+	// Once cancelled, nothing was applied by it: the plan still holds, and
+	// goes ahead (the listener is no SSH server, so its push fails).
+	code, out, errs = runWard(t, "apply", file, "-auto-approve", "-policy", pol, "-db", db)
+	if l.conns.Load() == 0 || strings.Contains(errs, "in progress") || strings.Contains(errs, "stale") {
+		t.Fatalf("ward apply once run %d is cancelled: exit %d, %d connection(s):\n%s%s", run.ID, code, l.conns.Load(), out, errs)
+	}
+
+	// access-ovs applied since the plan was made.
+	stale := filepath.Join(t.TempDir(), "core-fw-again.json")
+	if code, out, errs := runWard(t, "plan", "-policy", pol, "-db", db, "-target", "core-fw", "-out", stale); code != 0 {
+		t.Fatalf("ward plan -target core-fw -out: exit %d\n%s%s", code, out, errs)
+	}
+	recordApplied(t, pol, db, "access-ovs")
+	before := l.conns.Load()
+	code, out, errs = runWard(t, "apply", stale, "-auto-approve", "-policy", pol, "-db", db)
+	if code != 1 || !strings.Contains(errs, "last-applied state of the targets changed since it was made") {
+		t.Errorf("ward apply of a plan made before access-ovs was applied: exit %d\n%s%s", code, out, errs)
+	}
+	if n := l.conns.Load() - before; n != 0 {
+		t.Fatalf("%d connection(s) to the targets by the stale plan", n)
+	}
+}
+
+// recordApplied records target as applied with the policy's current
+// configuration, as an apply of it would.
+func recordApplied(t *testing.T, pol, db, target string) {
+	t.Helper()
+	ctx := context.Background()
+	var errb strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}
+	st, ok := c.openStore(ctx, db)
+	if !ok {
+		t.Fatal(errb.String())
+	}
+	defer st.Close()
+	cfg, diags := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName())).LoadDir(pol)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	devices, err := inventory.Active(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plan.Build(ctx, cfg, devices, plan.Options{Store: st, Drivers: newRegistry(), Only: []string{target}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if len(p.Changed()) != 1 {
+		t.Fatalf("a plan of %s changes %d target(s), want it", target, len(p.Changed()))
+	}
+	row, err := plan.Record(ctx, st, nil, p, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := store.ApplyRun{PlanID: row.ID, Status: "succeeded", Actor: "test"}
+	if err := st.StartApplyRun(ctx, &run); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.RecordApplied(ctx, st, run.ID, p.Changed()[0], "test"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -49,6 +49,8 @@ type runDetail struct {
 	InventoryHash string    `json:"inventory_hash"`
 	PlanID        uint64    `json:"plan_id"`
 	Approval      *Approval `json:"essential_change_approval,omitempty"`
+	// StateDigest is the recorded state the plan was judged against.
+	StateDigest string `json:"state_digest,omitempty"`
 }
 
 // Pusher pushes the targets of apply runs: the handler of ApplyJobKind.
@@ -69,11 +71,19 @@ func HandleApplyJobs(q *jobs.Queue, p Pusher) {
 // jobs that push its changed targets, in one transaction, and wakes
 // o.Queue. Targets that are not pushed (push = false, driver unavailable)
 // are settled at once. It returns the run's ID; Await follows it.
+//
+// It is refused, nothing recorded, while another apply run has targets
+// pending (store.ErrApplyInProgress), and when any target's recorded state
+// changed since p was made (store.ErrPlanStale): p, its essential-flow
+// check above all, was judged against the state it read, every target's.
 func StartApply(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) (uint64, error) {
 	if err := CheckDrivers(p, o.Drivers); err != nil {
 		return 0, err
 	}
-	detail, err := json.Marshal(runDetail{PolicyHash: p.Policy.Hash, InventoryHash: p.Inventory.Hash, PlanID: planID, Approval: p.Approval})
+	if p.StateDigest == "" {
+		return 0, fmt.Errorf("the plan records no state of the targets (made by an older Ward, or without a store), so what it was judged against is unknown: make a new plan and review it; nothing was applied: %w", store.ErrPlanStale)
+	}
+	detail, err := json.Marshal(runDetail{PolicyHash: p.Policy.Hash, InventoryHash: p.Inventory.Hash, PlanID: planID, Approval: p.Approval, StateDigest: p.StateDigest})
 	if err != nil {
 		return 0, err
 	}
@@ -99,7 +109,7 @@ func StartApply(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) (ui
 	job := func(runID uint64, t store.ApplyTarget) store.Job {
 		return store.Job{Kind: ApplyJobKind, Target: t.Target, Payload: fmt.Sprintf(`{"run":%d}`, runID), Key: applyJobKey(runID, t.Target)}
 	}
-	if err := st.StartApply(ctx, &run, targets, job, finishRun); err != nil {
+	if err := st.StartApplyFrom(ctx, store.ApplyBase{Digest: p.StateDigest, Hashes: p.baseHashes}, &run, targets, job, finishRun); err != nil {
 		return 0, err
 	}
 	if o.Queue != nil {
@@ -261,6 +271,9 @@ func (p Pusher) push(ctx context.Context, runID uint64, row *store.ApplyTarget, 
 	if done {
 		return "applied", "", nil // pushed and recorded by an attempt that died before settling
 	}
+	// A defence only: a run is not started while another has targets
+	// pending (store.StartApplyFrom), so no newer run of this target
+	// should exist while this push is pending.
 	newer, err := p.Store.NewerApply(ctx, runID, row.Target)
 	if err != nil {
 		return "", "", err
@@ -305,8 +318,8 @@ const awaitPoll = 50 * time.Millisecond
 // o.OnResult of each as it is, and returns the results sorted by target.
 // Unless o.QueueWorked, it runs the run's jobs itself meanwhile. If ctx
 // ends first, the targets not yet settled are returned as "pending" with
-// an error: their jobs stay queued, and ward serve (or the next apply)
-// finishes them.
+// an error: their jobs stay queued for ward serve to finish, and no other
+// apply starts until the run is finished or cancelled (CancelApply).
 func Await(ctx context.Context, runID uint64, o ApplyOptions) ([]PushResult, error) {
 	st := o.Store
 	rows, err := st.ApplyTargets(ctx, runID)
@@ -362,7 +375,7 @@ func Await(ctx context.Context, runID uint64, o ApplyOptions) ([]PushResult, err
 				<-drained // a push in flight finishes; no other starts
 			}
 			rows, _ = st.ApplyTargets(context.WithoutCancel(ctx), runID)
-			return resultsOf(rows), fmt.Errorf("apply run %d is still running (%d target(s) pending: their pushes are queued jobs, which ward serve, or the next apply of these targets, runs; ward apply -cancel %d, or POST /api/v1/applies/%d/cancel, cancels them): %w",
+			return resultsOf(rows), fmt.Errorf("apply run %d is still running (%d target(s) pending: their pushes are queued jobs, which ward serve runs; no other apply starts until it is finished or cancelled: ward apply -cancel %d, or POST /api/v1/applies/%d/cancel, cancels the pushes not started): %w",
 				runID, countPending(rows), runID, runID, context.Cause(ctx))
 		case <-tick.C:
 		}

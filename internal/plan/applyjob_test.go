@@ -227,32 +227,55 @@ func TestApplySurvivesKilledWorker(t *testing.T) {
 	}
 }
 
-// A push the device refuses is the target's result, not retried; a job
-// whose apply run has a newer apply of the same target waiting behind it
-// pushes nothing.
-func TestApplyJobRefusedAndSuperseded(t *testing.T) {
+// A push the device refuses is the target's result, not retried. A newer
+// apply is refused while the run is pending (nothing recorded, nothing
+// sent): the run's pushes would change the state the newer plan was
+// judged against. Once the run is over, the plan made before it is
+// refused as stale (the run applied a target); made again, it starts.
+// (Before, the newer run was started and the older one's pushes skipped
+// for it: store.NewerApply, now only a defence.)
+func TestApplyJobRefusedAndNewerRefused(t *testing.T) {
 	ctx := context.Background()
 	fr := startFanRun(t, fanStore(t), 2, 10*time.Millisecond)
 	st, reg, names, fleet, oldRun := fr.st, fr.reg, fr.names, fr.fleet, fr.run
 	fleet.refuse(names[0])
 	fanPolicy(t, fr.dir, 2, 105)
 	newer := fanPlan(t, fr.dir, st, reg)
-	newRun := fr.start(t, newer)
+	row, err := Record(ctx, st, nil, newer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Actor: "test"}
+	if _, err := StartApply(ctx, row.ID, newer, o); !errors.Is(err, store.ErrApplyInProgress) || !strings.Contains(err.Error(), fmt.Sprintf("ward apply -cancel %d", oldRun)) {
+		t.Fatalf("a newer apply while run %d is pending: %v; want store.ErrApplyInProgress naming the run and how to cancel it", oldRun, err)
+	}
+	if prog, err := st.RunningApplies(ctx); err != nil || len(prog) != 1 || prog[0].RunID != oldRun {
+		t.Fatalf("applies in progress after the refusal: %+v, %v; want only run %d", prog, err, oldRun)
+	}
 	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{})
 	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
-	o := ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Queue: q}
+	o.Queue = q
 	oldRes, err := Await(ctx, oldRun, o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, r := range oldRes {
+		want := "applied"
+		if r.Target == names[0] {
+			want = "failed"
+		}
+		if r.Status != want {
+			t.Errorf("run %d, %s: %s %q; want %s", oldRun, r.Target, r.Status, r.Error, want)
+		}
+	}
+	if _, err := StartApply(ctx, row.ID, newer, o); !errors.Is(err, store.ErrPlanStale) || !strings.Contains(err.Error(), names[1]+": applied by apply run") {
+		t.Fatalf("the plan made before run %d applied %s: %v; want store.ErrPlanStale naming %s", oldRun, names[1], err, names[1])
+	}
+	again := fanPlan(t, fr.dir, st, reg)
+	newRun := fr.start(t, again)
 	newRes, err := Await(ctx, newRun, o)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, r := range oldRes {
-		if r.Status != "skipped" || !strings.Contains(r.Error, fmt.Sprintf("apply run %d, made after this one", newRun)) {
-			t.Errorf("older run, %s: %s %q; want skipped for the newer run", r.Target, r.Status, r.Error)
-		}
 	}
 	for _, r := range newRes {
 		want := "applied"
@@ -263,8 +286,8 @@ func TestApplyJobRefusedAndSuperseded(t *testing.T) {
 			t.Errorf("newer run, %s: %s %q; want %s", r.Target, r.Status, r.Error, want)
 		}
 	}
-	if _, received := fleet.devices[names[1]].state(); len(received) != 1 || received[0] != targetNamed(newer, names[1]).Config {
-		t.Errorf("%s received %d configurations: want only the newer run's", names[1], len(received))
+	if _, received := fleet.devices[names[1]].state(); len(received) != 2 || received[1] != targetNamed(again, names[1]).Config {
+		t.Errorf("%s received %d configurations: want the first run's, then the newer one's", names[1], len(received))
 	}
 	for _, j := range mustJobs(t, st) {
 		if j.Status != store.JobDone || j.Attempts != 1 {
@@ -273,11 +296,13 @@ func TestApplyJobRefusedAndSuperseded(t *testing.T) {
 	}
 }
 
-// A newer apply of a target does not make an older run's retry say
-// "nothing was sent" when an earlier attempt pushed: one whose push was
-// recorded settles applied; one that failed without a record (it may or
-// may not have reached the device) settles failed, saying so.
-func TestApplyRetryAfterNewerApply(t *testing.T) {
+// A run whose pushes are waiting to be retried is still pending: a newer
+// apply is refused meanwhile, and the retries settle as pushes do — one
+// whose first attempt pushed and recorded settles applied, one whose
+// first attempt failed pushes again — never "nothing was sent".
+// (Before, the newer apply started and the retries were judged against
+// it; that is now unreachable, and store.NewerApply only a defence.)
+func TestApplyRetryWhileNewerRefused(t *testing.T) {
 	ctx := context.Background()
 	fr := startFanRun(t, fanStore(t), 2, time.Millisecond)
 	st, reg, names, fleet, oldRun := fr.st, fr.reg, fr.names, fr.fleet, fr.run
@@ -301,7 +326,14 @@ func TestApplyRetryAfterNewerApply(t *testing.T) {
 		}
 	}
 	fanPolicy(t, fr.dir, 2, 105)
-	newRun := fr.start(t, fanPlan(t, fr.dir, st, reg))
+	newer := fanPlan(t, fr.dir, st, reg)
+	row, err := Record(ctx, st, nil, newer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartApply(ctx, row.ID, newer, ApplyOptions{Drivers: reg, Store: st, Actor: "test"}); !errors.Is(err, store.ErrApplyInProgress) {
+		t.Fatalf("a newer apply while run %d waits to retry: %v; want store.ErrApplyInProgress", oldRun, err)
+	}
 	q := jobs.NewQueue(st, jobs.NewOwner(st, jobs.OwnerOptions{}), jobs.QueueOptions{})
 	HandleApplyJobs(q, Pusher{Drivers: reg, Store: st, Dial: fleet.dial})
 	res, err := Await(ctx, oldRun, ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial, Queue: q})
@@ -309,19 +341,15 @@ func TestApplyRetryAfterNewerApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range res {
-		switch r.Target {
-		case names[0]:
-			if r.Status != "applied" {
-				t.Errorf("%s, pushed and recorded by the first attempt: %s %q; want applied", r.Target, r.Status, r.Error)
-			}
-		case names[1]:
-			if r.Status != "failed" || !strings.Contains(r.Error, "may have reached the device") || !strings.Contains(r.Error, fmt.Sprintf("apply run %d", newRun)) {
-				t.Errorf("%s, whose first attempt failed: %s %q; want failed, naming the newer run and what the device may run", r.Target, r.Status, r.Error)
-			}
+		if r.Status != "applied" {
+			t.Errorf("%s: %s %q; want applied (recorded by the first attempt, or pushed by the retry)", r.Target, r.Status, r.Error)
 		}
 		if strings.Contains(r.Error, "nothing was sent") {
 			t.Errorf("%s: %q, but an attempt ran", r.Target, r.Error)
 		}
+	}
+	if _, received := fleet.devices[names[0]].state(); len(received) != 1 {
+		t.Errorf("%s received %d configurations: its first attempt pushed and recorded, so the retry sends nothing", names[0], len(received))
 	}
 }
 

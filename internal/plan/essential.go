@@ -244,12 +244,9 @@ type essentialResult struct {
 }
 
 // analyseEssential fills in the plan's essential losses and endpoints from
-// the store's last-applied states and the new intent.
-func (p *Plan) analyseEssential(ctx context.Context, opts Options, in *intent.Intent, devices map[string]inventory.Device, zones map[string]string) error {
-	states, _, err := lastApplied(ctx, opts.Store)
-	if err != nil {
-		return err
-	}
+// the store's last-applied states (as Build read them, once, for the
+// plan's StateDigest) and the new intent.
+func (p *Plan) analyseEssential(ctx context.Context, opts Options, in *intent.Intent, states map[string]AppliedState, devices map[string]inventory.Device, zones map[string]string) error {
 	ei := essentialInput{Before: map[string]*intent.Target{}, After: map[string]*intent.Target{}, Devices: devices, Zones: zones}
 	for name, s := range states {
 		if s.Intent == nil {

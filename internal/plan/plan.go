@@ -43,6 +43,15 @@ type Plan struct {
 	// Targets the per-target configuration (when planned against a store).
 	Changes *intent.Change `json:"changes,omitempty"`
 	Targets []TargetPlan   `json:"targets,omitempty"`
+	// StateDigest is store.StateDigest of every target's last-applied
+	// state as the plan read it, targets it does not push included: the
+	// essential-flow check judged the plan against that state, so it is
+	// applied only from it (store.StartApplyFrom). Empty in a plan made
+	// without a store.
+	StateDigest string `json:"state_digest,omitempty"`
+	// baseHashes are those states (target to hash), to name the targets
+	// that changed when the plan is refused as stale; not saved.
+	baseHashes map[string]string
 	// EssentialLoss lists the (device, peer, service) pairs of essential
 	// flows that devices reach before the change and not after, whatever
 	// the cause (essential.go); at most 10,000 are listed and
@@ -243,10 +252,17 @@ func Build(ctx context.Context, cfg *policy.Config, devices []inventory.Device, 
 				p.Warnings = append(p.Warnings, w.String())
 			}
 		}
-		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, opts.Store, opts.Only, opts.Refresh, opts.Owner); err != nil {
+		// One read of the recorded states for the targets' diffs and the
+		// essential check alike, and the digest is of that read.
+		states, hashes, err := lastApplied(ctx, opts.Store)
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the targets' last-applied states", Detail: err.Error()}}
+		}
+		p.StateDigest, p.baseHashes = store.StateDigest(hashes), hashes
+		if p.Targets, p.Changes, err = planTargets(ctx, in, opts.Drivers, states, hashes, opts.Only, opts.Refresh, opts.Owner); err != nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot plan the targets", Detail: err.Error()}}
 		}
-		if err := p.analyseEssential(ctx, opts, in, e.Devices(), res.Zone); err != nil {
+		if err := p.analyseEssential(ctx, opts, in, states, e.Devices(), res.Zone); err != nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot check the essential flows", Detail: err.Error()}}
 		}
 	}

@@ -72,12 +72,8 @@ func lastApplied(ctx context.Context, st *store.Store) (map[string]AppliedState,
 }
 
 // planTargets renders every target's intent and compares it with the last
-// applied state.
-func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, st *store.Store, only []string, refresh DialFunc, owner Owner) ([]TargetPlan, *intent.Change, error) {
-	states, hashes, err := lastApplied(ctx, st)
-	if err != nil {
-		return nil, nil, err
-	}
+// applied state (states and their hashes, as lastApplied read them).
+func planTargets(ctx context.Context, in *intent.Intent, reg *drivers.Registry, states map[string]AppliedState, hashes map[string]string, only []string, refresh DialFunc, owner Owner) ([]TargetPlan, *intent.Change, error) {
 	old := &intent.Intent{Targets: map[string]*intent.Target{}}
 	for name, s := range states {
 		if len(only) == 0 || slices.Contains(only, name) {

@@ -77,7 +77,9 @@ func refuse(code string, err error, format string, args ...any) *RefusedError {
 //     plan;
 //  3. the guardrails and the essential-flow gate are judged on the rebuilt
 //     plan, never on the file's blocked flag or essential list;
-//  4. every target's base state must still be the last-applied one;
+//  4. every target's base state must still be the last-applied one, and
+//     so must every other target's (the plan's StateDigest: the essential
+//     check judged it against them all); a plan without one is refused;
 //  5. every target's driver must be in this build.
 //
 // The plan returned is the rebuilt one, limited to the saved plan's
@@ -100,12 +102,20 @@ func PrepareApply(ctx context.Context, signed []byte, in ApplyInputs) (*Plan, er
 	if InventoryHash(in.Devices) != saved.Inventory.Hash {
 		return nil, refuse(RefusedStale, nil, "refusing the plan: the inventory changed since it was made; make a new plan and review it")
 	}
+	if saved.StateDigest == "" {
+		return nil, refuse(RefusedStale, nil, "refusing the plan: it does not record the targets' last-applied state it was judged against (made by an older Ward); make a new plan with this Ward and review it")
+	}
 	rebuilt, err := rebuild(ctx, saved, in)
 	if err != nil {
 		return nil, err
 	}
 	if err := matchTargets(saved, rebuilt); err != nil {
 		return nil, err
+	}
+	if rebuilt.StateDigest != saved.StateDigest {
+		// Another target was applied since: the saved plan's essential
+		// check was judged against the state before it.
+		return nil, refuse(RefusedStale, nil, "refusing the plan: the last-applied state of the targets changed since it was made (another apply ran), and the plan was judged against the state before; make a new plan and review it")
 	}
 	if err := Gate(rebuilt, in.AllowEssentialChange, in.Reason, in.Actor); err != nil {
 		return nil, err

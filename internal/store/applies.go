@@ -36,13 +36,34 @@ type ApplyTarget struct {
 // calls it in the transaction that settles the run's last target.
 type ApplyFinisher func(run ApplyRun, targets []ApplyTarget) (status, summary string, e AuditEntry, err error)
 
-// StartApply records an apply run, its targets and the jobs that push
+// StartApplyFrom records an apply run, its targets and the jobs that push
 // them, in one transaction: the apply is then durable, whichever worker
 // runs the jobs. run.ID is set, and each job's payload may name it through
 // payload(run.ID). Targets not pending are settled at once, in the order
 // given; if none is pending the run is finished with finish.
+//
+// Starts are serialised across processes, and refused — nothing recorded —
+// while another run has targets pending (an error wrapping
+// ErrApplyInProgress), or when every target's recorded state is no longer
+// base, the one the plan was judged against (ErrPlanStale). So of two
+// plans made from one state, only the first applied starts.
+func (s *Store) StartApplyFrom(ctx context.Context, base ApplyBase, run *ApplyRun, targets []ApplyTarget, payload func(runID uint64, t ApplyTarget) Job, finish ApplyFinisher) error {
+	return s.startApply(ctx, &base, run, targets, payload, finish)
+}
+
+// StartApply is StartApplyFrom for a run not made from a plan (tests and
+// tools that record runs by hand): it is refused while another run is
+// pending, but checks no recorded state. Applies of a plan use
+// StartApplyFrom (plan.StartApply).
 func (s *Store) StartApply(ctx context.Context, run *ApplyRun, targets []ApplyTarget, payload func(runID uint64, t ApplyTarget) Job, finish ApplyFinisher) error {
+	return s.startApply(ctx, nil, run, targets, payload, finish)
+}
+
+func (s *Store) startApply(ctx context.Context, base *ApplyBase, run *ApplyRun, targets []ApplyTarget, payload func(runID uint64, t ApplyTarget) Job, finish ApplyFinisher) error {
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.checkApplyBase(tx, base); err != nil {
+			return err
+		}
 		if err := tx.Create(run).Error; err != nil {
 			return fmt.Errorf("recording the apply run: %w", err)
 		}
@@ -192,7 +213,8 @@ func (s *Store) ApplyTargetOf(ctx context.Context, id uint64, target string) (*A
 
 // NewerApply returns the newest apply run after id that has target among
 // its targets, or 0: an apply's push that has not started when a newer
-// apply of the same target exists must not overwrite it.
+// apply of the same target exists must not overwrite it. StartApplyFrom
+// starts no run while another has targets pending, so this is a defence.
 func (s *Store) NewerApply(ctx context.Context, id uint64, target string) (uint64, error) {
 	var newer uint64
 	err := s.DB.WithContext(ctx).Model(&ApplyTarget{}).Where("target = ? AND run_id > ?", target, id).
