@@ -16,6 +16,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -107,6 +108,11 @@ type Config struct {
 	// a Ward that takes part in no election (tests, a CLI).
 	Cluster Cluster
 
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client in the request log; from any other peer the header is
+	// ignored, so a client cannot write the address logged for it.
+	TrustedProxies []netip.Prefix
+
 	// Metrics collects /metrics; nil makes a new set.
 	Metrics *Metrics
 	Now     func() time.Time
@@ -174,6 +180,15 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	// gin trusts X-Forwarded-For from every peer unless told which.
+	proxies := make([]string, 0, len(cfg.TrustedProxies))
+	for _, p := range cfg.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	if err := e.SetTrustedProxies(proxies); err != nil {
+		cfg.Logger.Error("the trusted proxies were refused; X-Forwarded-For is ignored", "error", err)
+		_ = e.SetTrustedProxies(nil)
+	}
 	s := &Server{cfg: cfg, engine: e, metrics: cfg.Metrics, limiter: newRateLimiter(cfg.AlertRate, cfg.AlertBurst, cfg.Now),
 		pdfSlots: make(chan struct{}, 2)}
 	s.metrics.watchStore(cfg.Store)

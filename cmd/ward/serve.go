@@ -52,8 +52,9 @@ Secrets never go in flags: the alert bearer token is WARD_ALERT_TOKEN, an
 alert source's HMAC secret is the credential alert-SOURCE, target
 credentials are in WARD_CREDENTIALS_DIR. API tokens: ward token create.
 Behind a reverse proxy that terminates TLS, set -ui-secure-cookie always
-(and -ui-trusted-proxies to the proxy's address, so sign-in limits and the
-audit log see the client's address rather than the proxy's).
+(and -ui-trusted-proxies to the proxy's address, so sign-in limits, the
+audit log and the request log see the client's address rather than the
+proxy's).
 SIGHUP reloads the policy; SIGINT or SIGTERM stop Ward after the requests
 and pushes in flight finish.`
 
@@ -104,7 +105,7 @@ func serveFlags(c *cli) (*flag.FlagSet, *serveSettings) {
 	fs.StringVar(&s.uiSecureCookie, "ui-secure-cookie", web.SecureCookieAuto, env("ui-secure-cookie",
 		"when the UI's session cookie is Secure: auto (when the request came over TLS), always (behind a proxy that terminates TLS) or never"))
 	fs.StringVar(&s.uiProxies, "ui-trusted-proxies", "", env("ui-trusted-proxies",
-		"comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the UI's client (sign-in limit, audit); empty: the header is ignored"))
+		"comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (UI sign-in limit and audit, request log); empty: the header is ignored"))
 	return fs, s
 }
 
@@ -244,6 +245,7 @@ func runServe(c *cli, args []string) int {
 		return 1
 	}
 	acfg.UI = ui
+	acfg.TrustedProxies = proxies
 	srv := api.New(acfg)
 
 	ln, err := net.Listen("tcp", s.listen)
