@@ -102,8 +102,21 @@ type Manager struct {
 	// decided under it).
 	cur     atomic.Pointer[view]
 	rebuild sync.Mutex
-	invGen  atomic.Uint64 // bumped by Reload
+	invGen  atomic.Uint64 // bumped by Reload, and by inventoryMoved
+	// inv is the inventory version (store.InventoryVersion) last seen and
+	// when it was looked at: another process's import (the CLI, another
+	// replica) is noticed within invRecheck.
+	inv struct {
+		sync.Mutex
+		version string
+		checked time.Time
+	}
 }
+
+// invRecheck is how often the Manager looks whether another process
+// changed the inventory: an alert about a device imported elsewhere is
+// matched within it.
+const invRecheck = time.Second
 
 // view is what the Manager derives from one policy generation and one
 // reading of the inventory. It is never changed once built.
@@ -177,6 +190,7 @@ func (m *Manager) view(ctx context.Context) (*view, error) {
 	if p == nil {
 		return nil, errors.New("no policy is in force: load a valid policy (ward validate) before quarantining")
 	}
+	m.inventoryMoved(ctx)
 	inv := m.invGen.Load()
 	if v := m.cur.Load(); v != nil && v.gen == p.Gen && v.invGen == inv {
 		return v, nil
@@ -207,6 +221,30 @@ func (m *Manager) view(ctx context.Context) (*view, error) {
 		m.pool.Reset()
 	}
 	return v, nil
+}
+
+// inventoryMoved bumps invGen when the store's inventory version moved
+// since it last looked, looking at most every invRecheck. A version that
+// cannot be read keeps the view, and is logged.
+func (m *Manager) inventoryMoved(ctx context.Context) {
+	m.inv.Lock()
+	if !m.inv.checked.IsZero() && time.Since(m.inv.checked) < invRecheck {
+		m.inv.Unlock()
+		return
+	}
+	m.inv.checked = time.Now()
+	m.inv.Unlock()
+	version, err := m.st.InventoryVersion(ctx)
+	if err != nil {
+		m.log.Warn("could not read the inventory's version; matching alerts with the inventory as last read", "err", err)
+		return
+	}
+	m.inv.Lock()
+	defer m.inv.Unlock()
+	if version != m.inv.version {
+		m.inv.version = version
+		m.invGen.Add(1)
+	}
 }
 
 // load reads the inventory and places it with policy p.
