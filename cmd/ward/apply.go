@@ -128,7 +128,7 @@ func runApply(c *cli, args []string) int {
 			fmt.Fprintln(c.stderr, "ward apply -cancel RUN takes no plan file")
 			return 2
 		}
-		return c.cancelApply(cl, *cancel)
+		return c.cancelApply(cl, *cancel, *dir)
 	}
 	if *allowEssential && strings.TrimSpace(*reason) == "" {
 		fmt.Fprintln(c.stderr, "ward apply: -allow-essential-change needs -reason TEXT: say why a person judged the change safe for patients (it is recorded in the audit log).")
@@ -245,8 +245,12 @@ func runApply(c *cli, args []string) int {
 	return 0
 }
 
-// cancelApply is ward apply -cancel RUN.
-func (c *cli) cancelApply(cl *cmdline, run uint64) int {
+// cancelApply is ward apply -cancel RUN. The pushes it cannot cancel
+// (started, or waiting to retry an attempt that may have reached the
+// device) it runs to their end here, with the policy in dir for the
+// targets' addresses: no other apply starts while they are pending, and
+// without ward serve nothing else would run them.
+func (c *cli) cancelApply(cl *cmdline, run uint64, dir string) int {
 	ctx, st, ok := cl.open()
 	if !ok {
 		return 1
@@ -261,9 +265,27 @@ func (c *cli) cancelApply(cl *cmdline, run uint64) int {
 		fmt.Fprintf(c.stdout, ": %s", strings.Join(cancelled, ", "))
 	}
 	fmt.Fprintln(c.stdout, ".")
-	if len(running) > 0 {
-		fmt.Fprintf(c.stdout, "Still pushing (left to end; see ward status): %s.\n", strings.Join(running, ", "))
+	if len(running) == 0 {
+		return 0
 	}
+	fmt.Fprintf(c.stdout, "Still pushing, or waiting to retry a push that may have reached the device: %s. Following them to their end (Ctrl-C stops waiting; ward serve, if it runs, finishes them):\n", strings.Join(running, ", "))
+	cfg, diags := c.loadPolicy(dir)
+	if diags.HasErrors() {
+		c.printDiags(cfg, diags)
+		fmt.Fprintf(c.stderr, "ward apply -cancel: the policy in %s is needed to reach %s; give it with -policy DIR, or let ward serve finish them\n", dir, strings.Join(running, ", "))
+		return 1
+	}
+	results, err := plan.Await(ctx, run, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Dial: dialer(cfg), Actor: actor(),
+		OnResult: func(r plan.PushResult) {
+			if slices.Contains(running, r.Target) {
+				fmt.Fprintln(c.stdout, "  "+resultLine(r))
+			}
+		}})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ward apply -cancel: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "Apply run %d is finished: %s.\n", run, plan.RunStatus(results))
 	return 0
 }
 

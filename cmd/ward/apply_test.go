@@ -566,3 +566,65 @@ func recordApplied(t *testing.T, pol, db, target string) {
 		t.Fatal(err)
 	}
 }
+
+// TestApplyCancelFinishesStartedPushes: a push waiting to retry an attempt
+// (which may have reached the device) cannot be cancelled, and while it is
+// pending no apply starts; without ward serve, ward apply -cancel runs it
+// to its end, so the run finishes and the next apply may start.
+func TestApplyCancelFinishesStartedPushes(t *testing.T) {
+	l := listen(t)
+	pol, db := applyWorkspace(t, examplePolicy, l)
+	ctx := context.Background()
+	var errb strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}
+	st, ok := c.openStore(ctx, db)
+	if !ok {
+		t.Fatal(errb.String())
+	}
+	cfg, diags := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName())).LoadDir(pol)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	devices, err := inventory.Active(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plan.Build(ctx, cfg, devices, plan.Options{Store: st, Drivers: newRegistry(), Only: []string{"core-fw"}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	row, err := plan.Record(ctx, st, nil, p, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := plan.StartApply(ctx, row.ID, p, plan.ApplyOptions{Drivers: newRegistry(), Store: st, Actor: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its first attempt ran (in a process since interrupted) and failed.
+	j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: "core-fw", Worker: "gone", Kinds: []string{plan.ApplyJobKind}, Now: time.Now(), MaxAttempts: 3, MaxBackoff: time.Hour})
+	if err != nil || j == nil {
+		t.Fatalf("claim: %+v, %v", j, err)
+	}
+	if err := st.RetryJob(ctx, *j, "attempt 1 of 3: connection reset", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	code, out, errs := runWard(t, "apply", "-cancel", fmt.Sprint(run), "-policy", pol, "-db", db)
+	for _, want := range []string{"0 target(s) cancelled", "waiting to retry a push that may have reached the device: core-fw", "core-fw      failed", fmt.Sprintf("Apply run %d is finished: failed", run)} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("ward apply -cancel of a run waiting to retry: exit %d, want 0 and %q:\n%s%s", code, want, out, errs)
+		}
+	}
+	if l.conns.Load() == 0 {
+		t.Error("the retried push never reached for core-fw")
+	}
+	if st, ok = c.openStore(ctx, db); !ok {
+		t.Fatal(errb.String())
+	}
+	defer st.Close()
+	if prog, err := st.RunningApplies(ctx); err != nil || len(prog) != 0 {
+		t.Errorf("applies in progress after the cancel: %+v, %v; want none", prog, err)
+	}
+}
