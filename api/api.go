@@ -40,7 +40,7 @@ var OpenAPI []byte
 type Quarantines interface {
 	Intake(ctx context.Context, alerts []alert.Alert) ([]quarantine.Result, error)
 	Quarantine(ctx context.Context, req quarantine.Request) (*quarantine.Outcome, error)
-	Release(ctx context.Context, device, actor string) (*quarantine.Outcome, error)
+	ReleaseID(ctx context.Context, id uint64, actor string) (*quarantine.Outcome, error)
 	Approve(ctx context.Context, id uint64, actor, comment string) (*quarantine.Outcome, error)
 	List(ctx context.Context, all bool) ([]quarantine.Listed, error)
 	ListStatus(ctx context.Context, status string) ([]quarantine.Listed, error)

@@ -119,6 +119,7 @@ func routeCases(t *testing.T, s *testServer) []func() routeCase {
 			if err := s.st.CreatePlan(ctx, &pl); err != nil {
 				t.Fatal(err)
 			}
+			cancelPendingRuns(t, s.st)
 			run := store.ApplyRun{PlanID: pl.ID, Status: "running", StartedAt: s.st.Now()}
 			finish := func(store.ApplyRun, []store.ApplyTarget) (string, string, store.AuditEntry, error) {
 				return "succeeded", "[]", store.AuditEntry{Actor: "test", Action: "apply.finish", Object: "auth matrix"}, nil
@@ -352,11 +353,27 @@ func TestWritesAuditTokenName(t *testing.T) {
 	}
 }
 
+// cancelPendingRuns cancels every apply run still pending (one an earlier
+// caller's case left), since no apply starts beside one.
+func cancelPendingRuns(t *testing.T, st *store.Store) {
+	t.Helper()
+	running, err := st.RunningApplies(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range running {
+		if _, _, err := plan.CancelApply(context.Background(), st, r.RunID, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // pendingApply records an apply run with one target waiting for its push
 // job, for routes that need a run in progress.
 func pendingApply(t *testing.T, st *store.Store) uint64 {
 	t.Helper()
 	ctx := context.Background()
+	cancelPendingRuns(t, st)
 	pl := store.Plan{Content: "{}", CreatedAt: st.Now()}
 	if err := st.CreatePlan(ctx, &pl); err != nil {
 		t.Fatal(err)

@@ -322,7 +322,14 @@ func (s *Server) applyPlan(c *gin.Context) {
 	// GET /api/v1/applies/{run}.
 	start := time.Now()
 	runID, err := plan.StartApply(ctx, row.ID, p, opts)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrApplyInProgress):
+		fail(c, http.StatusConflict, "apply_in_progress", err.Error(), "")
+		return
+	case errors.Is(err, store.ErrPlanStale):
+		fail(c, http.StatusConflict, "plan_stale", err.Error(), "")
+		return
+	case err != nil:
 		s.internal(c, "starting the apply", err)
 		return
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wardnet/ward/api"
 	"github.com/wardnet/ward/drivers"
@@ -256,11 +255,11 @@ func TestAPIApplyJudgesEssentialItself(t *testing.T) {
 	}
 }
 
-// TestAPIConcurrentAppliesPushOnce: two applies of one plan at once. The
-// second passes every check while the first is still pushing (nothing is
-// recorded yet), then waits for the targets' owner; once it has them, it
-// finds their base state changed and skips them. Each target is pushed
-// once, with no lock around the apply as a whole.
+// TestAPIConcurrentAppliesPushOnce: two applies of one plan at once.
+// While the first is pushing (held at its targets), the second is refused
+// with 409 apply_in_progress, recording no run: no apply starts beside a
+// pending one (the essential-flow check judged the plan against a state
+// the first is changing). Each target is pushed once.
 func TestAPIConcurrentAppliesPushOnce(t *testing.T) {
 	s := &planServer{signer: planSigner(t)}
 	s.testServer = newTestServer(t, func(c *api.Config) {
@@ -269,39 +268,35 @@ func TestAPIConcurrentAppliesPushOnce(t *testing.T) {
 	})
 	ctx := context.Background()
 	first, id := heldApply(t, s.testServer, ctx)
-	second := make(chan api.ApplyResult, 1)
-	go func() {
-		status, _, body := s.apply(t, id, `{}`)
-		var res api.ApplyResult
-		if status != 200 || json.Unmarshal([]byte(body), &res) != nil {
-			t.Errorf("second apply: %d %s", status, body)
-		}
-		second <- res
-	}()
-	// The second is past its checks and waiting for the owner when its run
-	// is recorded as running too.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		var n int64
-		s.st.DB.Model(&store.ApplyRun{}).Where("status = ?", "running").Count(&n)
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the second apply never started pushing (%d runs running)", n)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(s.targets.hold)
 		}
 	}
-	close(s.targets.hold)
+	t.Cleanup(release)
+	status, code, body := s.apply(t, id, `{}`)
+	if status != 409 || code != "apply_in_progress" || !strings.Contains(body, "cancel") {
+		t.Errorf("second apply while the first pushes: %d %s %s; want 409 apply_in_progress, saying how to cancel", status, code, body)
+	}
+	var runs int64
+	if err := s.st.DB.Model(&store.ApplyRun{}).Count(&runs).Error; err != nil {
+		t.Fatal(err)
+	}
+	if runs != 1 {
+		t.Errorf("%d apply runs recorded; want the first only", runs)
+	}
+	release()
 	if got := <-first; !strings.HasPrefix(got, "200 ") {
 		t.Fatalf("first apply: %s", got)
 	}
-	res := <-second
-	for _, r := range res.Results {
-		if r.Status != "skipped" {
-			t.Errorf("second apply: %s %s (%s), want skipped", r.Target, r.Status, r.Error)
-		}
-	}
 	if got := s.pushes(); len(got) != 2 {
 		t.Errorf("pushes %v: want core-fw and access-ovs once each", got)
+	}
+	// Once the first is done, the same plan is stale: it applies once.
+	if status, code, body := s.apply(t, id, `{}`); status != 409 || code != "plan_stale" {
+		t.Errorf("the plan again after it applied: %d %s %s; want 409 plan_stale", status, code, body)
 	}
 }
 

@@ -201,7 +201,7 @@ func (s *Server) releaseQuarantine(c *gin.Context) {
 	}
 	ctx, cancel := pushContext(c.Request.Context())
 	defer cancel()
-	out, err := s.cfg.Quarantines.Release(ctx, q.Device, actorOf(c))
+	out, err := s.cfg.Quarantines.ReleaseID(ctx, q.ID, actorOf(c))
 	if err != nil {
 		s.quarantineError(c, err, "")
 		return

@@ -245,6 +245,32 @@ func (m *Manager) Release(ctx context.Context, deviceName, actor string) (*Outco
 	return out, err
 }
 
+// ReleaseID releases quarantine id — that one, not whatever is open on its
+// device: a quarantine that ended meanwhile (expired, released) is
+// refused, even if a new one has opened on the device since, which the
+// person asking to release #id has not seen.
+func (m *Manager) ReleaseID(ctx context.Context, id uint64, actor string) (*Outcome, error) {
+	v, err := m.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := m.end(ctx, v, StatusReleased, actor, func(tx *store.QuarantineTx) (*store.Quarantine, error) {
+		q, err := tx.Find(id)
+		if err != nil {
+			return nil, err
+		}
+		if q.Status != StatusActive && q.Status != StatusPending {
+			return nil, refused("quarantine #%d of %s is %s already", id, v.deviceName(q.DeviceID), q.Status)
+		}
+		return q, nil
+	})
+	var changed *store.QuarantineChangedError
+	if errors.As(err, &changed) {
+		return nil, refused("%v", changed)
+	}
+	return out, err
+}
+
 // end ends the quarantine find returns (in the transaction), as status,
 // and undoes it on the targets. A nil quarantine from find ends nothing.
 func (m *Manager) end(ctx context.Context, v *view, status, actor string, find func(*store.QuarantineTx) (*store.Quarantine, error)) (*Outcome, error) {

@@ -3,6 +3,7 @@ package quarantine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -274,6 +275,40 @@ func TestAlertIsolatesLowDeviceAndReleaseUndoes(t *testing.T) {
 	}
 	if e.f.dials != 2 {
 		t.Errorf("%d dials for 4 operations on 2 targets, want the sessions kept open (2)", e.f.dials)
+	}
+}
+
+// TestReleaseIDReleasesThatQuarantine: releasing quarantine #id (the API,
+// the UI) releases that one; once it has ended, a new quarantine opened
+// on the device since is not released in its place — whoever asked to
+// release #id never saw it.
+func TestReleaseIDReleasesThatQuarantine(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	first := intake(t, e, genericAlert("r1", tvIP, "high"))[0]
+	if first.QuarantineID == 0 {
+		t.Fatalf("no quarantine: %+v", first)
+	}
+	// It ends (another person released it by device), and a new alert
+	// quarantines the device again.
+	if _, err := e.m.Release(ctx, "tv-netlab-01", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	second := intake(t, e, genericAlert("r2", tvIP, "high"))[0]
+	if second.QuarantineID == 0 || second.QuarantineID == first.QuarantineID {
+		t.Fatalf("second alert: %+v; want a new quarantine", second)
+	}
+	_, err := e.m.ReleaseID(ctx, first.QuarantineID, "bob")
+	var rf *RefusedError
+	if !errors.As(err, &rf) || !strings.Contains(err.Error(), "released already") {
+		t.Fatalf("releasing the ended #%d: %v; want a refusal saying it is released already", first.QuarantineID, err)
+	}
+	row, err := e.st.FindQuarantine(ctx, second.QuarantineID)
+	if err != nil || row.Status != StatusActive || !e.f.in(intent.IsolateSet, tvIP) {
+		t.Fatalf("the new quarantine after a release of the old one by id: %+v %v; want #%d still open and enforced", row, err, second.QuarantineID)
+	}
+	if _, err := e.m.ReleaseID(ctx, second.QuarantineID, "bob"); err != nil || e.f.in(intent.IsolateSet, tvIP) {
+		t.Fatalf("releasing #%d by id: %v; still enforced: %v", second.QuarantineID, err, e.f.in(intent.IsolateSet, tvIP))
 	}
 }
 

@@ -122,7 +122,7 @@ func (h *Handler) quarantineAction(w http.ResponseWriter, r *http.Request, s *se
 
 func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 	h.quarantineAction(w, r, s, "released", func(ctx context.Context, q quarantine.Listed) error {
-		_, err := h.cfg.Quarantines.Release(ctx, q.Device, s.actor())
+		_, err := h.cfg.Quarantines.ReleaseID(ctx, q.ID, s.actor())
 		return err
 	})
 }

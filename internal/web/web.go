@@ -28,7 +28,7 @@ var staticFS embed.FS
 // methods the API calls.
 type Quarantines interface {
 	ListStatus(ctx context.Context, status string) ([]quarantine.Listed, error)
-	Release(ctx context.Context, device, actor string) (*quarantine.Outcome, error)
+	ReleaseID(ctx context.Context, id uint64, actor string) (*quarantine.Outcome, error)
 	Approve(ctx context.Context, id uint64, actor, comment string) (*quarantine.Outcome, error)
 }
 

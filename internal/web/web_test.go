@@ -47,11 +47,11 @@ func (f *fakeQuarantines) ListStatus(_ context.Context, status string) ([]quaran
 	return append([]quarantine.Listed(nil), f.open...), nil
 }
 
-func (f *fakeQuarantines) Release(_ context.Context, device, actor string) (*quarantine.Outcome, error) {
+func (f *fakeQuarantines) ReleaseID(_ context.Context, id uint64, actor string) (*quarantine.Outcome, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, "release "+device+" by "+actor)
-	return &quarantine.Outcome{Device: device, Changed: true}, nil
+	f.calls = append(f.calls, fmt.Sprintf("release %d by %s", id, actor))
+	return &quarantine.Outcome{Changed: true}, nil
 }
 
 func (f *fakeQuarantines) Approve(_ context.Context, id uint64, actor, comment string) (*quarantine.Outcome, error) {
@@ -368,7 +368,7 @@ func TestQuarantineActionsByRole(t *testing.T) {
 	if a := do(t, s.browser(t), "POST", s.url+"/ui/quarantines/7/release", url.Values{"csrf": {csrf}}); a.status != http.StatusForbidden {
 		t.Errorf("release without a session: %d", a.status)
 	}
-	want := []string{"release pump-7 by token:operator-token", "approve 9 by token:admin-token: checked with ward 3"}
+	want := []string{"release 7 by token:operator-token", "approve 9 by token:admin-token: checked with ward 3"}
 	if got := s.q.Calls(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("manager calls %q, want %q", got, want)
 	}
