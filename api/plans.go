@@ -303,13 +303,6 @@ func (s *Server) applyPlan(c *gin.Context) {
 		s.answerApply(c, stream, ApplyResult{PlanID: row.ID, Status: "succeeded", Results: []plan.PushResult{}})
 		return
 	}
-	if a := p.Approval; a != nil {
-		if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: a.Actor, Action: "apply.allow_essential_change", Object: fmt.Sprintf("plan %d", row.ID),
-			Detail: plan.ApprovalDetail(p)}); err != nil {
-			s.internal(c, "writing the audit log", err)
-			return
-		}
-	}
 	opts := plan.ApplyOptions{Drivers: s.cfg.Drivers, Store: s.cfg.Store, Dial: s.cfg.Dial, Queue: s.cfg.Jobs, QueueWorked: s.cfg.Jobs != nil,
 		Actor: actorOf(c), Parallel: s.cfg.ApplyParallel, Logger: s.cfg.Logger}
 	if stream != nil {

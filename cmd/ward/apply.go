@@ -194,13 +194,6 @@ func runApply(c *cli, args []string) int {
 			return 1
 		}
 	}
-	if a := p.Approval; a != nil {
-		if _, err := st.AppendAudit(ctx, store.AuditEntry{Actor: a.Actor, Action: "apply.allow_essential_change", Object: p.Policy.Hash,
-			Detail: plan.ApprovalDetail(p)}); err != nil {
-			fmt.Fprintf(c.stderr, "ward apply: %v; nothing was applied\n", err)
-			return 1
-		}
-	}
 	if *parallel <= 0 {
 		*parallel = plan.DefaultParallel
 	}

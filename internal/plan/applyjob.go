@@ -109,7 +109,14 @@ func StartApply(ctx context.Context, planID uint64, p *Plan, o ApplyOptions) (ui
 	job := func(runID uint64, t store.ApplyTarget) store.Job {
 		return store.Job{Kind: ApplyJobKind, Target: t.Target, Payload: fmt.Sprintf(`{"run":%d}`, runID), Key: applyJobKey(runID, t.Target)}
 	}
-	if err := st.StartApplyFrom(ctx, store.ApplyBase{Digest: p.StateDigest, Hashes: p.baseHashes}, &run, targets, job, finishRun); err != nil {
+	base := store.ApplyBase{Digest: p.StateDigest, Hashes: p.baseHashes}
+	if a := p.Approval; a != nil {
+		// With the run, so that a refused start leaves no approval of an
+		// apply that never ran.
+		base.Audit = append(base.Audit, store.AuditEntry{Actor: a.Actor, Action: "apply.allow_essential_change",
+			Object: fmt.Sprintf("plan %d", planID), Detail: ApprovalDetail(p)})
+	}
+	if err := st.StartApplyFrom(ctx, base, &run, targets, job, finishRun); err != nil {
 		return 0, err
 	}
 	if o.Queue != nil {

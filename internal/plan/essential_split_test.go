@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,6 +84,31 @@ target "edge-fw" {
 	}
 	if err := Gate(again, true, "pump moved to the vendor's network; checked with pharmacy", "cli:carol"); err != nil || again.Approval == nil {
 		t.Fatalf("with an approval: %v, %+v", err, again.Approval)
+	}
+	// The approval is audited with the apply it approves, in the start's
+	// transaction: a start refused (here: pB, stale, approved by a person
+	// too) leaves no approval of an apply that never ran.
+	if err := Gate(pB, true, "approved on a stale plan", "cli:dave"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ApplyWith(ctx, pB, ApplyOptions{Drivers: f.reg, Store: f.st, Dial: f.rec.dial, Signer: f.signer, Actor: "dave"}); !errors.Is(err, store.ErrPlanStale) {
+		t.Fatalf("the stale plan, approved: %v; want refused as stale", err)
+	}
+	if res, err := ApplyWith(ctx, again, ApplyOptions{Drivers: f.reg, Store: f.st, Dial: f.rec.dial, Signer: f.signer, Actor: "carol"}); err != nil || len(res) != 1 || res[0].Status != "applied" {
+		t.Fatalf("the approved plan: %+v, %v", res, err)
+	}
+	events, err := f.st.ListAudit(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var approvals []string
+	for _, e := range events {
+		if e.Action == "apply.allow_essential_change" {
+			approvals = append(approvals, e.Actor)
+		}
+	}
+	if !slices.Equal(approvals, []string{"cli:carol"}) {
+		t.Errorf("approvals audited: %v; want carol's only (dave's apply was refused)", approvals)
 	}
 }
 

@@ -67,6 +67,13 @@ func (s *Store) startApply(ctx context.Context, base *ApplyBase, run *ApplyRun, 
 		if err := tx.Create(run).Error; err != nil {
 			return fmt.Errorf("recording the apply run: %w", err)
 		}
+		if base != nil {
+			for _, e := range base.Audit {
+				if _, err := s.Audit(tx, e); err != nil {
+					return err
+				}
+			}
+		}
 		now := tx.NowFunc().UTC().Truncate(time.Microsecond)
 		seq := 0
 		var jobs []Job

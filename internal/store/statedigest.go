@@ -61,6 +61,9 @@ type ApplyBase struct {
 	// Hashes, when known, are those states (target to hash): a refusal
 	// then names the targets that changed.
 	Hashes map[string]string
+	// Audit is written in the start's transaction, after the run (an
+	// essential-change approval): an apply refused records none of it.
+	Audit []AuditEntry
 }
 
 // checkApplyBase refuses, inside tx, an apply while another run has
