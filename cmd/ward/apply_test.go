@@ -153,13 +153,24 @@ func changedOf(t *testing.T, p *plan.Plan, driver string) *plan.TargetPlan {
 func seedApplied(t *testing.T, pol, db string) {
 	t.Helper()
 	ctx := context.Background()
-	var errb strings.Builder
-	c := &cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}
-	st, ok := c.openStore(ctx, db)
-	if !ok {
-		t.Fatal(errb.String())
-	}
+	st := openTestStore(t, db)
 	defer st.Close()
+	p := buildPlan(t, st, pol)
+	run := recordSucceededRun(t, st, p, "seed")
+	for _, tp := range p.Changed() {
+		if tp.Unavailable == "" {
+			if err := plan.RecordApplied(ctx, st, run, tp, "seed"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// buildPlan plans the policy at pol on st's inventory, of only the named
+// targets if any, as ward plan would.
+func buildPlan(t *testing.T, st *store.Store, pol string, only ...string) *plan.Plan {
+	t.Helper()
+	ctx := context.Background()
 	cfg, diags := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName())).LoadDir(pol)
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -168,25 +179,72 @@ func seedApplied(t *testing.T, pol, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := plan.Build(ctx, cfg, devices, plan.Options{Store: st, Drivers: newRegistry()})
+	p, diags := plan.Build(ctx, cfg, devices, plan.Options{Store: st, Drivers: newRegistry(), Only: only})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	row, err := plan.Record(ctx, st, nil, p, "seed")
+	return p
+}
+
+// recordSucceededRun records p and a succeeded apply run of it by actor,
+// and returns the run's id: what an apply leaves before its targets'
+// states are recorded.
+func recordSucceededRun(t *testing.T, st *store.Store, p *plan.Plan, actor string) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	row, err := plan.Record(ctx, st, nil, p, actor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := store.ApplyRun{PlanID: row.ID, Status: "succeeded", Actor: "seed"}
+	run := store.ApplyRun{PlanID: row.ID, Status: "succeeded", Actor: actor}
 	if err := st.StartApplyRun(ctx, &run); err != nil {
 		t.Fatal(err)
 	}
-	for _, tp := range p.Changed() {
-		if tp.Unavailable == "" {
-			if err := plan.RecordApplied(ctx, st, run.ID, tp, "seed"); err != nil {
-				t.Fatal(err)
-			}
-		}
+	return run.ID
+}
+
+// scratchStore is an empty SQLite store with a credential directory of its
+// own (the audit key is made there); it returns the database URL and the
+// store, closed when t ends if the test has not closed it before.
+func scratchStore(t *testing.T) (string, *store.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("WARD_CREDENTIALS_DIR", filepath.Join(dir, "credentials"))
+	t.Setenv("WARD_AUDIT_KEY", "")
+	db := "sqlite://" + filepath.Join(dir, "ward.db")
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	return db, st
+}
+
+// pendingApplyRun starts an apply run of an empty plan on targets whose
+// jobs are queued an hour ahead, so nothing pushes them meanwhile: a run
+// left pending by an interrupted ward apply.
+func pendingApplyRun(t *testing.T, st *store.Store, targets ...string) store.ApplyRun {
+	t.Helper()
+	ctx := context.Background()
+	pl := store.Plan{Content: "{}", CreatedAt: st.Now()}
+	if err := st.CreatePlan(ctx, &pl); err != nil {
+		t.Fatal(err)
+	}
+	run := store.ApplyRun{PlanID: pl.ID, Status: "running", Actor: "bob", StartedAt: st.Now()}
+	job := func(id uint64, tg store.ApplyTarget) store.Job {
+		return store.Job{Kind: plan.ApplyJobKind, Target: tg.Target, Key: fmt.Sprintf("apply:%d:%s", id, tg.Target), RunAt: st.Now().Add(time.Hour)}
+	}
+	finish := func(r store.ApplyRun, _ []store.ApplyTarget) (string, string, store.AuditEntry, error) {
+		return "failed", "[]", store.AuditEntry{Actor: r.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", r.ID)}, nil
+	}
+	var applied []store.ApplyTarget
+	for _, tg := range targets {
+		applied = append(applied, store.ApplyTarget{Target: tg, Plan: "{}"})
+	}
+	if err := st.StartApply(ctx, &run, applied, job, finish); err != nil {
+		t.Fatal(err)
+	}
+	return run
 }
 
 // TestApplyRefusesTamperedPlanFiles: every edit of a saved plan the issue
@@ -367,12 +425,7 @@ func TestApplyWaitsForTheTargetsOwner(t *testing.T) {
 	file := savePlan(t, pol, db, 0)
 
 	ctx := context.Background()
-	var errb strings.Builder
-	st, ok := (&cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}).openStore(ctx, db)
-	if !ok {
-		t.Fatal(errb.String())
-	}
-	defer st.Close()
+	st := openTestStore(t, db)
 	other := jobs.NewOwner(st, jobs.OwnerOptions{Holder: "another ward (test)"})
 	held, release, gone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -415,30 +468,8 @@ func TestApplyWaitsForTheTargetsOwner(t *testing.T) {
 // push has not started and says so; a second cancel is refused, naming
 // the run's end; an unknown run too.
 func TestApplyCancel(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("WARD_CREDENTIALS_DIR", filepath.Join(dir, "credentials"))
-	t.Setenv("WARD_AUDIT_KEY", "")
-	db := "sqlite://" + filepath.Join(dir, "ward.db")
-	ctx := context.Background()
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl := store.Plan{Content: "{}", CreatedAt: st.Now()}
-	if err := st.CreatePlan(ctx, &pl); err != nil {
-		t.Fatal(err)
-	}
-	// The run's jobs are queued for later: nothing pushes them meanwhile.
-	run := store.ApplyRun{PlanID: pl.ID, Status: "running", Actor: "bob", StartedAt: st.Now()}
-	job := func(id uint64, tg store.ApplyTarget) store.Job {
-		return store.Job{Kind: plan.ApplyJobKind, Target: tg.Target, Key: fmt.Sprintf("apply:%d:%s", id, tg.Target), RunAt: st.Now().Add(time.Hour)}
-	}
-	finish := func(r store.ApplyRun, _ []store.ApplyTarget) (string, string, store.AuditEntry, error) {
-		return "failed", "[]", store.AuditEntry{Actor: r.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", r.ID)}, nil
-	}
-	if err := st.StartApply(ctx, &run, []store.ApplyTarget{{Target: "core-fw", Plan: "{}"}, {Target: "edge-fw", Plan: "{}"}}, job, finish); err != nil {
-		t.Fatal(err)
-	}
+	db, st := scratchStore(t)
+	run := pendingApplyRun(t, st, "core-fw", "edge-fw")
 	st.Close()
 
 	code, out, errs := runWard(t, "apply", "-cancel", fmt.Sprint(run.ID), "-db", db)
@@ -468,28 +499,9 @@ func TestApplyRefusedWhileRunPendingOrStale(t *testing.T) {
 	if code, out, errs := runWard(t, "plan", "-policy", pol, "-db", db, "-target", "core-fw", "-out", file); code != 0 {
 		t.Fatalf("ward plan -target core-fw -out: exit %d\n%s%s", code, out, errs)
 	}
-	ctx := context.Background()
-	var errb strings.Builder
-	c := &cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}
-	st, ok := c.openStore(ctx, db)
-	if !ok {
-		t.Fatal(errb.String())
-	}
-	pl := store.Plan{Content: "{}", CreatedAt: st.Now()}
-	if err := st.CreatePlan(ctx, &pl); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, db)
 	// A run interrupted by Ctrl-C: its job queued, nothing pushing it.
-	run := store.ApplyRun{PlanID: pl.ID, Status: "running", Actor: "bob", StartedAt: st.Now()}
-	job := func(id uint64, tg store.ApplyTarget) store.Job {
-		return store.Job{Kind: plan.ApplyJobKind, Target: tg.Target, Key: fmt.Sprintf("apply:%d:%s", id, tg.Target), RunAt: st.Now().Add(time.Hour)}
-	}
-	finish := func(r store.ApplyRun, _ []store.ApplyTarget) (string, string, store.AuditEntry, error) {
-		return "failed", "[]", store.AuditEntry{Actor: r.Actor, Action: "apply.finish", Object: fmt.Sprintf("apply run %d", r.ID)}, nil
-	}
-	if err := st.StartApply(ctx, &run, []store.ApplyTarget{{Target: "access-ovs", Plan: "{}"}}, job, finish); err != nil {
-		t.Fatal(err)
-	}
+	run := pendingApplyRun(t, st, "access-ovs")
 	st.Close()
 
 	code, out, errs := runWard(t, "apply", file, "-auto-approve", "-policy", pol, "-db", db)
@@ -531,38 +543,14 @@ func TestApplyRefusedWhileRunPendingOrStale(t *testing.T) {
 // configuration, as an apply of it would.
 func recordApplied(t *testing.T, pol, db, target string) {
 	t.Helper()
-	ctx := context.Background()
-	var errb strings.Builder
-	c := &cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}
-	st, ok := c.openStore(ctx, db)
-	if !ok {
-		t.Fatal(errb.String())
-	}
+	st := openTestStore(t, db)
 	defer st.Close()
-	cfg, diags := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName())).LoadDir(pol)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	devices, err := inventory.Active(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, diags := plan.Build(ctx, cfg, devices, plan.Options{Store: st, Drivers: newRegistry(), Only: []string{target}})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	p := buildPlan(t, st, pol, target)
 	if len(p.Changed()) != 1 {
 		t.Fatalf("a plan of %s changes %d target(s), want it", target, len(p.Changed()))
 	}
-	row, err := plan.Record(ctx, st, nil, p, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := store.ApplyRun{PlanID: row.ID, Status: "succeeded", Actor: "test"}
-	if err := st.StartApplyRun(ctx, &run); err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.RecordApplied(ctx, st, run.ID, p.Changed()[0], "test"); err != nil {
+	run := recordSucceededRun(t, st, p, "test")
+	if err := plan.RecordApplied(context.Background(), st, run, p.Changed()[0], "test"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -575,24 +563,8 @@ func TestApplyCancelFinishesStartedPushes(t *testing.T) {
 	l := listen(t)
 	pol, db := applyWorkspace(t, examplePolicy, l)
 	ctx := context.Background()
-	var errb strings.Builder
-	c := &cli{stdin: strings.NewReader(""), stdout: &errb, stderr: &errb}
-	st, ok := c.openStore(ctx, db)
-	if !ok {
-		t.Fatal(errb.String())
-	}
-	cfg, diags := policy.NewParser(policy.WithDrivers(newRegistry().RolesByName())).LoadDir(pol)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	devices, err := inventory.Active(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, diags := plan.Build(ctx, cfg, devices, plan.Options{Store: st, Drivers: newRegistry(), Only: []string{"core-fw"}})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	st := openTestStore(t, db)
+	p := buildPlan(t, st, pol, "core-fw")
 	row, err := plan.Record(ctx, st, nil, p, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -620,10 +592,7 @@ func TestApplyCancelFinishesStartedPushes(t *testing.T) {
 	if l.conns.Load() == 0 {
 		t.Error("the retried push never reached for core-fw")
 	}
-	if st, ok = c.openStore(ctx, db); !ok {
-		t.Fatal(errb.String())
-	}
-	defer st.Close()
+	st = openTestStore(t, db)
 	if prog, err := st.RunningApplies(ctx); err != nil || len(prog) != 0 {
 		t.Errorf("applies in progress after the cancel: %+v, %v; want none", prog, err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,15 +14,8 @@ import (
 // the leader once its lease has run out; before the fix it printed
 // "Leader: ward-a, epoch 1" for a replica long dead, with no one leading.
 func TestStatusLeaderWhoseLeaseRanOut(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("WARD_CREDENTIALS_DIR", filepath.Join(dir, "credentials"))
-	t.Setenv("WARD_AUDIT_KEY", "")
-	db := "sqlite://" + filepath.Join(dir, "ward.db")
+	db, st := scratchStore(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := st.PutReplica(ctx, store.Replica{ID: "ward-a", Host: "host-a", Pid: 11}); err != nil {
 		t.Fatal(err)
 	}
