@@ -12,14 +12,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/wardnet/ward/api"
-	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/inventory"
-	"github.com/wardnet/ward/internal/quarantine"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/internal/store/pgtest"
-	"github.com/wardnet/ward/policy"
 )
 
 // pgReplica is one API replica on a shared PostgreSQL database: its own
@@ -38,21 +34,7 @@ func newPGReplica(t *testing.T, db string) *pgReplica {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	targets := &memTargets{running: map[string]string{}}
-	reg := targets.registry()
-	load := func() (*policy.Config, hcl.Diagnostics) {
-		return policy.NewParser(policy.WithDrivers(reg.RolesByName())).LoadDir(examplePolicy)
-	}
-	cfg, diags := load()
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	holder := inforce.New(cfg, load, nil)
-	m, err := quarantine.New(ctx, quarantine.Options{Store: st, Policy: holder, Drivers: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	_, reg, holder, m := exampleQuarantines(t, st)
 	srv := api.New(api.Config{Store: st, Quarantines: m, Policy: holder, PolicyDir: examplePolicy, Drivers: reg,
 		AlertToken: token, AlertRate: -1})
 	hs := httptest.NewServer(srv)

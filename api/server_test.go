@@ -60,21 +60,7 @@ func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 	if _, err := inventory.ImportFile(ctx, st, exampleInventory, inventory.FormatCSV, inventory.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	targets := &memTargets{running: map[string]string{}}
-	reg := targets.registry()
-	load := func() (*policy.Config, hcl.Diagnostics) {
-		return policy.NewParser(policy.WithDrivers(reg.RolesByName())).LoadDir(examplePolicy)
-	}
-	cfg, diags := load()
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	holder := inforce.New(cfg, load, nil)
-	m, err := quarantine.New(ctx, quarantine.Options{Store: st, Policy: holder, Drivers: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	targets, reg, holder, m := exampleQuarantines(t, st)
 	tokens := map[string]string{}
 	for _, role := range store.Roles() {
 		if tokens[role], _, err = st.CreateToken(ctx, role+"-token", role, 0, "test"); err != nil {
@@ -122,6 +108,30 @@ func newTestServer(t testing.TB, edit func(*api.Config)) *testServer {
 	tr.MaxIdleConnsPerHost = 64
 	t.Cleanup(tr.CloseIdleConnections)
 	return &testServer{url: hs.URL, cli: &http.Client{Transport: tr}, st: st, srv: srv, http: hs, targets: targets, metrics: met, tokens: tokens}
+}
+
+// exampleQuarantines holds the example policy in force over memTargets'
+// drivers and builds a quarantine Manager on st that decides and records
+// but enforces nothing (no Dial), closed when t ends: what every API
+// replica under test serves.
+func exampleQuarantines(t testing.TB, st *store.Store) (*memTargets, *drivers.Registry, *inforce.Holder, *quarantine.Manager) {
+	t.Helper()
+	targets := &memTargets{running: map[string]string{}}
+	reg := targets.registry()
+	load := func() (*policy.Config, hcl.Diagnostics) {
+		return policy.NewParser(policy.WithDrivers(reg.RolesByName())).LoadDir(examplePolicy)
+	}
+	cfg, diags := load()
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	holder := inforce.New(cfg, load, nil)
+	m, err := quarantine.New(context.Background(), quarantine.Options{Store: st, Policy: holder, Drivers: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return targets, reg, holder, m
 }
 
 // as returns the headers of a JSON request with the token of role.
