@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,34 @@ func (g *giveUps) settled() (string, int) {
 	return g.ok, len(g.calls)
 }
 
+// runUntilSettled runs q until g has settled a give-up and one job is
+// failed for good, then stops it; after 10 seconds it fails the test.
+func runUntilSettled(t *testing.T, ctx context.Context, q *Queue, st *store.Store, g *giveUps) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = q.Run(ctx) }()
+	failures := fmt.Sprintf("%d failures", g.failN)
+	if g.failN == 1 {
+		failures = "failure"
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		why, _ := g.settled()
+		if why != "" && len(jobsByStatus(t, st, store.JobFailed)) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_, n := g.settled()
+			t.Fatalf("after 10s: the give-up hook was called %d times, never successfully after its first %s; jobs: %+v", n, failures, jobsByStatus(t, st, ""))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
 // A give-up hook that fails is tried again until it succeeds, with the
 // job's own reason: the job is failed for good only once what it was for
 // is settled (an apply whose last target's give-up was lost would never
@@ -56,25 +85,7 @@ func TestQueueGiveUpRetriedUntilSettled(t *testing.T) {
 			return errors.New("config rejected")
 		})
 		enqueue(t, st, store.Job{Kind: "push", Target: "core-fw"})
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		done := make(chan struct{})
-		go func() { defer close(done); _ = q.Run(ctx) }()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			why, _ := g.settled()
-			failed := jobsByStatus(t, st, store.JobFailed)
-			if why != "" && len(failed) == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				_, n := g.settled()
-				t.Fatalf("after 10s: the give-up hook was called %d times, never successfully after its first 2 failures; jobs: %+v", n, jobsByStatus(t, st, ""))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		cancel()
-		<-done
+		runUntilSettled(t, context.Background(), q, st, g)
 		why, _ := g.settled()
 		if want := "attempt 1 of 1: config rejected"; why != want {
 			t.Errorf("the settled give-up said %q, want the job's own failure %q", why, want)
@@ -108,24 +119,7 @@ func TestQueueStaleGiveUpRetriedUntilSettled(t *testing.T) {
 			t.Error("the handler ran a job whose attempts were used up")
 			return nil
 		})
-		rctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		done := make(chan struct{})
-		go func() { defer close(done); _ = q.Run(rctx) }()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			why, _ := g.settled()
-			if why != "" && len(jobsByStatus(t, st, store.JobFailed)) == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				_, n := g.settled()
-				t.Fatalf("after 10s: the give-up hook was called %d times, never successfully after its first failure; jobs: %+v", n, jobsByStatus(t, st, ""))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		cancel()
-		<-done
+		runUntilSettled(t, ctx, q, st, g)
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if len(g.calls) < 2 || g.calls[0] != g.calls[1] {
