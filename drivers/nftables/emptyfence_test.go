@@ -114,12 +114,8 @@ func wantFence(t *testing.T, listing string, token int64, db string) {
 // greatest token counts, a database whose mark is among several is held to
 // it, and a push that passes deletes every element it read.
 func TestFenceSeveralElements(t *testing.T) {
-	s := realNft(t)
-	d := New(Options{TempDir: t.TempDir()})
-	ctx := t.Context()
-	cfg := mustRender(t, d, hospital())
-	var resets []drivers.FenceReset
-	ctx = drivers.OnFenceReset(ctx, func(r drivers.FenceReset) { resets = append(resets, r) })
+	h := newFenceHost(t)
+	s, d, ctx, cfg := h.s, h.d, h.ctx, h.cfg
 	add := func(set string, v int64) string {
 		return "add element inet ward_fence " + set + " { " + itoa(v) + " }"
 	}
@@ -147,7 +143,7 @@ func TestFenceSeveralElements(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := len(resets)
+		n := len(h.resets)
 		err = d.Apply(drivers.WithFenceDomain(ctx, "fw", st.db, st.token), s, cfg)
 		out, lerr := s.Run(ctx, "nft list table inet ward_fence")
 		if lerr != nil {
@@ -167,7 +163,7 @@ func TestFenceSeveralElements(t *testing.T) {
 			t.Fatalf("%s: push of %d from %s: %v", st.name, st.token, st.db, err)
 		}
 		wantFence(t, out, st.token, st.db)
-		switch got := resets[n:]; {
+		switch got := h.resets[n:]; {
 		case st.reset == nil && len(got) != 0:
 			t.Errorf("%s: resets reported: %+v, want none", st.name, got)
 		case st.reset != nil && (len(got) != 1 || !slices.Equal(resetMarks(t, got[0].SeenDatabase), st.reset)):

@@ -90,18 +90,33 @@ func TestFenceMovedDuringPush(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// fenceHost is a real nft host, the driver with the hospital's
+// configuration rendered for it, and a context whose pushes record every
+// fence reset they report in resets.
+type fenceHost struct {
+	s      drivers.Session
+	d      drivers.Driver
+	ctx    context.Context
+	cfg    drivers.Config
+	resets []drivers.FenceReset
+}
+
+func newFenceHost(t *testing.T) *fenceHost {
+	t.Helper()
+	h := &fenceHost{s: realNft(t), d: New(Options{TempDir: t.TempDir()})}
+	h.cfg = mustRender(t, h.d, hospital())
+	h.ctx = drivers.OnFenceReset(t.Context(), func(r drivers.FenceReset) { h.resets = append(h.resets, r) })
+	return h
+}
+
 // TestFenceDatabases drives the host's fence through the cases a database
 // id tells apart, each from the state the one before left: the push
 // carries (database, token) and succeeds or is refused; a reset is
 // reported. The host's sets are then listed and must hold exactly the
 // push's mark and token when it succeeded.
 func TestFenceDatabases(t *testing.T) {
-	s := realNft(t)
-	d := New(Options{TempDir: t.TempDir()})
-	ctx := t.Context()
-	cfg := mustRender(t, d, hospital())
-	var resets []drivers.FenceReset
-	ctx = drivers.OnFenceReset(ctx, func(r drivers.FenceReset) { resets = append(resets, r) })
+	h := newFenceHost(t)
+	s, d, ctx, cfg := h.s, h.d, h.ctx, h.cfg
 	steps := []struct {
 		name   string
 		setup  string // nft commands run first; "" none
@@ -125,13 +140,13 @@ func TestFenceDatabases(t *testing.T) {
 				t.Fatalf("%s: setup: %v %s", st.name, err, out)
 			}
 		}
-		n := len(resets)
+		n := len(h.resets)
 		err := d.Apply(drivers.WithFenceDomain(ctx, "core-fw", st.db, st.token), s, cfg)
 		if st.ok != (err == nil) || (!st.ok && !errors.Is(err, drivers.ErrFenced)) {
 			t.Fatalf("%s: push of token %d from %s: %v, want ok=%v (else ErrFenced)", st.name, st.token, st.db, err, st.ok)
 		}
-		if got := len(resets) - n; got != st.resets {
-			t.Errorf("%s: %d resets reported, want %d: %+v", st.name, got, st.resets, resets[n:])
+		if got := len(h.resets) - n; got != st.resets {
+			t.Errorf("%s: %d resets reported, want %d: %+v", st.name, got, st.resets, h.resets[n:])
 		}
 		if !st.ok {
 			continue
