@@ -425,32 +425,52 @@ func TestApplyWaitsForBusyTarget(t *testing.T) {
 // handler: its target is settled failed, saying the outcome is unknown,
 // and the run finishes — it never waits forever.
 func TestApplyJobGivenUpSettlesItsTarget(t *testing.T) {
-	ctx := context.Background()
 	fr := startFanRun(t, fanStore(t), 1, 10*time.Millisecond)
-	st, reg, names, fleet, runID := fr.st, fr.reg, fr.names, fr.fleet, fr.run
+	st, names, fleet, runID := fr.st, fr.names, fr.fleet, fr.run
 	// Three workers claim the job in turn and die with it running.
-	for i := range applyAttempts {
-		j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: fmt.Sprintf("dead worker %d", i), Kinds: []string{ApplyJobKind},
-			Now: time.Now().Add(-time.Hour), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
-		if err != nil || j == nil || j.Attempts != i+1 {
-			t.Fatalf("claim %d: %+v, %v", i+1, j, err)
-		}
-	}
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	res, err := Await(actx, runID, ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial})
-	if err != nil {
-		t.Fatal(err)
-	}
+	spendApplyAttempts(t, st, names[0])
+	res := awaitUnqueued(t, fr)
 	if len(res) != 1 || res[0].Status != "failed" || !strings.Contains(res[0].Error, "gave up after 3 attempts") || !strings.Contains(res[0].Error, "run ward drift") {
 		t.Fatalf("results %+v: want the target failed, its job given up, the outcome unknown", res)
 	}
 	if _, received := fleet.devices[names[0]].state(); len(received) != 0 {
 		t.Errorf("the given-up job was pushed %d time(s)", len(received))
 	}
-	run, err := st.GetApplyRun(ctx, runID)
-	if err != nil || run.Status != "failed" || run.FinishedAt == nil {
-		t.Fatalf("apply run %+v, %v: want finished, failed", run, err)
+	wantRunFinished(t, st, runID, "failed")
+}
+
+// spendApplyAttempts has a worker claim target's apply job for each of its
+// attempts in turn and die with it running, so its attempts are used up.
+func spendApplyAttempts(t *testing.T, st *store.Store, target string) {
+	t.Helper()
+	for i := range applyAttempts {
+		j, err := st.ClaimJob(context.Background(), store.ClaimOptions{Target: target, Worker: fmt.Sprintf("dead worker %d", i), Kinds: []string{ApplyJobKind},
+			Now: time.Now().Add(-time.Hour), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
+		if err != nil || j == nil || j.Attempts != i+1 {
+			t.Fatalf("claim %d: %+v, %v", i+1, j, err)
+		}
+	}
+}
+
+// awaitUnqueued awaits fr's run, which runs its jobs itself on a queue of
+// its own, for 30 seconds at the most.
+func awaitUnqueued(t *testing.T, fr *fanRun) []PushResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := Await(ctx, fr.run, ApplyOptions{Drivers: fr.reg, Store: fr.st, Dial: fr.fleet.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// wantRunFinished checks the apply run is finished with status.
+func wantRunFinished(t *testing.T, st *store.Store, runID uint64, status string) {
+	t.Helper()
+	run, err := st.GetApplyRun(context.Background(), runID)
+	if err != nil || run.Status != status || run.FinishedAt == nil {
+		t.Fatalf("apply run %+v, %v: want finished, %s", run, err, status)
 	}
 }
 
@@ -601,31 +621,17 @@ func TestGivenUpAfterARecordedPushSettlesApplied(t *testing.T) {
 	ctx := context.Background()
 	fr := startFanRun(t, fanStore(t), 1, time.Millisecond)
 	st, reg, names, fleet, runID := fr.st, fr.reg, fr.names, fr.fleet, fr.run
-	for i := range applyAttempts {
-		j, err := st.ClaimJob(ctx, store.ClaimOptions{Target: names[0], Worker: fmt.Sprintf("dead worker %d", i), Kinds: []string{ApplyJobKind},
-			Now: time.Now().Add(-time.Hour), MaxAttempts: applyAttempts, MaxBackoff: time.Hour})
-		if err != nil || j == nil || j.Attempts != i+1 {
-			t.Fatalf("claim %d: %+v, %v", i+1, j, err)
-		}
-	}
+	spendApplyAttempts(t, st, names[0])
 	// The last worker pushed and recorded, and died before settling.
 	if err := pushOne(ctx, targetNamed(fr.plan, names[0]), reg, st, fleet.dial, runID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	res, err := Await(actx, runID, ApplyOptions{Drivers: reg, Store: st, Dial: fleet.dial})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := awaitUnqueued(t, fr)
 	if len(res) != 1 || res[0].Status != "applied" {
 		t.Fatalf("results %+v: want the target applied, as its recorded state says", res)
 	}
 	if _, received := fleet.devices[names[0]].state(); len(received) != 1 {
 		t.Errorf("the device received %d pushes, want 1", len(received))
 	}
-	run, err := st.GetApplyRun(ctx, runID)
-	if err != nil || run.Status != "succeeded" || run.FinishedAt == nil {
-		t.Fatalf("apply run %+v, %v: want finished, succeeded", run, err)
-	}
+	wantRunFinished(t, st, runID, "succeeded")
 }

@@ -30,17 +30,26 @@ func runningRegistry(running map[string]string) *drivers.Registry {
 	return &reg
 }
 
+// appliedExample applies the example hospital policy through a new
+// fixture and returns it with its targets' last-applied states and their
+// hashes, as the store holds them.
+func appliedExample(t *testing.T) (*fixture, map[string]AppliedState, map[string]string) {
+	t.Helper()
+	f := newFixture(t, "../../examples/hospital/policy")
+	f.apply(f.plan())
+	states, hashes, err := lastApplied(context.Background(), f.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, states, hashes
+}
+
 // TestCheckDriftRecords: every target's result is stored with the running
 // configuration's hash (of the text as read) and the applied state's, and
 // the check is audited once.
 func TestCheckDriftRecords(t *testing.T) {
-	f := newFixture(t, "../../examples/hospital/policy")
+	f, states, hashes := appliedExample(t)
 	ctx := context.Background()
-	f.apply(f.plan())
-	states, hashes, err := lastApplied(ctx, f.st)
-	if err != nil {
-		t.Fatal(err)
-	}
 	running := map[string]string{"core-fw": states["core-fw"].Config, "access-ovs": "{}\n"}
 	reg := runningRegistry(running)
 
@@ -123,13 +132,8 @@ func (o *interleavedOwner) Do(ctx context.Context, target, _ string, fn func(ctx
 // new state's hash — never with the state read before it waited, which
 // would report (and audit) a drift that is not there.
 func TestCheckDriftReadsTheStateItHolds(t *testing.T) {
-	f := newFixture(t, "../../examples/hospital/policy")
+	f, states, hashes := appliedExample(t)
 	ctx := context.Background()
-	f.apply(f.plan())
-	states, hashes, err := lastApplied(ctx, f.st)
-	if err != nil {
-		t.Fatal(err)
-	}
 	old, err := f.st.TargetStateOf(ctx, "core-fw")
 	if err != nil || old == nil || old.ApplyRunID == nil {
 		t.Fatalf("core-fw's state: %+v, %v", old, err)
