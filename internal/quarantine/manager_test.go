@@ -17,6 +17,7 @@ import (
 	"github.com/wardnet/ward/internal/inforce"
 	"github.com/wardnet/ward/internal/intent"
 	"github.com/wardnet/ward/internal/inventory"
+	"github.com/wardnet/ward/internal/jobs"
 	"github.com/wardnet/ward/internal/quarantine/alert"
 	"github.com/wardnet/ward/internal/store"
 	"github.com/wardnet/ward/policy"
@@ -230,6 +231,30 @@ func newEnvOn(t *testing.T, st *store.Store, edit func(*policy.Config)) *env {
 	}
 	t.Cleanup(m.Close)
 	return &env{m: m, st: st, cfg: cfg, f: f}
+}
+
+// queue gives e's Manager a queue of its own that no loop works (the
+// test drains it) and returns it.
+func (e *env) queue(o jobs.QueueOptions) *jobs.Queue {
+	owner := jobs.NewOwner(e.st, jobs.OwnerOptions{})
+	q := jobs.NewQueue(e.st, owner, o)
+	e.m.Jobs(q, owner)
+	return q
+}
+
+// isolatedThenLost is newEnv with tv-netlab-01 isolated (by "x") and its
+// address since gone from core-fw's isolate set, as after a firewall
+// reboot: what a reconcile must put back.
+func isolatedThenLost(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t, nil)
+	if _, err := e.m.Quarantine(context.Background(), Request{Device: "tv-netlab-01", Level: LevelIsolate, Actor: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	e.f.mu.Lock()
+	delete(e.f.sets["core-fw"][intent.IsolateSet], tvIP)
+	e.f.mu.Unlock()
+	return e
 }
 
 func genericAlert(id, ip, severity string) alert.Alert {
@@ -570,13 +595,9 @@ func (fakeDriver) Parse(drivers.Config) (*intent.Target, error) { return &intent
 // device was contained again by this reconcile.
 func TestReconcileReportsAddsBeforeACut(t *testing.T) {
 	const stray = "10.61.199.241"
-	e := newEnv(t, nil)
+	e := isolatedThenLost(t)
 	ctx := context.Background()
-	if _, err := e.m.Quarantine(ctx, Request{Device: "tv-netlab-01", Level: LevelIsolate, Actor: "x"}); err != nil {
-		t.Fatal(err)
-	}
 	e.f.mu.Lock()
-	delete(e.f.sets["core-fw"][intent.IsolateSet], tvIP)
 	e.f.sets["core-fw"][intent.IsolateSet][stray] = true
 	e.f.failNext["core-fw remove"] = fmt.Errorf("reading the status of nft: %w", drivers.ErrSessionBroken)
 	e.f.mu.Unlock()

@@ -141,13 +141,9 @@ func TestReconcileJobRepairsTargets(t *testing.T) {
 // names the failure — once, not at every attempt; the next reconcile
 // reconciles the target once it answers.
 func TestReconcileJobFailureIsRetried(t *testing.T) {
-	e := newEnv(t, nil)
+	e := isolatedThenLost(t)
 	ctx := context.Background()
-	if _, err := e.m.Quarantine(ctx, Request{Device: "tv-netlab-01", Level: LevelIsolate, Actor: "x"}); err != nil {
-		t.Fatal(err)
-	}
 	e.f.mu.Lock()
-	delete(e.f.sets["core-fw"][intent.IsolateSet], tvIP)
 	e.f.fail["core-fw"] = errors.New("connection refused")
 	e.f.mu.Unlock()
 	if _, err := e.m.EnqueueReconcile(ctx); err != nil {

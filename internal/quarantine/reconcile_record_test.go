@@ -19,9 +19,7 @@ import (
 func TestReconcileSettlesAFailedRelease(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	owner := jobs.NewOwner(e.st, jobs.OwnerOptions{})
-	q := jobs.NewQueue(e.st, owner, jobs.QueueOptions{MaxAttempts: 1})
-	e.m.Jobs(q, owner)
+	q := e.queue(jobs.QueueOptions{MaxAttempts: 1})
 	out, err := e.m.Quarantine(ctx, Request{Device: "tv-netlab-01", Level: LevelRestrict, Actor: "alice"})
 	if err != nil {
 		t.Fatal(err)

@@ -18,9 +18,7 @@ import (
 func TestSyncJobRetriesAnUnrecordedPush(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	owner := jobs.NewOwner(e.st, jobs.OwnerOptions{})
-	q := jobs.NewQueue(e.st, owner, jobs.QueueOptions{})
-	e.m.Jobs(q, owner)
+	q := e.queue(jobs.QueueOptions{})
 	out, err := e.m.Quarantine(ctx, Request{Device: "tv-netlab-01", Level: LevelRestrict, Actor: "alice"})
 	if err != nil {
 		t.Fatal(err)
