@@ -183,17 +183,16 @@ func (s *Server) createPlan(c *gin.Context) {
 		fail(c, http.StatusUnprocessableEntity, "plan_failed", diags.Error(), "")
 		return
 	}
-	row, err := plan.Record(ctx, s.cfg.Store, s.cfg.PlanSigner, p, actorOf(c))
+	// The plan and its plan.create event commit together.
+	row, err := plan.Record(ctx, s.cfg.Store, s.cfg.PlanSigner, p, actorOf(c), func(id uint64) store.AuditEntry {
+		return store.AuditEntry{Actor: actorOf(c), Action: "plan.create", Object: fmt.Sprintf("plan %d", id),
+			Detail: map[string]any{"policy_hash": p.Policy.Hash, "inventory_hash": p.Inventory.Hash, "changed_targets": changedNames(p), "blocked": p.Blocked}}
+	})
 	if err != nil {
 		s.internal(c, "recording the plan", err)
 		return
 	}
 	s.metrics.planDuration.Observe(time.Since(start).Seconds())
-	if _, err := s.cfg.Store.AppendAudit(ctx, store.AuditEntry{Actor: actorOf(c), Action: "plan.create", Object: fmt.Sprintf("plan %d", row.ID),
-		Detail: map[string]any{"policy_hash": p.Policy.Hash, "inventory_hash": p.Inventory.Hash, "changed_targets": changedNames(p), "blocked": p.Blocked}}); err != nil {
-		s.internal(c, "writing the audit log", err)
-		return
-	}
 	c.JSON(http.StatusCreated, savedPlan(row, p))
 }
 

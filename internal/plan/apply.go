@@ -95,7 +95,7 @@ func ApplyWith(ctx context.Context, p *Plan, o ApplyOptions) ([]PushResult, erro
 
 // Record stores a plan, signed when signer is not nil, so it can be shown
 // and applied later by its ID.
-func Record(ctx context.Context, st *store.Store, signer *Signer, p *Plan, actor string) (*store.Plan, error) {
+func Record(ctx context.Context, st *store.Store, signer *Signer, p *Plan, actor string, audit ...func(id uint64) store.AuditEntry) (*store.Plan, error) {
 	var content []byte
 	var err error
 	if signer != nil {
@@ -107,7 +107,7 @@ func Record(ctx context.Context, st *store.Store, signer *Signer, p *Plan, actor
 		return nil, err
 	}
 	row := store.Plan{InventoryHash: p.Inventory.Hash, Content: string(content), CreatedBy: actor, CreatedAt: st.Now()}
-	if err := st.CreatePlan(ctx, &row); err != nil {
+	if err := st.CreatePlan(ctx, &row, audit...); err != nil {
 		return nil, err
 	}
 	return &row, nil

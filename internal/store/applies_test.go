@@ -155,3 +155,32 @@ func TestStartApplyWithNothingPending(t *testing.T) {
 		t.Fatalf("run %+v, finished %d times, %v", r, calls, err)
 	}
 }
+
+// TestCreatePlanAudited: a plan and its plan.create event commit together;
+// an event that cannot be written leaves no plan behind.
+func TestCreatePlanAudited(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *Store, _ string) {
+		ctx := context.Background()
+		event := func(id uint64) AuditEntry {
+			return AuditEntry{Actor: "alice", Action: "plan.create", Object: fmt.Sprintf("plan %d", id)}
+		}
+		row := Plan{Content: "{}", CreatedAt: st.Now()}
+		if err := st.CreatePlan(ctx, &row, event); err != nil {
+			t.Fatal(err)
+		}
+		events, err := st.ListAudit(ctx, 0)
+		if err != nil || len(events) != 1 || events[0].Object != fmt.Sprintf("plan %d", row.ID) {
+			t.Fatalf("events after a plan: %+v, %v; want one plan.create naming plan %d", events, err, row.ID)
+		}
+		broken := func(uint64) AuditEntry {
+			return AuditEntry{Actor: "alice", Action: "plan.create", Detail: make(chan int)}
+		}
+		if err := st.CreatePlan(ctx, &Plan{Content: "{}", CreatedAt: st.Now()}, broken); err == nil {
+			t.Fatal("a plan whose audit event could not be written was recorded")
+		}
+		var plans int64
+		if err := st.DB.Model(&Plan{}).Count(&plans).Error; err != nil || plans != 1 {
+			t.Errorf("%d plans (%v); want the first only: a plan without its audit event must not stay", plans, err)
+		}
+	})
+}

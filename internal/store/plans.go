@@ -8,12 +8,20 @@ import (
 	"gorm.io/gorm"
 )
 
-// CreatePlan stores a plan; row.ID is set.
-func (s *Store) CreatePlan(ctx context.Context, row *Plan) error {
-	if err := s.DB.WithContext(ctx).Create(row).Error; err != nil {
-		return fmt.Errorf("recording the plan: %w", err)
-	}
-	return nil
+// CreatePlan stores a plan; row.ID is set. Each audit, given the plan's
+// id, is an event written in the same transaction (plan.create).
+func (s *Store) CreatePlan(ctx context.Context, row *Plan, audit ...func(id uint64) AuditEntry) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(row).Error; err != nil {
+			return fmt.Errorf("recording the plan: %w", err)
+		}
+		for _, a := range audit {
+			if _, err := s.Audit(tx, a(row.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // GetPlan reads plan id; an error wrapping ErrNotFound when there is none.
