@@ -1,8 +1,12 @@
 package quarantine
 
 import (
+	"context"
 	"flag"
+	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/wardnet/ward/internal/store/pgtest"
@@ -28,4 +32,24 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.StopShared()
 	os.Exit(code)
+}
+
+// startChild starts this test binary again, running only the child test
+// name with env set to url (the shared database), and returns the process,
+// its standard output (the child's progress lines) and what it writes to
+// standard error (for failure messages). It ends with ctx.
+func startChild(t *testing.T, ctx context.Context, name, env, url string) (*exec.Cmd, io.ReadCloser, *strings.Builder) {
+	t.Helper()
+	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.timeout=2m")
+	child.Env = append(os.Environ(), env+"="+url)
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &strings.Builder{}
+	child.Stderr = stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return child, stdout, stderr
 }

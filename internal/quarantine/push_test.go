@@ -221,17 +221,7 @@ func killedBetweenCommitAndPush(t *testing.T, url string) {
 	ns := realFirewall(t)
 	st := seededStore(t, url)
 
-	child := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1", "-test.timeout=2m")
-	child.Env = append(os.Environ(), killChildEnv+"="+url)
-	stdout, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	child.Stderr = &stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child, stdout, stderr := startChild(t, t.Context(), "TestKillChild", killChildEnv, url)
 	committed, dialling := make(chan string, 1), make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -266,17 +265,7 @@ func reconcileOutlivesLeader(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 
-	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestReconcileKillChild$", "-test.count=1", "-test.timeout=2m")
-	child.Env = append(os.Environ(), reconcileChildEnv+"="+url)
-	stdout, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	child.Stderr = &stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child, stdout, stderr := startChild(t, ctx, "TestReconcileKillChild", reconcileChildEnv, url)
 	reading := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
